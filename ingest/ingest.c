@@ -1,0 +1,1199 @@
+/*
+ * ingest.c: the ingest pipeline shared by every format: resolving and probing a source,
+ * provenance (ingest_runs), skip-if-unchanged, one transaction per source, the batch writer
+ * with its entity caches and per-datastream summaries, and a bounded line reader.
+ * It never parses a format: that is each ingester's job.
+ */
+#include "ingest.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+
+#include "store.h"
+#include "timeutil.h"
+
+const struct ingester *const ingesters[] = {
+    &ingester_theia_pivot,
+    &ingester_csv,
+    NULL,
+};
+
+const struct ingester *ingester_find(const char *name)
+{
+    for (size_t i = 0; ingesters[i]; i++)
+        if (strcmp(ingesters[i]->name, name) == 0)
+            return ingesters[i];
+    return NULL;
+}
+
+const char *insitu_ingester_name(size_t index)
+{
+    for (size_t i = 0; ingesters[i]; i++)
+        if (i == index)
+            return ingesters[i]->name;
+    return NULL;
+}
+
+const char *insitu_ingester_description(size_t index)
+{
+    for (size_t i = 0; ingesters[i]; i++)
+        if (i == index)
+            return ingesters[i]->description;
+    return NULL;
+}
+
+const char *insitu_ingester_setting(size_t index, size_t setting)
+{
+    for (size_t i = 0; ingesters[i]; i++) {
+        if (i != index || !ingesters[i]->settings)
+            continue;
+        for (size_t k = 0; ingesters[i]->settings[k]; k++)
+            if (k == setting)
+                return ingesters[i]->settings[k];
+    }
+    return NULL;
+}
+
+const char *source_setting(const struct source *src, const char *key)
+{
+    if (!src->settings)
+        return NULL;
+    size_t n = strlen(key);
+    const char *found = NULL;
+    for (size_t i = 0; src->settings[i]; i++)
+        if (strncmp(src->settings[i], key, n) == 0 && src->settings[i][n] == '=')
+            found = src->settings[i] + n + 1; /* the last one given wins */
+    return found;
+}
+
+int source_setting_bool(const struct source *src, const char *key, int dflt)
+{
+    const char *v = source_setting(src, key);
+    if (!v)
+        return dflt;
+    if (str_ieq(v, "yes") || str_ieq(v, "true") || str_ieq(v, "1") || str_ieq(v, "on"))
+        return 1;
+    if (str_ieq(v, "no") || str_ieq(v, "false") || str_ieq(v, "0") || str_ieq(v, "off"))
+        return 0;
+    return -1;
+}
+
+/* ---- line reader ---- */
+
+enum { LR_BLOCK = 1 << 20, LR_MAX_LINE = 16 << 20 };
+
+int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_error *err)
+{
+    memset(lr, 0, sizeof *lr);
+    lr->name = name ? name : path;
+    lr->file = VSIFOpenL(path, "rb");
+    if (!lr->file)
+        return insitu_error_set(err, INSITU_EIO, "%s: cannot open: %s", lr->name,
+                                errno ? strerror(errno) : "no such file");
+    lr->cap = LR_BLOCK;
+    lr->buf = malloc(lr->cap + 1);
+    if (!lr->buf) {
+        lr_close(lr);
+        return insitu_error_set(err, INSITU_ENOMEM, "%s: out of memory", lr->name);
+    }
+    return 0;
+}
+
+/* Reads more bytes after lr->end, moving the unread tail to the front first. */
+static int lr_fill(struct line_reader *lr, insitu_error *err)
+{
+    if (lr->start > 0) {
+        memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+        lr->end -= lr->start;
+        lr->start = 0;
+    }
+    if (lr->end == lr->cap) {
+        if (lr->cap >= LR_MAX_LINE)
+            return insitu_error_set(err, INSITU_EINVAL, "%s:%llu: line longer than %d MiB",
+                                    lr->name, (unsigned long long)lr->line_no + 1,
+                                    LR_MAX_LINE >> 20);
+        char *p = realloc(lr->buf, lr->cap * 2 + 1);
+        if (!p)
+            return insitu_error_set(err, INSITU_ENOMEM, "%s: out of memory", lr->name);
+        lr->buf = p;
+        lr->cap *= 2;
+    }
+    CPLErrorReset();
+    size_t n = VSIFReadL(lr->buf + lr->end, 1, lr->cap - lr->end, (VSILFILE *)lr->file);
+    /* A truncated or corrupt compressed member shows up as a GDAL error, not as EOF. */
+    if (CPLGetLastErrorType() >= CE_Failure)
+        return insitu_error_set(err, INSITU_EIO, "%s: read error: %s", lr->name,
+                                CPLGetLastErrorMsg());
+    if (n == 0)
+        lr->eof = 1;
+    if (lr->hash)
+        sha256_update(lr->hash, lr->buf + lr->end, n);
+    lr->bytes += n;
+    lr->end += n;
+    return 0;
+}
+
+int lr_next(struct line_reader *lr, char **line, size_t *len, insitu_error *err)
+{
+    for (;;) {
+        char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
+        if (nl || (lr->eof && lr->end > lr->start)) {
+            char *s = lr->buf + lr->start;
+            size_t n = nl ? (size_t)(nl - s) : lr->end - lr->start;
+            lr->start += n + (nl != NULL);
+            if (n && s[n - 1] == '\r')
+                n--;
+            s[n] = '\0';
+            if (lr->line_no == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                s += 3; /* UTF-8 byte order mark */
+                n -= 3;
+            }
+            lr->line_no++;
+            *line = s;
+            *len = n;
+            return 1;
+        }
+        if (lr->eof)
+            return 0;
+        int rc = lr_fill(lr, err);
+        if (rc)
+            return rc;
+    }
+}
+
+void lr_close(struct line_reader *lr)
+{
+    if (lr->file)
+        VSIFCloseL((VSILFILE *)lr->file);
+    free(lr->buf);
+    lr->file = NULL;
+    lr->buf = NULL;
+}
+
+int split_fields(char *line, size_t len, char sep, int quotes, char **fields, size_t *lens,
+                 int max)
+{
+    int n = 0;
+    char *p = line, *end = line + len;
+    for (;;) {
+        if (n >= max)
+            return -1;
+        if (quotes && p < end && *p == '"') {
+            /* RFC 4180: "a ""quoted"" field" -> unescape in place */
+            char *out = p, *in = p + 1;
+            fields[n] = out;
+            while (in < end) {
+                if (*in == '"') {
+                    if (in + 1 < end && in[1] == '"') {
+                        *out++ = '"';
+                        in += 2;
+                        continue;
+                    }
+                    in++;
+                    break;
+                }
+                *out++ = *in++;
+            }
+            lens[n] = (size_t)(out - fields[n]);
+            while (in < end && *in != sep)
+                in++; /* text after the closing quote is ignored */
+            n++;
+            if (in >= end) {
+                fields[n - 1][lens[n - 1]] = '\0';
+                return n;
+            }
+            fields[n - 1][lens[n - 1]] = '\0';
+            p = in + 1;
+            continue;
+        }
+        char *q = memchr(p, sep, (size_t)(end - p));
+        fields[n] = p;
+        if (!q) {
+            lens[n] = (size_t)(end - p);
+            return n + 1;
+        }
+        lens[n] = (size_t)(q - p);
+        *q = '\0';
+        n++;
+        p = q + 1;
+    }
+}
+
+void geojson_point(char *buf, size_t size, double lon, double lat, int has_alt, double alt)
+{
+    char x[40], y[40], z[40];
+    fmt_double(lon, x, sizeof x);
+    fmt_double(lat, y, sizeof y);
+    if (has_alt) {
+        fmt_double(alt, z, sizeof z);
+        snprintf(buf, size, "{\"type\":\"Point\",\"coordinates\":[%s,%s,%s]}", x, y, z);
+    } else {
+        snprintf(buf, size, "{\"type\":\"Point\",\"coordinates\":[%s,%s]}", x, y);
+    }
+}
+
+/* ---- batch writer ---- */
+
+struct ds_stat {
+    int64_t id;
+    uint64_t rows, inserted, updated;
+    int64_t min_start, max_start, max_end, min_rt, max_rt, last_start;
+};
+
+struct pending {
+    struct obs_row r;
+    size_t json_off, quality_off, params_off; /* offset + 1 into the arena; 0: NULL */
+};
+
+struct batch_writer {
+    struct store *st;
+    int64_t run_id;
+    const insitu_ingest_options *opts;
+    const char *source_name;
+    int lenient, dry_run;
+    int64_t now_us;
+    struct strmap things, sensors, props, datastreams, features, locations;
+    struct pending *rows;
+    size_t n_rows, cap_rows;
+    struct strbuf arena;
+    unsigned char *outcome;
+    struct obs_row *flat;
+    struct ds_stat *stats;
+    size_t n_stats, cap_stats, last_stat;
+    struct strmap stat_index;
+    uint64_t n_things, n_datastreams, n_obs, n_inserted, n_updated, n_nulls, n_warnings,
+        n_duplicates;
+    struct sha256 *hash;
+    double t0, last_progress;
+};
+
+int bw_lenient(const struct batch_writer *bw) { return bw->lenient; }
+int bw_dry_run(const struct batch_writer *bw) { return bw->dry_run; }
+struct sha256 *bw_source_hash(struct batch_writer *bw) { return bw->hash; }
+
+void bw_warn(struct batch_writer *bw, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    bw->n_warnings++;
+    if (bw->opts && bw->opts->warning)
+        bw->opts->warning(bw->opts->ctx, msg);
+}
+
+/* Looks up key in cache; on a miss runs upsert and caches the id. */
+#define CACHED_UPSERT(cache, key, keylen, counter, call)                                      \
+    do {                                                                                      \
+        if (strmap_get(&(cache), (key), (keylen), id))                                        \
+            return 0;                                                                         \
+        int rc_ = (call);                                                                     \
+        if (rc_)                                                                              \
+            return rc_;                                                                       \
+        counter;                                                                              \
+        return strmap_put(&(cache), (key), (keylen), *id)                                     \
+                   ? insitu_error_set(err, INSITU_ENOMEM, "out of memory")                    \
+                   : 0;                                                                       \
+    } while (0)
+
+/* Joins parts with the unit separator into buf: a cache key. */
+static size_t make_key(char *buf, size_t size, int n, const char *const *parts)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = parts[i] ? parts[i] : "";
+        size_t m = strlen(p);
+        if (len + m + 2 > size)
+            m = size > len + 2 ? size - len - 2 : 0;
+        memcpy(buf + len, p, m);
+        len += m;
+        buf[len++] = '\x1f';
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+int bw_thing(struct batch_writer *bw, const struct thing_in *t, int64_t *id, insitu_error *err)
+{
+    char key[1024];
+    const char *parts[] = {t->ns, t->code};
+    size_t n = make_key(key, sizeof key, 2, parts);
+    if (!t->code || !*t->code)
+        return insitu_error_set(err, INSITU_EINVAL, "a thing needs a code (station id)");
+    CACHED_UPSERT(bw->things, key, n, bw->n_things++, store_upsert_thing(bw->st, t, id, err));
+}
+
+int bw_sensor(struct batch_writer *bw, const struct sensor_in *s, int64_t *id,
+              insitu_error *err)
+{
+    char key[1024];
+    const char *parts[] = {s->ns, s->code};
+    size_t n = make_key(key, sizeof key, 2, parts);
+    CACHED_UPSERT(bw->sensors, key, n, (void)0, store_upsert_sensor(bw->st, s, id, err));
+}
+
+int bw_property(struct batch_writer *bw, const struct property_in *p, int64_t *id,
+                insitu_error *err)
+{
+    char key[1024];
+    const char *parts[] = {p->definition, p->name};
+    size_t n = make_key(key, sizeof key, 2, parts);
+    CACHED_UPSERT(bw->props, key, n, (void)0, store_upsert_property(bw->st, p, id, err));
+}
+
+int bw_datastream(struct batch_writer *bw, const struct datastream_in *d, int64_t *id,
+                  insitu_error *err)
+{
+    char key[1024], ids[64];
+    snprintf(ids, sizeof ids, "%lld/%lld/%lld", (long long)d->thing_id,
+             (long long)d->property_id, (long long)d->sensor_id);
+    const char *parts[] = {ids, d->qualifier};
+    size_t n = make_key(key, sizeof key, 2, parts);
+    CACHED_UPSERT(bw->datastreams, key, n, bw->n_datastreams++,
+                  store_upsert_datastream(bw->st, d, id, err));
+}
+
+int bw_feature(struct batch_writer *bw, const struct feature_in *f, int64_t *id,
+               insitu_error *err)
+{
+    const char *key = f->key ? f->key : f->geojson;
+    CACHED_UPSERT(bw->features, key, strlen(key), (void)0,
+                  store_upsert_feature(bw->st, f, id, err));
+}
+
+int bw_point_feature(struct batch_writer *bw, double lon, double lat, int has_alt, double alt,
+                     const char *name, int64_t *id, insitu_error *err)
+{
+    if (!(lon >= -180 && lon <= 360 && lat >= -90 && lat <= 90))
+        return insitu_error_set(err, INSITU_EINVAL, "position lon %g lat %g out of range", lon,
+                                lat);
+    char geojson[160];
+    geojson_point(geojson, sizeof geojson, lon, lat, has_alt, alt);
+    struct feature_in f = {.key = geojson, .name = name, .geojson = geojson};
+    return bw_feature(bw, &f, id, err);
+}
+
+int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
+                      const char *geojson, insitu_error *err)
+{
+    struct strbuf key = {0};
+    sb_printf(&key, "%lld|%s", (long long)thing_id, geojson);
+    int64_t seen;
+    int rc = 0;
+    if (!strmap_get(&bw->locations, key.data, key.len, &seen)) {
+        rc = store_thing_location(bw->st, thing_id, name, geojson, bw->now_us, err);
+        if (!rc && strmap_put(&bw->locations, key.data, key.len, 1))
+            rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    }
+    sb_free(&key);
+    return rc;
+}
+
+static struct ds_stat *stat_for(struct batch_writer *bw, int64_t ds)
+{
+    if (bw->n_stats && bw->stats[bw->last_stat].id == ds)
+        return &bw->stats[bw->last_stat];
+    int64_t idx;
+    if (strmap_get(&bw->stat_index, (const char *)&ds, sizeof ds, &idx)) {
+        bw->last_stat = (size_t)idx;
+        return &bw->stats[idx];
+    }
+    if (bw->n_stats == bw->cap_stats) {
+        size_t cap = bw->cap_stats ? bw->cap_stats * 2 : 64;
+        struct ds_stat *p = realloc(bw->stats, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        bw->stats = p;
+        bw->cap_stats = cap;
+    }
+    if (strmap_put(&bw->stat_index, (const char *)&ds, sizeof ds, (int64_t)bw->n_stats))
+        return NULL;
+    struct ds_stat *s = &bw->stats[bw->n_stats];
+    *s = (struct ds_stat){.id = ds,
+                          .min_start = INT64_MAX,
+                          .max_start = INT64_MIN,
+                          .max_end = INT64_MIN,
+                          .min_rt = INT64_MAX,
+                          .max_rt = INT64_MIN,
+                          .last_start = INSITU_TIME_NONE};
+    bw->last_stat = bw->n_stats++;
+    return s;
+}
+
+static int bw_flush(struct batch_writer *bw, insitu_error *err)
+{
+    if (!bw->n_rows)
+        return 0;
+    for (size_t i = 0; i < bw->n_rows; i++) {
+        struct pending *p = &bw->rows[i];
+        bw->flat[i] = p->r;
+        bw->flat[i].result_json = p->json_off ? bw->arena.data + p->json_off - 1 : NULL;
+        bw->flat[i].quality = p->quality_off ? bw->arena.data + p->quality_off - 1 : NULL;
+        bw->flat[i].parameters = p->params_off ? bw->arena.data + p->params_off - 1 : NULL;
+    }
+    int rc = bw->st->ops->put_observations(bw->st, bw->flat, bw->n_rows, bw->run_id, bw->outcome,
+                                           err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < bw->n_rows; i++) {
+        struct ds_stat *s = stat_for(bw, bw->flat[i].datastream_id);
+        if (!s)
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        if (bw->outcome[i] == OBS_INSERTED) {
+            s->inserted++;
+            bw->n_inserted++;
+        } else {
+            s->updated++;
+            bw->n_updated++;
+        }
+    }
+    bw->n_rows = 0;
+    sb_reset(&bw->arena);
+    return 0;
+}
+
+static size_t arena_put(struct batch_writer *bw, const char *s)
+{
+    if (!s)
+        return 0;
+    size_t off = bw->arena.len;
+    if (sb_append(&bw->arena, s, strlen(s) + 1))
+        return SIZE_MAX;
+    return off + 1;
+}
+
+int bw_observation(struct batch_writer *bw, const struct obs_row *r, insitu_error *err)
+{
+    struct ds_stat *s = stat_for(bw, r->datastream_id);
+    if (!s)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    if (r->phenomenon_start == s->last_start)
+        bw->n_duplicates++;
+    s->last_start = r->phenomenon_start;
+    s->rows++;
+    if (r->phenomenon_start < s->min_start)
+        s->min_start = r->phenomenon_start;
+    if (r->phenomenon_start > s->max_start)
+        s->max_start = r->phenomenon_start;
+    int64_t end = r->phenomenon_end == INSITU_TIME_NONE ? r->phenomenon_start : r->phenomenon_end;
+    if (end > s->max_end)
+        s->max_end = end;
+    if (r->result_time != INSITU_TIME_NONE) {
+        if (r->result_time < s->min_rt)
+            s->min_rt = r->result_time;
+        if (r->result_time > s->max_rt)
+            s->max_rt = r->result_time;
+    }
+    bw->n_obs++;
+    if (!r->has_result && !r->result_json)
+        bw->n_nulls++;
+    struct pending *p = &bw->rows[bw->n_rows];
+    p->r = *r;
+    if (p->r.has_result && isnan(p->r.result))
+        p->r.has_result = 0;
+    p->json_off = arena_put(bw, r->result_json);
+    p->quality_off = arena_put(bw, r->quality && *r->quality ? r->quality : NULL);
+    p->params_off = arena_put(bw, r->parameters);
+    if (p->json_off == SIZE_MAX || p->quality_off == SIZE_MAX || p->params_off == SIZE_MAX)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    bw->n_rows++;
+    if (bw->opts && bw->opts->progress && (bw->n_obs & 0xFFFF) == 0) {
+        double t = now_seconds();
+        if (t - bw->last_progress >= 0.5) {
+            bw->last_progress = t;
+            bw->opts->progress(bw->opts->ctx, bw->source_name, bw->n_obs, t - bw->t0);
+        }
+    }
+    /* A batch is bounded in rows and in string bytes, whichever fills first. */
+    if (bw->n_rows == bw->cap_rows || bw->arena.len > (8u << 20))
+        return bw_flush(bw, err);
+    return 0;
+}
+
+static int bw_init(struct batch_writer *bw, struct store *st, int64_t run_id,
+                   const insitu_ingest_options *opts, const char *name, insitu_error *err)
+{
+    memset(bw, 0, sizeof *bw);
+    bw->st = st;
+    bw->run_id = run_id;
+    bw->opts = opts;
+    bw->source_name = name;
+    bw->lenient = opts && opts->lenient;
+    bw->dry_run = opts && opts->dry_run;
+    bw->cap_rows = opts && opts->batch_rows ? opts->batch_rows : 20000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    bw->now_us = (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+    bw->t0 = bw->last_progress = now_seconds();
+    bw->rows = malloc(bw->cap_rows * sizeof *bw->rows);
+    bw->flat = malloc(bw->cap_rows * sizeof *bw->flat);
+    bw->outcome = malloc(bw->cap_rows);
+    if (!bw->rows || !bw->flat || !bw->outcome)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    return 0;
+}
+
+static void bw_free(struct batch_writer *bw)
+{
+    strmap_free(&bw->things);
+    strmap_free(&bw->sensors);
+    strmap_free(&bw->props);
+    strmap_free(&bw->datastreams);
+    strmap_free(&bw->features);
+    strmap_free(&bw->locations);
+    strmap_free(&bw->stat_index);
+    free(bw->rows);
+    free(bw->flat);
+    free(bw->outcome);
+    free(bw->stats);
+    sb_free(&bw->arena);
+}
+
+static int recompute_summary(struct store *st, int64_t ds, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st,
+                        "UPDATE datastreams SET (n_obs, phenomenon_start, phenomenon_end, "
+                        "result_time_start, result_time_end) = (SELECT count(*), "
+                        "min(phenomenon_start), max(coalesce(phenomenon_end, phenomenon_start)), "
+                        "min(result_time), max(result_time) FROM observations WHERE "
+                        "datastream_id = ?) WHERE id = ?",
+                        &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    st_bind_int64(s, 2, ds);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* Writes run_datastreams and brings each touched datastream's summary up to date. */
+static int bw_finish(struct batch_writer *bw, insitu_error *err)
+{
+    int rc = bw_flush(bw, err);
+    if (rc)
+        return rc;
+    struct stmt *rd = NULL, *sum = NULL;
+    rc = st_prepare(bw->st,
+                    "INSERT INTO run_datastreams (run_id, datastream_id, n_obs, phenomenon_start, "
+                    "phenomenon_end) VALUES (?, ?, ?, ?, ?)",
+                    &rd, err);
+    if (!rc)
+        rc = st_prepare(
+            bw->st,
+            "UPDATE datastreams SET n_obs = n_obs + ?, "
+            "phenomenon_start = CASE WHEN phenomenon_start IS NULL OR phenomenon_start > ? "
+            "THEN ? ELSE phenomenon_start END, "
+            "phenomenon_end = CASE WHEN phenomenon_end IS NULL OR phenomenon_end < ? "
+            "THEN ? ELSE phenomenon_end END, "
+            "result_time_start = CASE WHEN ? IS NOT NULL AND (result_time_start IS NULL OR "
+            "result_time_start > ?) THEN ? ELSE result_time_start END, "
+            "result_time_end = CASE WHEN ? IS NOT NULL AND (result_time_end IS NULL OR "
+            "result_time_end < ?) THEN ? ELSE result_time_end END WHERE id = ?",
+            &sum, err);
+    for (size_t i = 0; !rc && i < bw->n_stats; i++) {
+        struct ds_stat *s = &bw->stats[i];
+        st_bind_int64(rd, 1, bw->run_id);
+        st_bind_int64(rd, 2, s->id);
+        st_bind_int64(rd, 3, (int64_t)s->rows);
+        st_bind_int64(rd, 4, s->min_start);
+        st_bind_int64(rd, 5, s->max_start);
+        rc = st_step(rd, err);
+        st_reset(rd);
+        if (rc < 0)
+            break;
+        if (s->updated) {
+            /* rows were rewritten: an interval may have shrunk, so count again */
+            rc = recompute_summary(bw->st, s->id, err);
+            continue;
+        }
+        int64_t rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt;
+        int64_t rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt;
+        st_bind_int64(sum, 1, (int64_t)s->inserted);
+        st_bind_int64(sum, 2, s->min_start);
+        st_bind_int64(sum, 3, s->min_start);
+        st_bind_int64(sum, 4, s->max_end);
+        st_bind_int64(sum, 5, s->max_end);
+        for (int k = 0; k < 3; k++) {
+            st_bind_time(sum, 6 + k, rt0);
+            st_bind_time(sum, 9 + k, rt1);
+        }
+        st_bind_int64(sum, 12, s->id);
+        rc = st_step(sum, err);
+        st_reset(sum);
+    }
+    st_finalize(rd);
+    st_finalize(sum);
+    return rc < 0 ? rc : 0;
+}
+
+/* Deletes what the previous complete run of the same source wrote and this run did not
+ * rewrite: the new version of a source replaces the old one exactly. */
+static int replace_previous(struct store *st, int64_t prev_run, int64_t run_id,
+                            uint64_t *deleted, insitu_error *err)
+{
+    struct stmt *list, *del;
+    int rc = st_prepare(st,
+                        "SELECT datastream_id, phenomenon_start, phenomenon_end FROM "
+                        "run_datastreams WHERE run_id = ?",
+                        &list, err);
+    if (rc)
+        return rc;
+    rc = st_prepare(st,
+                    "DELETE FROM observations WHERE datastream_id = ? AND phenomenon_start >= ? "
+                    "AND phenomenon_start <= ? AND run_id = ?",
+                    &del, err);
+    if (rc) {
+        st_finalize(list);
+        return rc;
+    }
+    st_bind_int64(list, 1, prev_run);
+    while ((rc = st_step(list, err)) == 1) {
+        int64_t ds = st_col_int64(list, 0);
+        st_bind_int64(del, 1, ds);
+        st_bind_int64(del, 2, st_col_int64(list, 1));
+        st_bind_int64(del, 3, st_col_int64(list, 2));
+        st_bind_int64(del, 4, prev_run);
+        rc = st_step(del, err);
+        st_reset(del);
+        if (rc < 0)
+            break;
+        int64_t n = st->ops->changes(st);
+        if (n > 0) {
+            *deleted += (uint64_t)n;
+            rc = recompute_summary(st, ds, err);
+            if (rc)
+                break;
+        }
+    }
+    st_finalize(list);
+    st_finalize(del);
+    (void)run_id;
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- sources ---- */
+
+static int is_url(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static int resolve_source(const char *uri, struct source *src, unsigned char *head,
+                          insitu_error *err)
+{
+    memset(src, 0, sizeof *src);
+    src->uri = uri;
+    src->path = uri;
+    src->name = path_basename(uri);
+    if (!*src->name)
+        src->name = uri;
+    if (is_url(uri))
+        return insitu_error_set(err, INSITU_EUNSUPPORTED,
+                                "%s: downloading is not available in this build yet; download "
+                                "the file and ingest it from disk",
+                                uri);
+    struct stat sb;
+    if (stat(uri, &sb) != 0)
+        return insitu_error_set(err, INSITU_ENOTFOUND, "%s: %s", uri, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) {
+        src->is_dir = 1;
+        return 0;
+    }
+    src->size = (uint64_t)sb.st_size;
+    if (sb.st_size == 0)
+        return insitu_error_set(err, INSITU_EINVAL, "%s: empty file (0 bytes)", uri);
+    FILE *f = fopen(uri, "rb");
+    if (!f)
+        return insitu_error_set(err, INSITU_EIO, "%s: cannot open: %s", uri, strerror(errno));
+    src->head_len = fread(head, 1, 4096, f);
+    fclose(f);
+    src->head = head;
+    src->is_zip = src->head_len >= 4 && head[0] == 'P' && head[1] == 'K' &&
+                  ((head[2] == 3 && head[3] == 4) || (head[2] == 5 && head[3] == 6));
+    return 0;
+}
+
+static const struct ingester *choose_ingester(const struct source *src, const char *format,
+                                              insitu_error *err)
+{
+    if (format) {
+        const struct ingester *ing = ingester_find(format);
+        if (!ing) {
+            struct strbuf names = {0};
+            for (size_t i = 0; ingesters[i]; i++)
+                sb_printf(&names, "%s%s", i ? ", " : "", ingesters[i]->name);
+            insitu_error_set(err, INSITU_EUSAGE, "unknown format '%s' (formats: %s)", format,
+                             sb_str(&names));
+            sb_free(&names);
+        }
+        return ing;
+    }
+    const struct ingester *best = NULL;
+    int best_score = 0;
+    for (size_t i = 0; ingesters[i]; i++) {
+        int score = ingesters[i]->probe(src);
+        if (score > best_score) {
+            best_score = score;
+            best = ingesters[i];
+        }
+    }
+    if (!best)
+        insitu_error_set(err, INSITU_EUNSUPPORTED,
+                         "%s: no ingester recognises this source (see 'insitu formats', or give "
+                         "--format)",
+                         src->uri);
+    return best;
+}
+
+static int check_settings(const struct ingester *ing, const char *const *settings,
+                          insitu_error *err)
+{
+    for (size_t i = 0; settings && settings[i]; i++) {
+        const char *eq = strchr(settings[i], '=');
+        if (!eq)
+            return insitu_error_set(err, INSITU_EUSAGE, "setting '%s': expected key=value",
+                                    settings[i]);
+        size_t n = (size_t)(eq - settings[i]);
+        int known = 0;
+        for (size_t k = 0; ing->settings && ing->settings[k] && !known; k++)
+            known = strncmp(ing->settings[k], settings[i], n) == 0 &&
+                    ing->settings[k][n] == '\t';
+        if (!known)
+            return insitu_error_set(err, INSITU_EUSAGE,
+                                    "setting '%.*s' is not one the %s ingester takes (see "
+                                    "'insitu formats')",
+                                    (int)n, settings[i], ing->name);
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists a folder's files recursively, sorted (relative paths). */
+static int list_files(const char *dir, char ***out, size_t *n, insitu_error *err)
+{
+    char **entries = VSIReadDirRecursive(dir);
+    size_t count = 0, cap = 0;
+    char **files = NULL;
+    for (size_t i = 0; entries && entries[i]; i++) {
+        char *full = CPLStrdup(CPLFormFilename(dir, entries[i], NULL));
+        VSIStatBufL sb;
+        int is_file = VSIStatL(full, &sb) == 0 && VSI_ISREG(sb.st_mode);
+        CPLFree(full);
+        if (!is_file || path_basename(entries[i])[0] == '.')
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **p = realloc(files, cap * sizeof *p);
+            if (!p) {
+                CSLDestroy(entries);
+                for (size_t k = 0; k < count; k++)
+                    free(files[k]);
+                free(files);
+                return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+            }
+            files = p;
+        }
+        files[count++] = xstrdup(entries[i]);
+    }
+    CSLDestroy(entries);
+    if (count)
+        qsort(files, count, sizeof *files, cmp_str);
+    *out = files;
+    *n = count;
+    return 0;
+}
+
+/* A folder's checksum: SHA-256 over its sorted "relative path, file SHA-256" lines. */
+static int checksum_dir(const char *dir, char hex[65], uint64_t *bytes, insitu_error *err)
+{
+    char **files;
+    size_t n;
+    int rc = list_files(dir, &files, &n, err);
+    if (rc)
+        return rc;
+    struct sha256 h;
+    sha256_init(&h);
+    *bytes = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char file_hex[65];
+        uint64_t fb = 0;
+        struct strbuf path = {0};
+        sb_printf(&path, "%s/%s", dir, files[i]);
+        rc = sha256_file(path.data, file_hex, &fb, err);
+        sb_free(&path);
+        *bytes += fb;
+        sha256_update(&h, files[i], strlen(files[i]) + 1);
+        sha256_update(&h, file_hex, 64);
+    }
+    sha256_final(&h, hex);
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    return rc;
+}
+
+/* "k=v" settings sorted and joined by newlines: part of what makes two ingests the same. */
+static char *normalise_settings(const char *const *settings)
+{
+    size_t n = 0;
+    while (settings && settings[n])
+        n++;
+    const char **copy = malloc((n + 1) * sizeof *copy);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        copy[i] = settings[i];
+    if (n)
+        qsort(copy, n, sizeof *copy, cmp_str);
+    struct strbuf sb = {0};
+    sb_puts(&sb, "");
+    for (size_t i = 0; i < n; i++)
+        sb_printf(&sb, "%s%s", i ? "\n" : "", copy[i]);
+    free(copy);
+    return sb.data;
+}
+
+int insitu_ingest_expand(const char *uri, const char *format, char ***out, size_t *n,
+                         insitu_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    struct stat sb;
+    int whole = 1;
+    if (!is_url(uri) && stat(uri, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        struct source src;
+        unsigned char head[8];
+        resolve_source(uri, &src, head, NULL);
+        whole = 0;
+        for (size_t i = 0; ingesters[i] && !whole; i++)
+            whole = (!format || strcmp(format, ingesters[i]->name) == 0) &&
+                    ingesters[i]->probe(&src) > 0;
+    }
+    if (whole) {
+        *out = malloc(sizeof **out);
+        if (!*out || !((*out)[0] = xstrdup(uri)))
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        *n = 1;
+        return 0;
+    }
+    char **files;
+    size_t count;
+    int rc = list_files(uri, &files, &count, err);
+    if (rc)
+        return rc;
+    if (!count) {
+        free(files);
+        return insitu_error_set(err, INSITU_EINVAL, "%s: empty folder", uri);
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct strbuf path = {0};
+        sb_printf(&path, "%s%s%s", uri, uri[strlen(uri) - 1] == '/' ? "" : "/", files[i]);
+        free(files[i]);
+        files[i] = path.data;
+    }
+    *out = files;
+    *n = count;
+    return 0;
+}
+
+void insitu_ingest_expand_free(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* ---- runs ---- */
+
+struct run_info {
+    const char *uri, *key, *version, *ingester, *checksum, *settings;
+    uint64_t bytes;
+    int64_t started;
+};
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static int insert_run(struct store *st, const struct run_info *ri, const char *status,
+                      const char *message, int64_t *run_id, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st,
+                        "INSERT INTO ingest_runs (source, source_key, source_version, ingester, "
+                        "checksum, bytes, status, started, finished, message, settings) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        &s, err);
+    if (rc)
+        return rc;
+    st_bind_text(s, 1, ri->uri);
+    st_bind_text(s, 2, ri->key);
+    st_bind_text(s, 3, ri->version);
+    st_bind_text(s, 4, ri->ingester);
+    st_bind_text(s, 5, ri->checksum);
+    st_bind_int64(s, 6, (int64_t)ri->bytes);
+    st_bind_text(s, 7, status);
+    st_bind_int64(s, 8, ri->started);
+    if (strcmp(status, "running") == 0)
+        st_bind_null(s, 9);
+    else
+        st_bind_int64(s, 9, wall_us());
+    st_bind_text(s, 10, message ? message : "");
+    st_bind_text(s, 11, ri->settings);
+    rc = st_step(s, err);
+    if (rc == 1) {
+        *run_id = st_col_int64(s, 0);
+        rc = 0;
+    }
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+static int finish_run(struct store *st, int64_t run_id, const struct batch_writer *bw,
+                      uint64_t deleted, int64_t replaces, const char *message, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st,
+                        "UPDATE ingest_runs SET status = 'complete', finished = ?, n_things = ?, "
+                        "n_datastreams = ?, n_observations = ?, n_inserted = ?, n_updated = ?, "
+                        "n_deleted = ?, n_null = ?, replaces_run = ?, message = ? WHERE id = ?",
+                        &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, wall_us());
+    st_bind_int64(s, 2, (int64_t)bw->n_things);
+    st_bind_int64(s, 3, (int64_t)bw->n_datastreams);
+    st_bind_int64(s, 4, (int64_t)bw->n_obs);
+    st_bind_int64(s, 5, (int64_t)bw->n_inserted);
+    st_bind_int64(s, 6, (int64_t)bw->n_updated);
+    st_bind_int64(s, 7, (int64_t)deleted);
+    st_bind_int64(s, 8, (int64_t)bw->n_nulls);
+    if (replaces)
+        st_bind_int64(s, 9, replaces);
+    else
+        st_bind_null(s, 9);
+    st_bind_text(s, 10, message);
+    st_bind_int64(s, 11, run_id);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* Finds the newest complete run matching a query with two or three text parameters. */
+static int find_run(struct store *st, const char *sql, const char *a, const char *b,
+                    const char *c, int64_t *id, char *detail, size_t detail_size,
+                    insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st, sql, &s, err);
+    if (rc)
+        return rc;
+    st_bind_text(s, 1, a);
+    st_bind_text(s, 2, b);
+    if (c)
+        st_bind_text(s, 3, c);
+    *id = 0;
+    rc = st_step(s, err);
+    if (rc == 1) {
+        *id = st_col_int64(s, 0);
+        snprintf(detail, detail_size, "%s", st_col_text(s, 1) ? st_col_text(s, 1) : "");
+    }
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+static void record_failure(struct store *st, const struct run_info *ri, const char *message)
+{
+    insitu_error ignored;
+    int64_t id;
+    if (st_begin(st, &ignored) == 0) {
+        if (insert_run(st, ri, "failed", message, &id, &ignored) == 0)
+            st_commit(st, &ignored);
+        else
+            st_rollback(st);
+    }
+}
+
+static void fill_report(insitu_ingest_report *rep, const struct batch_writer *bw)
+{
+    rep->things = bw->n_things;
+    rep->datastreams = bw->n_datastreams;
+    rep->observations = bw->n_obs;
+    rep->inserted = bw->n_inserted;
+    rep->updated = bw->n_updated;
+    rep->nulls = bw->n_nulls;
+    rep->warnings = bw->n_warnings;
+}
+
+/* Runs the ingester inside a transaction; on success the run is complete. */
+static int ingest_in_tx(struct store *st, const struct ingester *ing, struct source *src,
+                        const struct run_info *ri, int64_t prev_run,
+                        const insitu_ingest_options *opts, insitu_ingest_report *rep,
+                        insitu_error *err)
+{
+    int rc = st_begin(st, err);
+    if (rc)
+        return rc;
+    int64_t run_id = 0;
+    struct batch_writer bw;
+    memset(&bw, 0, sizeof bw);
+    rc = insert_run(st, ri, "running", NULL, &run_id, err);
+    if (!rc)
+        rc = bw_init(&bw, st, run_id, opts, src->name, err);
+    uint64_t deleted = 0;
+    if (!rc)
+        rc = ing->run(src, &bw, err);
+    if (!rc)
+        rc = bw_finish(&bw, err);
+    if (!rc && bw.n_duplicates)
+        bw_warn(&bw, "%s: %llu rows repeat the time of the row before them in the same series "
+                     "(the last one is kept)",
+                src->name, (unsigned long long)bw.n_duplicates);
+    if (!rc && prev_run)
+        rc = replace_previous(st, prev_run, run_id, &deleted, err);
+    if (!rc) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s%s", prev_run ? "new version of the source" : "",
+                 bw.n_warnings ? (prev_run ? "; warnings" : "warnings") : "");
+        rc = finish_run(st, run_id, &bw, deleted, prev_run, msg, err);
+    }
+    fill_report(rep, &bw);
+    rep->deleted = deleted;
+    rep->run_id = run_id;
+    bw_free(&bw);
+    if (rc || (opts && opts->dry_run)) {
+        st_rollback(st);
+        if (!rc) {
+            snprintf(rep->status, sizeof rep->status, "validated");
+            rep->run_id = 0;
+        }
+        return rc;
+    }
+    rc = st_commit(st, err);
+    if (!rc)
+        snprintf(rep->status, sizeof rep->status, "complete");
+    return rc;
+}
+
+int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_options *opts,
+                  insitu_ingest_report *rep, insitu_error *err)
+{
+    struct store *st = &store->base;
+    insitu_ingest_report dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    double t0 = now_seconds();
+    static const insitu_ingest_options no_opts;
+    if (!opts)
+        opts = &no_opts;
+    struct source src;
+    unsigned char head[4096];
+    int rc = resolve_source(uri, &src, head, err);
+    if (rc)
+        return rc;
+    src.settings = opts->settings;
+    src.lenient = opts->lenient;
+    const struct ingester *ing = choose_ingester(&src, opts->format, err);
+    if (!ing)
+        return err ? err->code : INSITU_EUNSUPPORTED;
+    snprintf(rep->ingester, sizeof rep->ingester, "%s", ing->name);
+    rc = check_settings(ing, opts->settings, err);
+    if (rc)
+        return rc;
+
+    struct source_identity id = {{0}, {0}};
+    if (ing->identify) {
+        rc = ing->identify(&src, &id, err);
+        if (rc)
+            return rc;
+    }
+    if (!id.key[0]) {
+        char *real = realpath(uri, NULL);
+        snprintf(id.key, sizeof id.key, "%s", real ? real : uri);
+        free(real);
+    }
+    uint64_t bytes = 0;
+    rc = src.is_dir ? checksum_dir(uri, rep->checksum, &bytes, err)
+                    : sha256_file(uri, rep->checksum, &bytes, err);
+    if (rc)
+        return rc;
+    char *settings = normalise_settings(opts->settings);
+    if (!settings)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    struct run_info ri = {uri, id.key, id.version, ing->name, rep->checksum, settings,
+                          bytes,  wall_us()};
+
+    int64_t same = 0, prev = 0;
+    char detail[512] = "", prev_version[64] = "";
+    rc = find_run(st,
+                  "SELECT id, source FROM ingest_runs WHERE checksum = ? AND ingester = ? AND "
+                  "settings = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
+                  rep->checksum, ing->name, settings, &same, detail, sizeof detail, err);
+    if (!rc)
+        rc = find_run(st,
+                      "SELECT id, source_version FROM ingest_runs WHERE source_key = ? AND "
+                      "ingester = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
+                      id.key, ing->name, NULL, &prev, prev_version, sizeof prev_version, err);
+    if (rc)
+        goto out;
+    const char *skip_why = NULL;
+    char why[sizeof rep->message];
+    if (same && !opts->force) {
+        snprintf(why, sizeof why, "unchanged: same content as run %lld (%.400s)",
+                 (long long)same, detail);
+        skip_why = why;
+    } else if (prev && !opts->force && id.version[0] && prev_version[0] &&
+               strcmp(id.version, prev_version) < 0) {
+        snprintf(why, sizeof why, "older version %s than run %lld (version %s)", id.version,
+                 (long long)prev, prev_version);
+        skip_why = why;
+    }
+    if (skip_why) {
+        snprintf(rep->status, sizeof rep->status, "skipped");
+        snprintf(rep->message, sizeof rep->message, "%s", skip_why);
+        if (!opts->dry_run) {
+            rc = st_begin(st, err);
+            if (!rc)
+                rc = insert_run(st, &ri, "skipped", skip_why, &rep->run_id, err);
+            if (!rc)
+                rc = st_commit(st, err);
+            else
+                st_rollback(st);
+        }
+        goto out;
+    }
+    rc = ingest_in_tx(st, ing, &src, &ri, prev, opts, rep, err);
+    if (rc) {
+        snprintf(rep->status, sizeof rep->status, "failed");
+        if (!opts->dry_run)
+            record_failure(st, &ri, err ? err->message : insitu_strerror(rc));
+    } else if (prev) {
+        snprintf(rep->message, sizeof rep->message, "replaces run %lld", (long long)prev);
+    }
+out:
+    free(settings);
+    rep->seconds = now_seconds() - t0;
+    return rc;
+}

@@ -1,0 +1,118 @@
+/*
+ * ingest.h: the ingester vtable, the source an ingester reads, and the batch writer it
+ * writes through. An ingester parses and emits entities and observation rows; it never
+ * touches SQL, transactions or provenance (ingest.c does, once for every format).
+ */
+#ifndef INSITU_INGEST_H
+#define INSITU_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "insitu.h"
+#include "model.h"
+#include "util.h"
+
+struct store;
+
+/* What an ingester reads. Paths may be GDAL VSI paths (/vsizip/...). */
+struct source {
+    const char *uri;      /* as the user gave it */
+    const char *path;     /* local file or folder */
+    const char *name;     /* base name, for messages */
+    int is_dir, is_zip;
+    uint64_t size;
+    const unsigned char *head; /* first bytes of a file (up to 4096) */
+    size_t head_len;
+    const char *const *settings; /* NULL-terminated "key=value" */
+    int lenient;
+};
+
+/* Returns the value of setting `key`, or NULL (borrowed). */
+const char *source_setting(const struct source *src, const char *key);
+/* Parses a yes/no setting (default when absent); -1 when the value is neither. */
+int source_setting_bool(const struct source *src, const char *key, int dflt);
+
+/* A source's identity across versions (e.g. a SWOT granule without its product counter). */
+struct source_identity {
+    char key[512];
+    char version[64]; /* compared as text: a higher version replaces a lower one */
+};
+
+struct batch_writer;
+
+struct ingester {
+    const char *name;
+    const char *description;
+    /* 0..100: how sure the ingester is that it reads src. */
+    int (*probe)(const struct source *src);
+    /* Optional: fills id->key/version; default is the canonical path. */
+    int (*identify)(const struct source *src, struct source_identity *id, insitu_error *err);
+    int (*run)(const struct source *src, struct batch_writer *out, insitu_error *err);
+    /* NULL-terminated "key\thelp" lines: the settings it accepts. */
+    const char *const *settings;
+};
+
+extern const struct ingester ingester_csv;
+extern const struct ingester ingester_theia_pivot;
+
+/* The registry, in probe order; NULL-terminated. */
+extern const struct ingester *const ingesters[];
+const struct ingester *ingester_find(const char *name);
+
+/* ---- the batch writer ---- */
+
+/* Entity upserts, cached per run: emitting the same entity twice costs one lookup. */
+int bw_thing(struct batch_writer *bw, const struct thing_in *t, int64_t *id, insitu_error *err);
+/* Sets a Thing's current location (GeoJSON geometry text). */
+int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
+                      const char *geojson, insitu_error *err);
+int bw_sensor(struct batch_writer *bw, const struct sensor_in *s, int64_t *id,
+              insitu_error *err);
+int bw_property(struct batch_writer *bw, const struct property_in *p, int64_t *id,
+                insitu_error *err);
+int bw_datastream(struct batch_writer *bw, const struct datastream_in *d, int64_t *id,
+                  insitu_error *err);
+int bw_feature(struct batch_writer *bw, const struct feature_in *f, int64_t *id,
+               insitu_error *err);
+/* A point FeatureOfInterest at lon/lat[/alt] (has_alt 0: 2-D), named `name`. */
+int bw_point_feature(struct batch_writer *bw, double lon, double lat, int has_alt, double alt,
+                     const char *name, int64_t *id, insitu_error *err);
+/* Queues one observation (strings copied); flushes a full batch to the store. */
+int bw_observation(struct batch_writer *bw, const struct obs_row *r, insitu_error *err);
+/* Records a warning (shown to the user, counted in the run). */
+void bw_warn(struct batch_writer *bw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 when running in lenient mode (skip bad parts with a warning). */
+int bw_lenient(const struct batch_writer *bw);
+/* 1 for a dry run: the writer validates and counts, and the transaction is rolled back. */
+int bw_dry_run(const struct batch_writer *bw);
+/* Feeds bytes read from the source into its checksum (for ingesters that read the source
+ * exactly once, sequentially, and so can avoid a separate hashing pass). */
+struct sha256 *bw_source_hash(struct batch_writer *bw);
+
+/* GeoJSON Point text for lon/lat[/alt], shortest exact numbers. */
+void geojson_point(char *buf, size_t size, double lon, double lat, int has_alt, double alt);
+
+/* ---- reading lines from any (VSI) file, bounded memory ---- */
+struct line_reader {
+    void *file;          /* VSILFILE* */
+    char *buf;
+    size_t cap, start, end;
+    int eof;
+    uint64_t line_no;    /* of the last line returned, from 1 */
+    uint64_t bytes;
+    struct sha256 *hash; /* when set, every byte read is hashed */
+    const char *name;    /* for messages */
+};
+int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_error *err);
+/* 1 and a NUL-terminated line without its end-of-line in *line and *len, 0 at end of file. The
+ * line is writable and valid until the next call. */
+int lr_next(struct line_reader *lr, char **line, size_t *len, insitu_error *err);
+void lr_close(struct line_reader *lr);
+
+/* Splits a line on sep in place (RFC 4180 quotes when quotes is set); returns the count of
+ * fields, or -1 when there are more than max. */
+int split_fields(char *line, size_t len, char sep, int quotes, char **fields, size_t *lens,
+                 int max);
+
+#endif

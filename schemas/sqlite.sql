@@ -1,0 +1,179 @@
+-- insitu store schema for SQLite + SpatiaLite.
+-- Sections start with "-- @version N": a store at version V runs every section N > V, in
+-- order, in one transaction, then records N in insitu_meta. Never edit a released section:
+-- add a new one (a migration).
+-- Times are int64 microseconds since 1970-01-01T00:00:00Z (UTC). Geometries are EPSG:4326,
+-- kept twice: the GeoJSON as given (with any Z) and a 2-D SpatiaLite geometry for indexing.
+
+-- @version 1
+CREATE TABLE IF NOT EXISTS insitu_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+SELECT CASE WHEN (SELECT count(*) FROM sqlite_master WHERE name = 'spatial_ref_sys') = 0
+            THEN InitSpatialMetadata(0, 'WGS84') END;
+
+-- Thing: a station, site, SWOT reach/node, lake or virtual station.
+CREATE TABLE things (
+    id          INTEGER PRIMARY KEY,
+    namespace   TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    properties  TEXT,
+    UNIQUE (namespace, code)
+);
+CREATE INDEX things_name ON things (name);
+
+CREATE TABLE locations (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,   -- thing id + canonical GeoJSON
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    encoding_type TEXT NOT NULL DEFAULT 'application/geo+json',
+    location      TEXT NOT NULL,          -- GeoJSON geometry
+    properties    TEXT
+);
+SELECT AddGeometryColumn('locations', 'geom', 4326, 'GEOMETRY', 'XY');
+SELECT CreateSpatialIndex('locations', 'geom');
+
+CREATE TABLE thing_locations (
+    thing_id    INTEGER NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+    location_id INTEGER NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
+    PRIMARY KEY (thing_id, location_id)
+) WITHOUT ROWID;
+CREATE INDEX thing_locations_location ON thing_locations (location_id);
+
+CREATE TABLE historical_locations (
+    id       INTEGER PRIMARY KEY,
+    thing_id INTEGER NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+    time     INTEGER NOT NULL
+);
+CREATE INDEX historical_locations_thing ON historical_locations (thing_id, time);
+
+CREATE TABLE historical_location_locations (
+    historical_location_id INTEGER NOT NULL REFERENCES historical_locations (id) ON DELETE CASCADE,
+    location_id            INTEGER NOT NULL REFERENCES locations (id) ON DELETE CASCADE,
+    PRIMARY KEY (historical_location_id, location_id)
+) WITHOUT ROWID;
+
+-- Sensor: an instrument, a method, or a product ("SWOT L2_HR_RiverSP").
+CREATE TABLE sensors (
+    id            INTEGER PRIMARY KEY,
+    namespace     TEXT NOT NULL,
+    code          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    encoding_type TEXT NOT NULL DEFAULT 'text/plain',
+    metadata      TEXT NOT NULL DEFAULT '',
+    properties    TEXT,
+    UNIQUE (namespace, code)
+);
+
+-- ObservedProperty: keyed by (definition, name), because thesaurus categories used as
+-- definitions (Theia/OZCAR) are shared by several variables.
+CREATE TABLE observed_properties (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    definition  TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    properties  TEXT,
+    UNIQUE (definition, name)
+);
+
+CREATE TABLE datastreams (
+    id                   INTEGER PRIMARY KEY,
+    thing_id             INTEGER NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+    sensor_id            INTEGER NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    observed_property_id INTEGER NOT NULL REFERENCES observed_properties (id) ON DELETE CASCADE,
+    qualifier            TEXT NOT NULL DEFAULT '',
+    name                 TEXT NOT NULL,
+    description          TEXT NOT NULL DEFAULT '',
+    observation_type     TEXT NOT NULL
+        DEFAULT 'http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement',
+    unit_name            TEXT NOT NULL DEFAULT '',
+    unit_symbol          TEXT NOT NULL DEFAULT '',
+    unit_definition      TEXT NOT NULL DEFAULT '',
+    properties           TEXT,
+    -- summary, maintained by every write: answers $count and "latest" without a scan
+    n_obs                INTEGER NOT NULL DEFAULT 0,
+    phenomenon_start     INTEGER,
+    phenomenon_end       INTEGER,
+    result_time_start    INTEGER,
+    result_time_end      INTEGER,
+    UNIQUE (thing_id, observed_property_id, sensor_id, qualifier)
+);
+CREATE INDEX datastreams_property ON datastreams (observed_property_id);
+CREATE INDEX datastreams_sensor ON datastreams (sensor_id);
+
+CREATE TABLE features (
+    id            INTEGER PRIMARY KEY,
+    key           TEXT NOT NULL UNIQUE,   -- canonical GeoJSON, or a source id
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    encoding_type TEXT NOT NULL DEFAULT 'application/geo+json',
+    feature       TEXT NOT NULL,          -- GeoJSON geometry
+    properties    TEXT
+);
+SELECT AddGeometryColumn('features', 'geom', 4326, 'GEOMETRY', 'XY');
+SELECT CreateSpatialIndex('features', 'geom');
+
+-- Observation: clustered by (datastream, phenomenon start) so that a series is one range
+-- scan. No foreign key on datastream_id: the writer guarantees it, and a per-row check
+-- would halve bulk ingest speed. run_id is the ingest run that last wrote the row.
+CREATE TABLE observations (
+    datastream_id    INTEGER NOT NULL,
+    phenomenon_start INTEGER NOT NULL,
+    phenomenon_end   INTEGER,             -- NULL for an instant
+    id               INTEGER NOT NULL,
+    result_time      INTEGER,
+    result           REAL,                -- NULL: missing (fill value, NaN, empty)
+    result_json      TEXT,                -- a non-numeric result, as JSON
+    result_quality   TEXT,
+    parameters       TEXT,                -- JSON object
+    feature_id       INTEGER,
+    valid_start      INTEGER,
+    valid_end        INTEGER,
+    run_id           INTEGER,
+    PRIMARY KEY (datastream_id, phenomenon_start)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX observations_id ON observations (id);
+
+-- Provenance: one row per ingest attempt.
+CREATE TABLE ingest_runs (
+    id             INTEGER PRIMARY KEY,
+    source         TEXT NOT NULL,         -- as given (path or URL)
+    source_key     TEXT NOT NULL,         -- identity of the source across versions
+    source_version TEXT NOT NULL DEFAULT '',
+    ingester       TEXT NOT NULL,
+    checksum       TEXT NOT NULL DEFAULT '',
+    bytes          INTEGER NOT NULL DEFAULT 0,
+    status         TEXT NOT NULL,         -- running, complete, skipped, failed
+    started        INTEGER NOT NULL,
+    finished       INTEGER,
+    n_things       INTEGER NOT NULL DEFAULT 0,
+    n_datastreams  INTEGER NOT NULL DEFAULT 0,
+    n_observations INTEGER NOT NULL DEFAULT 0,
+    n_inserted     INTEGER NOT NULL DEFAULT 0,
+    n_updated      INTEGER NOT NULL DEFAULT 0,
+    n_deleted      INTEGER NOT NULL DEFAULT 0,
+    n_null         INTEGER NOT NULL DEFAULT 0,
+    replaces_run   INTEGER,
+    message        TEXT NOT NULL DEFAULT '',
+    settings       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ingest_runs_source ON ingest_runs (source_key, status);
+CREATE INDEX ingest_runs_checksum ON ingest_runs (checksum);
+
+-- What each run wrote, per datastream: lets a newer version of a source replace exactly
+-- the rows of the older one.
+CREATE TABLE run_datastreams (
+    run_id           INTEGER NOT NULL,
+    datastream_id    INTEGER NOT NULL,
+    n_obs            INTEGER NOT NULL,
+    phenomenon_start INTEGER NOT NULL,
+    phenomenon_end   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, datastream_id)
+) WITHOUT ROWID;
+CREATE INDEX run_datastreams_ds ON run_datastreams (datastream_id);

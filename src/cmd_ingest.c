@@ -1,0 +1,240 @@
+/*
+ * cmd_ingest.c: `insitu ingest SOURCE...`: each source (a file, a package folder or zip,
+ * or each file of a plain folder) is ingested atomically; a failure is reported and the
+ * next source goes on. Shows progress on a terminal, silent otherwise.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util.h"
+
+static void ingest_help(void)
+{
+    printf("usage: insitu [--store URI] ingest [OPTIONS] SOURCE...\n\n"
+           "Ingests files, folders and .zip archives. The format is probed unless --format\n"
+           "names it ('insitu formats' lists them). Each source is one transaction: a bad\n"
+           "source changes nothing, and the error names the file, line and field. A source\n"
+           "whose content was ingested before is skipped; a changed one replaces its old\n"
+           "version. A folder that is not itself a package is ingested file by file.\n\n"
+           "  --format NAME      ingester to use (csv, theia-pivot, ...)\n"
+           "  --set KEY=VALUE    an ingester setting (repeatable; see 'insitu formats')\n"
+           "  --mapping FILE     settings from a file: one 'key = value' per line, # comments\n"
+           "  --dry-run          read and validate everything, write nothing\n"
+           "  --force            ingest even when the same content was ingested before\n"
+           "  --lenient          skip invalid parts with a warning instead of failing\n"
+           "  --batch N          observations per write batch (default 20000)\n"
+           "shorthands for common CSV settings:\n"
+           "  --sep C  --decimal C  --tz ZONE  --time-format PATTERN  --thing CODE\n"
+           "  --property NAME  --unit UNIT  --lat DEG  --lon DEG  --namespace NS\n");
+}
+
+struct settings {
+    char **items;
+    size_t n, cap;
+};
+
+static int settings_add(struct settings *s, const char *key, const char *value)
+{
+    if (s->n + 2 > s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        char **p = realloc(s->items, s->cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->items = p;
+    }
+    struct strbuf sb = {0};
+    if (value)
+        sb_printf(&sb, "%s=%s", key, value);
+    else
+        sb_puts(&sb, key);
+    s->items[s->n++] = sb.data;
+    s->items[s->n] = NULL;
+    return 0;
+}
+
+static int settings_from_file(struct settings *s, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "insitu: %s: cannot read: %m\n", path);
+        return EXIT_FAIL;
+    }
+    char line[4096];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *t = str_trim(line);
+        if (!*t || *t == '#')
+            continue;
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            fprintf(stderr, "insitu: %s:%d: expected 'key = value'\n", path, lineno);
+            fclose(f);
+            return EXIT_USAGE;
+        }
+        *eq = '\0';
+        settings_add(s, str_trim(t), str_trim(eq + 1));
+    }
+    fclose(f);
+    return EXIT_OK;
+}
+
+static void on_progress(void *ctx, const char *source, uint64_t rows, double seconds)
+{
+    (void)ctx;
+    fprintf(stderr, "\r  %s: %llu rows, %.0f rows/s   ", source, (unsigned long long)rows,
+            seconds > 0 ? (double)rows / seconds : 0.0);
+    fflush(stderr);
+}
+
+static void on_warning(void *ctx, const char *message)
+{
+    int *tty = ctx;
+    fprintf(stderr, "%sinsitu: warning: %s\n", *tty ? "\r" : "", message);
+}
+
+static void print_report(const char *source, const insitu_ingest_report *r)
+{
+    if (strcmp(r->status, "skipped") == 0) {
+        printf("skipped %s (%s): %s\n", source, r->ingester, r->message);
+        return;
+    }
+    printf("%s %s (%s): %llu things, %llu datastreams, %llu observations (%llu inserted, %llu "
+           "updated, %llu deleted, %llu null) in %.2f s",
+           strcmp(r->status, "validated") == 0 ? "validated" : "ingested", source, r->ingester,
+           (unsigned long long)r->things, (unsigned long long)r->datastreams,
+           (unsigned long long)r->observations, (unsigned long long)r->inserted,
+           (unsigned long long)r->updated, (unsigned long long)r->deleted,
+           (unsigned long long)r->nulls, r->seconds);
+    if (r->run_id)
+        printf(", run %lld", (long long)r->run_id);
+    if (r->message[0])
+        printf(", %s", r->message);
+    if (r->warnings)
+        printf(", %llu warning%s", (unsigned long long)r->warnings, r->warnings > 1 ? "s" : "");
+    printf("\n");
+}
+
+/* Ingests every source an argument expands to; returns the number that failed. */
+static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
+                           const insitu_ingest_options *opts, int tty, int *usage)
+{
+    insitu_error err = {0};
+    char **list;
+    size_t n;
+    if (insitu_ingest_expand(arg, opts->format, &list, &n, &err)) {
+        *usage |= cli_fail(&err) == EXIT_USAGE;
+        return 1;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        insitu_ingest_report rep;
+        memset(&err, 0, sizeof err);
+        int rc = insitu_ingest(st, list[i], opts, &rep, &err);
+        if (tty)
+            fprintf(stderr, "\r%*s\r", 70, "");
+        if (rc) {
+            cli_fail(&err);
+            failed++;
+            if (rc == INSITU_EUSAGE) {
+                *usage = 1; /* the same mistake would repeat for every file */
+                break;
+            }
+            continue;
+        }
+        if (!cli->quiet)
+            print_report(list[i], &rep);
+    }
+    insitu_ingest_expand_free(list, n);
+    return failed;
+}
+
+int cmd_ingest(struct cli *cli, int argc, char **argv)
+{
+    enum { O_FORMAT = 256, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_SHORT };
+    static const char *const shorthand[] = {"sep",   "decimal",  "tz",  "time_format",
+                                            "thing", "property", "unit", "lat",
+                                            "lon",   "namespace"};
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"set", required_argument, NULL, O_SET},
+        {"mapping", required_argument, NULL, O_MAPPING},
+        {"dry-run", no_argument, NULL, O_DRY},
+        {"force", no_argument, NULL, O_FORCE},
+        {"lenient", no_argument, NULL, O_LENIENT},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"sep", required_argument, NULL, O_SHORT + 0},
+        {"decimal", required_argument, NULL, O_SHORT + 1},
+        {"tz", required_argument, NULL, O_SHORT + 2},
+        {"time-format", required_argument, NULL, O_SHORT + 3},
+        {"thing", required_argument, NULL, O_SHORT + 4},
+        {"property", required_argument, NULL, O_SHORT + 5},
+        {"unit", required_argument, NULL, O_SHORT + 6},
+        {"lat", required_argument, NULL, O_SHORT + 7},
+        {"lon", required_argument, NULL, O_SHORT + 8},
+        {"namespace", required_argument, NULL, O_SHORT + 9},
+        {NULL, 0, NULL, 0}};
+    insitu_ingest_options o = {0};
+    struct settings set = {0};
+    int c, rc = EXIT_OK;
+    while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': ingest_help(); goto done;
+        case O_FORMAT: o.format = optarg; break;
+        case O_SET:
+            if (!strchr(optarg, '='))
+                rc = cli_usage("ingest", "--set %s: expected KEY=VALUE", optarg);
+            else
+                settings_add(&set, optarg, NULL);
+            break;
+        case O_MAPPING: rc = settings_from_file(&set, optarg); break;
+        case O_DRY: o.dry_run = 1; break;
+        case O_FORCE: o.force = 1; break;
+        case O_LENIENT: o.lenient = 1; break;
+        case O_BATCH: {
+            long n = strtol(optarg, NULL, 10);
+            if (n < 1 || n > 10000000)
+                rc = cli_usage("ingest", "--batch %s: expected 1 to 10000000", optarg);
+            o.batch_rows = (size_t)n;
+            break;
+        }
+        default:
+            if (c >= O_SHORT && c < O_SHORT + (int)ARRAY_LEN(shorthand))
+                settings_add(&set, shorthand[c - O_SHORT], optarg);
+            else
+                rc = cli_usage("ingest", "unknown option");
+        }
+    }
+    if (rc)
+        goto done;
+    if (optind >= argc) {
+        rc = cli_usage("ingest", "no source given");
+        goto done;
+    }
+    insitu_store *st;
+    rc = cli_open_store(cli, INSITU_OPEN_CREATE, &st);
+    if (rc)
+        goto done;
+    int tty = isatty(2);
+    o.settings = (const char *const *)set.items;
+    o.progress = tty ? on_progress : NULL;
+    o.warning = on_warning;
+    o.ctx = &tty;
+    int failed = 0, total = 0, usage = 0;
+    for (int i = optind; i < argc && !usage; i++, total++)
+        failed += ingest_argument(st, cli, argv[i], &o, tty, &usage);
+    insitu_store_close(st);
+    if (failed && total > 1)
+        fprintf(stderr, "insitu: %d source%s failed\n", failed, failed > 1 ? "s" : "");
+    rc = usage ? EXIT_USAGE : failed ? EXIT_FAIL : EXIT_OK;
+done:
+    for (size_t i = 0; i < set.n; i++)
+        free(set.items[i]);
+    free(set.items);
+    return rc;
+}

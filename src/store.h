@@ -1,0 +1,151 @@
+/*
+ * store.h: the backend-neutral store. struct store_ops is the one vtable that varies per
+ * backend (SQLite + SpatiaLite, PostgreSQL + PostGIS): connection, transactions, prepared
+ * statements in one SQL dialect with '?' placeholders, schema, and the bulk observation path.
+ * Everything else (entity upserts, provenance, queries) is written once above it, in store.c.
+ */
+#ifndef INSITU_STORE_H
+#define INSITU_STORE_H
+
+#include <stdint.h>
+
+#include "insitu.h"
+#include "model.h"
+
+struct store;
+struct stmt;
+
+/* What differs between the SQL dialects, as SQL fragments with '?' placeholders. */
+struct sql_dialect {
+    /* A geometry (EPSG:4326, 2-D) from one GeoJSON text parameter. */
+    const char *geom_from_geojson;
+    /* SQL that is true when <alias>.geom intersects a box, using the spatial index: a
+     * printf format taking %1$s = alias, %2$s = table; its placeholders are west, south,
+     * east, north, repeated bbox_repeat times. */
+    const char *bbox_filter;
+    int bbox_repeat;
+};
+/* Appends the dialect's bbox filter for alias/table to sql, and binds nothing. */
+struct strbuf;
+void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
+                      const char *table);
+/* Binds a bbox from parameter index *idx on, as many times as the dialect needs. */
+void dialect_bbox_bind(const struct sql_dialect *d, struct stmt *s, int *idx, const double bbox[4]);
+
+/* Per-row outcome of put_observations. */
+enum { OBS_INSERTED = 1, OBS_UPDATED = 2 };
+
+struct store_ops {
+    const char *name;
+    /* 1 when this backend takes the URI. */
+    int (*accepts)(const char *uri);
+    int (*open)(const char *uri, unsigned flags, struct store **out, insitu_error *err);
+    void (*close)(struct store *st);
+    /* Create or migrate the schema to the newest version. */
+    int (*init)(struct store *st, insitu_error *err);
+    int (*schema_version)(struct store *st);
+    /* Write transactions: begin takes the write lock at once. */
+    int (*begin)(struct store *st, insitu_error *err);
+    int (*commit)(struct store *st, insitu_error *err);
+    void (*rollback)(struct store *st);
+    /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. */
+    int (*prepare)(struct store *st, const char *sql, struct stmt **out, insitu_error *err);
+    int (*bind_null)(struct stmt *s, int idx);
+    int (*bind_int64)(struct stmt *s, int idx, int64_t v);
+    int (*bind_double)(struct stmt *s, int idx, double v);
+    int (*bind_text)(struct stmt *s, int idx, const char *v); /* NULL binds NULL */
+    /* 1: a row is ready; 0: done; < 0: error (err filled). */
+    int (*step)(struct stmt *s, insitu_error *err);
+    int (*column_count)(struct stmt *s);
+    const char *(*column_name)(struct stmt *s, int col);
+    int (*column_is_null)(struct stmt *s, int col);
+    int64_t (*column_int64)(struct stmt *s, int col);
+    double (*column_double)(struct stmt *s, int col);
+    const char *(*column_text)(struct stmt *s, int col); /* borrowed until next step */
+    void (*reset)(struct stmt *s);
+    void (*finalize)(struct stmt *s);
+    /* Rows changed by the last INSERT/UPDATE/DELETE. */
+    int64_t (*changes)(struct store *st);
+    /* Writes n observation rows (upsert on (datastream_id, phenomenon_start)); outcome[i]
+     * receives OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
+    int (*put_observations)(struct store *st, const struct obs_row *rows, size_t n,
+                            int64_t run_id, unsigned char *outcome, insitu_error *err);
+};
+
+/* Statements prepared once per connection and reused (hot upserts). */
+enum stmt_slot {
+    SLOT_THING, SLOT_SENSOR, SLOT_PROPERTY, SLOT_DATASTREAM, SLOT_LOCATION, SLOT_FEATURE,
+    SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_MAX
+};
+
+/* The base of every backend's store struct. */
+struct store {
+    const struct store_ops *ops;
+    const struct sql_dialect *dialect;
+    char *uri;
+    unsigned flags;
+    int in_tx;
+    struct stmt *slots[SLOT_MAX];
+};
+
+/* insitu_store is the public name of struct store. */
+struct insitu_store {
+    struct store base;
+};
+
+/* The base of every backend's statement struct. */
+struct stmt {
+    struct store *st;
+    int cached; /* owned by st->slots: st_finalize() only resets it */
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Statement helpers: thin wrappers over the vtable. */
+int st_prepare(struct store *st, const char *sql, struct stmt **out, insitu_error *err);
+/* Like st_prepare, but prepares sql once per connection (in slot) and hands it out again. */
+int st_prepare_cached(struct store *st, enum stmt_slot slot, const char *sql, struct stmt **out,
+                      insitu_error *err);
+/* Finalizes the cached statements: backends call it first in close(). */
+void store_release_cache(struct store *st);
+int st_step(struct stmt *s, insitu_error *err);
+void st_finalize(struct stmt *s);
+void st_reset(struct stmt *s);
+int st_bind_text(struct stmt *s, int idx, const char *v);
+int st_bind_int64(struct stmt *s, int idx, int64_t v);
+int st_bind_double(struct stmt *s, int idx, double v);
+int st_bind_null(struct stmt *s, int idx);
+int st_bind_time(struct stmt *s, int idx, int64_t us); /* INSITU_TIME_NONE binds NULL */
+int st_col_is_null(struct stmt *s, int col);
+int64_t st_col_int64(struct stmt *s, int col);
+double st_col_double(struct stmt *s, int col);
+const char *st_col_text(struct stmt *s, int col);
+int64_t st_col_time(struct stmt *s, int col); /* NULL -> INSITU_TIME_NONE */
+/* Runs one statement with no parameters and no rows. */
+int st_exec(struct store *st, const char *sql, insitu_error *err);
+/* Runs a one-value query with text parameters (NULL-terminated list); *out = first column. */
+int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error *err, ...);
+
+int st_begin(struct store *st, insitu_error *err);
+int st_commit(struct store *st, insitu_error *err);
+void st_rollback(struct store *st);
+
+/* Entity upserts by natural key (see model.h); each returns the entity's id. */
+int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, insitu_error *err);
+int store_upsert_sensor(struct store *st, const struct sensor_in *s, int64_t *id,
+                        insitu_error *err);
+int store_upsert_property(struct store *st, const struct property_in *p, int64_t *id,
+                          insitu_error *err);
+int store_upsert_datastream(struct store *st, const struct datastream_in *d, int64_t *id,
+                            insitu_error *err);
+int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *id,
+                         insitu_error *err);
+/* Links a location (GeoJSON geometry) to a Thing; a new geometry also records a
+ * HistoricalLocation at time `when`. */
+int store_thing_location(struct store *st, int64_t thing_id, const char *name,
+                         const char *geojson, int64_t when, insitu_error *err);
+
+/* Resolves --thing: an id, or a name/code (error when it names several Things). */
+int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * util.h: small private helpers shared by every module: growable strings, a string->int64
+ * map, SHA-256 (libcrypto), number formatting. Nothing here knows about the data model.
+ */
+#ifndef INSITU_UTIL_H
+#define INSITU_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "insitu.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A growable NUL-terminated byte string. Zero-initialise, then sb_free(). */
+struct strbuf {
+    char *data;
+    size_t len, cap;
+};
+int sb_grow(struct strbuf *sb, size_t extra);
+int sb_append(struct strbuf *sb, const char *s, size_t n);
+int sb_puts(struct strbuf *sb, const char *s);
+int sb_putc(struct strbuf *sb, char c);
+int sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
+/* Appends a double the shortest way that reads back to the same value ("%.17g" trimmed). */
+int sb_put_double(struct strbuf *sb, double v);
+/* Appends s as a JSON string literal (quoted, escaped). */
+int sb_put_json_string(struct strbuf *sb, const char *s);
+/* Appends s as an RFC 4180 CSV field (quoted only when needed). */
+int sb_put_csv_field(struct strbuf *sb, const char *s);
+void sb_reset(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
+/* Returns the buffer's text (never NULL; "" when empty). Borrowed. */
+const char *sb_str(const struct strbuf *sb);
+
+/* Formats a double so that it reads back exactly: shortest of %.15g/%.16g/%.17g. */
+void fmt_double(double v, char *buf, size_t size);
+
+/* A string -> int64 hash map (keys copied). Zero-initialise, then strmap_free(). */
+struct strmap {
+    struct strmap_slot *slots;
+    size_t cap, count;
+};
+/* 1 and *value when found, 0 when not. */
+int strmap_get(const struct strmap *m, const char *key, size_t keylen, int64_t *value);
+int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value);
+void strmap_free(struct strmap *m);
+
+/* SHA-256 (through libcrypto). */
+struct sha256 {
+    void *ctx;
+};
+int sha256_init(struct sha256 *h);
+void sha256_update(struct sha256 *h, const void *data, size_t n);
+/* Writes 64 hex digits + NUL into hex and frees the context. */
+void sha256_final(struct sha256 *h, char hex[65]);
+/* Hashes a whole file (any GDAL VSI path) in bounded blocks. */
+int sha256_file(const char *path, char hex[65], uint64_t *bytes, insitu_error *err);
+
+/* Duplicates s (NULL -> NULL); aborts nothing: returns NULL on ENOMEM. */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* ASCII case-insensitive equality. */
+int str_ieq(const char *a, const char *b);
+int str_has_suffix_ci(const char *s, const char *suffix);
+/* Trims ASCII white space in place at both ends; returns the start. */
+char *str_trim(char *s);
+/* 1 when s[0..n) is valid UTF-8. */
+int utf8_valid(const char *s, size_t n);
+/* Strict number parsing: the whole of s[0..n) must be a number. */
+int parse_double(const char *s, size_t n, double *out);
+int parse_int64(const char *s, size_t n, int64_t *out);
+/* Seconds from a monotonic clock. */
+double now_seconds(void);
+/* The base name of a path (borrowed pointer into path). */
+const char *path_basename(const char *path);
+
+#endif
