@@ -35,7 +35,7 @@ CREATE TABLE locations (
     location      TEXT NOT NULL,          -- GeoJSON geometry
     properties    TEXT
 );
-SELECT AddGeometryColumn('locations', 'geom', 4326, 'GEOMETRY', 'XY');
+SELECT AddGeometryColumn('locations', 'geom', 4326, 'GEOMETRY', 'XY', 1);
 SELECT CreateSpatialIndex('locations', 'geom');
 
 CREATE TABLE thing_locations (
@@ -116,7 +116,7 @@ CREATE TABLE features (
     feature       TEXT NOT NULL,          -- GeoJSON geometry
     properties    TEXT
 );
-SELECT AddGeometryColumn('features', 'geom', 4326, 'GEOMETRY', 'XY');
+SELECT AddGeometryColumn('features', 'geom', 4326, 'GEOMETRY', 'XY', 1);
 SELECT CreateSpatialIndex('features', 'geom');
 
 -- Observation: clustered by (datastream, phenomenon start) so that a series is one range

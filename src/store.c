@@ -322,11 +322,13 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
                                insitu_error *err)
 {
     struct strbuf sql = {0};
+    /* an unreadable geometry selects no row, so nothing is written and no id returned */
     sb_printf(&sql,
               "INSERT INTO %s (key, name, description, %s, properties, geom) "
-              "VALUES (?, ?, ?, ?, ?, %s) ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
+              "SELECT ?, ?, ?, ?, ?, g FROM (SELECT %s AS g) AS parsed WHERE g IS NOT NULL "
+              "ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
               "description = excluded.description, properties = excluded.properties "
-              "RETURNING id, geom IS NULL",
+              "RETURNING id",
               table, geo_col, st->dialect->geom_from_geojson);
     struct stmt *s;
     int rc = st_prepare_cached(st, slot, sb_str(&sql), &s, err);
@@ -342,11 +344,9 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
     rc = st_step(s, err);
     if (rc == 1) {
         *id = st_col_int64(s, 0);
-        rc = st_col_int64(s, 1) ? insitu_error_set(err, INSITU_EINVAL,
-                                                   "invalid GeoJSON geometry: %.200s", geojson)
-                                : 0;
+        rc = 0;
     } else if (rc == 0) {
-        rc = insitu_error_set(err, INSITU_ESTORE, "%s: upsert returned no id", table);
+        rc = insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s", geojson);
     }
     st_finalize(s);
     return rc;

@@ -1,0 +1,326 @@
+/*
+ * test_pivot.c: the THEIA/OZCAR pivot ingester (ingest/theia_pivot.c) on the real AMMA-CATCH
+ * package, the real negative cases of the portal's import service, and synthetic packages
+ * for what no public file shows (see tests/data/PROVENANCE.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_vsi.h>
+
+#include "tap.h"
+#include "testutil.h"
+#include "util.h"
+
+#define CATC_HEAD                                                                             \
+    "#Date_of_extraction;2018-10-04T10:20:35Z;\n#Observation_ID;CATC_OBS_CE.WChem_Od_%d;\n"    \
+    "#Dataset_title;%s;\n#Variable_name;Silicon;\n"                                            \
+    "date_begin;date_end;latitude;longitude;altitude;value;qualityFlags;delta;\n"
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    int rc = in && out ? 0 : -1;
+    char buf[8192];
+    size_t n;
+    while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    return rc;
+}
+
+/* Adds a member to a zip (created when new) through GDAL's /vsizip/ writer. */
+static void zip_add(const char *zip, const char *name, const char *content)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "/vsizip/%s/%s", zip, name);
+    VSILFILE *f = VSIFOpenL(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    VSIFWriteL(content, 1, strlen(content), f);
+    VSIFCloseL(f);
+}
+
+/* A folder package: the real CATC_en.json and a dataset zip with the given data files. */
+static const char *catc_package(const char *txt1, const char *txt2)
+{
+    const char *dir = tu_tmpdir();
+    char json[600], zip[600];
+    snprintf(json, sizeof json, "%s/CATC_en.json", dir);
+    snprintf(zip, sizeof zip, "%s/CATC_DAT_CE.WChem_Od.zip", dir);
+    CU_ASSERT_EQUAL(copy_file(tu_data("theia/CATC_en.json"), json), 0);
+    if (txt1)
+        zip_add(zip, "CATC_OBS_CE.WChem_Od_1.txt", txt1);
+    if (txt2)
+        zip_add(zip, "CATC_OBS_CE.WChem_Od_2.txt", txt2);
+    return dir;
+}
+
+/* A folder package: the real CATC_en.json and a copy of a real dataset zip. */
+static const char *catc_with_zip(const char *real_zip)
+{
+    const char *dir = tu_tmpdir();
+    char json[600], zip[600];
+    snprintf(json, sizeof json, "%s/CATC_en.json", dir);
+    snprintf(zip, sizeof zip, "%s/CATC_DAT_CE.WChem_Od.zip", dir);
+    CU_ASSERT_EQUAL(copy_file(tu_data("theia/CATC_en.json"), json), 0);
+    CU_ASSERT_EQUAL(copy_file(tu_data(real_zip), zip), 0);
+    return dir;
+}
+
+static void expect_fail(const char *source, const char *const *settings,
+                        const char *const *fragments)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err = {0};
+    int rc = tu_ingest(st, source, settings, &rep, &err);
+    CU_ASSERT_EQUAL(rc, INSITU_EINVAL);
+    for (int i = 0; fragments[i]; i++) {
+        int found = strstr(err.message, fragments[i]) != NULL;
+        CU_ASSERT_TRUE(found);
+        if (!found)
+            printf("# message '%s' lacks '%s'\n", err.message, fragments[i]);
+    }
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things"), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams"), 0);
+    insitu_store_close(st);
+}
+
+static void test_catc_package(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, tu_data("theia/CATC_package.zip"), NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.ingester, "theia-pivot");
+    CU_ASSERT_EQUAL(rep.things, 2);
+    CU_ASSERT_EQUAL(rep.datastreams, 2);
+    CU_ASSERT_EQUAL(rep.observations, 3);
+    CU_ASSERT_EQUAL(rep.warnings, 0);
+    /* the first row of CATC_OBS_CE.WChem_Od_1.txt, exactly */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON d.id "
+                               "= o.datastream_id WHERE d.qualifier = 'CATC_OBS_CE.WChem_Od_1' "
+                               "AND o.phenomenon_start = 1027878720000000 AND o.result = 31.15 "
+                               "AND o.result_quality = '13' AND o.phenomenon_end IS NULL AND "
+                               "o.parameters = '{\"delta\":1.5575,\"dataFile\":"
+                               "\"CATC_OBS_CE.WChem_Od_1.txt\"}'"),
+                    1);
+    /* dataset metadata is kept on the datastream, for citation */
+    char *props = tu_text(st, "SELECT properties FROM datastreams WHERE qualifier = "
+                              "'CATC_OBS_CE.WChem_Od_1'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(props);
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"doi\":\"10.5072/AMMA-CATCH.AE.CE.WChem_Od\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"licence\":\"CC BY 4.0\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"datasetId\":\"CATC_DAT_CE.WChem_Od\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"producerId\":\"CATC\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"qualityFlags\":[{\"code\":\"13\""));
+    free(props);
+    /* the sampling feature is the Thing, at its JSON geometry (lon, lat) */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things t JOIN thing_locations tl ON "
+                               "tl.thing_id = t.id JOIN locations l ON l.id = tl.location_id "
+                               "WHERE t.name = 'SANKORO (PUITS)' AND t.namespace = 'theia:CATC' "
+                               "AND ST_X(l.geom) = 1.8143 AND ST_Y(l.geom) = 9.8733"),
+                    1);
+    /* the observed property's definition is the first Theia category */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observed_properties WHERE name = 'Silicon' "
+                               "AND definition = "
+                               "'https://w3id.org/ozcar-theia/groundwaterMetallicTraceElements'"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE unit_symbol = 'g.m-3'"),
+                    2);
+    /* each row's position (lat;lon in the file) is its FeatureOfInterest */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN features f ON f.id = "
+                               "o.feature_id WHERE ST_X(f.geom) = 1.8143 AND ST_Y(f.geom) = "
+                               "9.8733"),
+                    2);
+    /* the same package as a folder, or the JSON beside its dataset zip, is the same data */
+    CU_ASSERT_EQUAL(tu_ingest(st, tu_data("theia/CATC"), NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.inserted, 0);
+    CU_ASSERT_EQUAL(rep.updated, 3);
+    CU_ASSERT_EQUAL(tu_ingest(st, tu_data("theia/CATC_en.json"), NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.observations, 3);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 3);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things"), 2);
+    /* and re-ingesting the zip is a no-op */
+    CU_ASSERT_EQUAL(tu_ingest(st, tu_data("theia/CATC_package.zip"), NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
+    insitu_store_close(st);
+}
+
+static void test_test_package(void)
+{
+    /* TEST_en.json repeats an observationId: strict fails naming both places */
+    const char *const frag[] = {"TEST_en.json", "datasets[0].observations[1].observationId",
+                                "TEST_OBS_DAT_1_1",
+                                "datasets[0].observations[0].observationId", NULL};
+    expect_fail(tu_data("theia/TEST"), NULL, frag);
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_options o = {0};
+    o.lenient = 1;
+    insitu_ingest_report rep;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, tu_data("theia/TEST"), &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.things, 3);
+    CU_ASSERT_EQUAL(rep.datastreams, 3);
+    CU_ASSERT_EQUAL(rep.observations, 13);
+    CU_ASSERT_EQUAL(rep.nulls, 3);
+    CU_ASSERT_EQUAL(rep.warnings, 1);
+    /* interval rows (date_begin given) are interval phenomenon times */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE phenomenon_end - "
+                               "phenomenon_start = 86400000000"),
+                    7);
+    /* missingValue (textual and numeric) and empty values are NULL, the flag kept */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result IS NULL AND "
+                               "result_quality = '3'"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_quality = '1|2' "
+                               "AND result = 12.4"),
+                    1);
+    /* the CRLF file reads like the others */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON d.id "
+                               "= o.datastream_id WHERE d.qualifier = 'TEST_OBS_DAT_2_2'"),
+                    3);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result = 10.9"), 1);
+    insitu_store_close(st);
+}
+
+static void test_portal_negative_cases(void)
+{
+    const char *const f1[] = {"CATC_OBS_CE.WChem_Od_1.txt:4", "#Variable_name",
+                              "2 variable names for 1", NULL};
+    expect_fail(catc_with_zip("theia/CATC_DAT_CE.WChem_Od_-_invalid1.zip"), NULL, f1);
+    const char *const f2[] = {"CATC_OBS_CE.WChem_Od_1.txt:6", "expected 8 fields", "found 7",
+                              NULL};
+    expect_fail(catc_with_zip("theia/CATC_DAT_CE.WChem_Od_-_invalid2.zip"), NULL, f2);
+    const char *const f3[] = {"CATC_OBS_CE.WChem_Od_1.txt:7", "date_end",
+                              "2003-02-32T12:51:00Z", "day out of range", NULL};
+    expect_fail(catc_with_zip("theia/CATC_DAT_CE.WChem_Od_-_invalid3.zip"), NULL, f3);
+    const char *const f4[] = {"pivot: CATC_en.json: datasets[0].observations[0].result.dataFile",
+                              "CATC_OBS_CE.WChem_Od_1.txt not in CATC_DAT_CE.WChem_Od.zip", NULL};
+    expect_fail(catc_with_zip("theia/wrongTxt_CATC_DAT_CE.WChem_Od.zip"), NULL, f4);
+}
+
+static void test_lenient_wrong_files(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_options o = {0};
+    o.lenient = 1;
+    insitu_ingest_report rep;
+    insitu_error err;
+    const char *dir = catc_with_zip("theia/wrongTxt_CATC_DAT_CE.WChem_Od.zip");
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, dir, &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.datastreams, 1);
+    CU_ASSERT_EQUAL(rep.observations, 1);
+    /* _1 missing, and 00_..._1, _3, _4, _5 named by no observation */
+    CU_ASSERT_EQUAL(rep.warnings, 5);
+    insitu_store_close(st);
+}
+
+static void test_missing_and_broken(void)
+{
+    const char *const f1[] = {"CATC_OBS_CE.WChem_Od_1.txt not found",
+                              "no CATC_DAT_CE.WChem_Od.zip", NULL};
+    expect_fail(catc_package(NULL, NULL), NULL, f1);
+    const char *row = ";2002-07-28T17:52:00Z;9.8733;1.8143;;31.15;13;1.5575;\n";
+    char txt[1024];
+    snprintf(txt, sizeof txt, CATC_HEAD "%s", 1, "Water chemistry", row);
+    const char *const f2[] = {"CATC_OBS_CE.WChem_Od_2.txt not in CATC_DAT_CE.WChem_Od.zip", NULL};
+    expect_fail(catc_package(txt, NULL), NULL, f2);
+    /* a truncated JSON document */
+    const char *dir = tu_tmpdir();
+    FILE *in = fopen(tu_data("theia/CATC_en.json"), "rb");
+    char buf[3000];
+    size_t n = fread(buf, 1, sizeof buf - 1, in);
+    fclose(in);
+    buf[n] = '\0';
+    char *json = tu_write(dir, "CATC_en.json", buf);
+    const char *const f3[] = {"pivot: CATC_en.json: line", "column", NULL};
+    expect_fail(json, NULL, f3);
+    free(json);
+    /* a 0-byte zip, and a zip that is not one */
+    char *empty = tu_write(dir, "CATC_package.zip", "");
+    const char *const f4[] = {"empty file (0 bytes)", NULL};
+    expect_fail(empty, NULL, f4);
+    free(empty);
+    char *corrupt = tu_write(dir, "broken.zip", "PK\x03\x04 this is not really a zip archive");
+    insitu_store *st = tu_store(NULL);
+    insitu_error err;
+    insitu_ingest_report rep;
+    const char *settings_format[] = {NULL};
+    insitu_ingest_options o = {0};
+    o.format = "theia-pivot";
+    o.settings = settings_format;
+    CU_ASSERT_EQUAL(insitu_ingest(st, corrupt, &o, &rep, &err), INSITU_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "broken.zip"));
+    insitu_store_close(st);
+    free(corrupt);
+}
+
+static void test_encoding_and_flags(void)
+{
+    char txt1[1024], txt2[1024];
+    snprintf(txt1, sizeof txt1, CATC_HEAD "%s", 1, "Donn\xe9" "es chimiques",
+             ";2002-07-28T17:52:00Z;9.8733;1.8143;;31.15;13|99;1.5575;\n"
+             ";2002-08-28T17:52:00Z;9.8733;1.8143;;-9999.90;13;;\n");
+    snprintf(txt2, sizeof txt2, CATC_HEAD "%s", 2, "x",
+             ";2002-07-28T09:45:00Z;9.7134;1.7201;;31.73;13;1.5865;\n");
+    const char *dir = catc_package(txt1, txt2);
+    const char *const f1[] = {"CATC_OBS_CE.WChem_Od_1.txt:3", "not UTF-8", "encoding=cp1252",
+                              NULL};
+    expect_fail(dir, NULL, f1);
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    const char *settings[] = {"encoding=cp1252", NULL};
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, dir, settings, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.observations, 3);
+    CU_ASSERT_EQUAL(rep.nulls, 1); /* -9999.90 equals missingValue -9999.9 as a number */
+    CU_ASSERT_EQUAL(rep.warnings, 1); /* flag 99 is not declared */
+    insitu_store_close(st);
+}
+
+static void test_metadata_only(void)
+{
+    const char *const f[] = {"TOUR_OBS_lgt-ec1-ges-eddycovariance_sh-FC.txt not found", NULL};
+    expect_fail(tu_data("theia/TOUR_en.json"), NULL, f);
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    const char *settings[] = {"metadata_only=yes", NULL};
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, tu_data("theia/TOUR_en.json"), settings, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.things, 1);
+    CU_ASSERT_EQUAL(rep.datastreams, 5);
+    CU_ASSERT_EQUAL(rep.observations, 0);
+    /* five variables sharing one Theia category stay five observed properties */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observed_properties"), 5);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE unit_symbol = "
+                               "'μmolCO2/m2/s'"),
+                    1);
+    /* the procedure's sensors name the Sensor, and its JSON is the metadata */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors WHERE name = 'Gill Instruments "
+                               "Ltd. HS-50 + LICOR LI-7200/RS' AND encoding_type = "
+                               "'application/json'"),
+                    1);
+    insitu_store_close(st);
+}
+
+int main(void)
+{
+    tu_init();
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("pivot", NULL, NULL);
+    CU_add_test(s, "the real AMMA-CATCH package (zip, folder, JSON)", test_catc_package);
+    CU_add_test(s, "TEST package: duplicate ids, intervals, missing, flags, CRLF",
+                test_test_package);
+    CU_add_test(s, "the import service's invalid data files", test_portal_negative_cases);
+    CU_add_test(s, "lenient mode skips what is wrong, with warnings", test_lenient_wrong_files);
+    CU_add_test(s, "missing data files, truncated JSON, bad zips", test_missing_and_broken);
+    CU_add_test(s, "non-UTF-8 files and undeclared flags", test_encoding_and_flags);
+    CU_add_test(s, "metadata only: the TOUR document", test_metadata_only);
+    return tap_run();
+}

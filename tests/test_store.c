@@ -1,0 +1,307 @@
+/*
+ * test_store.c: the store API through the vtable (src/store.c, src/store_sqlite.c): schema
+ * creation and migration, upserts by natural key, locations and their history, bulk
+ * observations, transactions, lookups, spatial filters, read-only opening.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "tap.h"
+#include "testutil.h"
+#include "util.h"
+
+static insitu_store *store;
+static const char *store_path;
+
+static int suite_init(void)
+{
+    tu_init();
+    store = tu_store(&store_path);
+    return store ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    insitu_store_close(store);
+    return 0;
+}
+
+static struct store *S(void) { return &store->base; }
+
+static void test_init_idempotent(void)
+{
+    insitu_error err;
+    CU_ASSERT_EQUAL(insitu_store_schema_version(store), 1);
+    CU_ASSERT_STRING_EQUAL(insitu_store_backend(store), "sqlite");
+    CU_ASSERT_EQUAL(insitu_store_init(store, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(store), 1);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM insitu_meta"), 1);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM spatial_ref_sys WHERE srid = 4326"), 1);
+}
+
+static void test_open_errors(void)
+{
+    insitu_store *st = NULL;
+    insitu_error err;
+    CU_ASSERT_EQUAL(insitu_store_open("/nonexistent/dir/x.db", 0, &st, &err), INSITU_ENOTFOUND);
+    CU_ASSERT_PTR_NULL(st);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "/nonexistent/dir/x.db"));
+    CU_ASSERT_EQUAL(insitu_store_open("", 0, &st, &err), INSITU_EUSAGE);
+    /* a file that is not a store */
+    const char *dir = tu_tmpdir();
+    char *path = tu_write(dir, "notes.txt", "not a database at all, just text\n");
+    int rc = insitu_store_open(path, 0, &st, &err);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NULL(st);
+    free(path);
+    /* an empty SQLite file opened without create: not an insitu store */
+    char *empty = tu_write(dir, "empty.db", "");
+    CU_ASSERT_EQUAL(insitu_store_open(empty, 0, &st, &err), INSITU_ENOTFOUND);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "not an insitu store"));
+    free(empty);
+}
+
+static void test_upsert_thing(void)
+{
+    insitu_error err;
+    int64_t a = 0, b = 0, c = 0;
+    struct thing_in t = {.ns = "test", .code = "S1", .name = "Station 1",
+                         .properties = "{\"k\":1}"};
+    CU_ASSERT_EQUAL(store_upsert_thing(S(), &t, &a, &err), 0);
+    CU_ASSERT_TRUE(a > 0);
+    t.name = "Station one";
+    CU_ASSERT_EQUAL(store_upsert_thing(S(), &t, &b, &err), 0);
+    CU_ASSERT_EQUAL(a, b);
+    char *name = tu_text(store, "SELECT name FROM things WHERE code = 'S1'");
+    CU_ASSERT_STRING_EQUAL(name, "Station one");
+    free(name);
+    t.ns = "other";
+    CU_ASSERT_EQUAL(store_upsert_thing(S(), &t, &c, &err), 0);
+    CU_ASSERT_NOT_EQUAL(a, c);
+}
+
+static void test_upsert_entities(void)
+{
+    insitu_error err;
+    int64_t thing, sensor, prop, prop2, ds, ds2, ds3;
+    struct thing_in t = {.ns = "test", .code = "E1"};
+    CU_ASSERT_EQUAL_FATAL(store_upsert_thing(S(), &t, &thing, &err), 0);
+    struct sensor_in s = {.ns = "test", .code = "gauge"};
+    CU_ASSERT_EQUAL_FATAL(store_upsert_sensor(S(), &s, &sensor, &err), 0);
+    struct property_in p = {.name = "FC", .definition = "https://w3id.org/ozcar-theia/x"};
+    CU_ASSERT_EQUAL_FATAL(store_upsert_property(S(), &p, &prop, &err), 0);
+    /* same definition, another name: another property (thesaurus categories are shared) */
+    p.name = "LE";
+    CU_ASSERT_EQUAL_FATAL(store_upsert_property(S(), &p, &prop2, &err), 0);
+    CU_ASSERT_NOT_EQUAL(prop, prop2);
+    struct datastream_in d = {.thing_id = thing, .sensor_id = sensor, .property_id = prop,
+                              .name = "FC at E1", .unit_symbol = "umol/m2/s"};
+    CU_ASSERT_EQUAL(store_upsert_datastream(S(), &d, &ds, &err), 0);
+    CU_ASSERT_EQUAL(store_upsert_datastream(S(), &d, &ds2, &err), 0);
+    CU_ASSERT_EQUAL(ds, ds2);
+    d.qualifier = "depth=10cm";
+    CU_ASSERT_EQUAL(store_upsert_datastream(S(), &d, &ds3, &err), 0);
+    CU_ASSERT_NOT_EQUAL(ds, ds3);
+    /* a datastream must name an existing thing (foreign keys are on) */
+    d.thing_id = 999999;
+    CU_ASSERT_NOT_EQUAL(store_upsert_datastream(S(), &d, &ds3, &err), 0);
+}
+
+static void test_locations(void)
+{
+    insitu_error err;
+    int64_t thing;
+    struct thing_in t = {.ns = "test", .code = "MOVER"};
+    CU_ASSERT_EQUAL_FATAL(store_upsert_thing(S(), &t, &thing, &err), 0);
+    const char *p1 = "{\"type\":\"Point\",\"coordinates\":[1.5,45.25]}";
+    const char *p2 = "{\"type\":\"Point\",\"coordinates\":[1.75,45.5,120]}";
+    CU_ASSERT_EQUAL(store_thing_location(S(), thing, "MOVER", p1, 1000, &err), 0);
+    CU_ASSERT_EQUAL(store_thing_location(S(), thing, "MOVER", p1, 2000, &err), 0);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM historical_locations WHERE thing_id = %lld",
+             (long long)thing);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1);
+    CU_ASSERT_EQUAL(store_thing_location(S(), thing, "MOVER", p2, 3000, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 2);
+    snprintf(sql, sizeof sql,
+             "SELECT l.location FROM thing_locations tl JOIN locations l ON l.id = "
+             "tl.location_id WHERE tl.thing_id = %lld",
+             (long long)thing);
+    char *current = tu_text(store, sql);
+    CU_ASSERT_STRING_EQUAL(current, p2); /* the 3-D GeoJSON is kept as given */
+    free(current);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM thing_locations WHERE thing_id = %lld", (long long)thing);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1);
+    /* the 2-D geometry is indexed */
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM locations WHERE ST_X(geom) = 1.75 AND "
+                                  "ST_Y(geom) = 45.5"),
+                    1);
+    CU_ASSERT_NOT_EQUAL(store_thing_location(S(), thing, "MOVER", "{\"type\":\"Nope\"}", 4000,
+                                             &err),
+                        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "GeoJSON"));
+}
+
+static int64_t make_datastream(const char *code)
+{
+    insitu_error err;
+    int64_t thing, sensor, prop, ds;
+    struct thing_in t = {.ns = "obs", .code = code};
+    struct sensor_in s = {.ns = "obs", .code = "s"};
+    struct property_in p = {.name = "h", .definition = "urn:x:h"};
+    store_upsert_thing(S(), &t, &thing, &err);
+    store_upsert_sensor(S(), &s, &sensor, &err);
+    store_upsert_property(S(), &p, &prop, &err);
+    struct datastream_in d = {.thing_id = thing, .sensor_id = sensor, .property_id = prop};
+    store_upsert_datastream(S(), &d, &ds, &err);
+    return ds;
+}
+
+static void test_put_observations(void)
+{
+    insitu_error err;
+    int64_t ds = make_datastream("OBS1");
+    struct obs_row rows[3] = {
+        {ds, 1000, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 1.5, NULL, "good", NULL, 0},
+        {ds, 2000, 3000, INSITU_TIME_NONE, 0, 0, NULL, "missing", "{\"a\":1}", 0},
+        {ds, 4000, INSITU_TIME_NONE, 4500, 0, 0, "\"text\"", NULL, NULL, 0}};
+    unsigned char outcome[3];
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), rows, 3, 7, outcome, &err), 0);
+    CU_ASSERT_EQUAL(outcome[0], OBS_INSERTED);
+    CU_ASSERT_EQUAL(outcome[2], OBS_INSERTED);
+    rows[0].result = 2.5;
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), rows, 1, 8, outcome, &err), 0);
+    CU_ASSERT_EQUAL(outcome[0], OBS_UPDATED);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 3);
+    snprintf(sql, sizeof sql,
+             "SELECT result * 10 FROM observations WHERE datastream_id = %lld AND "
+             "phenomenon_start = 1000",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 25);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM observations WHERE datastream_id = %lld AND result IS NULL "
+             "AND result_quality = 'missing' AND phenomenon_end = 3000",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1);
+    /* ids are unique and stable across the update */
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(DISTINCT id) - count(*) FROM observations"), 0);
+}
+
+static void test_rollback(void)
+{
+    insitu_error err;
+    int64_t before = tu_int(store, "SELECT count(*) FROM observations");
+    int64_t things = tu_int(store, "SELECT count(*) FROM things");
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    int64_t ds = make_datastream("ROLLBACK");
+    struct obs_row r = {ds, 1, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 1, NULL, NULL, NULL, 0};
+    unsigned char outcome;
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &r, 1, 9, &outcome, &err), 0);
+    st_rollback(S());
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), before);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things"), things);
+}
+
+static void test_find_thing(void)
+{
+    insitu_error err;
+    int64_t id, a, b;
+    struct thing_in t1 = {.ns = "n1", .code = "SAME"}, t2 = {.ns = "n2", .code = "SAME"};
+    struct thing_in t3 = {.ns = "n1", .code = "12345678"};
+    store_upsert_thing(S(), &t1, &a, &err);
+    store_upsert_thing(S(), &t2, &b, &err);
+    store_upsert_thing(S(), &t3, &id, &err);
+    char idtext[32];
+    snprintf(idtext, sizeof idtext, "%lld", (long long)a);
+    int64_t found = 0;
+    CU_ASSERT_EQUAL(store_find_thing(S(), idtext, &found, &err), 0);
+    CU_ASSERT_EQUAL(found, a);
+    /* a numeric code that is not an id (a SWOT reach id) is found by code */
+    CU_ASSERT_EQUAL(store_find_thing(S(), "12345678", &found, &err), 0);
+    CU_ASSERT_EQUAL(found, id);
+    CU_ASSERT_EQUAL(store_find_thing(S(), "SAME", &found, &err), INSITU_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "several"));
+    CU_ASSERT_EQUAL(store_find_thing(S(), "NOPE", &found, &err), INSITU_ENOTFOUND);
+}
+
+static void test_bbox_dialect(void)
+{
+    insitu_error err;
+    int64_t thing;
+    struct thing_in t = {.ns = "geo", .code = "IN_BOX"};
+    store_upsert_thing(S(), &t, &thing, &err);
+    store_thing_location(S(), thing, "IN_BOX", "{\"type\":\"Point\",\"coordinates\":[10,20]}", 0,
+                         &err);
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT count(*) FROM locations l WHERE ");
+    dialect_bbox_sql(S()->dialect, &sql, "l", "locations");
+    double boxes[3][4] = {{9, 19, 11, 21}, {11, 19, 12, 21}, {-180, -90, 180, 90}};
+    int64_t expected[3] = {1, 0, -1};
+    for (int b = 0; b < 3; b++) {
+        struct stmt *s;
+        CU_ASSERT_EQUAL_FATAL(st_prepare(S(), sql.data, &s, &err), 0);
+        int idx = 1;
+        dialect_bbox_bind(S()->dialect, s, &idx, boxes[b]);
+        CU_ASSERT_EQUAL(st_step(s, &err), 1);
+        int64_t want =
+            expected[b] >= 0 ? expected[b] : tu_int(store, "SELECT count(*) FROM locations");
+        CU_ASSERT_EQUAL(st_col_int64(s, 0), want);
+        st_finalize(s);
+    }
+    sb_free(&sql);
+}
+
+static void test_readonly(void)
+{
+    insitu_store *ro;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(insitu_store_open(store_path, INSITU_OPEN_READONLY, &ro, &err), 0);
+    int64_t id;
+    struct thing_in t = {.ns = "ro", .code = "X"};
+    CU_ASSERT_NOT_EQUAL(store_upsert_thing(&ro->base, &t, &id, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_init(ro, &err), INSITU_EUSAGE);
+    insitu_store_close(ro);
+}
+
+static void test_migration_from_older(void)
+{
+    /* a store whose recorded version is older than the code's gets the newer sections */
+    insitu_error err;
+    const char *path;
+    insitu_store *st = tu_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '0'", &err), 0);
+    CU_ASSERT_EQUAL(st_exec(&st->base, "DROP TABLE run_datastreams", &err), 0);
+    insitu_store_close(st);
+    /* version 0 means 'not an insitu store' unless created: open with CREATE migrates; the
+     * re-run of section 1 fails on existing tables and is rolled back whole */
+    int rc = insitu_store_open(path, INSITU_OPEN_CREATE, &st, &err);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "migration"));
+}
+
+int main(void)
+{
+    CU_initialize_registry();
+    CU_pSuite s = CU_add_suite("store-sqlite", suite_init, suite_clean);
+    CU_add_test(s, "init is idempotent and versioned", test_init_idempotent);
+    CU_add_test(s, "open errors name the store", test_open_errors);
+    CU_add_test(s, "things upsert by (namespace, code)", test_upsert_thing);
+    CU_add_test(s, "sensors, properties, datastreams upsert by natural key", test_upsert_entities);
+    CU_add_test(s, "locations, history and spatial index", test_locations);
+    CU_add_test(s, "bulk observations insert then update", test_put_observations);
+    CU_add_test(s, "rollback leaves no trace", test_rollback);
+    CU_add_test(s, "find a thing by id, code or name", test_find_thing);
+    CU_add_test(s, "bbox filter of the dialect", test_bbox_dialect);
+    CU_add_test(s, "read-only stores refuse writes", test_readonly);
+    CU_add_test(s, "a failed migration changes nothing", test_migration_from_older);
+    return tap_run();
+}
