@@ -436,6 +436,34 @@ static int row_error(struct csv *c, insitu_error *err, uint64_t lineno, int col,
                             (unsigned long long)lineno, msg);
 }
 
+/* Does cache hold exactly the fields cols[0..n) of this row, joined by '\x1f'? Compares in
+ * place: the hot path builds no strings. */
+static int fields_match(const struct strbuf *cache, char **f, const size_t *len, const int *cols,
+                        int n)
+{
+    size_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        const char *v = cols[i] >= 0 ? f[cols[i]] : "";
+        size_t m = cols[i] >= 0 ? len[cols[i]] : 0;
+        if (pos + m + 1 > cache->len || memcmp(cache->data + pos, v, m) != 0 ||
+            cache->data[pos + m] != '\x1f')
+            return 0;
+        pos += m + 1;
+    }
+    return pos == cache->len;
+}
+
+static void fields_remember(struct strbuf *cache, char **f, const size_t *len, const int *cols,
+                            int n)
+{
+    sb_reset(cache);
+    for (int i = 0; i < n; i++) {
+        if (cols[i] >= 0)
+            sb_append(cache, f[cols[i]], len[cols[i]]);
+        sb_putc(cache, '\x1f');
+    }
+}
+
 /* The Thing of a row (cached while the code does not change). */
 static int row_thing(struct csv *c, char **f, size_t *len, uint64_t lineno, insitu_error *err)
 {
@@ -478,24 +506,10 @@ static int row_position(struct csv *c, char **f, size_t *len, uint64_t lineno,
             return 0;
         }
         /* the cache key is the raw text: most files repeat a station's position */
-        struct strbuf key = {0};
-        sb_append(&key, f[c->c_lat], len[c->c_lat]);
-        sb_putc(&key, ';');
-        sb_append(&key, f[c->c_lon], len[c->c_lon]);
-        if (c->c_alt >= 0) {
-            sb_putc(&key, ';');
-            sb_append(&key, f[c->c_alt], len[c->c_alt]);
-        }
-        sb_printf(&key, ";%lld", (long long)c->thing_id);
-        int same = c->feature_id && key.len == c->last_pos.len &&
-                   memcmp(key.data, c->last_pos.data, key.len) == 0;
-        if (same) {
-            sb_free(&key);
+        int cols[3] = {c->c_lat, c->c_lon, c->c_alt};
+        if (c->feature_id && fields_match(&c->last_pos, f, len, cols, 3))
             return 0;
-        }
-        sb_reset(&c->last_pos);
-        sb_append(&c->last_pos, key.data, key.len);
-        sb_free(&key);
+        fields_remember(&c->last_pos, f, len, cols, 3);
         if (csv_number(c, f[c->c_lat], len[c->c_lat], &lat) || fabs(lat) > 90)
             return ROW_ERROR(c->c_lat, "not a latitude: '%s'", f[c->c_lat]);
         if (csv_number(c, f[c->c_lon], len[c->c_lon], &lon) || lon < -180 || lon > 360)
@@ -575,19 +589,12 @@ static int row_long_datastream(struct csv *c, char **f, size_t *len, uint64_t li
     const char *unit = c->c_unit >= 0 ? f[c->c_unit] : c->unit_const;
     if (!len[c->c_property])
         return ROW_ERROR(c->c_property, "empty observed property");
-    struct strbuf key = {0};
-    sb_puts(&key, prop);
-    sb_putc(&key, '\x1f');
-    sb_puts(&key, unit ? unit : "");
-    if (c->ds_id && key.len == c->last_ds_key.len &&
-        memcmp(key.data, c->last_ds_key.data, key.len) == 0) {
-        sb_free(&key);
+    int cols[2] = {c->c_property, c->c_unit};
+    if (c->ds_id && fields_match(&c->last_ds_key, f, len, cols, 2)) {
         *ds_id = c->ds_id;
         return 0;
     }
-    sb_reset(&c->last_ds_key);
-    sb_append(&c->last_ds_key, key.data, key.len);
-    sb_free(&key);
+    fields_remember(&c->last_ds_key, f, len, cols, 2);
     int rc = make_datastream(c, prop, unit && *unit ? unit : NULL, &c->ds_id, err);
     if (rc)
         insitu_error_prefix(err, "csv: %s:%llu", c->name, (unsigned long long)lineno);

@@ -1052,7 +1052,7 @@ static int ingest_in_tx(struct store *st, const struct ingester *ing, struct sou
                         const insitu_ingest_options *opts, insitu_ingest_report *rep,
                         insitu_error *err)
 {
-    int rc = st_begin(st, err);
+    int rc = st_begin_bulk(st, err);
     if (rc)
         return rc;
     int64_t run_id = 0;

@@ -121,7 +121,8 @@ static void print_report(const char *source, const insitu_ingest_report *r)
 
 /* Ingests every source an argument expands to; returns the number that failed. */
 static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
-                           const insitu_ingest_options *opts, int tty, int *usage)
+                           const insitu_ingest_options *opts, int tty, int *usage,
+                           int *sources)
 {
     insitu_error err = {0};
     char **list;
@@ -131,6 +132,7 @@ static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
         return 1;
     }
     int failed = 0;
+    *sources += (int)n;
     for (size_t i = 0; i < n; i++) {
         insitu_ingest_report rep;
         memset(&err, 0, sizeof err);
@@ -226,11 +228,12 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     o.warning = on_warning;
     o.ctx = &tty;
     int failed = 0, total = 0, usage = 0;
-    for (int i = optind; i < argc && !usage; i++, total++)
-        failed += ingest_argument(st, cli, argv[i], &o, tty, &usage);
+    for (int i = optind; i < argc && !usage; i++)
+        failed += ingest_argument(st, cli, argv[i], &o, tty, &usage, &total);
     insitu_store_close(st);
     if (failed && total > 1)
-        fprintf(stderr, "insitu: %d source%s failed\n", failed, failed > 1 ? "s" : "");
+        fprintf(stderr, "insitu: %d source%s failed (of %d)\n", failed, failed > 1 ? "s" : "",
+                total);
     rc = usage ? EXIT_USAGE : failed ? EXIT_FAIL : EXIT_OK;
 done:
     for (size_t i = 0; i < set.n; i++)

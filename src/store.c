@@ -183,7 +183,15 @@ int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error
 
 int st_begin(struct store *st, insitu_error *err)
 {
-    int rc = st->ops->begin(st, err);
+    int rc = st->ops->begin(st, 0, err);
+    if (!rc)
+        st->in_tx = 1;
+    return rc;
+}
+
+int st_begin_bulk(struct store *st, insitu_error *err)
+{
+    int rc = st->ops->begin(st, 1, err);
     if (!rc)
         st->in_tx = 1;
     return rc;

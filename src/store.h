@@ -44,8 +44,10 @@ struct store_ops {
     /* Create or migrate the schema to the newest version. */
     int (*init)(struct store *st, insitu_error *err);
     int (*schema_version)(struct store *st);
-    /* Write transactions: begin takes the write lock at once. */
-    int (*begin)(struct store *st, insitu_error *err);
+    /* Write transactions: begin takes the write lock at once. A bulk transaction (one
+     * source's ingest) may use a cheaper way to write many rows when no one else is
+     * connected; it is as atomic as any other. */
+    int (*begin)(struct store *st, int bulk, insitu_error *err);
     int (*commit)(struct store *st, insitu_error *err);
     void (*rollback)(struct store *st);
     /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. */
@@ -127,6 +129,7 @@ int st_exec(struct store *st, const char *sql, insitu_error *err);
 int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error *err, ...);
 
 int st_begin(struct store *st, insitu_error *err);
+int st_begin_bulk(struct store *st, insitu_error *err);
 int st_commit(struct store *st, insitu_error *err);
 void st_rollback(struct store *st);
 

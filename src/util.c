@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <cpl_vsi.h>
+#include <gdal.h>
 #include <openssl/evp.h>
 
 int insitu_error_set(insitu_error *err, int code, const char *fmt, ...)
@@ -499,6 +500,12 @@ int parse_int64(const char *s, size_t n, int64_t *out)
         return INSITU_EINVAL;
     *out = v;
     return 0;
+}
+
+void gdal_drivers(void)
+{
+    if (GDALGetDriverCount() == 0)
+        GDALAllRegister();
 }
 
 double now_seconds(void)

@@ -72,6 +72,8 @@ int utf8_valid(const char *s, size_t n);
 /* Strict number parsing: the whole of s[0..n) must be a number. */
 int parse_double(const char *s, size_t n, double *out);
 int parse_int64(const char *s, size_t n, int64_t *out);
+/* Registers GDAL's drivers once (call before opening a dataset with GDAL/OGR). */
+void gdal_drivers(void);
 /* Seconds from a monotonic clock. */
 double now_seconds(void);
 /* The base name of a path (borrowed pointer into path). */

@@ -1,0 +1,35 @@
+#!/bin/sh
+# End-to-end: the command line contract: help, usage errors (exit 2), failures (exit 1).
+. "$INSITU_TEST_LIB"
+
+expect 0 "insitu --help lists the commands" "commands:" "ingest" "query" -- "$INSITU" --help
+expect 0 "insitu --version" "insitu " -- "$INSITU" --version
+for c in init ingest formats sources things datastreams query; do
+  expect 0 "insitu $c --help" "usage: insitu" -- "$INSITU" "$c" --help
+done
+expect 2 "no command is bad usage" "usage:" -- "$INSITU"
+expect 2 "an unknown command is bad usage" "'frobnicate' is not a command" -- "$INSITU" frobnicate
+expect 2 "an unknown option is bad usage" "see 'insitu query --help'" -- "$INSITU" query --bogus
+expect 1 "a missing store fails, naming it" "$T/none.db" "no such store" -- \
+  "$INSITU" --store "$T/none.db" things
+expect 0 "init creates the store" "schema version 1" -- insitu init
+expect 0 "init again changes nothing" "schema version 1" -- insitu init
+equal "the store holds the SensorThings tables" \
+  "$(sql "SELECT count(*) FROM sqlite_master WHERE name IN ('things','locations','sensors','observed_properties','datastreams','observations','features','historical_locations','ingest_runs')")" 9
+expect 0 "formats lists the ingesters and their settings" "theia-pivot" "csv" "col.time" \
+  "metadata_only" -- "$INSITU" formats
+expect 2 "ingest without a source is bad usage" "no source given" -- insitu ingest
+expect 2 "an unknown format is bad usage" "unknown format 'xls'" -- \
+  insitu ingest --format xls "$DATA/csv/time_value.csv"
+expect 2 "an unknown setting is bad usage" "colour" -- \
+  insitu ingest --set colour=blue "$DATA/csv/time_value.csv"
+expect 2 "--stat needs --aggregate" "--stat goes with --aggregate" -- insitu query --stat max
+expect 2 "a bad aggregate is bad usage" "--aggregate week" -- insitu query --aggregate week
+expect 2 "a bad bbox is bad usage" "--bbox 1,2,3" -- insitu things --bbox 1,2,3
+expect 2 "a bad time is bad usage" "--from" "2020-13-01" -- insitu query --from 2020-13-01
+expect 2 "a bad output format is bad usage" "format 'xlsx'" -- insitu things --format xlsx
+expect 1 "an unknown thing fails" "thing 'nowhere': no such thing" -- \
+  insitu datastreams --thing nowhere
+INSITU_STORE="$STORE" run "$INSITU" sources
+equal "INSITU_STORE names the default store" "$RC" 0
+done_testing

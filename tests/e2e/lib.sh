@@ -1,0 +1,72 @@
+# lib.sh: TAP helpers for the end-to-end tests, which drive the real insitu binary.
+# Each test script sources this file, calls `check`/`expect` and ends with `done_testing`.
+set -u
+: "${INSITU:=$(pwd)/insitu}"
+: "${INSITU_TEST_DATA:=$(pwd)/tests/data}"
+DATA=$INSITU_TEST_DATA
+T=$(mktemp -d "${TMPDIR:-/tmp}/insitu-e2e-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+STORE="$T/store.db"
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() {
+  n=$((n + 1)); echo "not ok $n - $1"
+  shift
+  for line in "$@"; do printf '# %s\n' "$line" | head -c 2000; done
+}
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+# run CMD...: runs a command, keeping its status in RC, stdout in OUT, stderr in ERR
+run() {
+  "$@" >"$T/.out" 2>"$T/.err"
+  RC=$?
+  OUT=$(cat "$T/.out")
+  ERR=$(cat "$T/.err")
+}
+
+# insitu ARGS...: the binary on the test store
+insitu() { "$INSITU" --store "$STORE" "$@"; }
+
+# expect CODE DESCRIPTION [TEXT...] -- CMD...: CMD exits with CODE and its output (stdout
+# then stderr) contains every TEXT
+expect() {
+  code=$1 desc=$2
+  shift 2
+  texts=""
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do texts="$texts$1
+"; shift; done
+  shift
+  run "$@"
+  all="$OUT
+$ERR"
+  if [ "$RC" != "$code" ]; then
+    not_ok "$desc" "exit $RC, expected $code" "stdout: $OUT" "stderr: $ERR"
+    return
+  fi
+  missing=""
+  old_ifs=$IFS
+  IFS='
+'
+  for t in $texts; do
+    case $all in *"$t"*) ;; *) missing="$t";; esac
+    [ -n "$missing" ] && break
+  done
+  IFS=$old_ifs
+  if [ -n "$missing" ]; then
+    not_ok "$desc" "output lacks: $missing" "stdout: $OUT" "stderr: $ERR"
+  else
+    ok "$desc"
+  fi
+}
+
+# equal DESCRIPTION ACTUAL EXPECTED
+equal() {
+  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got: $2" "expected: $3"; fi
+}
+
+# sql QUERY: one value from the test store (through the sqlite3 shell)
+sql() { sqlite3 "$STORE" "$1"; }
+
+done_testing() { echo "1..$n"; }
