@@ -796,6 +796,7 @@ static int csv_run(const struct source *src, struct batch_writer *bw, insitu_err
         csv_free(&c);
         return rc;
     }
+    lr.hash = bw_source_hash(bw);
     rc = csv_header(&c, &lr, err);
     if (!rc)
         rc = csv_map_columns(&c, err);
@@ -870,4 +871,5 @@ const struct ingester ingester_csv = {
     .probe = csv_probe,
     .run = csv_run,
     .settings = csv_settings,
+    .hashes_source = 1,
 };

@@ -7,6 +7,7 @@
 #include "ingest.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -924,10 +925,16 @@ void insitu_ingest_expand_free(char **list, size_t n)
 /* ---- runs ---- */
 
 struct run_info {
-    const char *uri, *key, *version, *ingester, *checksum, *settings;
+    const char *uri, *key, *version, *ingester;
+    char *checksum; /* empty until known when the ingester hashes as it reads */
+    const char *settings;
     uint64_t bytes;
     int64_t started;
 };
+
+static const char *const SQL_SAME_CONTENT =
+    "SELECT id, source FROM ingest_runs WHERE checksum = ? AND ingester = ? AND settings = ? AND "
+    "status = 'complete' ORDER BY id DESC LIMIT 1";
 
 static int64_t wall_us(void)
 {
@@ -971,13 +978,15 @@ static int insert_run(struct store *st, const struct run_info *ri, const char *s
 }
 
 static int finish_run(struct store *st, int64_t run_id, const struct batch_writer *bw,
-                      uint64_t deleted, int64_t replaces, const char *message, insitu_error *err)
+                      const struct run_info *ri, uint64_t deleted, int64_t replaces,
+                      const char *message, insitu_error *err)
 {
     struct stmt *s;
     int rc = st_prepare(st,
                         "UPDATE ingest_runs SET status = 'complete', finished = ?, n_things = ?, "
                         "n_datastreams = ?, n_observations = ?, n_inserted = ?, n_updated = ?, "
-                        "n_deleted = ?, n_null = ?, replaces_run = ?, message = ? WHERE id = ?",
+                        "n_deleted = ?, n_null = ?, replaces_run = ?, message = ?, checksum = ?, "
+                        "bytes = ? WHERE id = ?",
                         &s, err);
     if (rc)
         return rc;
@@ -994,7 +1003,9 @@ static int finish_run(struct store *st, int64_t run_id, const struct batch_write
     else
         st_bind_null(s, 9);
     st_bind_text(s, 10, message);
-    st_bind_int64(s, 11, run_id);
+    st_bind_text(s, 11, ri->checksum);
+    st_bind_int64(s, 12, (int64_t)ri->bytes);
+    st_bind_int64(s, 13, run_id);
     rc = st_step(s, err);
     st_finalize(s);
     return rc < 0 ? rc : 0;
@@ -1046,10 +1057,31 @@ static void fill_report(insitu_ingest_report *rep, const struct batch_writer *bw
     rep->warnings = bw->n_warnings;
 }
 
-/* Runs the ingester inside a transaction; on success the run is complete. */
+/* Finishes a checksum computed while the ingester read the source (or, when it did not
+ * read all of it, computes it now), then looks for a complete run of the same content. */
+static int streamed_checksum(struct store *st, const struct source *src, struct sha256 *hash,
+                             struct run_info *ri, int64_t *same, char *detail, size_t detail_size,
+                             insitu_error *err)
+{
+    uint64_t hashed = hash->bytes;
+    sha256_final(hash, ri->checksum);
+    ri->bytes = hashed;
+    if (hashed != src->size) {
+        int rc = sha256_file(src->path, ri->checksum, &ri->bytes, err);
+        if (rc)
+            return rc;
+    }
+    return find_run(st, SQL_SAME_CONTENT, ri->checksum, ri->ingester, ri->settings, same, detail,
+                    detail_size, err);
+}
+
+/* Runs the ingester inside a transaction; on success the run is complete. With `hash`, the
+ * checksum is computed as the source is read, and content already ingested under another
+ * name is found only at the end: the transaction is then rolled back and *skipped set. */
 static int ingest_in_tx(struct store *st, const struct ingester *ing, struct source *src,
-                        const struct run_info *ri, int64_t prev_run,
+                        struct run_info *ri, int64_t prev_run, struct sha256 *hash,
                         const insitu_ingest_options *opts, insitu_ingest_report *rep,
+                        int64_t *skipped_as, char *detail, size_t detail_size,
                         insitu_error *err)
 {
     int rc = st_begin_bulk(st, err);
@@ -1061,11 +1093,21 @@ static int ingest_in_tx(struct store *st, const struct ingester *ing, struct sou
     rc = insert_run(st, ri, "running", NULL, &run_id, err);
     if (!rc)
         rc = bw_init(&bw, st, run_id, opts, src->name, err);
+    bw.hash = hash;
     uint64_t deleted = 0;
     if (!rc)
         rc = ing->run(src, &bw, err);
     if (!rc)
         rc = bw_finish(&bw, err);
+    if (!rc && hash) {
+        rc = streamed_checksum(st, src, hash, ri, skipped_as, detail, detail_size, err);
+        if (!rc && *skipped_as && !opts->force) {
+            bw_free(&bw);
+            st_rollback(st);
+            return 0;
+        }
+        *skipped_as = 0;
+    }
     if (!rc && bw.n_duplicates)
         bw_warn(&bw, "%s: %llu rows repeat the time of the row before them in the same series "
                      "(the last one is kept)",
@@ -1076,7 +1118,7 @@ static int ingest_in_tx(struct store *st, const struct ingester *ing, struct sou
         char msg[256];
         snprintf(msg, sizeof msg, "%s%s", prev_run ? "new version of the source" : "",
                  bw.n_warnings ? (prev_run ? "; warnings" : "warnings") : "");
-        rc = finish_run(st, run_id, &bw, deleted, prev_run, msg, err);
+        rc = finish_run(st, run_id, &bw, ri, deleted, prev_run, msg, err);
     }
     fill_report(rep, &bw);
     rep->deleted = deleted;
@@ -1093,6 +1135,25 @@ static int ingest_in_tx(struct store *st, const struct ingester *ing, struct sou
     rc = st_commit(st, err);
     if (!rc)
         snprintf(rep->status, sizeof rep->status, "complete");
+    return rc;
+}
+
+/* Records a skipped run (unless dry) and reports it. */
+static int record_skip(struct store *st, const struct run_info *ri, const char *why,
+                       const insitu_ingest_options *opts, insitu_ingest_report *rep,
+                       insitu_error *err)
+{
+    snprintf(rep->status, sizeof rep->status, "skipped");
+    snprintf(rep->message, sizeof rep->message, "%s", why);
+    if (opts->dry_run)
+        return 0;
+    int rc = st_begin(st, err);
+    if (!rc)
+        rc = insert_run(st, ri, "skipped", why, &rep->run_id, err);
+    if (!rc)
+        rc = st_commit(st, err);
+    else
+        st_rollback(st);
     return rc;
 }
 
@@ -1134,63 +1195,69 @@ int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_opti
         snprintf(id.key, sizeof id.key, "%s", real ? real : uri);
         free(real);
     }
-    uint64_t bytes = 0;
-    rc = src.is_dir ? checksum_dir(uri, rep->checksum, &bytes, err)
-                    : sha256_file(uri, rep->checksum, &bytes, err);
-    if (rc)
-        return rc;
     char *settings = normalise_settings(opts->settings);
     if (!settings)
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-    struct run_info ri = {uri, id.key, id.version, ing->name, rep->checksum, settings,
-                          bytes,  wall_us()};
-
+    struct run_info ri = {uri, id.key, id.version, ing->name, rep->checksum, settings, 0,
+                          wall_us()};
     int64_t same = 0, prev = 0;
     char detail[512] = "", prev_version[64] = "";
     rc = find_run(st,
-                  "SELECT id, source FROM ingest_runs WHERE checksum = ? AND ingester = ? AND "
-                  "settings = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
-                  rep->checksum, ing->name, settings, &same, detail, sizeof detail, err);
-    if (!rc)
-        rc = find_run(st,
-                      "SELECT id, source_version FROM ingest_runs WHERE source_key = ? AND "
-                      "ingester = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
-                      id.key, ing->name, NULL, &prev, prev_version, sizeof prev_version, err);
+                  "SELECT id, source_version FROM ingest_runs WHERE source_key = ? AND "
+                  "ingester = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
+                  id.key, ing->name, NULL, &prev, prev_version, sizeof prev_version, err);
+    /* A first ingest of a file by an ingester that reads it once hashes as it reads; else
+     * the checksum comes first, so that an unchanged source costs one read. */
+    struct sha256 stream_hash;
+    int streaming = !rc && ing->hashes_source && !src.is_dir && !prev && !opts->force &&
+                    sha256_init(&stream_hash) == 0;
+    if (!rc && !streaming) {
+        rc = src.is_dir ? checksum_dir(uri, rep->checksum, &ri.bytes, err)
+                        : sha256_file(uri, rep->checksum, &ri.bytes, err);
+        if (!rc)
+            rc = find_run(st, SQL_SAME_CONTENT, rep->checksum, ing->name, settings, &same,
+                          detail, sizeof detail, err);
+    }
     if (rc)
         goto out;
-    const char *skip_why = NULL;
-    char why[sizeof rep->message];
-    if (same && !opts->force) {
-        snprintf(why, sizeof why, "unchanged: same content as run %lld (%.400s)",
-                 (long long)same, detail);
-        skip_why = why;
-    } else if (prev && !opts->force && id.version[0] && prev_version[0] &&
-               strcmp(id.version, prev_version) < 0) {
-        snprintf(why, sizeof why, "older version %s than run %lld (version %s)", id.version,
-                 (long long)prev, prev_version);
-        skip_why = why;
-    }
-    if (skip_why) {
-        snprintf(rep->status, sizeof rep->status, "skipped");
-        snprintf(rep->message, sizeof rep->message, "%s", skip_why);
-        if (!opts->dry_run) {
-            rc = st_begin(st, err);
-            if (!rc)
-                rc = insert_run(st, &ri, "skipped", skip_why, &rep->run_id, err);
-            if (!rc)
-                rc = st_commit(st, err);
-            else
-                st_rollback(st);
+    if (!streaming) {
+        const char *skip_why = NULL;
+        char why[sizeof rep->message];
+        if (same && !opts->force) {
+            snprintf(why, sizeof why, "unchanged: same content as run %lld (%.400s)",
+                     (long long)same, detail);
+            skip_why = why;
+        } else if (prev && !opts->force && id.version[0] && prev_version[0] &&
+                   strcmp(id.version, prev_version) < 0) {
+            snprintf(why, sizeof why, "older version %s than run %lld (version %s)", id.version,
+                     (long long)prev, prev_version);
+            skip_why = why;
         }
-        goto out;
+        if (skip_why) {
+            rc = record_skip(st, &ri, skip_why, opts, rep, err);
+            goto out;
+        }
     }
-    rc = ingest_in_tx(st, ing, &src, &ri, prev, opts, rep, err);
-    if (rc) {
+    int64_t same_found_late = 0;
+    rc = ingest_in_tx(st, ing, &src, &ri, prev, streaming ? &stream_hash : NULL, opts, rep,
+                      &same_found_late, detail, sizeof detail, err);
+    if (!rc && same_found_late) {
+        char why[sizeof rep->message];
+        snprintf(why, sizeof why, "unchanged: same content as run %lld (%.400s)",
+                 (long long)same_found_late, detail);
+        memset(rep, 0, offsetof(insitu_ingest_report, checksum));
+        snprintf(rep->ingester, sizeof rep->ingester, "%s", ing->name);
+        rc = record_skip(st, &ri, why, opts, rep, err);
+    } else if (rc) {
         snprintf(rep->status, sizeof rep->status, "failed");
         if (!opts->dry_run)
             record_failure(st, &ri, err ? err->message : insitu_strerror(rc));
     } else if (prev) {
         snprintf(rep->message, sizeof rep->message, "replaces run %lld", (long long)prev);
+    }
+    if (streaming && stream_hash.ctx) { /* the ingest failed before the end of the file */
+        char unused[65];
+        sha256_final(&stream_hash, unused);
     }
 out:
     free(settings);

@@ -51,6 +51,9 @@ struct ingester {
     int (*run)(const struct source *src, struct batch_writer *out, insitu_error *err);
     /* NULL-terminated "key\thelp" lines: the settings it accepts. */
     const char *const *settings;
+    /* 1 when run() reads a file source once, start to end, feeding every byte to
+     * bw_source_hash(): the checksum then costs no second read of the file. */
+    int hashes_source;
 };
 
 extern const struct ingester ingester_csv;

@@ -119,7 +119,8 @@ static int sqlite_open(const char *uri, unsigned flags, struct store **out, insi
     sqlite3_busy_timeout(ss->db, 10000);
     /* 8 MiB page cache: bulk inserts are append-mostly, and larger caches measured no faster. */
     int rc = exec_sql(ss,
-                      "PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; "
+                      "PRAGMA page_size = 16384; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; "
+                      "PRAGMA temp_store = MEMORY; "
                       "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_master;",
                       err);
     /* WAL lets readers read while a writer writes; when another connection holds the file

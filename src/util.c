@@ -298,13 +298,16 @@ int sha256_init(struct sha256 *h)
         return INSITU_ENOMEM;
     }
     h->ctx = ctx;
+    h->bytes = 0;
     return 0;
 }
 
 void sha256_update(struct sha256 *h, const void *data, size_t n)
 {
-    if (h->ctx && n)
+    if (h->ctx && n) {
         EVP_DigestUpdate(h->ctx, data, n);
+        h->bytes += n;
+    }
 }
 
 void sha256_final(struct sha256 *h, char hex[65])
@@ -397,6 +400,16 @@ int utf8_valid(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
+        /* ASCII runs (most data) go eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & UINT64_C(0x8080808080808080))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = s[i];
         size_t len;
         uint32_t cp;

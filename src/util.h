@@ -51,6 +51,7 @@ void strmap_free(struct strmap *m);
 /* SHA-256 (through libcrypto). */
 struct sha256 {
     void *ctx;
+    uint64_t bytes; /* hashed so far */
 };
 int sha256_init(struct sha256 *h);
 void sha256_update(struct sha256 *h, const void *data, size_t n);
