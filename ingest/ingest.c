@@ -26,6 +26,8 @@
 
 const struct ingester *const ingesters[] = {
     &ingester_theia_pivot,
+    &ingester_swot_river,
+    &ingester_swot_lake,
     &ingester_csv,
     NULL,
 };
@@ -390,7 +392,7 @@ int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *nam
                       const char *geojson, insitu_error *err)
 {
     struct strbuf key = {0};
-    sb_printf(&key, "%lld|%s", (long long)thing_id, geojson);
+    location_key(&key, thing_id, geojson);
     int64_t seen;
     int rc = 0;
     if (!strmap_get(&bw->locations, key.data, key.len, &seen)) {
@@ -400,6 +402,15 @@ int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *nam
     }
     sb_free(&key);
     return rc;
+}
+
+int bw_thing_location_default(struct batch_writer *bw, int64_t thing_id, const char *name,
+                              const char *geojson, insitu_error *err)
+{
+    int has = store_thing_has_location(bw->st, thing_id, err);
+    if (has < 0)
+        return has;
+    return has ? 0 : bw_thing_location(bw, thing_id, name, geojson, err);
 }
 
 static struct ds_stat *stat_for(struct batch_writer *bw, int64_t ds)
@@ -872,6 +883,36 @@ static char *normalise_settings(const char *const *settings)
     return sb.data;
 }
 
+/* A shapefile is one source: its sidecar files (.dbf, .shx, .prj, .shp.xml...) are dropped
+ * from a folder listing when their .shp is in it. Returns the new count. */
+static size_t drop_sidecars(char **files, size_t n)
+{
+    static const char *const sidecars[] = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn",
+                                           ".sbx", ".shp.xml", NULL};
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        int drop = 0;
+        for (size_t k = 0; sidecars[k] && !drop; k++) {
+            if (!str_has_suffix_ci(files[i], sidecars[k]))
+                continue;
+            struct strbuf shp = {0};
+            sb_append(&shp, files[i], strlen(files[i]) - strlen(sidecars[k]));
+            sb_puts(&shp, ".shp");
+            for (size_t j = 0; j < n && !drop; j++)
+                drop = files[j] && str_ieq(files[j], shp.data);
+            sb_free(&shp);
+        }
+        if (drop) {
+            free(files[i]);
+            files[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (files[i])
+            files[kept++] = files[i];
+    return kept;
+}
+
 int insitu_ingest_expand(const char *uri, const char *format, char ***out, size_t *n,
                          insitu_error *err)
 {
@@ -900,6 +941,7 @@ int insitu_ingest_expand(const char *uri, const char *format, char ***out, size_
     int rc = list_files(uri, &files, &count, err);
     if (rc)
         return rc;
+    count = drop_sidecars(files, count);
     if (!count) {
         free(files);
         return insitu_error_set(err, INSITU_EINVAL, "%s: empty folder", uri);
@@ -1228,8 +1270,11 @@ int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_opti
                      (long long)same, detail);
             skip_why = why;
         } else if (prev && !opts->force && id.version[0] && prev_version[0] &&
-                   strcmp(id.version, prev_version) < 0) {
-            snprintf(why, sizeof why, "older version %s than run %lld (version %s)", id.version,
+                   strcmp(id.version, prev_version) <= 0) {
+            /* a versioned source (a SWOT granule) is replaced only by a newer version */
+            int same_version = strcmp(id.version, prev_version) == 0;
+            snprintf(why, sizeof why, "%s version %s %s run %lld (version %s)",
+                     same_version ? "same" : "older", id.version, same_version ? "as" : "than",
                      (long long)prev, prev_version);
             skip_why = why;
         }

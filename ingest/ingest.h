@@ -58,6 +58,8 @@ struct ingester {
 
 extern const struct ingester ingester_csv;
 extern const struct ingester ingester_theia_pivot;
+extern const struct ingester ingester_swot_river;
+extern const struct ingester ingester_swot_lake;
 
 /* The registry, in probe order; NULL-terminated. */
 extern const struct ingester *const ingesters[];
@@ -70,6 +72,9 @@ int bw_thing(struct batch_writer *bw, const struct thing_in *t, int64_t *id, ins
 /* Sets a Thing's current location (GeoJSON geometry text). */
 int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
                       const char *geojson, insitu_error *err);
+/* Sets it only when the Thing has no location yet (a fallback such as a prior centroid). */
+int bw_thing_location_default(struct batch_writer *bw, int64_t thing_id, const char *name,
+                              const char *geojson, insitu_error *err);
 int bw_sensor(struct batch_writer *bw, const struct sensor_in *s, int64_t *id,
               insitu_error *err);
 int bw_property(struct batch_writer *bw, const struct property_in *p, int64_t *id,

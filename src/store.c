@@ -368,11 +368,27 @@ int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *
                                id, err);
 }
 
+void location_key(struct strbuf *key, int64_t thing_id, const char *geojson)
+{
+    size_t n = strlen(geojson);
+    if (n <= 200) {
+        sb_printf(key, "%lld|%s", (long long)thing_id, geojson);
+        return;
+    }
+    /* long geometries (lake polygons) are keyed by their hash */
+    struct sha256 h;
+    char hex[65];
+    sha256_init(&h);
+    sha256_update(&h, geojson, n);
+    sha256_final(&h, hex);
+    sb_printf(key, "%lld|sha256:%s", (long long)thing_id, hex);
+}
+
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err)
 {
     struct strbuf key = {0};
-    sb_printf(&key, "%lld|%s", (long long)thing_id, geojson);
+    location_key(&key, thing_id, geojson);
     int64_t loc_id = 0;
     int rc = upsert_geometry_row(st, SLOT_LOCATION, "locations", "location", sb_str(&key), name, NULL, geojson,
                                  NULL, &loc_id, err);
@@ -424,6 +440,18 @@ int store_thing_location(struct store *st, int64_t thing_id, const char *name,
     rc = st_step(s, err);
     st_finalize(s);
     return rc < 0 ? rc : 0;
+}
+
+int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st, "SELECT 1 FROM thing_locations WHERE thing_id = ? LIMIT 1", &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, thing_id);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc;
 }
 
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err)

@@ -11,6 +11,7 @@
 
 #include "insitu.h"
 #include "model.h"
+#include "util.h"
 
 struct store;
 struct stmt;
@@ -143,11 +144,16 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
                             insitu_error *err);
 int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *id,
                          insitu_error *err);
+/* The natural key of a Thing's location: the thing id and the GeoJSON (or its SHA-256 when
+ * long). */
+void location_key(struct strbuf *key, int64_t thing_id, const char *geojson);
 /* Links a location (GeoJSON geometry) to a Thing; a new geometry also records a
  * HistoricalLocation at time `when`. */
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err);
 
+/* 1 when the Thing has a current location, 0 when not, or a negative error. */
+int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *err);
 /* Resolves --thing: an id, or a name/code (error when it names several Things). */
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);
 

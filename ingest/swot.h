@@ -1,0 +1,42 @@
+/*
+ * swot.h: what the SWOT vector product ingesters (swot_river.c, swot_lake.c) share: the
+ * product reader (file name, .shp.xml metadata, features through OGR) and the mapping to
+ * the data model described in docs/formats.md. Product specifics are a table, not code.
+ */
+#ifndef INSITU_SWOT_H
+#define INSITU_SWOT_H
+
+#include "ingest.h"
+
+/* One product file type: "L2_HR_RiverSP" + "Reach", ... */
+struct swot_kind {
+    const char *short_name;  /* L2_HR_RiverSP, L2_HR_LakeSP */
+    const char *file_id;     /* Reach, Node, Prior, Obs, Unassigned */
+    const char *ns;          /* Thing namespace (docs/formats.md) */
+    const char *key_field;   /* the feature's id field */
+    const char *alt_key;     /* a second id field tried when key_field is absent, or NULL */
+    /* Quality fields that qualify every measurement of a feature (when present). */
+    const char *const *summary_flags;
+};
+
+/* The name parts of a SWOT product file: SWOT_<short>_<file_id>_<cycle>_<pass>_<tile>_
+ * <start>_<end>_<crid>_<counter>. */
+struct swot_name {
+    char short_name[32], file_id[16], tile[16], start[16], end[16], crid[8], counter[8];
+    int cycle, pass;
+};
+
+/* Parses a product file name (with or without folder and extension); 0 or -1. */
+int swot_parse_name(const char *name, struct swot_name *out);
+
+/* Probes a source for one of the kinds (NULL-terminated); 0..100. */
+int swot_probe(const struct source *src, const struct swot_kind *const *kinds);
+/* The identity of a granule: product, file type, cycle, pass and tile; version CRID_counter. */
+int swot_identify(const struct source *src, struct source_identity *id, insitu_error *err);
+/* Reads one product (zip, folder or .shp) of one of the kinds. */
+int swot_run(const struct source *src, struct batch_writer *bw,
+             const struct swot_kind *const *kinds, insitu_error *err);
+
+extern const char *const swot_settings[];
+
+#endif
