@@ -391,12 +391,20 @@ int bw_point_feature(struct batch_writer *bw, double lon, double lat, int has_al
 int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
                       const char *geojson, insitu_error *err)
 {
+    return bw_thing_location_wkb(bw, thing_id, name, geojson, NULL, 0, err);
+}
+
+int bw_thing_location_wkb(struct batch_writer *bw, int64_t thing_id, const char *name,
+                          const char *geojson, const unsigned char *wkb, size_t wkb_len,
+                          insitu_error *err)
+{
     struct strbuf key = {0};
-    location_key(&key, thing_id, geojson);
+    location_key(&key, thing_id, geojson, wkb, wkb_len);
     int64_t seen;
     int rc = 0;
     if (!strmap_get(&bw->locations, key.data, key.len, &seen)) {
-        rc = store_thing_location(bw->st, thing_id, name, geojson, bw->now_us, err);
+        rc = store_thing_location_wkb(bw->st, thing_id, name, geojson, wkb, wkb_len, bw->now_us,
+                                      err);
         if (!rc && strmap_put(&bw->locations, key.data, key.len, 1))
             rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     }
@@ -573,16 +581,18 @@ static void bw_free(struct batch_writer *bw)
     sb_free(&bw->arena);
 }
 
+/* Counts a datastream's summary again (after rows were rewritten or deleted). The
+ * statement is prepared once per connection. */
 static int recompute_summary(struct store *st, int64_t ds, insitu_error *err)
 {
     struct stmt *s;
-    int rc = st_prepare(st,
-                        "UPDATE datastreams SET (n_obs, phenomenon_start, phenomenon_end, "
-                        "result_time_start, result_time_end) = (SELECT count(*), "
-                        "min(phenomenon_start), max(coalesce(phenomenon_end, phenomenon_start)), "
-                        "min(result_time), max(result_time) FROM observations WHERE "
-                        "datastream_id = ?) WHERE id = ?",
-                        &s, err);
+    int rc = st_prepare_cached(st, SLOT_RECOMPUTE_SUMMARY,
+                               "UPDATE datastreams SET (n_obs, phenomenon_start, phenomenon_end, "
+                               "result_time_start, result_time_end) = (SELECT count(*), "
+                               "min(phenomenon_start), max(coalesce(phenomenon_end, "
+                               "phenomenon_start)), min(result_time), max(result_time) FROM "
+                               "observations WHERE datastream_id = ?) WHERE id = ?",
+                               &s, err);
     if (rc)
         return rc;
     st_bind_int64(s, 1, ds);
@@ -592,64 +602,90 @@ static int recompute_summary(struct store *st, int64_t ds, insitu_error *err)
     return rc < 0 ? rc : 0;
 }
 
-/* Writes run_datastreams and brings each touched datastream's summary up to date. */
+enum { RD_CHUNK = 50, RD_COLS = 10 };
+
+static void bind_run_datastream(struct stmt *s, int first, int64_t run_id,
+                                const struct ds_stat *d)
+{
+    st_bind_int64(s, first, run_id);
+    st_bind_int64(s, first + 1, d->id);
+    st_bind_int64(s, first + 2, (int64_t)d->rows);
+    st_bind_int64(s, first + 3, (int64_t)d->inserted);
+    st_bind_int64(s, first + 4, (int64_t)d->updated);
+    st_bind_int64(s, first + 5, d->min_start);
+    st_bind_int64(s, first + 6, d->max_start);
+    st_bind_int64(s, first + 7, d->max_end);
+    st_bind_time(s, first + 8, d->min_rt == INT64_MAX ? INSITU_TIME_NONE : d->min_rt);
+    st_bind_time(s, first + 9, d->max_rt == INT64_MIN ? INSITU_TIME_NONE : d->max_rt);
+}
+
+/* Records what the run wrote per datastream, RD_CHUNK rows per INSERT. */
+static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
+{
+    struct strbuf sql = {0};
+    const char *head = "INSERT INTO run_datastreams (run_id, datastream_id, n_obs, n_inserted, "
+                       "n_updated, phenomenon_start, phenomenon_last, phenomenon_end, "
+                       "result_time_start, result_time_end) VALUES ";
+    const char *row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    struct stmt *chunk = NULL, *one = NULL;
+    sb_puts(&sql, head);
+    for (int i = 0; i < RD_CHUNK; i++)
+        sb_printf(&sql, "%s%s", i ? ", " : "", row);
+    int rc = st_prepare(bw->st, sql.data, &chunk, err);
+    sb_reset(&sql);
+    sb_printf(&sql, "%s%s", head, row);
+    if (!rc)
+        rc = st_prepare(bw->st, sql.data, &one, err);
+    sb_free(&sql);
+    size_t i = 0;
+    for (; !rc && i + RD_CHUNK <= bw->n_stats; i += RD_CHUNK) {
+        for (int k = 0; k < RD_CHUNK; k++)
+            bind_run_datastream(chunk, 1 + k * RD_COLS, bw->run_id, &bw->stats[i + k]);
+        rc = st_step(chunk, err);
+        st_reset(chunk);
+    }
+    for (; rc >= 0 && i < bw->n_stats; i++) {
+        bind_run_datastream(one, 1, bw->run_id, &bw->stats[i]);
+        rc = st_step(one, err);
+        st_reset(one);
+    }
+    st_finalize(chunk);
+    st_finalize(one);
+    return rc < 0 ? rc : 0;
+}
+
+/* Writes run_datastreams and brings each touched datastream's summary up to date: in one
+ * statement for series the run only added to, by counting again where it rewrote rows. */
 static int bw_finish(struct batch_writer *bw, insitu_error *err)
 {
     int rc = bw_flush(bw, err);
-    if (rc)
-        return rc;
-    struct stmt *rd = NULL, *sum = NULL;
-    rc = st_prepare(bw->st,
-                    "INSERT INTO run_datastreams (run_id, datastream_id, n_obs, phenomenon_start, "
-                    "phenomenon_end) VALUES (?, ?, ?, ?, ?)",
-                    &rd, err);
     if (!rc)
-        rc = st_prepare(
+        rc = write_run_datastreams(bw, err);
+    if (!rc)
+        rc = st_exec_int64(
             bw->st,
-            "UPDATE datastreams SET n_obs = n_obs + ?, "
-            "phenomenon_start = CASE WHEN phenomenon_start IS NULL OR phenomenon_start > ? "
-            "THEN ? ELSE phenomenon_start END, "
-            "phenomenon_end = CASE WHEN phenomenon_end IS NULL OR phenomenon_end < ? "
-            "THEN ? ELSE phenomenon_end END, "
-            "result_time_start = CASE WHEN ? IS NOT NULL AND (result_time_start IS NULL OR "
-            "result_time_start > ?) THEN ? ELSE result_time_start END, "
-            "result_time_end = CASE WHEN ? IS NOT NULL AND (result_time_end IS NULL OR "
-            "result_time_end < ?) THEN ? ELSE result_time_end END WHERE id = ?",
-            &sum, err);
-    for (size_t i = 0; !rc && i < bw->n_stats; i++) {
-        struct ds_stat *s = &bw->stats[i];
-        st_bind_int64(rd, 1, bw->run_id);
-        st_bind_int64(rd, 2, s->id);
-        st_bind_int64(rd, 3, (int64_t)s->rows);
-        st_bind_int64(rd, 4, s->min_start);
-        st_bind_int64(rd, 5, s->max_start);
-        rc = st_step(rd, err);
-        st_reset(rd);
-        if (rc < 0)
-            break;
-        if (s->updated) {
-            /* rows were rewritten: an interval may have shrunk, so count again */
-            rc = recompute_summary(bw->st, s->id, err);
-            continue;
-        }
-        int64_t rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt;
-        int64_t rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt;
-        st_bind_int64(sum, 1, (int64_t)s->inserted);
-        st_bind_int64(sum, 2, s->min_start);
-        st_bind_int64(sum, 3, s->min_start);
-        st_bind_int64(sum, 4, s->max_end);
-        st_bind_int64(sum, 5, s->max_end);
-        for (int k = 0; k < 3; k++) {
-            st_bind_time(sum, 6 + k, rt0);
-            st_bind_time(sum, 9 + k, rt1);
-        }
-        st_bind_int64(sum, 12, s->id);
-        rc = st_step(sum, err);
-        st_reset(sum);
-    }
-    st_finalize(rd);
-    st_finalize(sum);
-    return rc < 0 ? rc : 0;
+            "UPDATE datastreams SET n_obs = datastreams.n_obs + r.n_inserted, "
+            "phenomenon_start = CASE WHEN datastreams.phenomenon_start IS NULL OR "
+            "datastreams.phenomenon_start > r.phenomenon_start THEN r.phenomenon_start ELSE "
+            "datastreams.phenomenon_start END, "
+            "phenomenon_end = CASE WHEN datastreams.phenomenon_end IS NULL OR "
+            "datastreams.phenomenon_end < r.phenomenon_end THEN r.phenomenon_end ELSE "
+            "datastreams.phenomenon_end END, "
+            "result_time_start = CASE WHEN r.result_time_start IS NOT NULL AND "
+            "(datastreams.result_time_start IS NULL OR datastreams.result_time_start > "
+            "r.result_time_start) THEN r.result_time_start ELSE datastreams.result_time_start "
+            "END, "
+            "result_time_end = CASE WHEN r.result_time_end IS NOT NULL AND "
+            "(datastreams.result_time_end IS NULL OR datastreams.result_time_end < "
+            "r.result_time_end) THEN r.result_time_end ELSE datastreams.result_time_end END "
+            "FROM run_datastreams r WHERE r.run_id = ? AND r.datastream_id = datastreams.id AND "
+            "r.n_updated = 0",
+            bw->run_id, err);
+    /* rows were rewritten: an interval may have shrunk, so count again */
+    for (size_t i = 0; !rc && i < bw->n_stats; i++)
+        if (bw->stats[i].updated)
+            rc = recompute_summary(bw->st, bw->stats[i].id, err);
+    return rc;
 }
 
 /* Deletes what the previous complete run of the same source wrote and this run did not
@@ -659,7 +695,7 @@ static int replace_previous(struct store *st, int64_t prev_run, int64_t run_id,
 {
     struct stmt *list, *del;
     int rc = st_prepare(st,
-                        "SELECT datastream_id, phenomenon_start, phenomenon_end FROM "
+                        "SELECT datastream_id, phenomenon_start, phenomenon_last FROM "
                         "run_datastreams WHERE run_id = ?",
                         &list, err);
     if (rc)
@@ -833,7 +869,30 @@ static int list_files(const char *dir, char ***out, size_t *n, insitu_error *err
     return 0;
 }
 
-/* A folder's checksum: SHA-256 over its sorted "relative path, file SHA-256" lines. */
+/* SHA-256 over "name NUL, file SHA-256" of each file (names relative to dir, sorted). */
+static int checksum_files(const char *dir, char **names, size_t n, char hex[65],
+                          uint64_t *bytes, insitu_error *err)
+{
+    struct sha256 h;
+    sha256_init(&h);
+    *bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char file_hex[65];
+        uint64_t fb = 0;
+        struct strbuf path = {0};
+        sb_printf(&path, "%s/%s", dir, names[i]);
+        rc = sha256_file(path.data, file_hex, &fb, err);
+        sb_free(&path);
+        *bytes += fb;
+        sha256_update(&h, names[i], strlen(names[i]) + 1);
+        sha256_update(&h, file_hex, 64);
+    }
+    sha256_final(&h, hex);
+    return rc;
+}
+
+/* A folder's checksum: over its files, recursively. */
 static int checksum_dir(const char *dir, char hex[65], uint64_t *bytes, insitu_error *err)
 {
     char **files;
@@ -841,24 +900,45 @@ static int checksum_dir(const char *dir, char hex[65], uint64_t *bytes, insitu_e
     int rc = list_files(dir, &files, &n, err);
     if (rc)
         return rc;
-    struct sha256 h;
-    sha256_init(&h);
-    *bytes = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        char file_hex[65];
-        uint64_t fb = 0;
-        struct strbuf path = {0};
-        sb_printf(&path, "%s/%s", dir, files[i]);
-        rc = sha256_file(path.data, file_hex, &fb, err);
-        sb_free(&path);
-        *bytes += fb;
-        sha256_update(&h, files[i], strlen(files[i]) + 1);
-        sha256_update(&h, file_hex, 64);
-    }
-    sha256_final(&h, hex);
+    rc = checksum_files(dir, files, n, hex, bytes, err);
     for (size_t i = 0; i < n; i++)
         free(files[i]);
     free(files);
+    return rc;
+}
+
+/* A source's checksum. A shapefile is its .shp and the sidecar files beside it: their
+ * attributes (.dbf) and metadata (.shp.xml) are its content as much as the geometries. */
+static int checksum_source(const struct source *src, char hex[65], uint64_t *bytes,
+                           insitu_error *err)
+{
+    if (src->is_dir)
+        return checksum_dir(src->path, hex, bytes, err);
+    if (!str_has_suffix_ci(src->path, ".shp"))
+        return sha256_file(src->path, hex, bytes, err);
+    static const char *const exts[] = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".shp.xml"};
+    char *dir = xstrdup(src->path), *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (slash)
+        *slash = '\0';
+    char *names[ARRAY_LEN(exts)];
+    size_t n = 0, stem = strlen(base) - 4;
+    for (size_t i = 0; i < ARRAY_LEN(exts); i++) {
+        struct strbuf name = {0}, path = {0};
+        sb_append(&name, base, stem);
+        sb_puts(&name, exts[i]);
+        sb_printf(&path, "%s/%s", slash ? dir : ".", name.data);
+        VSIStatBufL sb;
+        if (VSIStatL(path.data, &sb) == 0)
+            names[n++] = name.data;
+        else
+            sb_free(&name);
+        sb_free(&path);
+    }
+    int rc = checksum_files(slash ? dir : ".", names, n, hex, bytes, err);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(dir);
     return rc;
 }
 
@@ -1254,8 +1334,7 @@ int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_opti
     int streaming = !rc && ing->hashes_source && !src.is_dir && !prev && !opts->force &&
                     sha256_init(&stream_hash) == 0;
     if (!rc && !streaming) {
-        rc = src.is_dir ? checksum_dir(uri, rep->checksum, &ri.bytes, err)
-                        : sha256_file(uri, rep->checksum, &ri.bytes, err);
+        rc = checksum_source(&src, rep->checksum, &ri.bytes, err);
         if (!rc)
             rc = find_run(st, SQL_SAME_CONTENT, rep->checksum, ing->name, settings, &same,
                           detail, sizeof detail, err);

@@ -298,6 +298,7 @@ struct measure {
     const struct field_meta *meta; /* may be NULL without .shp.xml */
     int flag_index;            /* the field's own quality flag field, or -1 */
     int64_t property_id;
+    char *ds_properties;       /* the Datastream properties of this field (JSON) */
 };
 
 struct product {
@@ -313,6 +314,8 @@ struct product {
     int key_index, time_index, time_str_index;
     struct measure *measures;
     int n_measures;
+    double *fills;  /* per OGR field index: the fill value */
+    char *has_fill; /* per OGR field index: 1 when the metadata gives it */
     int *property_fields, n_property_fields;
     int *flag_fields, n_flag_fields;
     int64_t sensor_id;
@@ -326,7 +329,11 @@ static void product_free(struct product *p)
         GDALClose(p->ds);
     swot_files_free(&p->files);
     meta_free(&p->meta);
+    for (int k = 0; k < p->n_measures; k++)
+        free(p->measures[k].ds_properties);
     free(p->measures);
+    free(p->fills);
+    free(p->has_fill);
     free(p->property_fields);
     free(p->flag_fields);
     free(p->parameters);
@@ -342,29 +349,16 @@ static const struct swot_kind *kind_for(const struct swot_name *n,
     return NULL;
 }
 
-static int field_fill(const struct product *p, const char *name, double *fill)
-{
-    const struct field_meta *m = p->has_meta ? meta_field(&p->meta, name) : NULL;
-    if (m && m->has_fill) {
-        *fill = m->fill;
-        return 1;
-    }
-    *fill = SWOT_REAL_FILL;
-    return 0;
-}
-
 /* Is the value of field i of f missing (unset, fill value, NaN)? */
-static int value_missing(const struct product *p, OGRFeatureH f, int i, const char *name,
-                         double *value)
+static int value_missing(const struct product *p, OGRFeatureH f, int i, double *value)
 {
     if (!OGR_F_IsFieldSetAndNotNull(f, i))
         return 1;
     *value = OGR_F_GetFieldAsDouble(f, i);
     if (isnan(*value))
         return 1;
-    double fill;
-    if (field_fill(p, name, &fill))
-        return *value == fill;
+    if (p->has_fill[i])
+        return *value == p->fills[i];
     /* without metadata: the product's documented fills */
     return *value == SWOT_REAL_FILL || *value == -999 || *value == -99999999;
 }
@@ -421,11 +415,19 @@ static int classify_fields(struct product *p, insitu_error *err)
                                 p->files.name, p->kind->short_name, p->kind->file_id,
                                 p->kind->key_field);
     int n = OGR_FD_GetFieldCount(defn);
+    p->fills = calloc((size_t)n + 1, sizeof *p->fills);
+    p->has_fill = calloc((size_t)n + 1, 1);
+    if (!p->fills || !p->has_fill)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
         OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, i);
         const char *name = OGR_Fld_GetNameRef(fd);
         OGRFieldType type = OGR_Fld_GetType(fd);
         const struct field_meta *m = p->has_meta ? meta_field(&p->meta, name) : NULL;
+        if (m && m->has_fill) {
+            p->has_fill[i] = 1;
+            p->fills[i] = m->fill;
+        }
         int rc = 0;
         if (i == p->key_index || i == p->time_index || i == p->time_str_index ||
             strcmp(name, "time_tai") == 0)
@@ -549,19 +551,24 @@ static int measure_datastream(struct product *p, struct measure *me, int64_t thi
     if (rc)
         return rc;
     const char *units = me->meta && me->meta->units ? me->meta->units : "";
-    char name[256];
-    snprintf(name, sizeof name, "%s of %s %s", me->name, p->kind->file_id, thing_code);
-    char *props = datastream_properties(p, me);
+    struct strbuf name = {0};
+    sb_puts(&name, me->name);
+    sb_puts(&name, " of ");
+    sb_puts(&name, p->kind->file_id);
+    sb_putc(&name, ' ');
+    sb_puts(&name, thing_code);
+    if (!me->ds_properties)
+        me->ds_properties = datastream_properties(p, me);
     struct datastream_in d = {.thing_id = thing_id,
                               .sensor_id = p->sensor_id,
                               .property_id = me->property_id,
                               .qualifier = "",
-                              .name = name,
+                              .name = name.data,
                               .unit_name = units,
                               .unit_symbol = units,
-                              .properties = props};
+                              .properties = me->ds_properties};
     rc = bw_datastream(p->bw, &d, ds_id, err);
-    free(props);
+    sb_free(&name);
     return rc;
 }
 
@@ -582,7 +589,7 @@ static char *thing_properties(const struct product *p, OGRFeatureH f)
                 json_object_set_new(o, name, json_string(v));
         } else {
             double v;
-            if (!value_missing(p, f, i, name, &v))
+            if (!value_missing(p, f, i, &v))
                 json_object_set_new(o, name, type == OFTReal ? json_real(v)
                                                              : json_integer((json_int_t)v));
         }
@@ -599,7 +606,7 @@ static void put_flag(const struct product *p, OGRFeatureH f, int i, struct strbu
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(p->layer);
     const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
     double v;
-    if (value_missing(p, f, i, name, &v))
+    if (value_missing(p, f, i, &v))
         return;
     if (sb->len > 1)
         sb_putc(sb, ',');
@@ -616,8 +623,7 @@ static int fallback_location(struct product *p, OGRFeatureH f, const char *code,
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(p->layer);
     int xi = OGR_FD_GetFieldIndex(defn, "p_lon"), yi = OGR_FD_GetFieldIndex(defn, "p_lat");
     double lon, lat;
-    if (xi < 0 || yi < 0 || value_missing(p, f, xi, "p_lon", &lon) ||
-        value_missing(p, f, yi, "p_lat", &lat))
+    if (xi < 0 || yi < 0 || value_missing(p, f, xi, &lon) || value_missing(p, f, yi, &lat))
         return 0;
     char geojson[160];
     geojson_point(geojson, sizeof geojson, lon, lat, 0, 0);
@@ -639,18 +645,23 @@ static int feature_thing(struct product *p, OGRFeatureH f, const char *code, int
         return rc;
     if (!g || OGR_G_IsEmpty(g))
         return fallback_location(p, f, code, *thing_id, feature_id, err);
-    char *geojson = OGR_G_ExportToJson(g);
-    if (!geojson)
+    /* the geometry goes to the store as WKB: it writes the GeoJSON only for a new one
+     * (GDAL's GeoJSON export costs more than all the rest of a reach) */
+    size_t wkb_len = (size_t)OGR_G_WkbSize(g);
+    unsigned char *wkb = malloc(wkb_len);
+    if (!wkb || OGR_G_ExportToWkb(g, wkbNDR, wkb) != OGRERR_NONE) {
+        free(wkb);
         return insitu_error_set(err, INSITU_EINVAL, "swot: %s: %s: unreadable geometry",
                                 p->files.name, code);
-    rc = bw_thing_location(p->bw, *thing_id, code, geojson, err);
+    }
+    rc = bw_thing_location_wkb(p->bw, *thing_id, code, NULL, wkb, wkb_len, err);
     if (!rc) {
         char key[256];
         snprintf(key, sizeof key, "%s:%s", p->kind->ns, code);
-        struct feature_in fi = {.key = key, .name = code, .geojson = geojson};
+        struct feature_in fi = {.key = key, .name = code, .wkb = wkb, .wkb_len = wkb_len};
         rc = bw_feature(p->bw, &fi, feature_id, err);
     }
-    CPLFree(geojson);
+    free(wkb);
     return rc;
 }
 
@@ -658,7 +669,7 @@ static int feature_time(struct product *p, OGRFeatureH f, const char *code, int6
                         insitu_error *err)
 {
     double secs;
-    if (value_missing(p, f, p->time_index, "time", &secs))
+    if (value_missing(p, f, p->time_index, &secs))
         return 0; /* not observed in this pass */
     *t = SWOT_EPOCH_US + (int64_t)llround(secs * 1e6);
     if (p->time_str_index >= 0 && OGR_F_IsFieldSetAndNotNull(f, p->time_str_index)) {
@@ -705,7 +716,7 @@ static int read_feature(struct product *p, OGRFeatureH f, insitu_error *err)
                             .result_time = INSITU_TIME_NONE,
                             .parameters = p->parameters,
                             .feature_id = feature_id};
-        r.has_result = !value_missing(p, f, me->index, me->name, &r.result);
+        r.has_result = !value_missing(p, f, me->index, &r.result);
         sb_reset(&quality);
         sb_puts(&quality, summary.data);
         if (me->flag_index >= 0)
@@ -784,8 +795,21 @@ static char *shp_name(const struct source *src)
     return found;
 }
 
+/* A folder is a product when it holds exactly one .shp (a folder of products is not). */
+static int single_shp_dir(const char *path)
+{
+    char **entries = VSIReadDir(path);
+    int n = 0;
+    for (size_t i = 0; entries && entries[i]; i++)
+        n += str_has_suffix_ci(entries[i], ".shp");
+    CSLDestroy(entries);
+    return n == 1;
+}
+
 int swot_probe(const struct source *src, const struct swot_kind *const *kinds)
 {
+    if (src->is_dir && !single_shp_dir(src->path))
+        return 0;
     /* the zip's own name is enough when it is a product's */
     struct swot_name n;
     if ((src->is_zip || src->is_dir) && swot_parse_name(src->name, &n) == 0 && kind_for(&n, kinds))

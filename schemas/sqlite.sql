@@ -32,7 +32,7 @@ CREATE TABLE locations (
     name          TEXT NOT NULL,
     description   TEXT NOT NULL DEFAULT '',
     encoding_type TEXT NOT NULL DEFAULT 'application/geo+json',
-    location      TEXT NOT NULL,          -- GeoJSON geometry
+    location      TEXT,                   -- GeoJSON as given; NULL: the geom's (from WKB)
     properties    TEXT
 );
 SELECT AddGeometryColumn('locations', 'geom', 4326, 'GEOMETRY', 'XY', 1);
@@ -113,7 +113,7 @@ CREATE TABLE features (
     name          TEXT NOT NULL,
     description   TEXT NOT NULL DEFAULT '',
     encoding_type TEXT NOT NULL DEFAULT 'application/geo+json',
-    feature       TEXT NOT NULL,          -- GeoJSON geometry
+    feature       TEXT,                   -- GeoJSON as given; NULL: the geom's (from WKB)
     properties    TEXT
 );
 SELECT AddGeometryColumn('features', 'geom', 4326, 'GEOMETRY', 'XY', 1);
@@ -169,11 +169,16 @@ CREATE INDEX ingest_runs_checksum ON ingest_runs (checksum);
 -- What each run wrote, per datastream: lets a newer version of a source replace exactly
 -- the rows of the older one.
 CREATE TABLE run_datastreams (
-    run_id           INTEGER NOT NULL,
-    datastream_id    INTEGER NOT NULL,
-    n_obs            INTEGER NOT NULL,
-    phenomenon_start INTEGER NOT NULL,
-    phenomenon_end   INTEGER NOT NULL,
+    run_id            INTEGER NOT NULL,
+    datastream_id     INTEGER NOT NULL,
+    n_obs             INTEGER NOT NULL,  -- rows the run wrote
+    n_inserted        INTEGER NOT NULL,  -- of which new
+    n_updated         INTEGER NOT NULL,  -- of which rewritten
+    phenomenon_start  INTEGER NOT NULL,  -- first phenomenon start written
+    phenomenon_last   INTEGER NOT NULL,  -- last phenomenon start written
+    phenomenon_end    INTEGER NOT NULL,  -- last phenomenon end (or start) written
+    result_time_start INTEGER,
+    result_time_end   INTEGER,
     PRIMARY KEY (run_id, datastream_id)
 ) WITHOUT ROWID;
 CREATE INDEX run_datastreams_ds ON run_datastreams (datastream_id);

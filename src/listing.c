@@ -79,9 +79,10 @@ int insitu_export_things(insitu_store *store, const insitu_filter *f, FILE *out,
         {"location", CELL_JSON},   {"properties", CELL_JSON}};
     struct strbuf sql = {0};
     sb_puts(&sql, "SELECT t.id, t.name, t.code, t.namespace, t.description, (SELECT count(*) "
-                  "FROM datastreams d WHERE d.thing_id = t.id), l.location, t.properties FROM "
-                  "things t LEFT JOIN thing_locations tl ON tl.thing_id = t.id LEFT JOIN "
-                  "locations l ON l.id = tl.location_id WHERE 1 = 1");
+                  "FROM datastreams d WHERE d.thing_id = t.id), ");
+    dialect_geojson_sql(st->dialect, &sql, "l", "location");
+    sb_puts(&sql, ", t.properties FROM things t LEFT JOIN thing_locations tl ON tl.thing_id = "
+                  "t.id LEFT JOIN locations l ON l.id = tl.location_id WHERE 1 = 1");
     int64_t thing_id = 0;
     if (f && f->thing) {
         int rc = store_find_thing(st, f->thing, &thing_id, err);
@@ -129,8 +130,9 @@ int insitu_export_datastreams(insitu_store *store, const insitu_filter *f, FILE 
     struct strbuf sql = {0};
     sb_puts(&sql, "SELECT d.id, d.thing_id, t.name, p.name, p.definition, CASE WHEN "
                   "d.unit_symbol <> '' THEN d.unit_symbol ELSE d.unit_name END, s.name, d.n_obs, "
-                  "d.phenomenon_start, d.phenomenon_end, d.name, (SELECT l.location FROM "
-                  "thing_locations tl JOIN locations l ON l.id = tl.location_id WHERE "
+                  "d.phenomenon_start, d.phenomenon_end, d.name, (SELECT ");
+    dialect_geojson_sql(st->dialect, &sql, "l", "location");
+    sb_puts(&sql, " FROM thing_locations tl JOIN locations l ON l.id = tl.location_id WHERE "
                   "tl.thing_id = d.thing_id ORDER BY l.id DESC LIMIT 1), d.properties FROM "
                   "datastreams d JOIN things t ON t.id = d.thing_id JOIN observed_properties p "
                   "ON p.id = d.observed_property_id JOIN sensors s ON s.id = d.sensor_id WHERE "

@@ -30,9 +30,12 @@ struct datastream_in {
     const char *unit_name, *unit_symbol, *unit_definition, *properties;
 };
 
-/* FeatureOfInterest: key `key` (canonical GeoJSON or a source id). */
+/* FeatureOfInterest: key `key` (canonical GeoJSON or a source id). The geometry is the
+ * GeoJSON text; wkb (optional, the same geometry as WKB) spares the store a GeoJSON parse. */
 struct feature_in {
     const char *key, *name, *description, *geojson, *properties;
+    const unsigned char *wkb;
+    size_t wkb_len;
 };
 
 /* One observation row. phenomenon_end is INSITU_TIME_NONE for an instant; has_result 0

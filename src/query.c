@@ -146,18 +146,20 @@ int insitu_query_open(insitu_store *store, const insitu_query *q, insitu_cursor 
     c->with_features = with_features;
     int rc = select_datastreams(c, err);
     if (!rc) {
-        const char *sql =
-            with_features
-                ? "SELECT o.id, o.phenomenon_start, o.phenomenon_end, o.result, o.result_json, "
-                  "o.result_quality, o.parameters, f.feature FROM observations o LEFT JOIN "
-                  "features f ON f.id = o.feature_id WHERE o.datastream_id = ? AND "
-                  "o.phenomenon_start >= ? AND o.phenomenon_start < ? ORDER BY "
-                  "o.phenomenon_start"
-                : "SELECT o.id, o.phenomenon_start, o.phenomenon_end, o.result, o.result_json, "
-                  "o.result_quality, o.parameters FROM observations o WHERE o.datastream_id = ? "
-                  "AND o.phenomenon_start >= ? AND o.phenomenon_start < ? ORDER BY "
-                  "o.phenomenon_start";
-        rc = st_prepare(c->st, sql, &c->series, err);
+        struct strbuf sql = {0};
+        sb_puts(&sql, "SELECT o.id, o.phenomenon_start, o.phenomenon_end, o.result, "
+                      "o.result_json, o.result_quality, o.parameters");
+        if (with_features) {
+            sb_puts(&sql, ", ");
+            dialect_geojson_sql(c->st->dialect, &sql, "f", "feature");
+            sb_puts(&sql, " FROM observations o LEFT JOIN features f ON f.id = o.feature_id");
+        } else {
+            sb_puts(&sql, " FROM observations o");
+        }
+        sb_puts(&sql, " WHERE o.datastream_id = ? AND o.phenomenon_start >= ? AND "
+                      "o.phenomenon_start < ? ORDER BY o.phenomenon_start");
+        rc = st_prepare(c->st, sql.data, &c->series, err);
+        sb_free(&sql);
     }
     if (rc) {
         insitu_cursor_close(c);

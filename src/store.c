@@ -66,6 +66,17 @@ int insitu_store_schema_version(insitu_store *store)
 
 const char *insitu_store_backend(const insitu_store *store) { return store->base.ops->name; }
 
+void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
+                         const char *text_column)
+{
+    struct strbuf geom = {0};
+    sb_printf(&geom, "%s.geom", alias);
+    sb_printf(sql, "coalesce(%s.%s, ", alias, text_column);
+    sb_printf(sql, d->geom_as_geojson, geom.data);
+    sb_putc(sql, ')');
+    sb_free(&geom);
+}
+
 void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                       const char *table)
 {
@@ -100,6 +111,8 @@ int st_prepare_cached(struct store *st, enum stmt_slot slot, const char *sql, st
 
 void store_release_cache(struct store *st)
 {
+    strmap_free(&st->cache);
+    strmap_free(&st->cache_pending);
     for (int i = 0; i < SLOT_MAX; i++) {
         if (st->slots[i]) {
             st->slots[i]->cached = 0;
@@ -133,6 +146,10 @@ int st_bind_double(struct stmt *s, int idx, double v)
     return s->st->ops->bind_double(s, idx, v);
 }
 int st_bind_null(struct stmt *s, int idx) { return s->st->ops->bind_null(s, idx); }
+int st_bind_blob(struct stmt *s, int idx, const void *data, size_t n)
+{
+    return s->st->ops->bind_blob(s, idx, data, n);
+}
 int st_bind_time(struct stmt *s, int idx, int64_t us)
 {
     return us == INSITU_TIME_NONE ? st_bind_null(s, idx) : st_bind_int64(s, idx, us);
@@ -152,6 +169,19 @@ int st_exec(struct store *st, const char *sql, insitu_error *err)
     int rc = st_prepare(st, sql, &s, err);
     if (rc)
         return rc;
+    while ((rc = st_step(s, err)) == 1)
+        ;
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+int st_exec_int64(struct store *st, const char *sql, int64_t param, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st, sql, &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, param);
     while ((rc = st_step(s, err)) == 1)
         ;
     st_finalize(s);
@@ -197,11 +227,19 @@ int st_begin_bulk(struct store *st, insitu_error *err)
     return rc;
 }
 
+static void promote(const char *key, size_t keylen, int64_t value, void *ctx)
+{
+    strmap_put(ctx, key, keylen, value);
+}
+
 int st_commit(struct store *st, insitu_error *err)
 {
     int rc = st->ops->commit(st, err);
-    if (!rc)
+    if (!rc) {
         st->in_tx = 0;
+        strmap_each(&st->cache_pending, promote, &st->cache);
+    }
+    strmap_free(&st->cache_pending);
     return rc;
 }
 
@@ -210,9 +248,57 @@ void st_rollback(struct store *st)
     if (st->in_tx)
         st->ops->rollback(st);
     st->in_tx = 0;
+    strmap_free(&st->cache_pending);
+}
+
+/* ---- the entity cache ---- */
+
+void store_cache_clear(struct store *st)
+{
+    strmap_free(&st->cache);
+    strmap_free(&st->cache_pending);
+}
+
+/* Builds a content key: a type letter and two 64-bit hashes of the parts (joined by the
+ * unit separator), short whatever the entity's size; a false match needs two 64-bit
+ * hashes to collide at once. */
+static void cache_key(struct strbuf *key, char type, int n, const char *const *parts)
+{
+    uint64_t h1 = 1469598103934665603ULL, h2 = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : "");
+        for (; *p; p++) {
+            h1 = (h1 ^ *p) * 1099511628211ULL;
+            h2 = (h2 ^ *p) * 0x100000001B3ULL + 0x7F4A7C15ULL;
+            h2 ^= h2 >> 29;
+        }
+        h1 = (h1 ^ 0x1f) * 1099511628211ULL;
+        h2 = (h2 ^ 0x1f) * 0x100000001B3ULL;
+    }
+    char buf[1 + 16];
+    buf[0] = type;
+    memcpy(buf + 1, &h1, 8);
+    memcpy(buf + 9, &h2, 8);
+    sb_append(key, buf, sizeof buf);
+}
+
+static int cache_get(struct store *st, const struct strbuf *key, int64_t *id)
+{
+    return strmap_get(&st->cache_pending, key->data, key->len, id) ||
+           strmap_get(&st->cache, key->data, key->len, id);
+}
+
+static void cache_put(struct store *st, const struct strbuf *key, int64_t id)
+{
+    strmap_put(st->in_tx ? &st->cache_pending : &st->cache, key->data, key->len, id);
 }
 
 /* ---- upserts ---- */
+
+static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t *id,
+                            insitu_error *err);
+static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t *id,
+                                 insitu_error *err);
 
 /* Runs a prepared upsert whose last clause is RETURNING id. */
 static int run_returning_id(struct stmt *s, int64_t *id, const char *what, insitu_error *err)
@@ -230,10 +316,59 @@ static int run_returning_id(struct stmt *s, int64_t *id, const char *what, insit
 
 static const char *nz(const char *s) { return s ? s : ""; }
 
-int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, insitu_error *err)
+static int same_text(const char *stored, const char *given)
+{
+    return strcmp(stored ? stored : "", given ? given : "") == 0;
+}
+
+/* An existing thing with exactly these values: found without writing (1), else 0. */
+static int thing_unchanged(struct store *st, const struct thing_in *t, int64_t *id,
+                           insitu_error *err)
 {
     struct stmt *s;
-    int rc = st_prepare_cached(st, SLOT_THING,
+    int rc = st_prepare_cached(st, SLOT_FIND_THING,
+                               "SELECT id, name, description, properties FROM things WHERE "
+                               "namespace = ? AND code = ?",
+                               &s, err);
+    if (rc)
+        return rc;
+    st_bind_text(s, 1, t->ns);
+    st_bind_text(s, 2, t->code);
+    rc = st_step(s, err);
+    if (rc == 1) {
+        rc = same_text(st_col_text(s, 1), t->name ? t->name : t->code) &&
+             same_text(st_col_text(s, 2), t->description) &&
+             same_text(st_col_text(s, 3), t->properties);
+        if (rc)
+            *id = st_col_int64(s, 0);
+    }
+    st_finalize(s);
+    return rc;
+}
+
+int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, insitu_error *err)
+{
+    struct strbuf key = {0};
+    const char *parts[] = {t->ns, t->code, t->name ? t->name : t->code, t->description,
+                           t->properties};
+    cache_key(&key, 'T', 5, parts);
+    int rc = cache_get(st, &key, id) ? 1 : thing_unchanged(st, t, id, err);
+    if (rc == 0)
+        rc = upsert_thing_row(st, t, id, err);
+    else if (rc > 0)
+        rc = 0;
+    if (!rc)
+        cache_put(st, &key, *id);
+    sb_free(&key);
+    return rc;
+}
+
+static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t *id,
+                            insitu_error *err)
+{
+    int rc;
+    struct stmt *s;
+    rc = st_prepare_cached(st, SLOT_THING,
                         "INSERT INTO things (namespace, code, name, description, properties) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, code) DO UPDATE SET "
                         "name = excluded.name, description = excluded.description, "
@@ -292,11 +427,67 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
     return run_returning_id(s, id, "observed property", err);
 }
 
+/* An existing datastream with exactly these values: found without writing (1), else 0. */
+static int datastream_unchanged(struct store *st, const struct datastream_in *d, int64_t *id,
+                                insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare_cached(st, SLOT_FIND_DATASTREAM,
+                               "SELECT id, name, description, observation_type, unit_name, "
+                               "unit_symbol, unit_definition, properties FROM datastreams WHERE "
+                               "thing_id = ? AND observed_property_id = ? AND sensor_id = ? AND "
+                               "qualifier = ?",
+                               &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, d->thing_id);
+    st_bind_int64(s, 2, d->property_id);
+    st_bind_int64(s, 3, d->sensor_id);
+    st_bind_text(s, 4, nz(d->qualifier));
+    rc = st_step(s, err);
+    if (rc == 1) {
+        const char *type = d->observation_type ? d->observation_type : OBSERVATION_TYPE_MEASUREMENT;
+        rc = same_text(st_col_text(s, 1), d->name) && same_text(st_col_text(s, 2), d->description) &&
+             same_text(st_col_text(s, 3), type) && same_text(st_col_text(s, 4), d->unit_name) &&
+             same_text(st_col_text(s, 5), d->unit_symbol) &&
+             same_text(st_col_text(s, 6), d->unit_definition) &&
+             same_text(st_col_text(s, 7), d->properties);
+        if (rc)
+            *id = st_col_int64(s, 0);
+    }
+    st_finalize(s);
+    return rc;
+}
+
 int store_upsert_datastream(struct store *st, const struct datastream_in *d, int64_t *id,
                             insitu_error *err)
 {
+    /* most upserts of a re-read source change nothing: find those without a write, and
+     * without SQL when this process wrote or read them before */
+    char ids[64];
+    snprintf(ids, sizeof ids, "%lld/%lld/%lld", (long long)d->thing_id,
+             (long long)d->property_id, (long long)d->sensor_id);
+    const char *parts[] = {ids, d->qualifier, d->name, d->description, d->observation_type,
+                           d->unit_name, d->unit_symbol, d->unit_definition, d->properties};
+    struct strbuf key = {0};
+    cache_key(&key, 'D', 9, parts);
+    int rc = cache_get(st, &key, id) ? 1 : datastream_unchanged(st, d, id, err);
+    if (rc == 0)
+        rc = upsert_datastream_row(st, d, id, err);
+    else if (rc > 0)
+        rc = 0;
+    if (!rc)
+        cache_put(st, &key, *id);
+    sb_free(&key);
+    return rc;
+}
+
+static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t *id,
+                                 insitu_error *err)
+{
+    int rc;
     struct stmt *s;
-    int rc = st_prepare_cached(
+    rc = st_prepare_cached(
         st, SLOT_DATASTREAM,
         "INSERT INTO datastreams (thing_id, observed_property_id, sensor_id, qualifier, name, "
         "description, observation_type, unit_name, unit_symbol, unit_definition, properties) "
@@ -322,41 +513,84 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
     return run_returning_id(s, id, "datastream", err);
 }
 
-/* Inserts or refreshes a geometry row (locations or features) keyed by `key`. */
-static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char *table,
-                               const char *geo_col,
-                               const char *key, const char *name, const char *description,
-                               const char *geojson, const char *properties, int64_t *id,
-                               insitu_error *err)
+/* The id of the row of `table` with `key` (1), or 0 when there is none. */
+static int find_by_key(struct store *st, enum stmt_slot slot, const char *table,
+                       const char *key, int64_t *id, insitu_error *err)
 {
-    struct strbuf sql = {0};
-    /* an unreadable geometry selects no row, so nothing is written and no id returned */
-    sb_printf(&sql,
-              "INSERT INTO %s (key, name, description, %s, properties, geom) "
-              "SELECT ?, ?, ?, ?, ?, g FROM (SELECT %s AS g) AS parsed WHERE g IS NOT NULL "
-              "ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
-              "description = excluded.description, properties = excluded.properties "
-              "RETURNING id",
-              table, geo_col, st->dialect->geom_from_geojson);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE key = ?", table);
     struct stmt *s;
-    int rc = st_prepare_cached(st, slot, sb_str(&sql), &s, err);
-    sb_free(&sql);
+    int rc = st_prepare_cached(st, slot, sql, &s, err);
     if (rc)
         return rc;
+    st_bind_text(s, 1, key);
+    rc = st_step(s, err);
+    if (rc == 1)
+        *id = st_col_int64(s, 0);
+    st_finalize(s);
+    return rc;
+}
+
+/* Inserts a geometry row (locations or features) keyed by `key`, or finds it: a key names
+ * one geometry, so an existing row is not rewritten. The 2-D geometry is parsed from the WKB
+ * when given, else from the GeoJSON; without GeoJSON, the store writes the WKB's. */
+static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char *table,
+                               const char *geo_col, const char *key, const char *name,
+                               const char *description, const char *geojson,
+                               const unsigned char *wkb, size_t wkb_len, const char *properties,
+                               int64_t *id, insitu_error *err)
+{
+    struct strbuf ckey = {0};
+    const char *parts[] = {key};
+    cache_key(&ckey, table[0] == 'l' ? 'L' : 'F', 1, parts);
+    int found = cache_get(st, &ckey, id);
+    int rc = found ? 1
+                   : find_by_key(st, slot == SLOT_LOCATION ? SLOT_FIND_LOCATION : SLOT_FIND_FEATURE,
+                                 table, key, id, err);
+    if (rc) {
+        if (rc > 0 && !found)
+            cache_put(st, &ckey, *id);
+        sb_free(&ckey);
+        return rc < 0 ? rc : 0;
+    }
+    struct strbuf sql = {0};
+    /* an unreadable geometry selects no row, so nothing is written and no id returned; a
+     * geometry given as WKB only keeps no GeoJSON text: readers derive it from geom */
+    sb_printf(&sql,
+              "INSERT INTO %s (key, name, description, %s, properties, geom) "
+              "SELECT ?, ?, ?, ?, ?, g FROM (SELECT %s AS g) AS parsed "
+              "WHERE g IS NOT NULL RETURNING id",
+              table, geo_col, wkb ? st->dialect->geom_from_wkb : st->dialect->geom_from_geojson);
+    if (wkb)
+        slot = slot == SLOT_LOCATION ? SLOT_LOCATION_WKB : SLOT_FEATURE_WKB;
+    struct stmt *s;
+    rc = st_prepare_cached(st, slot, sql.data, &s, err);
+    sb_free(&sql);
+    if (rc) {
+        sb_free(&ckey);
+        return rc;
+    }
     st_bind_text(s, 1, key);
     st_bind_text(s, 2, name);
     st_bind_text(s, 3, nz(description));
     st_bind_text(s, 4, geojson);
     st_bind_text(s, 5, properties);
-    st_bind_text(s, 6, geojson);
+    if (wkb)
+        st_bind_blob(s, 6, wkb, wkb_len);
+    else
+        st_bind_text(s, 6, geojson);
     rc = st_step(s, err);
     if (rc == 1) {
         *id = st_col_int64(s, 0);
+        cache_put(st, &ckey, *id);
         rc = 0;
     } else if (rc == 0) {
-        rc = insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s", geojson);
+        rc = wkb ? insitu_error_set(err, INSITU_EINVAL, "invalid WKB geometry")
+                 : insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s",
+                                    geojson);
     }
     st_finalize(s);
+    sb_free(&ckey);
     return rc;
 }
 
@@ -364,14 +598,15 @@ int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *
                          insitu_error *err)
 {
     return upsert_geometry_row(st, SLOT_FEATURE, "features", "feature", f->key ? f->key : f->geojson,
-                               f->name ? f->name : "", f->description, f->geojson, f->properties,
-                               id, err);
+                               f->name ? f->name : "", f->description, f->geojson, f->wkb,
+                               f->wkb_len, f->properties, id, err);
 }
 
-void location_key(struct strbuf *key, int64_t thing_id, const char *geojson)
+void location_key(struct strbuf *key, int64_t thing_id, const char *geojson,
+                  const unsigned char *wkb, size_t wkb_len)
 {
-    size_t n = strlen(geojson);
-    if (n <= 200) {
+    size_t n = geojson ? strlen(geojson) : 0;
+    if (geojson && n <= 200) {
         sb_printf(key, "%lld|%s", (long long)thing_id, geojson);
         return;
     }
@@ -379,22 +614,45 @@ void location_key(struct strbuf *key, int64_t thing_id, const char *geojson)
     struct sha256 h;
     char hex[65];
     sha256_init(&h);
-    sha256_update(&h, geojson, n);
+    if (geojson)
+        sha256_update(&h, geojson, n);
+    else
+        sha256_update(&h, wkb, wkb_len);
     sha256_final(&h, hex);
-    sb_printf(key, "%lld|sha256:%s", (long long)thing_id, hex);
+    sb_printf(key, "%lld|sha256:%s%s", (long long)thing_id, geojson ? "" : "wkb:", hex);
 }
 
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err)
 {
+    return store_thing_location_wkb(st, thing_id, name, geojson, NULL, 0, when, err);
+}
+
+int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *name,
+                             const char *geojson, const unsigned char *wkb, size_t wkb_len,
+                             int64_t when, insitu_error *err)
+{
     struct strbuf key = {0};
-    location_key(&key, thing_id, geojson);
+    location_key(&key, thing_id, geojson, wkb, wkb_len);
     int64_t loc_id = 0;
-    int rc = upsert_geometry_row(st, SLOT_LOCATION, "locations", "location", sb_str(&key), name, NULL, geojson,
-                                 NULL, &loc_id, err);
+    int rc = upsert_geometry_row(st, SLOT_LOCATION, "locations", "location", sb_str(&key), name,
+                                 NULL, geojson, wkb, wkb_len, NULL, &loc_id, err);
     sb_free(&key);
     if (rc)
         return rc;
+    /* the Thing's current location, as this process last saw it */
+    char tkey[32];
+    snprintf(tkey, sizeof tkey, "C%lld", (long long)thing_id);
+    struct strbuf current = {0};
+    sb_puts(&current, tkey);
+    int64_t loc_hash = (int64_t)hash64(&loc_id, sizeof loc_id), cached;
+    int known = cache_get(st, &current, &cached) && cached == loc_hash;
+    if (known) {
+        sb_free(&current);
+        return 0;
+    }
+    cache_put(st, &current, loc_hash);
+    sb_free(&current);
     struct stmt *s;
     rc = st_prepare_cached(st, SLOT_THING_LOCATION,
                     "INSERT INTO thing_locations (thing_id, location_id) VALUES (?, ?) "

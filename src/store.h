@@ -20,12 +20,20 @@ struct stmt;
 struct sql_dialect {
     /* A geometry (EPSG:4326, 2-D) from one GeoJSON text parameter. */
     const char *geom_from_geojson;
+    /* The same from one WKB blob parameter (faster to parse than GeoJSON). */
+    const char *geom_from_wkb;
+    /* GeoJSON text of a geometry expression (printf format, %s = the expression). */
+    const char *geom_as_geojson;
     /* SQL that is true when <alias>.geom intersects a box, using the spatial index: a
      * printf format taking %1$s = alias, %2$s = table; its placeholders are west, south,
      * east, north, repeated bbox_repeat times. */
     const char *bbox_filter;
     int bbox_repeat;
 };
+/* Appends the GeoJSON of a locations/features row: its text, or its geometry's when the
+ * text was not kept (geometries that came as WKB). alias: the table alias. */
+void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
+                         const char *text_column);
 /* Appends the dialect's bbox filter for alias/table to sql, and binds nothing. */
 struct strbuf;
 void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
@@ -57,6 +65,7 @@ struct store_ops {
     int (*bind_int64)(struct stmt *s, int idx, int64_t v);
     int (*bind_double)(struct stmt *s, int idx, double v);
     int (*bind_text)(struct stmt *s, int idx, const char *v); /* NULL binds NULL */
+    int (*bind_blob)(struct stmt *s, int idx, const void *data, size_t n);
     /* 1: a row is ready; 0: done; < 0: error (err filled). */
     int (*step)(struct stmt *s, insitu_error *err);
     int (*column_count)(struct stmt *s);
@@ -78,7 +87,9 @@ struct store_ops {
 /* Statements prepared once per connection and reused (hot upserts). */
 enum stmt_slot {
     SLOT_THING, SLOT_SENSOR, SLOT_PROPERTY, SLOT_DATASTREAM, SLOT_LOCATION, SLOT_FEATURE,
-    SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_MAX
+    SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
+    SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
+    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_MAX
 };
 
 /* The base of every backend's store struct. */
@@ -89,6 +100,10 @@ struct store {
     unsigned flags;
     int in_tx;
     struct stmt *slots[SLOT_MAX];
+    /* Entities known to be in the store exactly as cached (content key -> id), so that the
+     * next source of the same process finds them without SQL. Entries written in the open
+     * transaction wait in cache_pending until it commits. */
+    struct strmap cache, cache_pending;
 };
 
 /* insitu_store is the public name of struct store. */
@@ -118,6 +133,7 @@ int st_bind_text(struct stmt *s, int idx, const char *v);
 int st_bind_int64(struct stmt *s, int idx, int64_t v);
 int st_bind_double(struct stmt *s, int idx, double v);
 int st_bind_null(struct stmt *s, int idx);
+int st_bind_blob(struct stmt *s, int idx, const void *data, size_t n);
 int st_bind_time(struct stmt *s, int idx, int64_t us); /* INSITU_TIME_NONE binds NULL */
 int st_col_is_null(struct stmt *s, int col);
 int64_t st_col_int64(struct stmt *s, int col);
@@ -126,9 +142,13 @@ const char *st_col_text(struct stmt *s, int col);
 int64_t st_col_time(struct stmt *s, int col); /* NULL -> INSITU_TIME_NONE */
 /* Runs one statement with no parameters and no rows. */
 int st_exec(struct store *st, const char *sql, insitu_error *err);
+/* Runs a statement with one integer parameter and no rows. */
+int st_exec_int64(struct store *st, const char *sql, int64_t param, insitu_error *err);
 /* Runs a one-value query with text parameters (NULL-terminated list); *out = first column. */
 int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error *err, ...);
 
+/* Forgets the entity cache: call after anything that deletes or renames entities. */
+void store_cache_clear(struct store *st);
 int st_begin(struct store *st, insitu_error *err);
 int st_begin_bulk(struct store *st, insitu_error *err);
 int st_commit(struct store *st, insitu_error *err);
@@ -145,12 +165,18 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
 int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *id,
                          insitu_error *err);
 /* The natural key of a Thing's location: the thing id and the GeoJSON (or its SHA-256 when
- * long). */
-void location_key(struct strbuf *key, int64_t thing_id, const char *geojson);
+ * long, or the SHA-256 of the WKB when there is no GeoJSON). */
+void location_key(struct strbuf *key, int64_t thing_id, const char *geojson,
+                  const unsigned char *wkb, size_t wkb_len);
 /* Links a location (GeoJSON geometry) to a Thing; a new geometry also records a
  * HistoricalLocation at time `when`. */
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err);
+/* The same with the geometry also as WKB (wkb may be NULL); with a WKB, geojson may be NULL
+ * and the store then writes the GeoJSON of the WKB. */
+int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *name,
+                             const char *geojson, const unsigned char *wkb, size_t wkb_len,
+                             int64_t when, insitu_error *err);
 
 /* 1 when the Thing has a current location, 0 when not, or a negative error. */
 int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *err);

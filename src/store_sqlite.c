@@ -32,6 +32,8 @@ struct sqlite_stmt {
 
 static const struct sql_dialect sqlite_dialect = {
     .geom_from_geojson = "CastToXY(SetSRID(GeomFromGeoJSON(?), 4326))",
+    .geom_from_wkb = "CastToXY(GeomFromWKB(?, 4326))",
+    .geom_as_geojson = "AsGeoJSON(%s)",
     .bbox_filter = "%1$s.id IN (SELECT pkid FROM idx_%2$s_geom WHERE xmax >= ? AND ymax >= ? "
                    "AND xmin <= ? AND ymin <= ?) AND ST_Intersects(%1$s.geom, BuildMbr(?, ?, ?, "
                    "?, 4326))",
@@ -277,6 +279,11 @@ static int sqlite_bind_text(struct stmt *s, int i, const char *v)
     return v ? sqlite3_bind_text(SQ(s), i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(SQ(s), i);
 }
 
+static int sqlite_bind_blob(struct stmt *s, int i, const void *data, size_t n)
+{
+    return sqlite3_bind_blob64(SQ(s), i, data, n, SQLITE_TRANSIENT);
+}
+
 static int sqlite_step(struct stmt *s, insitu_error *err)
 {
     int rc = sqlite3_step(SQ(s));
@@ -511,6 +518,7 @@ const struct store_ops store_sqlite_ops = {
     .bind_int64 = sqlite_bind_int64,
     .bind_double = sqlite_bind_double,
     .bind_text = sqlite_bind_text,
+    .bind_blob = sqlite_bind_blob,
     .step = sqlite_step,
     .column_count = sqlite_column_count,
     .column_name = sqlite_column_name,

@@ -278,6 +278,16 @@ int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value)
     return 0;
 }
 
+uint64_t hash64(const void *data, size_t n) { return hash_bytes(data, n); }
+
+void strmap_each(const struct strmap *m,
+                 void (*fn)(const char *key, size_t keylen, int64_t value, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            fn(m->slots[i].key, m->slots[i].keylen, m->slots[i].value, ctx);
+}
+
 void strmap_free(struct strmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)

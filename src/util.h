@@ -46,7 +46,12 @@ struct strmap {
 /* 1 and *value when found, 0 when not. */
 int strmap_get(const struct strmap *m, const char *key, size_t keylen, int64_t *value);
 int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value);
+/* Calls fn for every entry, in no order. */
+void strmap_each(const struct strmap *m,
+                 void (*fn)(const char *key, size_t keylen, int64_t value, void *ctx), void *ctx);
 void strmap_free(struct strmap *m);
+/* FNV-1a 64-bit hash of n bytes. */
+uint64_t hash64(const void *data, size_t n);
 
 /* SHA-256 (through libcrypto). */
 struct sha256 {
