@@ -12,10 +12,8 @@
 #include "util.h"
 
 static const struct store_ops *const backends[] = {
-    &store_sqlite_ops,
-#ifdef HAVE_STORE_PG
     &store_pg_ops,
-#endif
+    &store_sqlite_ops,
 };
 
 int insitu_store_open(const char *uri, unsigned flags, insitu_store **out, insitu_error *err)
@@ -580,7 +578,11 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
     else
         st_bind_text(s, 6, geojson);
     rc = st_step(s, err);
-    if (rc == 1) {
+    if (rc < 0 && !wkb) {
+        /* PostGIS raises an error where SpatiaLite returns NULL: the same message for both */
+        rc = insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s (%.300s)",
+                              geojson, err ? err->message : "");
+    } else if (rc == 1) {
         *id = st_col_int64(s, 0);
         cache_put(st, &ckey, *id);
         rc = 0;

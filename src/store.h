@@ -22,7 +22,8 @@ struct sql_dialect {
     const char *geom_from_geojson;
     /* The same from one WKB blob parameter (faster to parse than GeoJSON). */
     const char *geom_from_wkb;
-    /* GeoJSON text of a geometry expression (printf format, %s = the expression). */
+    /* GeoJSON text of a geometry expression (printf format, %s = the expression), with 9
+     * decimals (0.1 mm) on every backend, so that both give the same text. */
     const char *geom_as_geojson;
     /* SQL that is true when <alias>.geom intersects a box, using the spatial index: a
      * printf format taking %1$s = alias, %2$s = table; its placeholders are west, south,
@@ -118,6 +119,7 @@ struct stmt {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 /* Statement helpers: thin wrappers over the vtable. */
 int st_prepare(struct store *st, const char *sql, struct stmt **out, insitu_error *err);

@@ -33,7 +33,7 @@ struct sqlite_stmt {
 static const struct sql_dialect sqlite_dialect = {
     .geom_from_geojson = "CastToXY(SetSRID(GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "CastToXY(GeomFromWKB(?, 4326))",
-    .geom_as_geojson = "AsGeoJSON(%s)",
+    .geom_as_geojson = "AsGeoJSON(%s, 9)",
     .bbox_filter = "%1$s.id IN (SELECT pkid FROM idx_%2$s_geom WHERE xmax >= ? AND ymax >= ? "
                    "AND xmin <= ? AND ymin <= ?) AND ST_Intersects(%1$s.geom, BuildMbr(?, ?, ?, "
                    "?, 4326))",

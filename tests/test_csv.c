@@ -21,7 +21,8 @@ static double result_at(insitu_store *st, const char *thing, const char *propert
     int64_t t;
     insitu_time_parse(time, 0, &t, NULL);
     snprintf(sql, sizeof sql,
-             "SELECT coalesce(o.result, 'null') FROM observations o JOIN datastreams d ON d.id "
+             "SELECT CASE WHEN o.result IS NULL THEN 'null' ELSE CAST(o.result AS TEXT) END FROM "
+             "observations o JOIN datastreams d ON d.id "
              "= o.datastream_id JOIN things th ON th.id = d.thing_id JOIN observed_properties p "
              "ON p.id = d.observed_property_id WHERE th.code = '%s' AND p.name = '%s' AND "
              "o.phenomenon_start = %lld",
@@ -313,11 +314,8 @@ static void test_empty_and_missing(void)
     free(header);
 }
 
-int main(void)
+static void add_tests(CU_pSuite s)
 {
-    tu_init();
-    CU_initialize_registry();
-    CU_pSuite s = CU_add_suite("csv", NULL, NULL);
     CU_add_test(s, "long layout: things, positions, values", test_long_layout);
     CU_add_test(s, "time,value default and re-ingest skip", test_single_and_reingest);
     CU_add_test(s, "wide layout with intervals and units in headers", test_wide_interval);
@@ -328,5 +326,6 @@ int main(void)
     CU_add_test(s, "a changed source replaces its old version", test_changed_source);
     CU_add_test(s, "dry run writes nothing", test_dry_run);
     CU_add_test(s, "empty, missing and header-only files", test_empty_and_missing);
-    return tap_run();
 }
+
+int main(void) { return tu_main("csv", add_tests, NULL, NULL); }

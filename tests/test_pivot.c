@@ -309,11 +309,8 @@ static void test_metadata_only(void)
     insitu_store_close(st);
 }
 
-int main(void)
+static void add_tests(CU_pSuite s)
 {
-    tu_init();
-    CU_initialize_registry();
-    CU_pSuite s = CU_add_suite("pivot", NULL, NULL);
     CU_add_test(s, "the real AMMA-CATCH package (zip, folder, JSON)", test_catc_package);
     CU_add_test(s, "TEST package: duplicate ids, intervals, missing, flags, CRLF",
                 test_test_package);
@@ -322,5 +319,6 @@ int main(void)
     CU_add_test(s, "missing data files, truncated JSON, bad zips", test_missing_and_broken);
     CU_add_test(s, "non-UTF-8 files and undeclared flags", test_encoding_and_flags);
     CU_add_test(s, "metadata only: the TOUR document", test_metadata_only);
-    return tap_run();
 }
+
+int main(void) { return tu_main("pivot", add_tests, NULL, NULL); }

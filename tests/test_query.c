@@ -20,7 +20,6 @@ static insitu_store *store;
 
 static int suite_init(void)
 {
-    tu_init();
     store = tu_store(NULL);
     const char *dir = tu_tmpdir();
     /* a known hourly series: 2020-01-01T00 .. 2020-03-01T23, value = hour index */
@@ -318,10 +317,8 @@ static void test_listings(void)
     CU_ASSERT_EQUAL(insitu_export_sources(store, stdout, "geojson", &err), INSITU_EUSAGE);
 }
 
-int main(void)
+static void add_tests(CU_pSuite s)
 {
-    CU_initialize_registry();
-    CU_pSuite s = CU_add_suite("query", suite_init, suite_clean);
     CU_add_test(s, "raw series: order, bounds, limit", test_raw_series);
     CU_add_test(s, "aggregates per hour/day/month/year", test_aggregates);
     CU_add_test(s, "property, bbox and id filters", test_filters);
@@ -329,5 +326,6 @@ int main(void)
     CU_add_test(s, "JSON and GeoJSON parse back", test_json_geojson);
     CU_add_test(s, "WaterML 2.0 parses back", test_waterml2);
     CU_add_test(s, "datastream and source listings", test_listings);
-    return tap_run();
 }
+
+int main(void) { return tu_main("query", add_tests, suite_init, suite_clean); }

@@ -360,18 +360,20 @@ static void test_bad_products(void)
     expect_fail(lake_zip, "swot-river", "not a SWOT L2_HR_RiverSP product file name");
 }
 
+static void add_tests(CU_pSuite s)
+{
+    CU_add_test(s, "RiverSP reaches: values equal GDAL's, fills NULL", test_reach_values);
+    CU_add_test(s, "LakeSP prior lakes", test_lake_prior);
+    CU_add_test(s, "granule versions replace, passes add up", test_versions_and_passes);
+    CU_add_test(s, "bad products change nothing", test_bad_products);
+}
+
 int main(void)
 {
     tu_init();
     reach_zip = strdup(tu_data(REACH_ZIP));
     lake_zip = strdup(tu_data(LAKE_ZIP));
-    CU_initialize_registry();
-    CU_pSuite s = CU_add_suite("swot", NULL, NULL);
-    CU_add_test(s, "RiverSP reaches: values equal GDAL's, fills NULL", test_reach_values);
-    CU_add_test(s, "LakeSP prior lakes", test_lake_prior);
-    CU_add_test(s, "granule versions replace, passes add up", test_versions_and_passes);
-    CU_add_test(s, "bad products change nothing", test_bad_products);
-    int rc = tap_run();
+    int rc = tu_main("swot", add_tests, NULL, NULL);
     free(reach_zip);
     free(lake_zip);
     return rc;

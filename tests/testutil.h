@@ -7,14 +7,23 @@
 
 #include <stdint.h>
 
+#include <CUnit/CUnit.h>
+
 #include "insitu.h"
 
 /* A new temporary folder (removed with its content at exit). Borrowed. */
 const char *tu_tmpdir(void);
 /* A path in tests/data (borrowed until the next call). */
 const char *tu_data(const char *relative);
-/* Creates a new empty store in a temporary folder; its path in *path (borrowed). */
+/* Creates a new empty store on the current backend: a file in a temporary folder (SQLite),
+ * or a new database in the test cluster (PostgreSQL); its URI in *path (borrowed). */
 insitu_store *tu_store(const char **path);
+/* The backend the running (or registering) suite is for: "sqlite" or "postgresql". */
+const char *tu_backend(void);
+/* Runs a test program: the suite `name` with the tests add() registers, once per backend:
+ * SQLite, then PostgreSQL on a throw-away cluster on 127.0.0.1 (INSITU_TEST_PG=no skips
+ * it). init and clean (may be NULL) run before and after each. Returns the exit status. */
+int tu_main(const char *name, void (*add)(CU_pSuite), int (*init)(void), int (*clean)(void));
 /* The first column of the first row of sql, as an integer (-1 on error). */
 int64_t tu_int(insitu_store *st, const char *sql);
 /* The first column of the first row of sql, as text (caller frees; NULL for NULL/none). */

@@ -8,7 +8,7 @@ insitu ingest "$DATA/csv/hydroweb_wse_long.csv" "$DATA/theia/CATC_package.zip" >
 snapshot() {
   sql "SELECT (SELECT count(*) FROM observations) || '/' || (SELECT count(*) FROM things) || '/' ||
        (SELECT count(*) FROM datastreams) || '/' || (SELECT count(*) FROM features) || '/' ||
-       (SELECT total(result) FROM observations)"
+       (SELECT coalesce(sum(result), 0) FROM observations)"
 }
 BEFORE=$(snapshot)
 unchanged() { equal "$1: the store is unchanged" "$(snapshot)" "$BEFORE"; }

@@ -14,8 +14,12 @@ expect 1 "a missing store fails, naming it" "$T/none.db" "no such store" -- \
   "$INSITU" --store "$T/none.db" things
 expect 0 "init creates the store" "schema version 1" -- insitu init
 expect 0 "init again changes nothing" "schema version 1" -- insitu init
-equal "the store holds the SensorThings tables" \
-  "$(sql "SELECT count(*) FROM sqlite_master WHERE name IN ('things','locations','sensors','observed_properties','datastreams','observations','features','historical_locations','ingest_runs')")" 9
+tables=0
+for t in things locations sensors observed_properties datastreams observations features \
+  historical_locations ingest_runs; do
+  [ "$(sql "SELECT count(*) FROM $t")" = 0 ] && tables=$((tables + 1))
+done
+equal "the store holds the SensorThings tables, empty" "$tables" 9
 expect 0 "formats lists the ingesters and their settings" "theia-pivot" "csv" "col.time" \
   "metadata_only" -- "$INSITU" formats
 expect 2 "ingest without a source is bad usage" "no source given" -- insitu ingest

@@ -38,7 +38,7 @@ insitu ingest "$T/series.csv" >/dev/null
 sed -i 's/^2020-02-01T00:00:00Z,10$/2020-02-01T00:00:00Z,11/; /2020-01-02T06/d' "$T/series.csv"
 expect 0 "a changed source is ingested again" "1 deleted" "replaces run" -- insitu ingest "$T/series.csv"
 equal "the changed value is there" \
-  "$(sql "SELECT result FROM observations o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id WHERE t.code = 'series' AND o.phenomenon_start = 1580515200000000")" "11.0"
+  "$(sql "SELECT CAST(result AS INTEGER) FROM observations o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id WHERE t.code = 'series' AND o.phenomenon_start = 1580515200000000")" "11"
 equal "the removed row is gone" \
   "$(sql "SELECT count(*) FROM observations o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id WHERE t.code = 'series'")" 4
 # settings from the command line and from a mapping file

@@ -5,10 +5,18 @@ set -u
 : "${INSITU_TEST_DATA:=$(pwd)/tests/data}"
 DATA=$INSITU_TEST_DATA
 T=$(mktemp -d "${TMPDIR:-/tmp}/insitu-e2e-XXXXXX")
-trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
-STORE="$T/store.db"
 n=0
+# The backend under test: sqlite (a file), or postgresql (a throw-away cluster on 127.0.0.1,
+# started here and stopped at exit; the .pgsh twin of each script sets it).
+BACKEND=${INSITU_TEST_BACKEND:-sqlite}
+if [ "$BACKEND" = postgresql ]; then
+  trap '"$INSITU_TEST_PG_CLUSTER" stop "$T/pg"; rm -rf "$T"' EXIT
+  STORE=$("$INSITU_TEST_PG_CLUSTER" start "$T/pg") || { echo "1..0 # SKIP no PostgreSQL"; exit 1; }
+else
+  trap 'rm -rf "$T"' EXIT
+  STORE="$T/store.db"
+fi
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() {
@@ -66,7 +74,9 @@ equal() {
   if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got: $2" "expected: $3"; fi
 }
 
-# sql QUERY: one value from the test store (through the sqlite3 shell)
-sql() { sqlite3 "$STORE" "$1"; }
+# sql QUERY: the result of QUERY on the test store (sqlite3 or psql)
+sql() {
+  if [ "$BACKEND" = postgresql ]; then psql -X -A -t -q "$STORE" -c "$1"; else sqlite3 "$STORE" "$1"; fi
+}
 
 done_testing() { echo "1..$n"; }

@@ -1,0 +1,620 @@
+/*
+ * store_pg.c: the PostgreSQL + PostGIS backend (libpq). Implements struct store_ops: the
+ * common SQL ('?' placeholders, rewritten to $n) as named prepared statements cached per
+ * connection, COPY into a staging table merged with INSERT ... ON CONFLICT for bulk
+ * observations, and yearly partitions created as data arrives. Knows nothing above the store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+#include "timeutil.h"
+#include "util.h"
+
+extern const char insitu_schema_postgres[];
+
+struct pg_store {
+    struct store base;
+    PGconn *conn;
+    int64_t last_changes;
+    struct strmap prepared;   /* converted SQL -> statement number */
+    int next_stmt;
+    struct strmap partitions; /* years whose partition is known to exist */
+    int stage_ready;          /* the session's staging table exists */
+};
+
+struct pg_stmt {
+    struct stmt base;
+    char name[24];
+    int nparams;
+    char **values;
+    int *lengths, *formats;
+    PGresult *res;
+    int row, executed;
+};
+
+static const struct sql_dialect pg_dialect = {
+    .geom_from_geojson = "ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))",
+    .geom_from_wkb = "ST_Force2D(ST_GeomFromWKB(?, 4326))",
+    .geom_as_geojson = "ST_AsGeoJSON(%s, 9)",
+    .bbox_filter = "%1$s.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(%1$s.geom, "
+                   "ST_MakeEnvelope(?, ?, ?, ?, 4326))",
+    .bbox_repeat = 2,
+};
+
+static int pg_accepts(const char *uri)
+{
+    return strncmp(uri, "postgresql:", 11) == 0 || strncmp(uri, "postgres:", 9) == 0;
+}
+
+/* The URI without a password, for messages. */
+static void safe_uri(const char *uri, char *out, size_t size)
+{
+    const char *at = strchr(uri, '@'), *scheme = strstr(uri, "://");
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (at && colon && colon < at)
+        snprintf(out, size, "%.*s:***%s", (int)(colon - uri), uri, at);
+    else
+        snprintf(out, size, "%s", uri);
+}
+
+static int pg_error(struct pg_store *ps, const PGresult *res, insitu_error *err, const char *what)
+{
+    char uri[512];
+    safe_uri(ps->base.uri, uri, sizeof uri);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(ps->conn);
+    int code = state && strncmp(state, "23", 2) == 0 ? INSITU_ECONFLICT : INSITU_ESTORE;
+    insitu_error_set(err, code, "%s: %s: %s", uri, what, msg && *msg ? msg : "failed");
+    /* libpq messages end with a newline */
+    size_t n = err ? strlen(err->message) : 0;
+    while (err && n && (err->message[n - 1] == '\n' || err->message[n - 1] == ' '))
+        err->message[--n] = '\0';
+    return code;
+}
+
+/* Runs SQL without parameters (several statements allowed). */
+static int pg_exec(struct pg_store *ps, const char *sql, insitu_error *err)
+{
+    PGresult *res = PQexec(ps->conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pg_error(ps, res, err, "query failed");
+    if (!rc)
+        ps->last_changes = atoll(PQcmdTuples(res));
+    PQclear(res);
+    return rc;
+}
+
+static void pg_close(struct store *st)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    if (!ps)
+        return;
+    store_release_cache(st);
+    if (ps->conn)
+        PQfinish(ps->conn);
+    strmap_free(&ps->prepared);
+    strmap_free(&ps->partitions);
+    free(st->uri);
+    free(ps);
+}
+
+static int pg_open(const char *uri, unsigned flags, struct store **out, insitu_error *err)
+{
+    struct pg_store *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    ps->base.ops = &store_pg_ops;
+    ps->base.dialect = &pg_dialect;
+    ps->base.uri = xstrdup(uri);
+    ps->base.flags = flags;
+    ps->conn = PQconnectdb(uri);
+    if (PQstatus(ps->conn) != CONNECTION_OK) {
+        char safe[512];
+        safe_uri(uri, safe, sizeof safe);
+        insitu_error_set(err, INSITU_EIO, "%s: cannot connect: %s", safe,
+                         PQerrorMessage(ps->conn));
+        size_t n = err ? strlen(err->message) : 0;
+        while (err && n && err->message[n - 1] == '\n')
+            err->message[--n] = '\0';
+        pg_close(&ps->base);
+        return INSITU_EIO;
+    }
+    /* notices (e.g. "relation already exists, skipping") are not errors */
+    PQsetNoticeProcessor(ps->conn, NULL, NULL);
+    int rc = pg_exec(ps,
+                     "SET client_min_messages = warning; SET TIME ZONE 'UTC'; "
+                     "SET extra_float_digits = 3",
+                     err);
+    if (!rc && (flags & INSITU_OPEN_READONLY))
+        rc = pg_exec(ps, "SET default_transaction_read_only = on", err);
+    if (rc) {
+        pg_close(&ps->base);
+        return rc;
+    }
+    *out = &ps->base;
+    return 0;
+}
+
+static int pg_schema_version(struct store *st)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    PGresult *res = PQexec(ps->conn, "SELECT CASE WHEN to_regclass('insitu_meta') IS NULL THEN 0 "
+                                     "ELSE 1 END");
+    int exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                 atoi(PQgetvalue(res, 0, 0)) == 1;
+    PQclear(res);
+    if (!exists)
+        return 0;
+    res = PQexec(ps->conn, "SELECT value FROM insitu_meta WHERE key = 'schema_version'");
+    int v = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+                ? atoi(PQgetvalue(res, 0, 0))
+                : 0;
+    PQclear(res);
+    return v;
+}
+
+static int pg_init(struct store *st, insitu_error *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    if (st->flags & INSITU_OPEN_READONLY)
+        return insitu_error_set(err, INSITU_EUSAGE, "store opened read-only");
+    int rc = pg_exec(ps, "BEGIN", err);
+    if (rc)
+        return rc;
+    /* one initialiser at a time */
+    rc = pg_exec(ps, "SELECT pg_advisory_xact_lock(2674110981)", err);
+    int current = rc ? 0 : pg_schema_version(st), newest = current;
+    const char *marker = "-- @version ";
+    const char *p = strstr(insitu_schema_postgres, marker);
+    while (p && !rc) {
+        int version = atoi(p + strlen(marker));
+        const char *next = strstr(p + 1, marker);
+        if (version > current) {
+            char *section = xstrndup(p, next ? (size_t)(next - p) : strlen(p));
+            rc = section ? pg_exec(ps, section, err) : INSITU_ENOMEM;
+            free(section);
+            newest = version;
+        }
+        p = next;
+    }
+    if (!rc && newest != current) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO insitu_meta (key, value) VALUES ('schema_version', '%d') ON "
+                 "CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 newest);
+        rc = pg_exec(ps, sql, err);
+    }
+    if (rc) {
+        PGresult *r = PQexec(ps->conn, "ROLLBACK");
+        PQclear(r);
+        insitu_error_prefix(err, "schema migration to version %d failed", newest);
+        return rc;
+    }
+    return pg_exec(ps, "COMMIT", err);
+}
+
+static int pg_begin(struct store *st, int bulk, insitu_error *err)
+{
+    (void)bulk;
+    return pg_exec((struct pg_store *)st, "BEGIN", err);
+}
+
+static int pg_commit(struct store *st, insitu_error *err)
+{
+    return pg_exec((struct pg_store *)st, "COMMIT", err);
+}
+
+static void pg_rollback(struct store *st)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    PGresult *r = PQexec(ps->conn, "ROLLBACK");
+    PQclear(r);
+    /* what the transaction created (partitions, the staging table) is gone with it */
+    strmap_free(&ps->partitions);
+    ps->stage_ready = 0;
+}
+
+/* Rewrites '?' placeholders (outside quotes) to $1, $2...; returns the count. */
+static int convert_placeholders(const char *sql, struct strbuf *out)
+{
+    int n = 0;
+    char quote = 0;
+    for (const char *p = sql; *p; p++) {
+        if (quote) {
+            if (*p == quote)
+                quote = 0;
+            sb_putc(out, *p);
+        } else if (*p == '\'' || *p == '"') {
+            quote = *p;
+            sb_putc(out, *p);
+        } else if (*p == '?') {
+            sb_printf(out, "$%d", ++n);
+        } else {
+            sb_putc(out, *p);
+        }
+    }
+    return n;
+}
+
+static int pg_prepare(struct store *st, const char *sql, struct stmt **out, insitu_error *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    struct strbuf text = {0};
+    int nparams = convert_placeholders(sql, &text);
+    int64_t number;
+    if (!strmap_get(&ps->prepared, text.data, text.len, &number)) {
+        /* a bounded cache: generated SQL ($filter) could otherwise grow it without end */
+        if (ps->prepared.count >= 2000) {
+            PGresult *r = PQexec(ps->conn, "DEALLOCATE ALL");
+            PQclear(r);
+            strmap_free(&ps->prepared);
+        }
+        number = ++ps->next_stmt;
+        char name[24];
+        snprintf(name, sizeof name, "insitu_%d", (int)number);
+        PGresult *res = PQprepare(ps->conn, name, text.data, 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            int rc = pg_error(ps, res, err, "cannot prepare statement");
+            PQclear(res);
+            sb_free(&text);
+            return rc;
+        }
+        PQclear(res);
+        strmap_put(&ps->prepared, text.data, text.len, number);
+    }
+    sb_free(&text);
+    struct pg_stmt *s = calloc(1, sizeof *s);
+    if (!s)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    s->base.st = st;
+    snprintf(s->name, sizeof s->name, "insitu_%d", (int)number);
+    s->nparams = nparams;
+    if (nparams) {
+        s->values = calloc((size_t)nparams, sizeof *s->values);
+        s->lengths = calloc((size_t)nparams, sizeof *s->lengths);
+        s->formats = calloc((size_t)nparams, sizeof *s->formats);
+        if (!s->values || !s->lengths || !s->formats) {
+            free(s->values);
+            free(s->lengths);
+            free(s->formats);
+            free(s);
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        }
+    }
+    *out = &s->base;
+    return 0;
+}
+
+#define PS(x) ((struct pg_stmt *)(x))
+
+static int set_param(struct stmt *s, int idx, const char *v, size_t n, int binary)
+{
+    struct pg_stmt *p = PS(s);
+    if (idx < 1 || idx > p->nparams)
+        return -1;
+    free(p->values[idx - 1]);
+    p->values[idx - 1] = NULL;
+    p->lengths[idx - 1] = 0;
+    p->formats[idx - 1] = binary;
+    if (v) {
+        p->values[idx - 1] = malloc(n + 1);
+        if (!p->values[idx - 1])
+            return -1;
+        memcpy(p->values[idx - 1], v, n);
+        p->values[idx - 1][n] = '\0';
+        p->lengths[idx - 1] = (int)n;
+    }
+    return 0;
+}
+
+static int pg_bind_null(struct stmt *s, int i) { return set_param(s, i, NULL, 0, 0); }
+static int pg_bind_int64(struct stmt *s, int i, int64_t v)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return set_param(s, i, buf, (size_t)n, 0);
+}
+static int pg_bind_double(struct stmt *s, int i, double v)
+{
+    char buf[48];
+    fmt_double(v, buf, sizeof buf);
+    return set_param(s, i, buf, strlen(buf), 0);
+}
+static int pg_bind_text(struct stmt *s, int i, const char *v)
+{
+    return set_param(s, i, v, v ? strlen(v) : 0, 0);
+}
+static int pg_bind_blob(struct stmt *s, int i, const void *data, size_t n)
+{
+    return set_param(s, i, data, n, 1);
+}
+
+static int pg_step(struct stmt *s, insitu_error *err)
+{
+    struct pg_stmt *p = PS(s);
+    struct pg_store *ps = (struct pg_store *)s->st;
+    if (!p->executed) {
+        p->res = PQexecPrepared(ps->conn, p->name, p->nparams, (const char *const *)p->values,
+                                p->lengths, p->formats, 0);
+        ExecStatusType status = PQresultStatus(p->res);
+        if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+            int rc = pg_error(ps, p->res, err, "statement failed");
+            PQclear(p->res);
+            p->res = NULL;
+            return rc;
+        }
+        ps->last_changes = atoll(PQcmdTuples(p->res));
+        p->executed = 1;
+        p->row = -1;
+    }
+    p->row++;
+    return p->row < PQntuples(p->res) ? 1 : 0;
+}
+
+static int pg_column_count(struct stmt *s) { return PS(s)->res ? PQnfields(PS(s)->res) : 0; }
+static const char *pg_column_name(struct stmt *s, int c) { return PQfname(PS(s)->res, c); }
+static int pg_column_is_null(struct stmt *s, int c)
+{
+    return PQgetisnull(PS(s)->res, PS(s)->row, c);
+}
+static int64_t pg_column_int64(struct stmt *s, int c)
+{
+    const char *v = PQgetvalue(PS(s)->res, PS(s)->row, c);
+    /* booleans come back as t/f */
+    if (v[0] == 't' && !v[1])
+        return 1;
+    return strtoll(v, NULL, 10);
+}
+static double pg_column_double(struct stmt *s, int c)
+{
+    return strtod(PQgetvalue(PS(s)->res, PS(s)->row, c), NULL);
+}
+static const char *pg_column_text(struct stmt *s, int c)
+{
+    return PQgetisnull(PS(s)->res, PS(s)->row, c) ? NULL : PQgetvalue(PS(s)->res, PS(s)->row, c);
+}
+
+static void pg_reset(struct stmt *s)
+{
+    struct pg_stmt *p = PS(s);
+    PQclear(p->res);
+    p->res = NULL;
+    p->executed = 0;
+    for (int i = 0; i < p->nparams; i++) {
+        free(p->values[i]);
+        p->values[i] = NULL;
+        p->lengths[i] = p->formats[i] = 0;
+    }
+}
+
+static void pg_finalize(struct stmt *s)
+{
+    struct pg_stmt *p = PS(s);
+    pg_reset(s);
+    free(p->values);
+    free(p->lengths);
+    free(p->formats);
+    free(p);
+}
+
+static int64_t pg_changes(struct store *st) { return ((struct pg_store *)st)->last_changes; }
+
+/* ---- bulk observations ---- */
+
+/* Creates the yearly partitions the rows need (once per connection and year). */
+static int ensure_partitions(struct pg_store *ps, const struct obs_row *rows, size_t n,
+                             insitu_error *err)
+{
+    int64_t last_year = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        struct civil c;
+        us_to_civil(rows[i].phenomenon_start, &c);
+        if (c.year == last_year)
+            continue;
+        last_year = c.year;
+        int64_t seen;
+        if (strmap_get(&ps->partitions, (const char *)&c.year, sizeof c.year, &seen))
+            continue;
+        struct civil from = {c.year, 1, 1, 0, 0, 0, 0}, to = {c.year + 1, 1, 1, 0, 0, 0, 0};
+        char sql[320];
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS observations_y%s%04lld PARTITION OF observations "
+                 "FOR VALUES FROM (%lld) TO (%lld)",
+                 c.year < 0 ? "m" : "", (long long)(c.year < 0 ? -c.year : c.year),
+                 (long long)civil_to_us(&from), (long long)civil_to_us(&to));
+        int rc = pg_exec(ps, sql, err);
+        if (rc)
+            return rc;
+        strmap_put(&ps->partitions, (const char *)&c.year, sizeof c.year, 1);
+    }
+    return 0;
+}
+
+/* Appends a COPY text field: \N for NULL, else the value with \ \t \n \r escaped. */
+static void copy_text(struct strbuf *sb, const char *v)
+{
+    if (!v) {
+        sb_puts(sb, "\\N");
+        return;
+    }
+    for (const char *p = v; *p; p++) {
+        switch (*p) {
+        case '\\': sb_puts(sb, "\\\\"); break;
+        case '\t': sb_puts(sb, "\\t"); break;
+        case '\n': sb_puts(sb, "\\n"); break;
+        case '\r': sb_puts(sb, "\\r"); break;
+        default: sb_putc(sb, *p);
+        }
+    }
+}
+
+static void copy_int(struct strbuf *sb, int64_t v, int present)
+{
+    if (present)
+        sb_printf(sb, "%lld", (long long)v);
+    else
+        sb_puts(sb, "\\N");
+}
+
+static int copy_rows(struct pg_store *ps, const struct obs_row *rows, size_t n, insitu_error *err)
+{
+    PGresult *res = PQexec(ps->conn, "COPY insitu_obs_stage (seq, datastream_id, "
+                                     "phenomenon_start, phenomenon_end, result_time, result, "
+                                     "result_json, result_quality, parameters, feature_id) FROM "
+                                     "STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        int rc = pg_error(ps, res, err, "cannot start COPY");
+        PQclear(res);
+        return rc;
+    }
+    PQclear(res);
+    struct strbuf sb = {0};
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        const struct obs_row *r = &rows[i];
+        sb_printf(&sb, "%zu\t%lld\t%lld\t", i, (long long)r->datastream_id,
+                  (long long)r->phenomenon_start);
+        copy_int(&sb, r->phenomenon_end, r->phenomenon_end != INSITU_TIME_NONE);
+        sb_putc(&sb, '\t');
+        copy_int(&sb, r->result_time, r->result_time != INSITU_TIME_NONE);
+        sb_putc(&sb, '\t');
+        if (r->has_result)
+            sb_put_double(&sb, r->result);
+        else
+            sb_puts(&sb, "\\N");
+        sb_putc(&sb, '\t');
+        copy_text(&sb, r->result_json);
+        sb_putc(&sb, '\t');
+        copy_text(&sb, r->quality);
+        sb_putc(&sb, '\t');
+        copy_text(&sb, r->parameters);
+        sb_putc(&sb, '\t');
+        copy_int(&sb, r->feature_id, r->feature_id != 0);
+        sb_putc(&sb, '\n');
+        if (sb.len > (1 << 20) || i + 1 == n) {
+            ok = PQputCopyData(ps->conn, sb.data, (int)sb.len) == 1;
+            sb_reset(&sb);
+        }
+    }
+    sb_free(&sb);
+    if (PQputCopyEnd(ps->conn, ok ? NULL : "insitu: COPY aborted") != 1)
+        ok = 0;
+    int rc = 0;
+    while ((res = PQgetResult(ps->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+            rc = pg_error(ps, res, err, "COPY failed");
+        PQclear(res);
+    }
+    return rc ? rc : ok ? 0 : pg_error(ps, NULL, err, "COPY failed");
+}
+
+/* COPY into the session's staging table, then one INSERT ... ON CONFLICT merges it: new
+ * rows get ids from the sequence, existing keys are rewritten (their ids kept). The last of
+ * several rows with one key wins, as on SQLite. */
+static int pg_put_observations(struct store *st, const struct obs_row *rows, size_t n,
+                               int64_t run_id, unsigned char *outcome, insitu_error *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    if (!n)
+        return 0;
+    int rc = ensure_partitions(ps, rows, n, err);
+    if (!rc && !ps->stage_ready) {
+        rc = pg_exec(ps,
+                     "CREATE TEMP TABLE IF NOT EXISTS insitu_obs_stage (seq INTEGER, "
+                     "datastream_id BIGINT, phenomenon_start BIGINT, phenomenon_end BIGINT, "
+                     "result_time BIGINT, result DOUBLE PRECISION, result_json TEXT, "
+                     "result_quality TEXT, parameters TEXT, feature_id BIGINT)",
+                     err);
+        ps->stage_ready = !rc;
+    }
+    if (!rc)
+        rc = pg_exec(ps, "TRUNCATE insitu_obs_stage", err);
+    if (!rc)
+        rc = copy_rows(ps, rows, n, err);
+    if (rc)
+        return rc;
+    char run[32];
+    snprintf(run, sizeof run, "%lld", (long long)run_id);
+    const char *params[1] = {run};
+    /* the keys that existed before the merge (the CTEs share one snapshot) tell inserted
+     * rows from rewritten ones: RETURNING cannot tell them on a partitioned table */
+    PGresult *res = PQexecParams(
+        ps->conn,
+        "WITH existing AS (SELECT DISTINCT s.datastream_id, s.phenomenon_start FROM "
+        "insitu_obs_stage s JOIN observations o ON o.datastream_id = s.datastream_id AND "
+        "o.phenomenon_start = s.phenomenon_start), merged AS (INSERT INTO observations "
+        "(datastream_id, phenomenon_start, phenomenon_end, result_time, result, result_json, "
+        "result_quality, parameters, feature_id, run_id) "
+        "SELECT DISTINCT ON (datastream_id, phenomenon_start) datastream_id, phenomenon_start, "
+        "phenomenon_end, result_time, result, result_json, result_quality, parameters, "
+        "feature_id, $1::bigint FROM insitu_obs_stage ORDER BY datastream_id, "
+        "phenomenon_start, seq DESC ON CONFLICT (datastream_id, phenomenon_start) DO UPDATE "
+        "SET phenomenon_end = excluded.phenomenon_end, result_time = excluded.result_time, "
+        "result = excluded.result, result_json = excluded.result_json, result_quality = "
+        "excluded.result_quality, parameters = excluded.parameters, feature_id = "
+        "excluded.feature_id, run_id = excluded.run_id RETURNING 1) "
+        "SELECT datastream_id, phenomenon_start, (SELECT count(*) FROM merged) FROM existing",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rc = pg_error(ps, res, err, "cannot merge observations");
+        PQclear(res);
+        return rc;
+    }
+    /* outcome per input row: "updated" for a key that existed, and for the rows before the
+     * last one of a key (written over within the batch); "inserted" for the rest */
+    struct strmap existed = {0};
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t key[2] = {strtoll(PQgetvalue(res, i, 0), NULL, 10),
+                          strtoll(PQgetvalue(res, i, 1), NULL, 10)};
+        strmap_put(&existed, (const char *)key, sizeof key, 1);
+    }
+    PQclear(res);
+    struct strmap last = {0};
+    for (size_t i = 0; i < n; i++) {
+        int64_t key[2] = {rows[i].datastream_id, rows[i].phenomenon_start};
+        strmap_put(&last, (const char *)key, sizeof key, (int64_t)i);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t key[2] = {rows[i].datastream_id, rows[i].phenomenon_start}, v, at = -1;
+        strmap_get(&last, (const char *)key, sizeof key, &at);
+        outcome[i] = at == (int64_t)i && !strmap_get(&existed, (const char *)key, sizeof key, &v)
+                         ? OBS_INSERTED
+                         : OBS_UPDATED;
+    }
+    strmap_free(&existed);
+    strmap_free(&last);
+    return 0;
+}
+
+const struct store_ops store_pg_ops = {
+    .name = "postgresql",
+    .accepts = pg_accepts,
+    .open = pg_open,
+    .close = pg_close,
+    .init = pg_init,
+    .schema_version = pg_schema_version,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .prepare = pg_prepare,
+    .bind_null = pg_bind_null,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .step = pg_step,
+    .column_count = pg_column_count,
+    .column_name = pg_column_name,
+    .column_is_null = pg_column_is_null,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_text = pg_column_text,
+    .reset = pg_reset,
+    .finalize = pg_finalize,
+    .changes = pg_changes,
+    .put_observations = pg_put_observations,
+};
