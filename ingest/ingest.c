@@ -27,6 +27,7 @@
 const struct ingester *const ingesters[] = {
     &ingester_theia_pivot,
     &ingester_csv,
+    &ingester_raster_sample, /* never probed: insitu sample names it */
     NULL,
 };
 
@@ -282,6 +283,7 @@ struct batch_writer {
 int bw_lenient(const struct batch_writer *bw) { return bw->lenient; }
 int bw_dry_run(const struct batch_writer *bw) { return bw->dry_run; }
 struct sha256 *bw_source_hash(struct batch_writer *bw) { return bw->hash; }
+struct store *bw_store(struct batch_writer *bw) { return bw->st; }
 
 void bw_warn(struct batch_writer *bw, const char *fmt, ...)
 {
