@@ -378,7 +378,9 @@ static void sample_parameters(const struct rs_run *run, const struct raster_samp
         put_num(sb, "max", s->max);
     }
     sb_printf(sb, ",\"time_source\":\"%s\"}",
-              s->time_us != INSITU_TIME_NONE ? raster_time_var(run->r) : run->time_source);
+              s->time_us != INSITU_TIME_NONE && run->c.date == INSITU_TIME_NONE
+                  ? raster_time_var(run->r)
+                  : run->time_source);
 }
 
 /* The ranking of two samples of one station at one time from different rasters: valid over
@@ -458,7 +460,10 @@ static int emit_sample(struct rs_run *run, const struct station *stn,
     int rc = bw_datastream(bw, &d, &ds, err);
     if (rc)
         return rc;
-    int64_t t = s->time_us != INSITU_TIME_NONE ? s->time_us : run->raster_time;
+    /* --date wins; else the pixel's own time (t0), else the raster's */
+    int64_t t = run->c.date == INSITU_TIME_NONE && s->time_us != INSITU_TIME_NONE
+                    ? s->time_us
+                    : run->raster_time;
     if (loses_to_existing(run, ds, t, s, err, &rc) || rc)
         return rc;
     int64_t feature = 0;
