@@ -759,7 +759,13 @@ static void draw_series(xmlTextWriterPtr w, const struct pair_set *sets, size_t 
         }
         char legend[256];
         snprintf(legend, sizeof legend, "%s: in situ (line), product (squares)", s->insitu.thing);
-        svg_text(w, p.x + 8, p.y + 16 + 15 * (double)k, NULL, "legend", legend);
+        xmlTextWriterStartElement(w, BAD_CAST "text");
+        svg_attr(w, "x", "%.1f", p.x + 8);
+        svg_attr(w, "y", "%.1f", p.y + 16 + 15 * (double)k);
+        svg_attr(w, "class", "legend");
+        svg_attr(w, "fill", "%s", color);
+        xmlTextWriterWriteString(w, BAD_CAST legend);
+        xmlTextWriterEndElement(w);
     }
 }
 

@@ -722,8 +722,18 @@ static void sample_point(struct raster *r, const struct window_buf *wb, const st
     }
 }
 
-/* Samples one group of points (same block) from one read. */
-static int sample_group(struct raster *r, const struct point *pts, size_t n,
+static int cmp_row_col(const void *a, const void *b)
+{
+    const struct point *p = a, *q = b;
+    if (p->row != q->row)
+        return p->row < q->row ? -1 : 1;
+    return p->col < q->col ? -1 : p->col > q->col;
+}
+
+/* Samples one group of points (same block) from one read. A block can be a whole image
+ * (an unchunked global NetCDF variable): a group whose rectangle is too large to read at
+ * once is split in halves by rows until it fits. */
+static int sample_group(struct raster *r, struct point *pts, size_t n,
                         struct raster_sample *out, double *scratch, insitu_error *err)
 {
     int x0 = INT32_MAX, y0 = INT32_MAX, x1 = INT32_MIN, y1 = INT32_MIN;
@@ -734,6 +744,12 @@ static int sample_group(struct raster *r, const struct point *pts, size_t n,
         y0 = b < y0 ? b : y0;
         x1 = c > x1 ? c : x1;
         y1 = d > y1 ? d : y1;
+    }
+    int64_t limit = r->o.max_read_pixels > 0 ? r->o.max_read_pixels : INT64_C(1) << 22;
+    if ((int64_t)(x1 - x0 + 1) * (y1 - y0 + 1) > limit && n > 1) {
+        qsort(pts, n, sizeof *pts, cmp_row_col);
+        int rc = sample_group(r, pts, n / 2, out, scratch, err);
+        return rc ? rc : sample_group(r, pts + n / 2, n - n / 2, out, scratch, err);
     }
     struct window_buf wb = {.x0 = x0, .y0 = y0, .w = x1 - x0 + 1, .h = y1 - y0 + 1};
     int rc = read_window(r, &wb, err);

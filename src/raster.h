@@ -32,6 +32,7 @@ struct raster_opts {
     int mask_band;            /* 1-based; 0 means 1 */
     uint64_t mask_bits;       /* mask pixel is bad when (value & bits) != 0; 0: when != 0 */
     const char *time_var;     /* per-pixel time subdataset ("t0"); NULL: auto; "none": off */
+    int64_t max_read_pixels;  /* largest rectangle read at once; 0: 4 Mi pixels (32 MiB) */
 };
 
 /* What one point gave. */

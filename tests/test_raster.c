@@ -177,6 +177,32 @@ static void test_utm_rgb(void)
     }
 }
 
+/* Reading in smaller rectangles (a group split by rows) gives the same samples. */
+static void test_split_reads(void)
+{
+    char *path = data_path("raster/rasterio/RGB.byte.tif");
+    enum { NX = 12, NY = 12, N = NX * NY };
+    double lon[N], lat[N], bbox[4] = {-78.95, 23.57, -76.58, 25.53};
+    size_t n = grid_points(bbox, NX, NY, lon, lat);
+    struct raster_sample a[N], b[N];
+    insitu_error err;
+    struct raster *r;
+    struct raster_opts o = {.method = RASTER_WINDOW, .window = 3, .band = 2};
+    CU_ASSERT_EQUAL_FATAL(raster_open(path, &o, &r, &err), 0);
+    CU_ASSERT_EQUAL(raster_sample_points(r, lon, lat, n, a, &err), 0);
+    raster_close(r);
+    o.max_read_pixels = 10; /* every point alone */
+    CU_ASSERT_EQUAL_FATAL(raster_open(path, &o, &r, &err), 0);
+    CU_ASSERT_EQUAL(raster_sample_points(r, lon, lat, n, b, &err), 0);
+    raster_close(r);
+    int same = 1;
+    for (size_t i = 0; i < n; i++)
+        same &= a[i].inside == b[i].inside && a[i].row == b[i].row && a[i].col == b[i].col &&
+                a[i].n_valid == b[i].n_valid && (!a[i].valid || a[i].value == b[i].value);
+    CU_ASSERT_TRUE(same);
+    free(path);
+}
+
 static void test_nad27_byte(void)
 {
     struct case_def c = {"raster/rasterio/byte.tif", NULL, NULL, 1,
@@ -733,6 +759,7 @@ int main(void)
     CU_add_test(s, "UTM RGB scene, 3 bands: same pixels and values as gdallocationinfo",
                 test_utm_rgb);
     CU_add_test(s, "NAD27 / UTM 11N byte.tif: same as gdallocationinfo", test_nad27_byte);
+    CU_add_test(s, "groups too large to read at once are split: same samples", test_split_reads);
     CU_add_test(s, "LAEA Float32 with nodata: same as gdallocationinfo", test_laea_float);
     CU_add_test(s, "MODIS sinusoidal JPEG2000: same as gdallocationinfo", test_sinusoidal_jp2);
     CU_add_test(s, "no-CRS NetCDF: refused, then read with assume_crs", test_no_crs_netcdf);
