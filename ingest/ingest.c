@@ -29,6 +29,7 @@ const struct ingester *const ingesters[] = {
     &ingester_swot_river,
     &ingester_swot_lake,
     &ingester_csv,
+    &ingester_raster_sample, /* never probed: insitu sample names it */
     NULL,
 };
 
@@ -284,6 +285,7 @@ struct batch_writer {
 int bw_lenient(const struct batch_writer *bw) { return bw->lenient; }
 int bw_dry_run(const struct batch_writer *bw) { return bw->dry_run; }
 struct sha256 *bw_source_hash(struct batch_writer *bw) { return bw->hash; }
+struct store *bw_store(struct batch_writer *bw) { return bw->st; }
 
 void bw_warn(struct batch_writer *bw, const char *fmt, ...)
 {

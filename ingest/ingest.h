@@ -60,6 +60,7 @@ extern const struct ingester ingester_csv;
 extern const struct ingester ingester_theia_pivot;
 extern const struct ingester ingester_swot_river;
 extern const struct ingester ingester_swot_lake;
+extern const struct ingester ingester_raster_sample;
 
 /* The registry, in probe order; NULL-terminated. */
 extern const struct ingester *const ingesters[];
@@ -92,6 +93,9 @@ int bw_point_feature(struct batch_writer *bw, double lon, double lat, int has_al
                      const char *name, int64_t *id, insitu_error *err);
 /* Queues one observation (strings copied); flushes a full batch to the store. */
 int bw_observation(struct batch_writer *bw, const struct obs_row *r, insitu_error *err);
+/* The store the writer writes to, for ingesters that read stored entities (raster sampling
+ * reads the Things it samples at). Reads only: writes go through the bw_* calls. */
+struct store *bw_store(struct batch_writer *bw);
 /* Records a warning (shown to the user, counted in the run). */
 void bw_warn(struct batch_writer *bw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 when running in lenient mode (skip bad parts with a warning). */

@@ -26,6 +26,9 @@ static const struct command commands[] = {
     {"things", "list things (stations, reaches, lakes...)", cmd_things},
     {"datastreams", "list datastreams (a thing's series of one property)", cmd_datastreams},
     {"query", "read observations, raw or aggregated", cmd_query},
+    {"sample", "sample rasters at the stations: product pixels as datastreams", cmd_sample},
+    {"matchup", "pair in-situ and product datastreams in time; bias, RMSE, R, NSE, KGE",
+     cmd_matchup},
 };
 
 int cli_fail(const insitu_error *err)

@@ -45,5 +45,7 @@ int cmd_sources(struct cli *cli, int argc, char **argv);
 int cmd_things(struct cli *cli, int argc, char **argv);
 int cmd_datastreams(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
+int cmd_sample(struct cli *cli, int argc, char **argv);
+int cmd_matchup(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -168,12 +168,11 @@ static int init_pg(void)
 
 static int clean_any(void) { return user_clean ? user_clean() : 0; }
 
-int tu_main(const char *name, void (*add)(CU_pSuite), int (*init)(void), int (*clean)(void))
+void tu_add_backend_suites(const char *name, void (*add)(CU_pSuite), int (*init)(void),
+                           int (*clean)(void))
 {
-    tu_init();
     user_init = init;
     user_clean = clean;
-    CU_initialize_registry();
     char suite[128];
     snprintf(suite, sizeof suite, "%s [sqlite]", name);
     pg_backend = 0;
@@ -185,6 +184,13 @@ int tu_main(const char *name, void (*add)(CU_pSuite), int (*init)(void), int (*c
         add(CU_add_suite(suite, init_pg, clean_any));
         pg_backend = 0;
     }
+}
+
+int tu_main(const char *name, void (*add)(CU_pSuite), int (*init)(void), int (*clean)(void))
+{
+    tu_init();
+    CU_initialize_registry();
+    tu_add_backend_suites(name, add, init, clean);
     return tap_run();
 }
 

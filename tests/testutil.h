@@ -24,6 +24,9 @@ const char *tu_backend(void);
  * SQLite, then PostgreSQL on a throw-away cluster on 127.0.0.1 (INSITU_TEST_PG=no skips
  * it). init and clean (may be NULL) run before and after each. Returns the exit status. */
 int tu_main(const char *name, void (*add)(CU_pSuite), int (*init)(void), int (*clean)(void));
+/* Registers the suite once per backend (as tu_main does) into an initialised registry. */
+void tu_add_backend_suites(const char *name, void (*add)(CU_pSuite), int (*init)(void),
+                           int (*clean)(void));
 /* The first column of the first row of sql, as an integer (-1 on error). */
 int64_t tu_int(insitu_store *st, const char *sql);
 /* The first column of the first row of sql, as text (caller frees; NULL for NULL/none). */

@@ -21,7 +21,11 @@ for args in "init" \
     "ingest $INSITU_TEST_DATA/csv/hydroweb_wse_long.csv" \
     "ingest $INSITU_TEST_DATA/csv/hydroweb_wse_long.csv" \
     "things --format geojson" "datastreams --thing 1" "sources --format json" \
-    "query --thing 1 --format waterml2" "query --datastream 3 --aggregate day --stat mean"; do
+    "query --thing 1 --format waterml2" "query --datastream 3 --aggregate day --stat mean" \
+    "ingest $INSITU_TEST_DATA/raster/stations.csv $INSITU_TEST_DATA/raster/ndvi_insitu.csv" \
+    "sample --product MOD13Q1 --property NDVI --scale 0.0001 --nodata -3000 $INSITU_TEST_DATA/raster/mod13q1" \
+    "sample --product RGB --window 3 --mask $INSITU_TEST_DATA/raster/rasterio/RGB.byte.tif --date 2020-01-01 $INSITU_TEST_DATA/raster/rasterio/RGB.byte.tif" \
+    "matchup --insitu ndvi_insitu --product NDVI --tolerance P2D --format json --plot $T/plot.svg"; do
   echo "valgrind: insitu $args"
   # shellcheck disable=SC2086
   if ! $VG "$INSITU" --store "$S" $args >"$T/out" 2>&1; then

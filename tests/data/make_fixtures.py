@@ -79,3 +79,34 @@ write("csv/wide_interval.csv",
       "P1,45.2,5.7,2021-06-01T00:00:00Z,2021-06-02T00:00:00Z,3.2,14.1\n"
       "P1,45.2,5.7,2021-06-02T00:00:00Z,2021-06-03T00:00:00Z,,15.0\n"
       "P2,45.3,5.9,2021-06-01T00:00:00Z,2021-06-02T00:00:00Z,0,\"13.5\"\n", newline="\r\n")
+
+# --- raster sampling and matchup (issue 5) -------------------------------------------------
+# Stations placed inside the footprints of the real rasters of raster/ (their values come
+# from the rasters); one in-situ value each so that the CSV ingester creates the Things.
+STATIONS = [  # code, lat, lon, raster it is meant for
+    ("BAH1", "24.5", "-77.8"), ("BAH2", "25.2", "-78.5"), ("BAH3", "25.5", "-76.6"),  # RGB.byte
+    ("SOCAL1", "33.8965", "-117.635"), ("SOCAL2", "33.9", "-117.64"),                # byte.tif
+    ("UKR1", "49.4416", "38.1248"),                                                 # float+nodata
+    ("MT1", "-11.6", "-55.5"), ("MT2", "-11.7", "-55.3"), ("MT3", "-11.55", "-55.7"),  # MODIS, CCI
+    ("AUS1", "-33.1", "147.3"),                                                     # CCI valid
+]
+write("raster/stations.csv",
+      "thing,latitude,longitude,observed_property,unit,phenomenon_time,result\n" +
+      "".join(f"{c},{la},{lo},station_check,1,2013-01-01T00:00:00Z,1\n" for c, la, lo in STATIONS))
+# Synthetic in-situ NDVI at MT1 and MT2: 0.9 * the MOD13Q1 value (x 1e-4) + 0.05 + a fixed
+# perturbation, one day and 10 hours after each acquisition date (matchup tests).
+MODIS = {"MT1": [5144, 6992, 7838, 7961, 8871, 1429, 4304, 5919, 6401, 3383, 2727, 3956],
+         "MT2": [4999, 6243, 5927, 8039, 8491, 635, 4670, 7583, 6788, 4784, 3483, 3765]}
+DATES = ["2013-09-14", "2013-10-16", "2013-11-17", "2013-12-19", "2014-01-17", "2014-02-18",
+         "2014-03-22", "2014-04-23", "2014-05-25", "2014-06-26", "2014-07-28", "2014-08-29"]
+PERTURB = [0.02, -0.01, 0.0, 0.03, -0.02, 0.01, -0.03, 0.0, 0.02, -0.01, 0.01, -0.02]
+rows = []
+for code, lat, lon in [("MT1", "-11.6", "-55.5"), ("MT2", "-11.7", "-55.3")]:
+    for d, raw, e in zip(DATES, MODIS[code], PERTURB):
+        y, m, dd = (int(x) for x in d.split("-"))
+        import datetime
+        t = datetime.datetime(y, m, dd, 10) + datetime.timedelta(days=1)
+        rows.append(f"{code},{lat},{lon},ndvi_insitu,1,{t.strftime('%Y-%m-%dT%H:%M:%SZ')},"
+                    f"{round(0.9 * raw * 1e-4 + 0.05 + e, 6)}\n")
+write("raster/ndvi_insitu.csv",
+      "thing,latitude,longitude,observed_property,unit,phenomenon_time,result\n" + "".join(rows))

@@ -1,0 +1,153 @@
+/*
+ * cmd_matchup.c: `insitu matchup --insitu DS --product DS --tolerance DURATION`: pairs an
+ * in-situ and a product Datastream of the same Thing in time and prints the pairs and their
+ * statistics (CSV or JSON), optionally with an SVG plot.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "matchup.h"
+#include "timeutil.h"
+#include "util.h"
+
+static void matchup_help(void)
+{
+    printf("usage: insitu [--store URI] matchup --insitu DATASTREAM --product DATASTREAM\n"
+           "          --tolerance DURATION [--reduce nearest|mean] [--scale A --offset B]\n"
+           "          [--min-n N] [--format csv|json] [-o FILE] [--plot FILE.svg]\n\n"
+           "Pairs each product value with the in-situ series of the same Thing: the nearest\n"
+           "in-situ value within the tolerance (default), or the mean of the in-situ values\n"
+           "within +/- the tolerance (--reduce mean). DATASTREAM is a datastream id, or an\n"
+           "observed property name: then every Thing with both is a pair set of its own.\n"
+           "DURATION is ISO 8601 (PT12H, P1D) or a number with s, min, h or d (12h, 1d).\n"
+           "Product values are converted with product * A + B before comparing (default\n"
+           "A=1, B=0). Statistics (docs/matchup.md): n, bias (product - in situ), RMSE,\n"
+           "ubRMSE, Pearson R and its p-value, NSE, KGE; below --min-n pairs (default 3)\n"
+           "they are not reported.\n\n"
+           "CSV: the pairs (thing,insitu_datastream,product_datastream,product_time,\n"
+           "insitu_time,product,insitu,n_insitu), an empty line, then one statistics row\n"
+           "per pair set (and '(all)' for all pairs when there are several sets).\n");
+}
+
+/* "PT12H", "P1D", "12h", "30min", "3600s", "1d" -> microseconds. */
+static int parse_tolerance(const char *text, int64_t *out)
+{
+    int64_t secs;
+    if (text[0] == 'P' || text[0] == 'p') {
+        if (duration_parse(text, strlen(text), &secs, NULL, NULL))
+            return -1;
+        *out = secs * US_PER_SEC;
+        return 0;
+    }
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || v < 0)
+        return -1;
+    double mult = str_ieq(end, "s") || !*end ? 1
+                  : str_ieq(end, "min") || str_ieq(end, "m") ? 60
+                  : str_ieq(end, "h") ? 3600
+                  : str_ieq(end, "d") ? 86400
+                                      : -1;
+    if (mult < 0)
+        return -1;
+    *out = (int64_t)(v * mult * 1e6 + 0.5);
+    return 0;
+}
+
+int cmd_matchup(struct cli *cli, int argc, char **argv)
+{
+    enum { O_INSITU = 256, O_PRODUCT, O_TOL, O_REDUCE, O_SCALE, O_OFFSET, O_MINN, O_PLOT };
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"insitu", required_argument, NULL, O_INSITU},
+                                         {"product", required_argument, NULL, O_PRODUCT},
+                                         {"tolerance", required_argument, NULL, O_TOL},
+                                         {"reduce", required_argument, NULL, O_REDUCE},
+                                         {"scale", required_argument, NULL, O_SCALE},
+                                         {"offset", required_argument, NULL, O_OFFSET},
+                                         {"min-n", required_argument, NULL, O_MINN},
+                                         {"plot", required_argument, NULL, O_PLOT},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {NULL, 0, NULL, 0}};
+    struct matchup_request req = {0};
+    req.opts.scale = 1;
+    req.opts.min_n = 3;
+    const char *output = NULL, *plot = NULL;
+    enum matchup_format format = MATCHUP_CSV;
+    int c, have_tol = 0;
+    while ((c = getopt_long(argc, argv, "ho:f:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': matchup_help(); return EXIT_OK;
+        case O_INSITU: req.insitu = optarg; break;
+        case O_PRODUCT: req.product = optarg; break;
+        case O_TOL:
+            if (parse_tolerance(optarg, &req.opts.tolerance_us))
+                return cli_usage("matchup", "--tolerance %s: expected a duration such as PT12H, "
+                                 "P1D, 30min or 2h", optarg);
+            have_tol = 1;
+            break;
+        case O_REDUCE:
+            if (str_ieq(optarg, "nearest"))
+                req.opts.reduce = MATCHUP_NEAREST;
+            else if (str_ieq(optarg, "mean"))
+                req.opts.reduce = MATCHUP_MEAN;
+            else
+                return cli_usage("matchup", "--reduce %s: expected nearest or mean", optarg);
+            break;
+        case O_SCALE:
+        case O_OFFSET: {
+            double v;
+            if (parse_double(optarg, strlen(optarg), &v))
+                return cli_usage("matchup", "--%s %s: not a number",
+                                 c == O_SCALE ? "scale" : "offset", optarg);
+            *(c == O_SCALE ? &req.opts.scale : &req.opts.offset) = v;
+            break;
+        }
+        case O_MINN: {
+            int64_t n;
+            if (parse_int64(optarg, strlen(optarg), &n) || n < 1)
+                return cli_usage("matchup", "--min-n %s: expected a positive count", optarg);
+            req.opts.min_n = (size_t)n;
+            break;
+        }
+        case O_PLOT: plot = optarg; break;
+        case 'f':
+            if (str_ieq(optarg, "csv"))
+                format = MATCHUP_CSV;
+            else if (str_ieq(optarg, "json"))
+                format = MATCHUP_JSON;
+            else
+                return cli_usage("matchup", "--format %s: expected csv or json", optarg);
+            break;
+        case 'o': output = optarg; break;
+        default: return cli_usage("matchup", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage("matchup", "unexpected argument '%s'", argv[optind]);
+    if (!req.insitu || !req.product || !have_tol)
+        return cli_usage("matchup", "--insitu, --product and --tolerance are required");
+    insitu_store *st;
+    int rc = cli_open_store(cli, INSITU_OPEN_READONLY, &st);
+    if (rc)
+        return rc;
+    FILE *out = cli_output(output);
+    if (!out) {
+        insitu_store_close(st);
+        return EXIT_FAIL;
+    }
+    insitu_error err = {0};
+    rc = matchup_run(st, &req, format, out, plot, &err);
+    if (out != stdout && fclose(out) && !rc)
+        rc = insitu_error_set(&err, INSITU_EIO, "%s: cannot write", output);
+    insitu_store_close(st);
+    if (rc)
+        return cli_fail(&err);
+    if (plot && !cli->quiet)
+        fprintf(stderr, "insitu: plot written to %s\n", plot);
+    return EXIT_OK;
+}
