@@ -424,7 +424,7 @@ static int hc_csv(struct hc *h, char *text, insitu_error *err)
     OGRGeometryH g = NULL;
     for (char *p = text; !rc && *p;) {
         char *nl = strchr(p, '\n');
-        /* a quoted field (a WKT geometry) may hold no line break: lines are records */
+        /* the service writes one record per line (a quoted WKT geometry has no line break) */
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         char *next = nl ? nl + 1 : p + len;
         line++;
@@ -579,6 +579,12 @@ static int read_all(const struct source *src, struct strbuf *sb, insitu_error *e
     return rc;
 }
 
+static int is_feature_collection(const json_t *j)
+{
+    const char *type = json_str_at(j, "type");
+    return type && strcmp(type, "FeatureCollection") == 0;
+}
+
 static int hc_run(const struct source *src, struct batch_writer *bw, insitu_error *err)
 {
     struct hc h;
@@ -620,8 +626,7 @@ static int hc_run(const struct source *src, struct batch_writer *bw, insitu_erro
             rc = hc_csv(&h, copy, err);
             free(copy);
         } else if (json_is_object(gj) && (json_object_get(gj, "features") ||
-                                           str_ieq(json_str_at(gj, "type") ? json_str_at(gj, "type") : "",
-                                                   "FeatureCollection"))) {
+                                           is_feature_collection(gj))) {
             rc = hc_geojson(&h, gj, err);
         } else if (results) {
             bw_warn(bw, "hydrocron: %s: the response holds no results", src->name);

@@ -383,7 +383,10 @@ static void test_helpers(void)
 
 /* ---- URL sources through insitu_ingest ---- */
 
-static int64_t count_obs(insitu_store *st) { return tu_int(st, "SELECT count(*) FROM observations"); }
+static int64_t count_obs(insitu_store *st)
+{
+    return tu_int(st, "SELECT count(*) FROM observations");
+}
 
 static void copy_file(const char *from, const char *to)
 {
@@ -503,6 +506,154 @@ static void test_failed_download_changes_nothing(void)
     insitu_store_close(st);
 }
 
+/* ---- insitu_pull ---- */
+
+struct outcome {
+    int sources, failed, skipped;
+    char last_error[1024];
+};
+
+static void on_source(void *ctx, const char *source, const insitu_ingest_report *rep,
+                      const insitu_error *err)
+{
+    struct outcome *o = ctx;
+    (void)source;
+    o->sources++;
+    if (err) {
+        o->failed++;
+        snprintf(o->last_error, sizeof o->last_error, "%s", err->message);
+    } else if (strcmp(rep->status, "skipped") == 0) {
+        o->skipped++;
+    }
+}
+
+static void test_pull_hydroweb(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_fetch_options fo = quick();
+    insitu_ingest_options io = {0};
+    io.fetch = &fo;
+    struct outcome out = {0};
+    const char *ids[] = {"R_APPROUAGUE_APPROUAGUE_KM0047", "R_APPROUAGUE_APPROUAGUE_KM0041",
+                         "R_MARONI_MARONI_KM0054", NULL};
+    insitu_pull_options po = {.service = "hydroweb",
+                              .base_url = url("/geoserver/HYDROWEB/ows"),
+                              .ids = ids,
+                              .from = "2024-01-01",
+                              .to = "2024-01-31",
+                              .page_size = 1,
+                              .api_key = "secret",
+                              .ingest = &io,
+                              .on_source = on_source,
+                              .ctx = &out};
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(insitu_pull(st, &po, &err), 0);
+    CU_ASSERT_EQUAL(out.sources, 1);
+    CU_ASSERT_EQUAL(out.failed, 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 4);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE namespace = 'hydroweb'"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result = 0.72"), 1);
+    /* the filter names the stations, quoted, and the time range as the service writes it */
+    CU_ASSERT_EQUAL(logged("CQL_FILTER=name%20IN%20%28%27R_APPROUAGUE_APPROUAGUE_KM0047%27%2C%27"
+                           "R_APPROUAGUE_APPROUAGUE_KM0041%27%2C%27R_MARONI_MARONI_KM0054%27%29%"
+                           "20AND%20start_time%20BETWEEN%20%272024-01-01T00%3A00%3A00%27%20AND%"
+                           "20%272024-01-31T00%3A00%3A00%27&count=1&startIndex=2 |  |  | secret"),
+                    1);
+    /* the same pull again: skipped */
+    memset(&out, 0, sizeof out);
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), 0);
+    CU_ASSERT_EQUAL(out.skipped, 1);
+    /* a WFS exception fails the source with its text */
+    memset(&out, 0, sizeof out);
+    po.layer = "nope";
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EIO);
+    CU_ASSERT_EQUAL(out.failed, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the service answered an exception: Feature type "
+                                               "nope unknown"));
+    insitu_store_close(st);
+}
+
+static void test_pull_hydrocron(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_fetch_options fo = quick();
+    insitu_ingest_options io = {0};
+    io.fetch = &fo;
+    struct outcome out = {0};
+    const char *ids[] = {"18180900091", "12345678901", NULL};
+    insitu_pull_options po = {.service = "hydrocron",
+                              .base_url = url("/hydrocron/v1/"),
+                              .ids = ids,
+                              .from = "2024-02-01",
+                              .to = "2024-03-20",
+                              .fields = "reach_id,time_str,wse,slope,width,sword_version",
+                              .api_key = "k1",
+                              .ingest = &io,
+                              .on_source = on_source,
+                              .ctx = &out};
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(insitu_pull(st, &po, &err), 0);
+    CU_ASSERT_EQUAL(out.sources, 2);
+    CU_ASSERT_EQUAL(out.failed, 0);
+    CU_ASSERT_EQUAL(out.skipped, 1); /* 12345678901: no data */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 15);
+    CU_ASSERT_EQUAL(logged("/hydrocron/v1/timeseries?feature=Reach&feature_id=18180900091&"
+                           "start_time=2024-02-01T00%3A00%3A00Z&end_time=2024-03-20T00%3A00%3A00Z"
+                           "&output=geojson&compact=true&fields=reach_id%2Ctime_str%2Cwse%2C"
+                           "slope%2Cwidth%2Csword_version "),
+                    1);
+    /* a response too large: asked again in halves (down to a week), each a source */
+    memset(&out, 0, sizeof out);
+    const char *big[] = {"413", NULL};
+    po.ids = big;
+    po.from = "2024-01-01";
+    po.to = "2024-01-15";
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EIO);
+    CU_ASSERT_EQUAL(out.sources, 2);
+    CU_ASSERT_EQUAL(out.failed, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.last_error, "HTTP 413"));
+    /* usage errors come before any request */
+    po.feature = "River";
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EUSAGE);
+    po.feature = NULL;
+    po.from = NULL;
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "--from is required"));
+    po.from = "2024-01-01";
+    po.base_url = NULL;
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EUSAGE);
+    po.service = "nope";
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EUSAGE);
+    insitu_store_close(st);
+}
+
+static void test_pull_theia(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_fetch_options fo = quick();
+    insitu_ingest_options io = {0};
+    io.fetch = &fo;
+    struct outcome out = {0};
+    const char *ids[] = {"theia/CATC_package.zip", NULL};
+    insitu_pull_options po = {.service = "theia",
+                              .base_url = url("/theia"),
+                              .ids = ids,
+                              .ingest = &io,
+                              .on_source = on_source,
+                              .ctx = &out};
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(insitu_pull(st, &po, &err), 0);
+    CU_ASSERT_EQUAL(out.sources, 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 3);
+    char *ing = tu_text(st, "SELECT ingester FROM ingest_runs");
+    CU_ASSERT_STRING_EQUAL(ing, "theia-pivot");
+    free(ing);
+    po.base_url = NULL;
+    CU_ASSERT_EQUAL(insitu_pull(st, &po, &err), INSITU_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is not a URL"));
+    insitu_store_close(st);
+}
+
 int main(void)
 {
     tu_init();
@@ -520,5 +671,8 @@ int main(void)
     CU_add_test(s, "a changed document at a URL replaces the old version",
                 test_changed_url_replaces);
     CU_add_test(s, "a failed download changes nothing", test_failed_download_changes_nothing);
+    CU_add_test(s, "pull hydroweb: WFS pages, skip, exceptions", test_pull_hydroweb);
+    CU_add_test(s, "pull hydrocron: requests, no data, 413 halves, usage", test_pull_hydrocron);
+    CU_add_test(s, "pull theia: a dataset download", test_pull_theia);
     return tap_run();
 }

@@ -278,7 +278,8 @@ int main(void)
     CU_pSuite s = CU_add_suite("hydrocron", NULL, NULL);
     CU_add_test(s, "reach CSV response: mapping and exact values", test_reach_csv);
     CU_add_test(s, "fill values are NULL with their quality flag", test_fill_values);
-    CU_add_test(s, "node CSV and GeoJSON responses give the same rows", test_node_csv_and_geojson_merge);
+    CU_add_test(s, "node CSV and GeoJSON responses give the same rows",
+                test_node_csv_and_geojson_merge);
     CU_add_test(s, "compact GeoJSON", test_compact_geojson);
     CU_add_test(s, "prior lake response", test_lake);
     CU_add_test(s, "time, resultQuality and parameters", test_time_and_parameters);

@@ -276,9 +276,10 @@ static void expect_error(const char *name, const char *content, int code, const 
 static void test_errors(void)
 {
     static const char head[] =
-        "{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [-52.1, 4.2]},"
-        " \"properties\": {\"resource\": \"R_X\", \"water_surface_reference_name\": \"EGM2008\", "
-        "\"missing_value\": 9999.999}, \"data\": [";
+        "{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": "
+        "[-52.1, 4.2]}, \"properties\": {\"resource\": \"R_X\", "
+        "\"water_surface_reference_name\": \"EGM2008\", \"missing_value\": 9999.999}, "
+        "\"data\": [";
     char doc[1024];
     expect_error("no_datum.json",
                  "{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": "
