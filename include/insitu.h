@@ -70,6 +70,24 @@ int insitu_store_schema_version(insitu_store *store);
 /* The backend's name: "sqlite" or "postgresql" (borrowed). */
 const char *insitu_store_backend(const insitu_store *store);
 
+/* --- downloads ------------------------------------------------------------------------ */
+/* How http(s) sources are downloaded. All optional: zero means the default. */
+typedef struct insitu_fetch_options {
+    const char *cache_dir;    /* NULL: $INSITU_CACHE_DIR, else $XDG_CACHE_HOME/insitu, else
+                                 $HOME/.cache/insitu */
+    double connect_timeout;   /* seconds to connect (default 30) */
+    double timeout;           /* seconds for one whole request (default 900) */
+    uint64_t max_bytes;       /* larger bodies are refused (default 4 GiB) */
+    int retries;              /* further attempts after a 5xx, 408, 429, time-out or broken
+                                 connection (default 4; -1: none) */
+    double retry_delay;       /* first back-off in seconds, doubled each time (default 1) */
+    int max_redirects;        /* default 5; -1: follow none */
+    const char *const *headers; /* NULL-terminated "Name: value" request headers (API keys),
+                                   sent to the URL's own host only, never after a redirect
+                                   to another host */
+    int refresh;              /* download again even when the cached copy is current */
+} insitu_fetch_options;
+
 /* --- ingest --------------------------------------------------------------------------- */
 /* Options for one ingest call: all optional. */
 typedef struct insitu_ingest_options {
@@ -83,6 +101,7 @@ typedef struct insitu_ingest_options {
     void (*progress)(void *ctx, const char *source, uint64_t rows, double seconds);
     void (*warning)(void *ctx, const char *message); /* may be NULL */
     void *ctx;
+    const insitu_fetch_options *fetch; /* for URL sources; NULL: defaults */
 } insitu_ingest_options;
 
 /* What one source ingest did. */
@@ -98,9 +117,11 @@ typedef struct insitu_ingest_report {
     char message[512];        /* why it was skipped, or a summary */
 } insitu_ingest_report;
 
-/* Ingests one source (file, folder, .zip, or URL) as one atomic transaction: on failure the
- * store is left as it was and err names the file, line and field. Re-ingesting content that
- * was already ingested is a no-op reported as "skipped". */
+/* Ingests one source (file, folder, .zip, or http(s) URL) as one atomic transaction: on
+ * failure the store is left as it was and err names the file, line and field. Re-ingesting
+ * content that was already ingested is a no-op reported as "skipped". A URL is downloaded
+ * first (opts->fetch) and recorded as the source: its identity is the URL, so a changed
+ * document at the same URL replaces the version ingested before. */
 int insitu_ingest(insitu_store *store, const char *source, const insitu_ingest_options *opts,
                   insitu_ingest_report *report, insitu_error *err);
 
@@ -116,6 +137,35 @@ void insitu_ingest_expand_free(char **list, size_t n);
 const char *insitu_ingester_name(size_t index);
 const char *insitu_ingester_description(size_t index);
 const char *insitu_ingester_setting(size_t index, size_t setting);
+
+/* --- pull: series from remote catalogues ----------------------------------------------- */
+/* What to pull. `service` is "hydrocron" (PO.DAAC Hydrocron time series: ids are SWOT reach,
+ * node or lake ids), "hydroweb" (Hydroweb.next WFS: ids are virtual-station names) or "theia"
+ * (THEIA/OZCAR dataset downloads: ids are URLs, or paths joined to base_url). Each reach, each
+ * WFS query (paged) and each dataset is ingested as one source named by its request URL. */
+typedef struct insitu_pull_options {
+    const char *service;
+    const char *base_url;      /* the service's root URL (required but for theia URLs) */
+    const char *const *ids;    /* NULL-terminated */
+    const char *from, *to;     /* ISO 8601 time range (hydrocron, hydroweb; required) */
+    const char *feature;       /* hydrocron: Reach (default), Node or PriorLake */
+    const char *fields;        /* hydrocron: the fields to request (default: docs/formats.md) */
+    const char *collection;    /* hydrocron: collection_name (default: the service's) */
+    const char *layer;         /* hydroweb: WFS feature type (default hydroweb_rivers_wse) */
+    const char *api_key;       /* sent as the service's key header; NULL: none */
+    size_t page_size;          /* hydroweb: features per WFS page (default 10000) */
+    const insitu_ingest_options *ingest; /* settings, dry run, fetch options... (may be NULL) */
+    /* Called after each source with its report, and err when it failed (else NULL). */
+    void (*on_source)(void *ctx, const char *source, const insitu_ingest_report *rep,
+                      const insitu_error *err);
+    void *ctx;
+} insitu_pull_options;
+
+/* Pulls every source of the request. A failed source does not stop the others; the call
+ * returns 0 when all were ingested or skipped, else the first failure's code with err naming
+ * its URL. Usage errors (unknown service, missing ids or dates) are reported before any
+ * request. */
+int insitu_pull(insitu_store *store, const insitu_pull_options *opts, insitu_error *err);
 
 /* --- query ---------------------------------------------------------------------------- */
 enum insitu_agg { INSITU_AGG_NONE = 0, INSITU_AGG_HOUR, INSITU_AGG_DAY, INSITU_AGG_MONTH,

@@ -21,6 +21,7 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 
+#include "fetch.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -28,6 +29,9 @@ const struct ingester *const ingesters[] = {
     &ingester_theia_pivot,
     &ingester_swot_river,
     &ingester_swot_lake,
+    &ingester_hydroweb,
+    &ingester_hydroweb_next,
+    &ingester_hydrocron,
     &ingester_csv,
     &ingester_raster_sample, /* never probed: insitu sample names it */
     NULL,
@@ -737,27 +741,21 @@ static int replace_previous(struct store *st, int64_t prev_run, int64_t run_id,
 
 /* ---- sources ---- */
 
-static int is_url(const char *s)
-{
-    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
+static int is_url(const char *s) { return fetch_is_url(s); }
 
-static int resolve_source(const char *uri, struct source *src, unsigned char *head,
-                          insitu_error *err)
+/* Describes the source `uri` read from `path` (the same for a local source; the downloaded
+ * copy for a URL). */
+static int resolve_source(const char *uri, const char *path, struct source *src,
+                          unsigned char *head, insitu_error *err)
 {
     memset(src, 0, sizeof *src);
     src->uri = uri;
-    src->path = uri;
-    src->name = path_basename(uri);
+    src->path = path;
+    src->name = path_basename(path);
     if (!*src->name)
-        src->name = uri;
-    if (is_url(uri))
-        return insitu_error_set(err, INSITU_EUNSUPPORTED,
-                                "%s: downloading is not available in this build yet; download "
-                                "the file and ingest it from disk",
-                                uri);
+        src->name = path;
     struct stat sb;
-    if (stat(uri, &sb) != 0)
+    if (stat(path, &sb) != 0)
         return insitu_error_set(err, INSITU_ENOTFOUND, "%s: %s", uri, strerror(errno));
     if (S_ISDIR(sb.st_mode)) {
         src->is_dir = 1;
@@ -766,7 +764,7 @@ static int resolve_source(const char *uri, struct source *src, unsigned char *he
     src->size = (uint64_t)sb.st_size;
     if (sb.st_size == 0)
         return insitu_error_set(err, INSITU_EINVAL, "%s: empty file (0 bytes)", uri);
-    FILE *f = fopen(uri, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f)
         return insitu_error_set(err, INSITU_EIO, "%s: cannot open: %s", uri, strerror(errno));
     src->head_len = fread(head, 1, 4096, f);
@@ -1005,7 +1003,7 @@ int insitu_ingest_expand(const char *uri, const char *format, char ***out, size_
     if (!is_url(uri) && stat(uri, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         struct source src;
         unsigned char head[8];
-        resolve_source(uri, &src, head, NULL);
+        resolve_source(uri, uri, &src, head, NULL);
         whole = 0;
         for (size_t i = 0; ingesters[i] && !whole; i++)
             whole = (!format || strcmp(format, ingesters[i]->name) == 0) &&
@@ -1284,6 +1282,26 @@ static int record_skip(struct store *st, const struct run_info *ri, const char *
 int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_options *opts,
                   insitu_ingest_report *rep, insitu_error *err)
 {
+    if (!is_url(uri))
+        return ingest_local_as(store, uri, uri, NULL, 0, opts, rep, err);
+    insitu_ingest_report dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    double t0 = now_seconds();
+    struct fetch_result fr;
+    int rc = fetch_url(uri, NULL, opts ? opts->fetch : NULL, &fr, err);
+    if (!rc)
+        rc = ingest_local_as(store, uri, fr.path, fr.checksum, fr.bytes, opts, rep, err);
+    fetch_result_free(&fr);
+    rep->seconds = now_seconds() - t0;
+    return rc;
+}
+
+int ingest_local_as(insitu_store *store, const char *uri, const char *path,
+                    const char *checksum, uint64_t bytes, const insitu_ingest_options *opts,
+                    insitu_ingest_report *rep, insitu_error *err)
+{
     struct store *st = &store->base;
     insitu_ingest_report dummy;
     if (!rep)
@@ -1295,7 +1313,7 @@ int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_opti
         opts = &no_opts;
     struct source src;
     unsigned char head[4096];
-    int rc = resolve_source(uri, &src, head, err);
+    int rc = resolve_source(uri, path, &src, head, err);
     if (rc)
         return rc;
     src.settings = opts->settings;
@@ -1315,7 +1333,8 @@ int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_opti
             return rc;
     }
     if (!id.key[0]) {
-        char *real = realpath(uri, NULL);
+        /* a URL is its own identity; a file's is its canonical path */
+        char *real = is_url(uri) ? NULL : realpath(uri, NULL);
         snprintf(id.key, sizeof id.key, "%s", real ? real : uri);
         free(real);
     }
@@ -1333,10 +1352,15 @@ int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_opti
     /* A first ingest of a file by an ingester that reads it once hashes as it reads; else
      * the checksum comes first, so that an unchanged source costs one read. */
     struct sha256 stream_hash;
-    int streaming = !rc && ing->hashes_source && !src.is_dir && !prev && !opts->force &&
-                    sha256_init(&stream_hash) == 0;
+    int streaming = !rc && !checksum && ing->hashes_source && !src.is_dir && !prev &&
+                    !opts->force && sha256_init(&stream_hash) == 0;
     if (!rc && !streaming) {
-        rc = checksum_source(&src, rep->checksum, &ri.bytes, err);
+        if (checksum) { /* computed while downloading */
+            snprintf(rep->checksum, sizeof rep->checksum, "%s", checksum);
+            ri.bytes = bytes;
+        } else {
+            rc = checksum_source(&src, rep->checksum, &ri.bytes, err);
+        }
         if (!rc)
             rc = find_run(st, SQL_SAME_CONTENT, rep->checksum, ing->name, settings, &same,
                           detail, sizeof detail, err);

@@ -61,6 +61,16 @@ extern const struct ingester ingester_theia_pivot;
 extern const struct ingester ingester_swot_river;
 extern const struct ingester ingester_swot_lake;
 extern const struct ingester ingester_raster_sample;
+extern const struct ingester ingester_hydroweb;
+extern const struct ingester ingester_hydroweb_next;
+extern const struct ingester ingester_hydrocron;
+
+/* Ingests the local file or folder `path` as the source named `uri` (a downloaded copy of a
+ * URL, or several pages of a query joined): provenance, skip and replacement use `uri`.
+ * checksum (hex SHA-256 of path, with its size in bytes) may be NULL to compute it. */
+int ingest_local_as(insitu_store *store, const char *uri, const char *path,
+                    const char *checksum, uint64_t bytes, const insitu_ingest_options *opts,
+                    insitu_ingest_report *rep, insitu_error *err);
 
 /* The registry, in probe order; NULL-terminated. */
 extern const struct ingester *const ingesters[];

@@ -497,22 +497,45 @@ static int open_product(struct product *p, const struct swot_kind *const *kinds,
 
 /* ---- entities ---- */
 
-static int product_sensor(struct product *p, insitu_error *err)
+int swot_sensor(struct batch_writer *bw, const char *short_name, int64_t *id, insitu_error *err)
 {
     struct strbuf name = {0}, desc = {0};
-    sb_printf(&name, "SWOT %s", p->kind->short_name);
+    sb_printf(&name, "SWOT %s", short_name);
     sb_printf(&desc, "SWOT KaRIn high-rate %s single-pass vector product",
-              strstr(p->kind->short_name, "River") ? "river" : "lake");
+              strstr(short_name, "River") ? "river" : "lake");
     struct sensor_in s = {.ns = "swot",
-                          .code = p->kind->short_name,
+                          .code = short_name,
                           .name = name.data,
                           .description = desc.data,
                           .encoding_type = "text/html",
                           .metadata = "https://podaac.jpl.nasa.gov/SWOT"};
-    int rc = bw_sensor(p->bw, &s, &p->sensor_id, err);
+    int rc = bw_sensor(bw, &s, id, err);
     sb_free(&name);
     sb_free(&desc);
     return rc;
+}
+
+void swot_feature_key(char *buf, size_t size, const char *ns, const char *code)
+{
+    snprintf(buf, size, "%s:%s", ns, code);
+}
+
+char *swot_datastream_properties(const char *short_name, const char *file_id,
+                                 const char *long_name, const char *quality_flag)
+{
+    json_t *o = json_object();
+    json_set_str(o, "product", short_name);
+    json_set_str(o, "productFileId", file_id);
+    json_set_str(o, "longName", long_name);
+    json_set_str(o, "qualityFlag", quality_flag);
+    char *text = json_text(o);
+    json_decref(o);
+    return text;
+}
+
+static int product_sensor(struct product *p, insitu_error *err)
+{
+    return swot_sensor(p->bw, p->kind->short_name, &p->sensor_id, err);
 }
 
 static int measure_property(struct product *p, struct measure *me, insitu_error *err)
@@ -531,17 +554,9 @@ static int measure_property(struct product *p, struct measure *me, insitu_error 
 
 static char *datastream_properties(const struct product *p, const struct measure *me)
 {
-    json_t *o = json_object();
-    json_set_str(o, "product", p->kind->short_name);
-    json_set_str(o, "productFileId", p->kind->file_id);
-    if (me->meta) {
-        json_set_str(o, "longName", me->meta->long_name);
-        json_set_str(o, "qualityFlag", me->meta->quality_flag);
-        json_set_str(o, "fillValue", me->meta->fill_text);
-    }
-    char *text = json_text(o);
-    json_decref(o);
-    return text;
+    return swot_datastream_properties(p->kind->short_name, p->kind->file_id,
+                                      me->meta ? me->meta->long_name : NULL,
+                                      me->meta ? me->meta->quality_flag : NULL);
 }
 
 static int measure_datastream(struct product *p, struct measure *me, int64_t thing_id,
@@ -657,7 +672,7 @@ static int feature_thing(struct product *p, OGRFeatureH f, const char *code, int
     rc = bw_thing_location_wkb(p->bw, *thing_id, code, NULL, wkb, wkb_len, err);
     if (!rc) {
         char key[256];
-        snprintf(key, sizeof key, "%s:%s", p->kind->ns, code);
+        swot_feature_key(key, sizeof key, p->kind->ns, code);
         struct feature_in fi = {.key = key, .name = code, .wkb = wkb, .wkb_len = wkb_len};
         rc = bw_feature(p->bw, &fi, feature_id, err);
     }

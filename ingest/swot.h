@@ -39,4 +39,15 @@ int swot_run(const struct source *src, struct batch_writer *bw,
 
 extern const char *const swot_settings[];
 
+/* What every path that brings SWOT data in (the products, Hydrocron) writes the same way,
+ * so that their entities are one (docs/formats.md, "the shared mapping"). */
+/* The Sensor of a product (short name "L2_HR_RiverSP" or "L2_HR_LakeSP"). */
+int swot_sensor(struct batch_writer *bw, const char *short_name, int64_t *id, insitu_error *err);
+/* The Datastream properties of a field (JSON text, caller frees); long_name and
+ * quality_flag may be NULL. */
+char *swot_datastream_properties(const char *short_name, const char *file_id,
+                                 const char *long_name, const char *quality_flag);
+/* The FeatureOfInterest key of a feature: "<namespace>:<id>" into buf. */
+void swot_feature_key(char *buf, size_t size, const char *ns, const char *code);
+
 #endif

@@ -20,7 +20,8 @@
 
 static const struct command commands[] = {
     {"init", "create or migrate the store", cmd_init},
-    {"ingest", "ingest files, folders, zips (format probed or given)", cmd_ingest},
+    {"ingest", "ingest files, folders, zips, URLs (format probed or given)", cmd_ingest},
+    {"pull", "pull series from Hydrocron, Hydroweb.next or THEIA/OZCAR", cmd_pull},
     {"formats", "list the ingesters and their settings", cmd_formats},
     {"sources", "list ingest runs: source, checksum, counts, status", cmd_sources},
     {"things", "list things (stations, reaches, lakes...)", cmd_things},

@@ -38,6 +38,27 @@ int cli_parse_format(const char *cmd, const char *text, const char *const *allow
 /* Opens -o FILE (or stdout for NULL / "-"). */
 FILE *cli_output(const char *path);
 
+/* The download options shared by ingest and pull (cli_fetch.c): getopt entries whose values
+ * are base + CLI_FETCH_*, parsed into fo by cli_fetch_option(); EXIT_OK or EXIT_USAGE. */
+enum {
+    CLI_FETCH_CACHE_DIR, CLI_FETCH_TIMEOUT, CLI_FETCH_CONNECT_TIMEOUT, CLI_FETCH_RETRIES,
+    CLI_FETCH_RETRY_DELAY, CLI_FETCH_MAX_SIZE, CLI_FETCH_MAX_REDIRECTS, CLI_FETCH_REFRESH,
+    CLI_FETCH_N
+};
+#define CLI_FETCH_OPTIONS(base)                                                               \
+    {"cache-dir", required_argument, NULL, (base) + CLI_FETCH_CACHE_DIR},                     \
+        {"timeout", required_argument, NULL, (base) + CLI_FETCH_TIMEOUT},                     \
+        {"connect-timeout", required_argument, NULL, (base) + CLI_FETCH_CONNECT_TIMEOUT},     \
+        {"retries", required_argument, NULL, (base) + CLI_FETCH_RETRIES},                     \
+        {"retry-delay", required_argument, NULL, (base) + CLI_FETCH_RETRY_DELAY},             \
+        {"max-size", required_argument, NULL, (base) + CLI_FETCH_MAX_SIZE},                   \
+        {"max-redirects", required_argument, NULL, (base) + CLI_FETCH_MAX_REDIRECTS},         \
+        {"refresh", no_argument, NULL, (base) + CLI_FETCH_REFRESH}
+/* Prints the one-line summary of an ingest (cmd_ingest.c). */
+void cli_print_report(const char *source, const insitu_ingest_report *r);
+int cli_fetch_option(const char *cmd, int which, const char *arg, insitu_fetch_options *fo);
+extern const char cli_fetch_help[];
+
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_ingest(struct cli *cli, int argc, char **argv);
 int cmd_formats(struct cli *cli, int argc, char **argv);
@@ -47,5 +68,6 @@ int cmd_datastreams(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
 int cmd_sample(struct cli *cli, int argc, char **argv);
 int cmd_matchup(struct cli *cli, int argc, char **argv);
+int cmd_pull(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -15,7 +15,7 @@
 static void ingest_help(void)
 {
     printf("usage: insitu [--store URI] ingest [OPTIONS] SOURCE...\n\n"
-           "Ingests files, folders and .zip archives. The format is probed unless --format\n"
+           "Ingests files, folders, .zip archives and URLs. The format is probed unless --format\n"
            "names it ('insitu formats' lists them). Each source is one transaction: a bad\n"
            "source changes nothing, and the error names the file, line and field. A source\n"
            "whose content was ingested before is skipped; a changed one replaces its old\n"
@@ -29,7 +29,11 @@ static void ingest_help(void)
            "  --batch N          observations per write batch (default 20000)\n"
            "shorthands for common CSV settings:\n"
            "  --sep C  --decimal C  --tz ZONE  --time-format PATTERN  --thing CODE\n"
-           "  --property NAME  --unit UNIT  --lat DEG  --lon DEG  --namespace NS\n");
+           "  --property NAME  --unit UNIT  --lat DEG  --lon DEG  --namespace NS\n"
+           "An http(s) URL is downloaded to the cache, then ingested as a source named by\n"
+           "the URL: an unchanged document is skipped, a changed one replaces its old version.\n"
+           "%s",
+           cli_fetch_help);
 }
 
 struct settings {
@@ -97,7 +101,7 @@ static void on_warning(void *ctx, const char *message)
     fprintf(stderr, "%sinsitu: warning: %s\n", *tty ? "\r" : "", message);
 }
 
-static void print_report(const char *source, const insitu_ingest_report *r)
+void cli_print_report(const char *source, const insitu_ingest_report *r)
 {
     if (strcmp(r->status, "skipped") == 0) {
         printf("skipped %s (%s): %s\n", source, r->ingester, r->message);
@@ -149,7 +153,7 @@ static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
             continue;
         }
         if (!cli->quiet)
-            print_report(list[i], &rep);
+            cli_print_report(list[i], &rep);
     }
     insitu_ingest_expand_free(list, n);
     return failed;
@@ -157,7 +161,8 @@ static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
 
 int cmd_ingest(struct cli *cli, int argc, char **argv)
 {
-    enum { O_FORMAT = 256, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_SHORT };
+    enum { O_FORMAT = 256, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_FETCH,
+           O_SHORT = O_FETCH + CLI_FETCH_N };
     static const char *const shorthand[] = {"sep",   "decimal",  "tz",  "time_format",
                                             "thing", "property", "unit", "lat",
                                             "lon",   "namespace"};
@@ -180,8 +185,11 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
         {"lat", required_argument, NULL, O_SHORT + 7},
         {"lon", required_argument, NULL, O_SHORT + 8},
         {"namespace", required_argument, NULL, O_SHORT + 9},
+        CLI_FETCH_OPTIONS(O_FETCH),
         {NULL, 0, NULL, 0}};
     insitu_ingest_options o = {0};
+    insitu_fetch_options fo = {0};
+    o.fetch = &fo;
     struct settings set = {0};
     int c, rc = EXIT_OK;
     while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -206,7 +214,9 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
             break;
         }
         default:
-            if (c >= O_SHORT && c < O_SHORT + (int)ARRAY_LEN(shorthand))
+            if (c >= O_FETCH && c < O_FETCH + CLI_FETCH_N)
+                rc = cli_fetch_option("ingest", c - O_FETCH, optarg, &fo);
+            else if (c >= O_SHORT && c < O_SHORT + (int)ARRAY_LEN(shorthand))
                 settings_add(&set, shorthand[c - O_SHORT], optarg);
             else
                 rc = cli_usage("ingest", "unknown option");

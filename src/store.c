@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
 #include "util.h"
 
 static const struct store_ops *const backends[] = {
@@ -319,9 +320,38 @@ static int same_text(const char *stored, const char *given)
     return strcmp(stored ? stored : "", given ? given : "") == 0;
 }
 
-/* An existing thing with exactly these values: found without writing (1), else 0. */
-static int thing_unchanged(struct store *st, const struct thing_in *t, int64_t *id,
-                           insitu_error *err)
+/* What a write leaves of a stored text field: the given value, or the stored one when the
+ * source gives none (a source that does not know a field does not erase it). Borrowed. */
+static const char *kept_text(const char *stored, const char *given)
+{
+    return given && *given ? given : stored;
+}
+
+/* What a write leaves of stored properties: the stored JSON object updated with the given
+ * one's keys, so that two sources describing one entity (a SWOT product and Hydrocron, the
+ * two Hydroweb formats) add up instead of overwriting each other. Caller frees. */
+static char *merge_properties(const char *stored, const char *given)
+{
+    if (!given || !*given)
+        return xstrdup(stored);
+    if (!stored || !*stored)
+        return xstrdup(given);
+    json_t *a = json_loads(stored, 0, NULL), *b = json_loads(given, 0, NULL);
+    char *out;
+    if (json_is_object(a) && json_is_object(b) && json_object_update(a, b) == 0)
+        out = json_text(a);
+    else
+        out = xstrdup(given);
+    json_decref(a);
+    json_decref(b);
+    return out;
+}
+
+/* Looks up an existing thing: 0 when there is none; 1 when it already holds what writing t
+ * would leave (*id set); 2 when a write is needed, with the merged values in *merged
+ * (description and properties to be freed by the caller). */
+static int thing_existing(struct store *st, const struct thing_in *t, int64_t *id,
+                          struct thing_in *merged, insitu_error *err)
 {
     struct stmt *s;
     int rc = st_prepare_cached(st, SLOT_FIND_THING,
@@ -334,11 +364,14 @@ static int thing_unchanged(struct store *st, const struct thing_in *t, int64_t *
     st_bind_text(s, 2, t->code);
     rc = st_step(s, err);
     if (rc == 1) {
-        rc = same_text(st_col_text(s, 1), t->name ? t->name : t->code) &&
-             same_text(st_col_text(s, 2), t->description) &&
-             same_text(st_col_text(s, 3), t->properties);
-        if (rc)
-            *id = st_col_int64(s, 0);
+        *merged = *t;
+        merged->description = xstrdup(kept_text(st_col_text(s, 2), t->description));
+        merged->properties = merge_properties(st_col_text(s, 3), t->properties);
+        int same = same_text(st_col_text(s, 1), t->name ? t->name : t->code) &&
+                   same_text(st_col_text(s, 2), merged->description) &&
+                   same_text(st_col_text(s, 3), merged->properties);
+        *id = st_col_int64(s, 0);
+        rc = same ? 1 : 2;
     }
     st_finalize(s);
     return rc;
@@ -350,13 +383,18 @@ int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, 
     const char *parts[] = {t->ns, t->code, t->name ? t->name : t->code, t->description,
                            t->properties};
     cache_key(&key, 'T', 5, parts);
-    int rc = cache_get(st, &key, id) ? 1 : thing_unchanged(st, t, id, err);
+    struct thing_in merged = {0};
+    int rc = cache_get(st, &key, id) ? 1 : thing_existing(st, t, id, &merged, err);
     if (rc == 0)
         rc = upsert_thing_row(st, t, id, err);
+    else if (rc == 2)
+        rc = upsert_thing_row(st, &merged, id, err);
     else if (rc > 0)
         rc = 0;
     if (!rc)
         cache_put(st, &key, *id);
+    free((char *)merged.description);
+    free((char *)merged.properties);
     sb_free(&key);
     return rc;
 }
@@ -413,8 +451,10 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
     int rc = st_prepare_cached(st, SLOT_PROPERTY,
                         "INSERT INTO observed_properties (name, definition, description, "
                         "properties) VALUES (?, ?, ?, ?) ON CONFLICT (definition, name) DO "
-                        "UPDATE SET description = excluded.description, properties = "
-                        "excluded.properties RETURNING id",
+                        "UPDATE SET description = CASE WHEN excluded.description = '' THEN "
+                        "observed_properties.description ELSE excluded.description END, "
+                        "properties = coalesce(excluded.properties, "
+                        "observed_properties.properties) RETURNING id",
                         &s, err);
     if (rc)
         return rc;
@@ -425,9 +465,10 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
     return run_returning_id(s, id, "observed property", err);
 }
 
-/* An existing datastream with exactly these values: found without writing (1), else 0. */
-static int datastream_unchanged(struct store *st, const struct datastream_in *d, int64_t *id,
-                                insitu_error *err)
+/* Looks up an existing datastream, as thing_existing does (merged: description, units and
+ * properties, which the caller frees). */
+static int datastream_existing(struct store *st, const struct datastream_in *d, int64_t *id,
+                               struct datastream_in *merged, insitu_error *err)
 {
     struct stmt *s;
     int rc = st_prepare_cached(st, SLOT_FIND_DATASTREAM,
@@ -445,13 +486,21 @@ static int datastream_unchanged(struct store *st, const struct datastream_in *d,
     rc = st_step(s, err);
     if (rc == 1) {
         const char *type = d->observation_type ? d->observation_type : OBSERVATION_TYPE_MEASUREMENT;
-        rc = same_text(st_col_text(s, 1), d->name) && same_text(st_col_text(s, 2), d->description) &&
-             same_text(st_col_text(s, 3), type) && same_text(st_col_text(s, 4), d->unit_name) &&
-             same_text(st_col_text(s, 5), d->unit_symbol) &&
-             same_text(st_col_text(s, 6), d->unit_definition) &&
-             same_text(st_col_text(s, 7), d->properties);
-        if (rc)
-            *id = st_col_int64(s, 0);
+        *merged = *d;
+        merged->description = xstrdup(kept_text(st_col_text(s, 2), d->description));
+        merged->unit_name = xstrdup(kept_text(st_col_text(s, 4), d->unit_name));
+        merged->unit_symbol = xstrdup(kept_text(st_col_text(s, 5), d->unit_symbol));
+        merged->unit_definition = xstrdup(kept_text(st_col_text(s, 6), d->unit_definition));
+        merged->properties = merge_properties(st_col_text(s, 7), d->properties);
+        int same = same_text(st_col_text(s, 1), d->name) &&
+                   same_text(st_col_text(s, 2), merged->description) &&
+                   same_text(st_col_text(s, 3), type) &&
+                   same_text(st_col_text(s, 4), merged->unit_name) &&
+                   same_text(st_col_text(s, 5), merged->unit_symbol) &&
+                   same_text(st_col_text(s, 6), merged->unit_definition) &&
+                   same_text(st_col_text(s, 7), merged->properties);
+        *id = st_col_int64(s, 0);
+        rc = same ? 1 : 2;
     }
     st_finalize(s);
     return rc;
@@ -469,13 +518,21 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
                            d->unit_name, d->unit_symbol, d->unit_definition, d->properties};
     struct strbuf key = {0};
     cache_key(&key, 'D', 9, parts);
-    int rc = cache_get(st, &key, id) ? 1 : datastream_unchanged(st, d, id, err);
+    struct datastream_in merged = {0};
+    int rc = cache_get(st, &key, id) ? 1 : datastream_existing(st, d, id, &merged, err);
     if (rc == 0)
         rc = upsert_datastream_row(st, d, id, err);
+    else if (rc == 2)
+        rc = upsert_datastream_row(st, &merged, id, err);
     else if (rc > 0)
         rc = 0;
     if (!rc)
         cache_put(st, &key, *id);
+    free((char *)merged.description);
+    free((char *)merged.unit_name);
+    free((char *)merged.unit_symbol);
+    free((char *)merged.unit_definition);
+    free((char *)merged.properties);
     sb_free(&key);
     return rc;
 }

@@ -360,12 +360,50 @@ static void test_bad_products(void)
     expect_fail(lake_zip, "swot-river", "not a SWOT L2_HR_RiverSP product file name");
 }
 
+/* A Hydrocron answer for a reach of the product (same format as the real answers in
+ * tests/data/hydrocron, values of the product and of a later pass) lands on the same Thing
+ * and Datastreams: the two paths share the SWOT mapping. */
+static void test_hydrocron_same_entities(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, reach_zip, NULL, &rep, &err), 0);
+    int64_t things = tu_int(st, "SELECT count(*) FROM things");
+    int64_t datastreams = tu_int(st, "SELECT count(*) FROM datastreams");
+    const char *dir = tu_tmpdir();
+    char *path = tu_write(
+        dir, "hydrocron_57205900041.json",
+        "{\"status\":\"200 OK\",\"time\":12.5,\"hits\":2,\"results\":{\"csv\":\"reach_id,time,"
+        "time_str,wse,reach_q,cycle_id,pass_id,continent_id,crid,wse_units\\n57205900041,"
+        "829940919.531,2026-04-19T19:08:39Z,118.0225,1,49,58,AU,PID0,m\\n57205900041,"
+        "831755319.531,2026-05-10T19:08:39Z,118.5,1,50,58,AU,PID0,m\\n\",\"geojson\":{}}}");
+    insitu_ingest_options o = {.format = "hydrocron"};
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, path, &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.inserted, 1); /* the later pass */
+    CU_ASSERT_EQUAL(rep.updated, 1);  /* the pass the product gave */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things"), things);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams"), datastreams);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON d.id = "
+                               "o.datastream_id JOIN things t ON t.id = d.thing_id JOIN "
+                               "observed_properties p ON p.id = d.observed_property_id WHERE "
+                               "t.code = '57205900041' AND p.name = 'wse'"),
+                    2);
+    /* the product's metadata is still there (properties merge) */
+    char *props = tu_text(st, "SELECT properties FROM things WHERE code = '57205900041'");
+    CU_ASSERT_PTR_NOT_NULL(props && strstr(props, "\"p_length\""));
+    free(props);
+    free(path);
+    insitu_store_close(st);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "RiverSP reaches: values equal GDAL's, fills NULL", test_reach_values);
     CU_add_test(s, "LakeSP prior lakes", test_lake_prior);
     CU_add_test(s, "granule versions replace, passes add up", test_versions_and_passes);
     CU_add_test(s, "bad products change nothing", test_bad_products);
+    CU_add_test(s, "Hydrocron data lands on the product's entities", test_hydrocron_same_entities);
 }
 
 int main(void)

@@ -33,6 +33,30 @@ for args in "init" \
     status=1
   fi
 done
+# downloads and pulls, against the tests' local server
+mkdir "$T/www"
+python3 "$(dirname "$0")/httpd.py" --root "$INSITU_TEST_DATA" --port-file "$T/port" \
+  --log "$T/www/log" &
+HTTPD=$!
+trap 'kill $HTTPD 2>/dev/null; wait $HTTPD 2>/dev/null; rm -rf "$T"' EXIT
+i=0
+while [ ! -s "$T/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+U="http://127.0.0.1:$(cat "$T/port")"
+export INSITU_CACHE_DIR="$T/cache"
+for args in "ingest --retry-delay 0.01 $U/fail500/1/hydroweb/hydroweb_rivers_wse_2024-01-01-to-2024-01-31.csv" \
+    "ingest --retries 0 $U/truncate/csv/wide_interval.csv" \
+    "ingest --retries 0 $U/truncate/csv/wide_interval.csv" \
+    "pull hydroweb --base-url $U/geoserver/HYDROWEB/ows --from 2024-01-01 --to 2024-02-01 --page-size 1 R_APPROUAGUE_APPROUAGUE_KM0041 R_APPROUAGUE_APPROUAGUE_KM0047" \
+    "pull hydrocron --base-url $U/hydrocron/v1 --from 2024-01-01 --to 2024-04-01 18180900091 1" \
+    "pull theia $U/theia/theia/CATC_package.zip"; do
+  echo "valgrind: insitu $args"
+  # shellcheck disable=SC2086
+  $VG "$INSITU" --store "$S" $args >"$T/out" 2>&1
+  if [ $? = 99 ]; then
+    tail -n 40 "$T/out"
+    status=1
+  fi
+done
 # a failing ingest must not leak either
 printf 'time,value\n2020-01-01,x\n' >"$T/bad.csv"
 $VG "$INSITU" --store "$S" ingest "$T/bad.csv" >"$T/out" 2>&1
