@@ -257,6 +257,11 @@ struct ds_stat {
     int64_t id;
     uint64_t rows, inserted, updated;
     int64_t min_start, max_start, max_end, min_rt, max_rt, last_start;
+    /* for the append path: every row after `floor` is a new key (the store held nothing
+     * later when the run began, and this run wrote nothing later yet); `sorted` is 0 once
+     * the run's rows for this datastream went back in time */
+    int64_t floor;
+    int sorted;
 };
 
 struct pending {
@@ -427,6 +432,24 @@ int bw_thing_location_default(struct batch_writer *bw, int64_t thing_id, const c
     return has ? 0 : bw_thing_location(bw, thing_id, name, geojson, err);
 }
 
+/* The latest time a datastream holds (its summary's end), INT64_MIN when it holds
+ * nothing, or INT64_MAX (no append) when it cannot be read. */
+static int64_t datastream_floor(struct store *st, int64_t ds)
+{
+    struct stmt *s;
+    if (st_prepare_cached(st, SLOT_DATASTREAM_END,
+                          "SELECT n_obs, phenomenon_end FROM datastreams WHERE id = ?", &s, NULL))
+        return INT64_MAX;
+    st_bind_int64(s, 1, ds);
+    int64_t floor = INT64_MAX;
+    if (st_step(s, NULL) == 1)
+        floor = st_col_int64(s, 0) == 0 ? INT64_MIN
+                : st_col_is_null(s, 1) ? INT64_MAX
+                                       : st_col_int64(s, 1);
+    st_finalize(s);
+    return floor;
+}
+
 static struct ds_stat *stat_for(struct batch_writer *bw, int64_t ds)
 {
     if (bw->n_stats && bw->stats[bw->last_stat].id == ds)
@@ -453,9 +476,38 @@ static struct ds_stat *stat_for(struct batch_writer *bw, int64_t ds)
                           .max_end = INT64_MIN,
                           .min_rt = INT64_MAX,
                           .max_rt = INT64_MIN,
-                          .last_start = INSITU_TIME_NONE};
+                          .last_start = INSITU_TIME_NONE,
+                          .floor = INT64_MAX,
+                          .sorted = 1};
     bw->last_stat = bw->n_stats++;
+    if (bw->st->ops->append_observations)
+        s->floor = datastream_floor(bw->st, ds);
     return s;
+}
+
+/* Can the batch take the append path? Every row must be a new key: after its datastream's
+ * floor, in increasing time within the run. The floors then move past the batch. */
+static int batch_appends(struct batch_writer *bw)
+{
+    if (!bw->st->ops->append_observations)
+        return 0;
+    for (size_t i = 0; i < bw->n_rows; i++) {
+        struct ds_stat *s = stat_for(bw, bw->flat[i].datastream_id);
+        if (!s || !s->sorted || s->floor == INT64_MAX)
+            return 0;
+    }
+    /* rows of one datastream in the batch are increasing (sorted); the first must be after
+     * the floor; the floors then become each datastream's last time */
+    for (size_t i = 0; i < bw->n_rows; i++) {
+        struct ds_stat *s = stat_for(bw, bw->flat[i].datastream_id);
+        if (bw->flat[i].phenomenon_start <= s->floor && s->floor != INT64_MIN)
+            return 0;
+    }
+    for (size_t i = 0; i < bw->n_rows; i++) {
+        struct ds_stat *s = stat_for(bw, bw->flat[i].datastream_id);
+        s->floor = bw->flat[i].phenomenon_start; /* increasing: ends at the last */
+    }
+    return 1;
 }
 
 static int bw_flush(struct batch_writer *bw, insitu_error *err)
@@ -469,8 +521,14 @@ static int bw_flush(struct batch_writer *bw, insitu_error *err)
         bw->flat[i].quality = p->quality_off ? bw->arena.data + p->quality_off - 1 : NULL;
         bw->flat[i].parameters = p->params_off ? bw->arena.data + p->params_off - 1 : NULL;
     }
-    int rc = bw->st->ops->put_observations(bw->st, bw->flat, bw->n_rows, bw->run_id, bw->outcome,
-                                           err);
+    int rc;
+    if (batch_appends(bw)) {
+        rc = bw->st->ops->append_observations(bw->st, bw->flat, bw->n_rows, bw->run_id, err);
+        memset(bw->outcome, OBS_INSERTED, bw->n_rows);
+    } else {
+        rc = bw->st->ops->put_observations(bw->st, bw->flat, bw->n_rows, bw->run_id,
+                                           bw->outcome, err);
+    }
     if (rc)
         return rc;
     for (size_t i = 0; i < bw->n_rows; i++) {
@@ -507,6 +565,8 @@ int bw_observation(struct batch_writer *bw, const struct obs_row *r, insitu_erro
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     if (r->phenomenon_start == s->last_start)
         bw->n_duplicates++;
+    if (s->last_start != INSITU_TIME_NONE && r->phenomenon_start <= s->last_start)
+        s->sorted = 0;
     s->last_start = r->phenomenon_start;
     s->rows++;
     if (r->phenomenon_start < s->min_start)

@@ -133,8 +133,10 @@ CREATE TABLE observations (
     PRIMARY KEY (datastream_id, phenomenon_start)
 ) PARTITION BY RANGE (phenomenon_start);
 -- ids come from one sequence, so they are unique without a global unique index (which a
--- partitioned table cannot have); this index finds one by id in each partition
-CREATE INDEX observations_id ON observations (id);
+-- partitioned table cannot have). They grow with insertion order, so a BRIN index finds one
+-- by id (a block range per partition to read) at a fraction of a B-tree's cost to maintain:
+-- measured 20.8 s instead of ~36 s for 10M inserted rows (docs/performance.md).
+CREATE INDEX observations_id ON observations USING brin (id);
 
 CREATE VIEW observations_utc AS
     SELECT o.*, to_timestamp(o.phenomenon_start / 1e6) AS phenomenon_time,

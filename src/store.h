@@ -83,6 +83,11 @@ struct store_ops {
      * receives OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
     int (*put_observations)(struct store *st, const struct obs_row *rows, size_t n,
                             int64_t run_id, unsigned char *outcome, insitu_error *err);
+    /* Optional (NULL when the backend has nothing faster than put_observations): writes rows
+     * the caller knows to be new keys (each datastream's rows after all it holds, in
+     * increasing time). A key that exists after all is an error, not an update. */
+    int (*append_observations)(struct store *st, const struct obs_row *rows, size_t n,
+                               int64_t run_id, insitu_error *err);
 };
 
 /* Statements prepared once per connection and reused (hot upserts). */
@@ -90,7 +95,7 @@ enum stmt_slot {
     SLOT_THING, SLOT_SENSOR, SLOT_PROPERTY, SLOT_DATASTREAM, SLOT_LOCATION, SLOT_FEATURE,
     SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
     SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
-    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_MAX
+    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_DATASTREAM_END, SLOT_MAX
 };
 
 /* The base of every backend's store struct. */

@@ -460,12 +460,20 @@ static void copy_int(struct strbuf *sb, int64_t v, int present)
         sb_puts(sb, "\\N");
 }
 
-static int copy_rows(struct pg_store *ps, const struct obs_row *rows, size_t n, insitu_error *err)
+/* COPYs rows into the staging table (first column: the row's index) or, with run_id > 0,
+ * straight into observations (last column: run_id). */
+static int copy_rows(struct pg_store *ps, const struct obs_row *rows, size_t n, int64_t run_id,
+                     insitu_error *err)
 {
-    PGresult *res = PQexec(ps->conn, "COPY insitu_obs_stage (seq, datastream_id, "
-                                     "phenomenon_start, phenomenon_end, result_time, result, "
-                                     "result_json, result_quality, parameters, feature_id) FROM "
-                                     "STDIN");
+    PGresult *res = PQexec(ps->conn, run_id > 0
+                                         ? "COPY observations (datastream_id, phenomenon_start, "
+                                           "phenomenon_end, result_time, result, result_json, "
+                                           "result_quality, parameters, feature_id, run_id) "
+                                           "FROM STDIN"
+                                         : "COPY insitu_obs_stage (seq, datastream_id, "
+                                           "phenomenon_start, phenomenon_end, result_time, "
+                                           "result, result_json, result_quality, parameters, "
+                                           "feature_id) FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         int rc = pg_error(ps, res, err, "cannot start COPY");
         PQclear(res);
@@ -476,7 +484,9 @@ static int copy_rows(struct pg_store *ps, const struct obs_row *rows, size_t n, 
     int ok = 1;
     for (size_t i = 0; i < n && ok; i++) {
         const struct obs_row *r = &rows[i];
-        sb_printf(&sb, "%zu\t%lld\t%lld\t", i, (long long)r->datastream_id,
+        if (run_id <= 0)
+            sb_printf(&sb, "%zu\t", i);
+        sb_printf(&sb, "%lld\t%lld\t", (long long)r->datastream_id,
                   (long long)r->phenomenon_start);
         copy_int(&sb, r->phenomenon_end, r->phenomenon_end != INSITU_TIME_NONE);
         sb_putc(&sb, '\t');
@@ -494,6 +504,8 @@ static int copy_rows(struct pg_store *ps, const struct obs_row *rows, size_t n, 
         copy_text(&sb, r->parameters);
         sb_putc(&sb, '\t');
         copy_int(&sb, r->feature_id, r->feature_id != 0);
+        if (run_id > 0)
+            sb_printf(&sb, "\t%lld", (long long)run_id);
         sb_putc(&sb, '\n');
         if (sb.len > (1 << 20) || i + 1 == n) {
             ok = PQputCopyData(ps->conn, sb.data, (int)sb.len) == 1;
@@ -512,9 +524,41 @@ static int copy_rows(struct pg_store *ps, const struct obs_row *rows, size_t n, 
     return rc ? rc : ok ? 0 : pg_error(ps, NULL, err, "COPY failed");
 }
 
-/* COPY into the session's staging table, then one INSERT ... ON CONFLICT merges it: new
- * rows get ids from the sequence, existing keys are rewritten (their ids kept). The last of
- * several rows with one key wins, as on SQLite. */
+/* Marks in `last` the index of the last row of each key; returns 1 when a key repeats. */
+static int last_of_keys(const struct obs_row *rows, size_t n, struct strmap *last)
+{
+    int repeats = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t key[2] = {rows[i].datastream_id, rows[i].phenomenon_start}, prev;
+        repeats |= strmap_get(last, (const char *)key, sizeof key, &prev);
+        strmap_put(last, (const char *)key, sizeof key, (int64_t)i);
+    }
+    return repeats;
+}
+
+/* Rewrites the existing rows of the given staging rows (seq numbers, "{1,5,9}"). */
+static int update_existing(struct pg_store *ps, const char *run, const char *seqs,
+                           insitu_error *err)
+{
+    const char *params[2] = {run, seqs};
+    PGresult *res = PQexecParams(
+        ps->conn,
+        "UPDATE observations o SET phenomenon_end = s.phenomenon_end, result_time = "
+        "s.result_time, result = s.result, result_json = s.result_json, result_quality = "
+        "s.result_quality, parameters = s.parameters, feature_id = s.feature_id, run_id = "
+        "$1::bigint FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
+        "o.datastream_id = s.datastream_id AND o.phenomenon_start = s.phenomenon_start",
+        2, NULL, params, NULL, NULL, 0);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
+                                                      : pg_error(ps, res, err, "cannot update observations");
+    PQclear(res);
+    return rc;
+}
+
+/* COPY into the session's staging table; one INSERT ... ON CONFLICT DO NOTHING writes the
+ * new keys (ids from the sequence) and says which they were; the others are then rewritten
+ * in place (their ids kept). The last of several rows with one key wins, as on SQLite. In a
+ * first ingest nothing conflicts and the second statement is not run. */
 static int pg_put_observations(struct store *st, const struct obs_row *rows, size_t n,
                                int64_t run_id, unsigned char *outcome, insitu_error *err)
 {
@@ -534,60 +578,73 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
     if (!rc)
         rc = pg_exec(ps, "TRUNCATE insitu_obs_stage", err);
     if (!rc)
-        rc = copy_rows(ps, rows, n, err);
+        rc = copy_rows(ps, rows, n, 0, err);
     if (rc)
         return rc;
+    struct strmap last = {0}, inserted = {0};
+    int repeats = last_of_keys(rows, n, &last);
     char run[32];
     snprintf(run, sizeof run, "%lld", (long long)run_id);
     const char *params[1] = {run};
-    /* the keys that existed before the merge (the CTEs share one snapshot) tell inserted
-     * rows from rewritten ones: RETURNING cannot tell them on a partitioned table */
+    /* with repeated keys, only the last row of each is offered to the INSERT */
     PGresult *res = PQexecParams(
         ps->conn,
-        "WITH existing AS (SELECT DISTINCT s.datastream_id, s.phenomenon_start FROM "
-        "insitu_obs_stage s JOIN observations o ON o.datastream_id = s.datastream_id AND "
-        "o.phenomenon_start = s.phenomenon_start), merged AS (INSERT INTO observations "
-        "(datastream_id, phenomenon_start, phenomenon_end, result_time, result, result_json, "
-        "result_quality, parameters, feature_id, run_id) "
-        "SELECT DISTINCT ON (datastream_id, phenomenon_start) datastream_id, phenomenon_start, "
-        "phenomenon_end, result_time, result, result_json, result_quality, parameters, "
-        "feature_id, $1::bigint FROM insitu_obs_stage ORDER BY datastream_id, "
-        "phenomenon_start, seq DESC ON CONFLICT (datastream_id, phenomenon_start) DO UPDATE "
-        "SET phenomenon_end = excluded.phenomenon_end, result_time = excluded.result_time, "
-        "result = excluded.result, result_json = excluded.result_json, result_quality = "
-        "excluded.result_quality, parameters = excluded.parameters, feature_id = "
-        "excluded.feature_id, run_id = excluded.run_id RETURNING 1) "
-        "SELECT datastream_id, phenomenon_start, (SELECT count(*) FROM merged) FROM existing",
+        repeats ? "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, "
+                  "result_time, result, result_json, result_quality, parameters, feature_id, "
+                  "run_id) SELECT DISTINCT ON (datastream_id, phenomenon_start) datastream_id, "
+                  "phenomenon_start, phenomenon_end, result_time, result, result_json, "
+                  "result_quality, parameters, feature_id, $1::bigint FROM insitu_obs_stage "
+                  "ORDER BY datastream_id, phenomenon_start, seq DESC ON CONFLICT DO NOTHING "
+                  "RETURNING datastream_id, phenomenon_start"
+                : "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, "
+                  "result_time, result, result_json, result_quality, parameters, feature_id, "
+                  "run_id) SELECT datastream_id, phenomenon_start, phenomenon_end, "
+                  "result_time, result, result_json, result_quality, parameters, feature_id, "
+                  "$1::bigint FROM insitu_obs_stage ON CONFLICT DO NOTHING RETURNING "
+                  "datastream_id, phenomenon_start",
         1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        rc = pg_error(ps, res, err, "cannot merge observations");
+        rc = pg_error(ps, res, err, "cannot insert observations");
         PQclear(res);
+        strmap_free(&last);
         return rc;
     }
-    /* outcome per input row: "updated" for a key that existed, and for the rows before the
-     * last one of a key (written over within the batch); "inserted" for the rest */
-    struct strmap existed = {0};
     for (int i = 0; i < PQntuples(res); i++) {
         int64_t key[2] = {strtoll(PQgetvalue(res, i, 0), NULL, 10),
                           strtoll(PQgetvalue(res, i, 1), NULL, 10)};
-        strmap_put(&existed, (const char *)key, sizeof key, 1);
+        strmap_put(&inserted, (const char *)key, sizeof key, 1);
     }
     PQclear(res);
-    struct strmap last = {0};
-    for (size_t i = 0; i < n; i++) {
-        int64_t key[2] = {rows[i].datastream_id, rows[i].phenomenon_start};
-        strmap_put(&last, (const char *)key, sizeof key, (int64_t)i);
-    }
+    /* outcome per input row: "inserted" for the last row of a key the INSERT wrote; the
+     * last row of a key that existed is rewritten ("updated"); earlier rows of a repeated
+     * key were written over within the batch ("updated") */
+    struct strbuf seqs = {0};
+    sb_putc(&seqs, '{');
     for (size_t i = 0; i < n; i++) {
         int64_t key[2] = {rows[i].datastream_id, rows[i].phenomenon_start}, v, at = -1;
         strmap_get(&last, (const char *)key, sizeof key, &at);
-        outcome[i] = at == (int64_t)i && !strmap_get(&existed, (const char *)key, sizeof key, &v)
-                         ? OBS_INSERTED
-                         : OBS_UPDATED;
+        int is_last = at == (int64_t)i;
+        int new_key = strmap_get(&inserted, (const char *)key, sizeof key, &v);
+        outcome[i] = is_last && new_key ? OBS_INSERTED : OBS_UPDATED;
+        if (is_last && !new_key)
+            sb_printf(&seqs, "%s%zu", seqs.len > 1 ? "," : "", i);
     }
-    strmap_free(&existed);
+    sb_putc(&seqs, '}');
+    if (seqs.len > 2)
+        rc = update_existing(ps, run, seqs.data, err);
+    sb_free(&seqs);
     strmap_free(&last);
-    return 0;
+    strmap_free(&inserted);
+    return rc;
+}
+
+/* New keys only: COPY straight into the table, the fastest way PostgreSQL has. */
+static int pg_append_observations(struct store *st, const struct obs_row *rows, size_t n,
+                                  int64_t run_id, insitu_error *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    int rc = ensure_partitions(ps, rows, n, err);
+    return rc ? rc : copy_rows(ps, rows, n, run_id > 0 ? run_id : 1, err);
 }
 
 const struct store_ops store_pg_ops = {
@@ -617,4 +674,5 @@ const struct store_ops store_pg_ops = {
     .finalize = pg_finalize,
     .changes = pg_changes,
     .put_observations = pg_put_observations,
+    .append_observations = pg_append_observations,
 };
