@@ -194,6 +194,64 @@ static void test_put_observations(void)
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(DISTINCT id) - count(*) FROM observations"), 0);
 }
 
+/* The backend's append path (PostgreSQL: COPY straight into a partition a bulk transaction
+ * made and attaches at the end): rows are visible to reads inside the transaction, mix
+ * with the merge path, and vanish with a rollback. */
+static void test_append_observations(void)
+{
+    if (!S()->ops->append_observations) {
+        CU_PASS("the backend has no append path");
+        return;
+    }
+    insitu_error err;
+    int64_t ds = make_datastream("APPEND");
+    /* 1901 and 1902: years no other test writes, so their partitions are new here */
+    int64_t y1901 = -2177452800000000LL, y1902 = -2145916800000000LL;
+    struct obs_row rows[3] = {
+        {ds, y1901, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 1.5, NULL, "good", NULL, 0},
+        {ds, y1901 + 1000000, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 2.5, NULL, NULL, NULL, 0},
+        {ds, y1902, INSITU_TIME_NONE, 77, 1, 3.5, NULL, NULL, "{\"p\":1}", 0}};
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)ds);
+    /* rolled back: nothing stays, and the year can be filled again */
+    CU_ASSERT_EQUAL_FATAL(st_begin_bulk(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->append_observations(S(), rows, 3, 5, &err), 0);
+    st_rollback(S());
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    CU_ASSERT_EQUAL_FATAL(st_begin_bulk(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->append_observations(S(), rows, 2, 5, &err), 0);
+    /* a read inside the transaction sees them */
+    CU_ASSERT_EQUAL(tu_int(store, sql), 2);
+    CU_ASSERT_EQUAL(S()->ops->append_observations(S(), rows + 2, 1, 5, &err), 0);
+    /* the merge path after the append path, on the same keys */
+    unsigned char outcome[1];
+    struct obs_row again = rows[0];
+    again.result = 9.5;
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &again, 1, 6, outcome, &err), 0);
+    CU_ASSERT_EQUAL(outcome[0], OBS_UPDATED);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 3);
+    snprintf(sql, sizeof sql,
+             "SELECT sum(result * 10) FROM observations WHERE datastream_id = %lld",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 95 + 25 + 35);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM observations WHERE datastream_id = %lld AND result_time = 77 "
+             "AND parameters = '{\"p\":1}' AND run_id = 5 AND result_quality IS NULL",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1);
+    /* a key appended twice is an error, and the transaction changes nothing */
+    CU_ASSERT_EQUAL_FATAL(st_begin_bulk(S(), &err), 0);
+    int rc = S()->ops->append_observations(S(), rows, 1, 7, &err);
+    if (!rc)
+        rc = st_commit(S(), &err);
+    CU_ASSERT_NOT_EQUAL(rc, 0);
+    if (rc)
+        st_rollback(S());
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1);
+}
+
 static void test_rollback(void)
 {
     insitu_error err;
@@ -296,6 +354,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "sensors, properties, datastreams upsert by natural key", test_upsert_entities);
     CU_add_test(s, "locations, history and spatial index", test_locations);
     CU_add_test(s, "bulk observations insert then update", test_put_observations);
+    CU_add_test(s, "append path: visible in its transaction, undone by rollback", test_append_observations);
     CU_add_test(s, "rollback leaves no trace", test_rollback);
     CU_add_test(s, "find a thing by id, code or name", test_find_thing);
     CU_add_test(s, "bbox filter of the dialect", test_bbox_dialect);
