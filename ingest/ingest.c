@@ -562,25 +562,6 @@ static void bw_free(struct batch_writer *bw)
     sb_free(&bw->arena);
 }
 
-static int recompute_summary(struct store *st, int64_t ds, insitu_error *err)
-{
-    struct stmt *s;
-    int rc = st_prepare(st,
-                        "UPDATE datastreams SET (n_obs, phenomenon_start, phenomenon_end, "
-                        "result_time_start, result_time_end) = (SELECT count(*), "
-                        "min(phenomenon_start), max(coalesce(phenomenon_end, phenomenon_start)), "
-                        "min(result_time), max(result_time) FROM observations WHERE "
-                        "datastream_id = ?) WHERE id = ?",
-                        &s, err);
-    if (rc)
-        return rc;
-    st_bind_int64(s, 1, ds);
-    st_bind_int64(s, 2, ds);
-    rc = st_step(s, err);
-    st_finalize(s);
-    return rc < 0 ? rc : 0;
-}
-
 /* Writes run_datastreams and brings each touched datastream's summary up to date. */
 static int bw_finish(struct batch_writer *bw, insitu_error *err)
 {
@@ -590,7 +571,13 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
     struct stmt *rd = NULL, *sum = NULL;
     rc = st_prepare(bw->st,
                     "INSERT INTO run_datastreams (run_id, datastream_id, n_obs, phenomenon_start, "
-                    "phenomenon_end) VALUES (?, ?, ?, ?, ?)",
+                    "phenomenon_end) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, datastream_id) "
+                    "DO UPDATE SET n_obs = run_datastreams.n_obs + excluded.n_obs, "
+                    "phenomenon_start = CASE WHEN excluded.phenomenon_start < "
+                    "run_datastreams.phenomenon_start THEN excluded.phenomenon_start ELSE "
+                    "run_datastreams.phenomenon_start END, phenomenon_end = CASE WHEN "
+                    "excluded.phenomenon_end > run_datastreams.phenomenon_end THEN "
+                    "excluded.phenomenon_end ELSE run_datastreams.phenomenon_end END",
                     &rd, err);
     if (!rc)
         rc = st_prepare(
@@ -618,7 +605,7 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
             break;
         if (s->updated) {
             /* rows were rewritten: an interval may have shrunk, so count again */
-            rc = recompute_summary(bw->st, s->id, err);
+            rc = store_recompute_summary(bw->st, s->id, err);
             continue;
         }
         int64_t rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt;
@@ -639,6 +626,43 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
     st_finalize(rd);
     st_finalize(sum);
     return rc < 0 ? rc : 0;
+}
+
+int bw_new(struct store *st, int64_t run_id, size_t batch_rows, struct batch_writer **out,
+           insitu_error *err)
+{
+    *out = NULL;
+    struct batch_writer *bw = malloc(sizeof *bw);
+    if (!bw)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    insitu_ingest_options opts = {0};
+    opts.batch_rows = batch_rows;
+    int rc = bw_init(bw, st, run_id, &opts, "", err);
+    bw->opts = NULL; /* opts lives on this stack frame: only batch_rows was needed */
+    if (rc) {
+        bw_delete(bw);
+        return rc;
+    }
+    *out = bw;
+    return 0;
+}
+
+int bw_end(struct batch_writer *bw, uint64_t *inserted, uint64_t *updated, insitu_error *err)
+{
+    int rc = bw_finish(bw, err);
+    if (inserted)
+        *inserted = bw->n_inserted;
+    if (updated)
+        *updated = bw->n_updated;
+    return rc;
+}
+
+void bw_delete(struct batch_writer *bw)
+{
+    if (!bw)
+        return;
+    bw_free(bw);
+    free(bw);
 }
 
 /* Deletes what the previous complete run of the same source wrote and this run did not
@@ -675,7 +699,7 @@ static int replace_previous(struct store *st, int64_t prev_run, int64_t run_id,
         int64_t n = st->ops->changes(st);
         if (n > 0) {
             *deleted += (uint64_t)n;
-            rc = recompute_summary(st, ds, err);
+            rc = store_recompute_summary(st, ds, err);
             if (rc)
                 break;
         }
