@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"things", "list things (stations, reaches, lakes...)", cmd_things},
     {"datastreams", "list datastreams (a thing's series of one property)", cmd_datastreams},
     {"query", "read observations, raw or aggregated", cmd_query},
+    {"serve", "serve the store as an OGC SensorThings API v1.1 endpoint", cmd_serve},
 };
 
 int cli_fail(const insitu_error *err)

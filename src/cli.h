@@ -45,5 +45,6 @@ int cmd_sources(struct cli *cli, int argc, char **argv);
 int cmd_things(struct cli *cli, int argc, char **argv);
 int cmd_datastreams(struct cli *cli, int argc, char **argv);
 int cmd_query(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);
 
 #endif
