@@ -1452,6 +1452,9 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
                         const char *alias, struct cv *out)
 {
     const struct sta_type_def *def = sta_type_def(type);
+    if (i >= e->nsegs)
+        return cfail(c, e, "'%s' is an entity: name one of its properties (%s/id)",
+                     e->segs[e->nsegs - 1], e->segs[e->nsegs - 1]);
     const char *seg = e->segs[i];
     int last = i == e->nsegs - 1;
     const struct sta_prop *prop = sta_prop_find(type, seg, strlen(seg));
@@ -2349,7 +2352,8 @@ static void collect_paths(const struct fexpr *e, const struct fexpr **paths, int
 static int last_many(const struct fexpr *p, enum sta_type type)
 {
     int split = -1;
-    for (int i = 0; i < p->nsegs; i++) {
+    /* a path ending at a navigation property names no value: resolve_path says so */
+    for (int i = 0; i < p->nsegs - 1; i++) {
         const struct sta_nav *nav = sta_nav_find(type, p->segs[i], strlen(p->segs[i]));
         if (!nav)
             break;

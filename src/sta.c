@@ -482,26 +482,83 @@ int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
 
 /* ==== writing JSON ==== */
 
+/* Per type, the fixed text around an entity's links, made once per request:
+ * ,"@iot.selfLink":"<base>/<Set>(   and   ,"<Nav>@iot.navigationLink":"<base>/<Set>( */
+struct link_tpl {
+    int ready;
+    struct strbuf self;
+    struct strbuf nav[4];
+};
+
 struct wctx {
     struct sta_conn *c;
     const char *base; /* ".../v1.1" */
     struct strbuf *sb;
     insitu_error *err;
+    size_t base_len;
+    struct link_tpl tpl[STA_NTYPES];
 };
 
+static void wctx_free(struct wctx *w)
+{
+    for (int t = 0; t < STA_NTYPES; t++) {
+        sb_free(&w->tpl[t].self);
+        for (int k = 0; k < 4; k++)
+            sb_free(&w->tpl[t].nav[k]);
+    }
+}
+
+static const struct link_tpl *link_templates(struct wctx *w, enum sta_type t)
+{
+    struct link_tpl *tp = &w->tpl[t];
+    if (tp->ready)
+        return tp;
+    const struct sta_type_def *def = sta_type_def(t);
+    sb_printf(&tp->self, ",\"@iot.selfLink\":\"%s/%s(", w->base, def->set);
+    for (int k = 0; k < def->nnavs && k < 4; k++)
+        sb_printf(&tp->nav[k], ",\"%s@iot.navigationLink\":\"%s/%s(", def->navs[k].name,
+                  w->base, def->set);
+    tp->ready = 1;
+    return tp;
+}
+
+/* An integer, without printf (a page of observations writes hundreds). */
+static void put_int(struct strbuf *sb, int64_t v)
+{
+    char buf[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        buf[sizeof buf - 1 - n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        buf[sizeof buf - 1 - n++] = '-';
+    sb_append(sb, buf + sizeof buf - n, (size_t)n);
+}
+
+/* Times hold nothing to escape: quoted as they are. */
 static void put_time(struct strbuf *sb, int64_t us)
 {
     char b[48];
-    sb_put_json_string(sb, time_format_iso(us, b, sizeof b));
+    b[0] = '"';
+    time_format_iso(us, b + 1, sizeof b - 2);
+    size_t n = strlen(b);
+    b[n] = '"';
+    sb_append(sb, b, n + 1);
 }
 
 static void put_period(struct strbuf *sb, int64_t start, int64_t end)
 {
     char b[100];
-    if (start == INSITU_TIME_NONE)
-        sb_puts(sb, "null");
-    else
-        sb_put_json_string(sb, time_format_interval(start, end, b, sizeof b));
+    if (start == INSITU_TIME_NONE) {
+        sb_append(sb, "null", 4);
+        return;
+    }
+    b[0] = '"';
+    time_format_interval(start, end, b + 1, sizeof b - 2);
+    size_t n = strlen(b);
+    b[n] = '"';
+    sb_append(sb, b, n + 1);
 }
 
 static void put_double(struct strbuf *sb, double v)
@@ -544,7 +601,7 @@ static void put_prop(struct strbuf *sb, struct stmt *s, const struct sta_prop *p
 {
     int i = p->idx;
     switch (p->kind) {
-    case SP_ID: sb_printf(sb, "%lld", (long long)st_col_int64(s, i)); break;
+    case SP_ID: put_int(sb, st_col_int64(s, i)); break;
     case SP_TEXT:
         if (st_col_is_null(s, i))
             sb_puts(sb, "null");
@@ -593,26 +650,54 @@ static int selected(const struct sta_query *q, const char *name)
     return !q || q->n_select == 0 || in_select(q, name);
 }
 
+/* ,"<key><suffix>": in one append (keys are model names: nothing to escape) */
 static void put_key(struct strbuf *sb, int *first, const char *key, const char *suffix)
 {
+    char buf[128];
+    size_t n = 0, k = strlen(key), x = strlen(suffix);
+    if (k + x + 4 > sizeof buf)
+        k = x = 0;
     if (!*first)
-        sb_putc(sb, ',');
+        buf[n++] = ',';
     *first = 0;
-    sb_putc(sb, '"');
-    sb_puts(sb, key);
-    sb_puts(sb, suffix);
-    sb_puts(sb, "\":");
+    buf[n++] = '"';
+    memcpy(buf + n, key, k);
+    n += k;
+    memcpy(buf + n, suffix, x);
+    n += x;
+    buf[n++] = '"';
+    buf[n++] = ':';
+    sb_append(sb, buf, n);
 }
 
+/* "<base>/<set>(<id>)[/<nav>]" as a JSON string (the base and the names need no escaping:
+ * request_base() in http.c only lets URL characters through). */
 static void put_link(struct wctx *w, const char *set, int64_t id, const char *nav)
 {
-    sb_putc(w->sb, '"');
-    sb_printf(w->sb, "%s/%s(%lld)", w->base, set, (long long)id);
+    struct strbuf *sb = w->sb;
+    char buf[128], digits[24];
+    size_t n = 0, ns = strlen(set), nn = nav ? strlen(nav) : 0;
+    int nd = 0;
+    uint64_t u = id < 0 ? 0 : (uint64_t)id;
+    do
+        digits[nd++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    sb_putc(sb, '"');
+    sb_append(sb, w->base, w->base_len);
+    buf[n++] = '/';
+    memcpy(buf + n, set, ns);
+    n += ns;
+    buf[n++] = '(';
+    while (nd)
+        buf[n++] = digits[--nd];
+    buf[n++] = ')';
     if (nav) {
-        sb_putc(w->sb, '/');
-        sb_puts(w->sb, nav);
+        buf[n++] = '/';
+        memcpy(buf + n, nav, nn);
+        n += nn;
     }
-    sb_putc(w->sb, '"');
+    buf[n++] = '"';
+    sb_append(sb, buf, n);
 }
 
 /* ---- collections ---- */
@@ -899,12 +984,16 @@ static int write_entity(struct wctx *w, enum sta_type t, struct stmt *s,
     int64_t id = st_col_int64(s, 0);
     struct strbuf *sb = w->sb;
     int first = 1;
-    sb_putc(sb, '{');
+    const struct link_tpl *tp = link_templates(w, t);
     if (selected(q, "id")) {
-        put_key(sb, &first, "@iot.id", "");
-        sb_printf(sb, "%lld", (long long)id);
-        put_key(sb, &first, "@iot.selfLink", "");
-        put_link(w, def->set, id, NULL);
+        sb_append(sb, "{\"@iot.id\":", 11);
+        put_int(sb, id);
+        sb_append(sb, tp->self.data, tp->self.len);
+        put_int(sb, id);
+        sb_append(sb, ")\"", 2);
+        first = 0;
+    } else {
+        sb_putc(sb, '{');
     }
     for (int i = 1; i < def->nprops; i++) {
         const struct sta_prop *p = &def->props[i];
@@ -926,8 +1015,14 @@ static int write_entity(struct wctx *w, enum sta_type t, struct stmt *s,
             if (rc)
                 return rc;
         } else if (selected(q, nav->name)) {
-            put_key(sb, &first, nav->name, "@iot.navigationLink");
-            put_link(w, def->set, id, nav->name);
+            /* the template starts with ','; the first member of an object has none */
+            const struct strbuf *pre = &tp->nav[i];
+            sb_append(sb, pre->data + first, pre->len - (size_t)first);
+            first = 0;
+            put_int(sb, id);
+            sb_append(sb, ")/", 2);
+            sb_puts(sb, nav->name);
+            sb_putc(sb, '"');
         }
     }
     sb_putc(sb, '}');
@@ -973,7 +1068,7 @@ void sta_write_entity_response(struct sta_conn *c, enum sta_type type, int64_t i
     struct strbuf b = {0};
     base_of(&b, base);
     sb_reset(&resp->body);
-    struct wctx w = {c, sb_str(&b), &resp->body, &err};
+    struct wctx w = {c, sb_str(&b), &resp->body, &err, b.len, {{0}}};
     struct stmt *s = NULL;
     int rc = entity_open(&w, type, id, &s);
     if (!rc && !s) {
@@ -989,6 +1084,7 @@ void sta_write_entity_response(struct sta_conn *c, enum sta_type type, int64_t i
         resp->status = status;
         resp->content_type = "application/json; charset=utf-8";
     }
+    wctx_free(&w);
     sb_free(&b);
 }
 
@@ -1468,7 +1564,7 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
     struct sta_query q;
     struct extras x;
     sq_init(&q);
-    struct wctx w = {c, base, &resp->body, &err};
+    struct wctx w = {c, base, &resp->body, &err, strlen(base), {{0}}};
     int rc = gather_options(req, &q, &x, &err);
     if (!rc && t->kind != TG_ROOT && t->kind != TG_CREATE_OBS)
         rc = check_query(&q, t->type, &err);
@@ -1507,6 +1603,7 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
         c->st->ops->set_deadline(c->st, 0);
     if (rc)
         fail_with(resp, &err, rc);
+    wctx_free(&w);
     sq_free(&q);
 }
 
@@ -1534,6 +1631,9 @@ void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_re
         return;
     struct strbuf base = {0};
     base_of(&base, req->base);
+    /* a page of entities: no reallocation on the way */
+    if (sb_grow(&resp->body, 16384) == 0)
+        resp->body.data[resp->body.len] = '\0';
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         handle_read(c, req, &t, sb_str(&base), resp);

@@ -441,6 +441,10 @@ static void test_errors(void)
     CU_ASSERT_TRUE(err_has("at character 1: Thing has no property 'foo'"));
     COUNT(STA_THING, "Datastreams eq 1", -1);
     CU_ASSERT_TRUE(err_has("'Datastreams' is an entity"));
+    COUNT(STA_THING, "Datastreams/Observations eq 1", -1);
+    CU_ASSERT_TRUE(err_has("'Observations' is an entity"));
+    COUNT(STA_OBSERVATION, "Datastream eq 1", -1);
+    CU_ASSERT_TRUE(err_has("'Datastream' is an entity"));
     COUNT(STA_THING, "year(name) eq 2020", -1);
     CU_ASSERT_TRUE(err_has("expected a time"));
     COUNT(STA_THING, "geo.intersects(name, geography'POINT(1 2)')", -1);
@@ -454,7 +458,7 @@ static void test_errors(void)
     COUNT(STA_THING, "substring(name) eq 'a'", -1);
     CU_ASSERT_TRUE(err_has("substring takes 2 or more arguments, not 1"));
     COUNT(STA_THING, "now(1) eq 1", -1);
-    CU_ASSERT_TRUE(err_has("too many arguments") || err_has("now takes 0 arguments"));
+    CU_ASSERT_TRUE(err_has("at character 1: now takes 0 arguments, not 1"));
     COUNT(STA_LOCATION, "st_relate(location, " BOX ", 'nonsense')", -1);
     CU_ASSERT_TRUE(err_has("the pattern must be 9 characters"));
     COUNT(STA_OBSERVATION, "result gt 1e999", -1);
@@ -498,10 +502,10 @@ static void test_limits(void)
     COUNT(STA_THING, sb_str(&sb), -1);
     CU_ASSERT_TRUE(err_has("nested too deeply"));
     sb_reset(&sb);
-    for (int i = 0; i < 2000; i++)
+    for (int i = 0; i < 1500; i++)
         sb_puts(&sb, "tolower(");
     sb_puts(&sb, "name");
-    for (int i = 0; i < 2000; i++)
+    for (int i = 0; i < 1500; i++)
         sb_putc(&sb, ')');
     COUNT(STA_THING, sb_str(&sb), -1);
     CU_ASSERT_TRUE(err_has("nested too deeply"));
@@ -605,6 +609,7 @@ static void test_select_expand(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "expected a property name, found 'na me'"));
     sq_free(&q);
     /* nested options, and a path that nests */
+    memset(&err, 0, sizeof err);
     CU_ASSERT_EQUAL(sq_parse_option(&q, "$expand",
                                     "Datastreams($top=2;$select=name;$filter=name eq 'a;b(';"
                                     "$expand=Observations($orderby=phenomenonTime desc;"

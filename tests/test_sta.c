@@ -689,6 +689,25 @@ static void test_deep_insert(void)
     CU_ASSERT_PTR_NOT_NULL(str(j, "phenomenonTime"));
     json_decref(j);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 3);
+    /* one Observation per time in a series: the same time again replaces it */
+    j = call("POST", "/v1.1/Datastreams(8)/Observations",
+             "{\"result\": 1, \"phenomenonTime\": \"2012-06-26T11:00:00Z\"}");
+    int64_t first = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", "/v1.1/Datastreams(8)/Observations",
+             "{\"result\": 2, \"phenomenonTime\": \"2012-06-26T11:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), first);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result")), 2);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 4);
+    j = call("DELETE", "/v1.1/Observations(0)", NULL);
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+    char del[64];
+    snprintf(del, sizeof del, "/v1.1/Observations(%lld)", (long long)first);
+    json_decref(call("DELETE", del, NULL));
+    CU_ASSERT_EQUAL(status, 200);
     /* linking to existing entities */
     j = call("POST", "/v1.1/Observations",
              "{\"Datastream\":{\"@iot.id\":8},\"FeatureOfInterest\":{\"@iot.id\":1},"
@@ -1011,9 +1030,9 @@ static void test_provenance(void)
     CU_ASSERT_EQUAL(tu_int(store, sql), 4);
     s = tu_text(store, "SELECT n_observations || ' ' || n_inserted || ' ' || n_updated || ' ' "
                        "|| n_things FROM ingest_runs WHERE ingester = 'sta'");
-    /* written: 2 deep, 2 single POSTs, 2 in the cascade test, 3 by CreateObservations; the
-     * Things: oven (deleted since) */
-    CU_ASSERT_STRING_EQUAL(s, "9 9 0 1");
+    /* written: 2 deep, 4 single POSTs (one replacing another), 2 in the cascade test, 3 by
+     * CreateObservations; the Things: oven (deleted since) */
+    CU_ASSERT_STRING_EQUAL(s, "11 10 1 1");
     free(s);
     CU_ASSERT_TRUE(tu_int(store, "SELECT n_deleted FROM ingest_runs WHERE ingester = 'sta'") >=
                    10);
