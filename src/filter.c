@@ -299,7 +299,7 @@ static int lex_time(struct lexer *lx)
             k++;
             continue;
         }
-        if (c == ' ' && k + 5 < lx->len + 0 && isdigit((unsigned char)lx->src[k + 1]) &&
+        if (c == ' ' && k + 5 < lx->len && isdigit((unsigned char)lx->src[k + 1]) &&
             isdigit((unsigned char)lx->src[k + 2]) && lx->src[k + 3] == ':' && sb.len > 10 &&
             strchr(sb_str(&sb), 'T') && !strchr(sb_str(&sb) + 10, '+') &&
             !strchr(sb_str(&sb) + 10, 'Z') && !strchr(sb_str(&sb) + 10, '-')) {
@@ -1524,7 +1524,8 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
         return cfail(c, e, "'%s' is an entity: name one of its properties (%s/id)", seg, seg);
     if (nav->many)
         return cfail(c, e, "'%s' leads to many entities: it cannot be used here", seg);
-    if (nav->fk && i + 2 == e->nsegs && strcmp(e->segs[i + 1], "id") == 0) {
+    if (nav->fk && i + 2 == e->nsegs &&
+        (strcmp(e->segs[i + 1], "id") == 0 || strcmp(e->segs[i + 1], "@iot.id") == 0)) {
         out->t = VT_NUM;
         return frag_printf(&out->a, "%s.%s", alias, nav->fk);
     }

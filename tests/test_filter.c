@@ -342,6 +342,8 @@ static void test_navigation(void)
     COUNT(STA_OBSERVATION, "Datastream/Thing/name eq 'R_MARONI_OELEMARI_KM0387'", 3);
     COUNT(STA_OBSERVATION, "Datastream/id eq 3", 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(last_sql, "(e.datastream_id) = (?)")); /* no subquery for an id */
+    COUNT(STA_OBSERVATION, "Datastream/@iot.id eq 3", 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_sql, "(e.datastream_id) = (?)"));
     COUNT(STA_OBSERVATION, "FeatureOfInterest/id eq 3", 3);
     COUNT(STA_OBSERVATION, "Datastream/ObservedProperty/name eq 'Silicon'", 5);
     COUNT(STA_DATASTREAM, "ObservedProperty/name eq 'Silicon'", 2);
