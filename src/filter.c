@@ -1504,6 +1504,7 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
             out->t = VT_GEOM;
             out->galias = alias;
             out->gtable = def->table;
+            frag_printf(&out->b, "%s.%s", alias, prop->col); /* the GeoJSON text */
             return frag_printf(&out->a, "%s.%s", alias, prop->col2);
         case SP_TIME:
             out->t = VT_TIME;
@@ -2545,7 +2546,7 @@ int orderby_sql(const struct sta_orderkey *keys, int n, enum sta_type type, cons
             *unique = 1;
         struct cv v = {0};
         int rc = cval(&c, e, type, alias, &v);
-        if (!rc && (v.t == VT_GEOM || v.t == VT_NULL))
+        if (!rc && (v.t == VT_NULL || (v.t == VT_GEOM && !v.b.sql.len)))
             rc = cfail(&c, e, "cannot order by %s", vt_name(v.t));
         if (rc) {
             cv_free(&v);
@@ -2553,7 +2554,10 @@ int orderby_sql(const struct sta_orderkey *keys, int n, enum sta_type type, cons
         }
         if (k)
             frag_puts(out, ", ");
-        if (v.t == VT_RESULT) {
+        if (v.t == VT_GEOM) {
+            /* a location orders by its GeoJSON text: stable, if not meaningful */
+            frag_cat(out, &v.b);
+        } else if (v.t == VT_RESULT) {
             /* numbers first, then the other results by their JSON text */
             frag_cat(out, &v.a);
             frag_puts(out, dir);

@@ -31,6 +31,8 @@ int sta_service_new(const struct sta_config *cfg, struct sta_service **out, insi
         svc->cfg.max_top = 10000;
     if (svc->cfg.default_top > svc->cfg.max_top)
         svc->cfg.default_top = svc->cfg.max_top;
+    if (!svc->cfg.max_answer)
+        svc->cfg.max_answer = (size_t)64 << 20;
     svc->source = xstrdup(cfg->source ? cfg->source : "sta");
     svc->cfg.source = svc->source;
     pthread_mutex_init(&svc->lock, NULL);
@@ -903,6 +905,18 @@ static void put_next_link(struct wctx *w, const char *path, const struct sta_que
 static int write_entity(struct wctx *w, enum sta_type t, struct stmt *s,
                         const struct sta_query *q);
 
+/* The largest answer built in memory (sta_config.max_answer): a deeper $expand or a larger
+ * page is refused with a message saying how to ask for less. */
+#define STA_MAX_ANSWER (w->c->svc->cfg.max_answer)
+
+static int too_large(struct wctx *w)
+{
+    return insitu_error_set(w->err, INSITU_EINVAL,
+                            "the answer would be larger than %zu KiB: ask for fewer entities "
+                            "($top, $filter) or expand less ($expand)",
+                            STA_MAX_ANSWER >> 10);
+}
+
 /* "[...]": up to top entities (or their selfLinks); *more when there are others after. */
 static int write_items(struct wctx *w, const struct collq *cq, int64_t top, int64_t skip,
                        int ref, int *more)
@@ -927,6 +941,10 @@ static int write_items(struct wctx *w, const struct collq *cq, int64_t top, int6
             put_link(w, def->set, st_col_int64(s, 0), NULL);
             sb_putc(w->sb, '}');
         } else if ((rc = write_entity(w, cq->type, s, cq->q))) {
+            break;
+        }
+        if (w->sb->len > STA_MAX_ANSWER) {
+            rc = too_large(w);
             break;
         }
     }
@@ -1332,6 +1350,10 @@ static int answer_data_array(struct wctx *w, const struct collq *cq, const struc
             put_prop(&g->rows, s, comps[k]);
         }
         sb_putc(&g->rows, ']');
+        if (g->rows.len > STA_MAX_ANSWER) {
+            rc = too_large(w);
+            break;
+        }
     }
     sta_release(w->c, s);
     if (rc >= 0) {

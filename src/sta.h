@@ -20,6 +20,7 @@ struct sta_config {
     int64_t default_top;    /* page size when $top is not given (100) */
     int64_t max_top;        /* largest page (10000): a larger $top is cut to it */
     double query_seconds;   /* time limit of one read request in the database (0: none) */
+    size_t max_answer;      /* largest answer built, bytes (0: 64 MiB); larger is a 400 */
     const char *source;     /* provenance of writes: ingest_runs.source (e.g. the base URL) */
 };
 

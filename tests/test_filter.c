@@ -586,6 +586,13 @@ static void test_orderby(void)
     CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$orderby", "name,,id", 0, &err), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "$orderby: at character 6: empty sort key"));
     sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", "location desc", 0, &err), 0);
+    CU_ASSERT_EQUAL(orderby_sql(q.orderby, q.n_orderby, STA_LOCATION, "e", dialect(), 0, &f,
+                                &unique, &err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&f.sql), "e.location DESC NULLS LAST");
+    frag_free(&f);
+    sq_free(&q);
     CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", "Datastreams/name", 0, &err), 0);
     CU_ASSERT_NOT_EQUAL(orderby_sql(q.orderby, q.n_orderby, STA_THING, "e", dialect(), 0, &f,
                                     &unique, &err),

@@ -627,6 +627,34 @@ static void test_read_errors(void)
     json_decref(j);
 }
 
+/* An answer larger than the configured size is refused, with what to do instead. */
+static void test_answer_limit(void)
+{
+    struct sta_config cfg = {0};
+    cfg.max_answer = 4096;
+    cfg.source = BASE "/v1.1";
+    struct sta_service *small;
+    struct sta_conn *c;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(sta_service_new(&cfg, &small, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(sta_conn_new(small, store, &c, &err), 0);
+    struct sta_param p = {"$expand", "Datastreams($expand=Observations)"};
+    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL};
+    struct sta_response resp = {0};
+    sta_handle(c, &req, &resp);
+    CU_ASSERT_EQUAL(resp.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&resp.body), "the answer would be larger than 4 KiB: "
+                                                      "ask for fewer entities"));
+    sta_response_free(&resp);
+    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL};
+    struct sta_response r2 = {0};
+    sta_handle(c, &one, &r2);
+    CU_ASSERT_EQUAL(r2.status, 200);
+    sta_response_free(&r2);
+    sta_conn_free(c);
+    sta_service_free(small, NULL);
+}
+
 /* ---- writing ---- */
 
 static const char *const deep_thing =
@@ -1056,6 +1084,7 @@ int main(void)
     CU_add_test(s, "$resultFormat=dataArray", test_data_array);
     CU_add_test(s, "aggregation extension", test_aggregate);
     CU_add_test(s, "read errors: status and message", test_read_errors);
+    CU_add_test(s, "answers larger than the limit are refused", test_answer_limit);
     CU_add_test(s, "POST with deep insert and links", test_deep_insert);
     CU_add_test(s, "POST errors leave the store as it was", test_create_errors);
     CU_add_test(s, "PATCH and PUT", test_update);
