@@ -159,7 +159,16 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         case 'b':
             if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
                 return cli_usage("serve", "--base-url %s: expected an http(s):// URL", optarg);
+            /* links are base + "/v1.1/...": drop a trailing '/' or "/v1.1" given here */
             base_url = optarg;
+            for (size_t n = strlen(optarg); n > 8;) {
+                if (optarg[n - 1] == '/')
+                    optarg[--n] = '\0';
+                else if (n > 5 && strcmp(optarg + n - 5, "/v1.1") == 0)
+                    optarg[n -= 5] = '\0';
+                else
+                    break;
+            }
             break;
         case 't':
             if (parse_int64(optarg, strlen(optarg), &threads) || threads < 1 || threads > 256)

@@ -206,10 +206,12 @@ fetch POST "$URL/Things" -u 'hydro:p4ss word' --data-binary "@$T/big.json"
 equal "a body over --max-body: 413" "$CODE" "413"
 stop_server
 
-# read-only
-start_server INSITU_SERVE_TOKEN=s3cret -- --read-only
+# read-only, behind a proxy
+start_server INSITU_SERVE_TOKEN=s3cret -- --read-only --base-url https://sta.example.org/hydro/v1.1/
 fetch GET "$URL/Things(1)"
 equal "--read-only still reads" "$CODE" "200"
+equal "--base-url: links start with it" "$(py 'd["@iot.selfLink"]')" \
+  "https://sta.example.org/hydro/v1.1/Things(1)"
 fetch DELETE "$URL/Things(1)" -H 'Authorization: Bearer s3cret'
 equal "--read-only refuses writes: 405 with Allow" "$CODE $(header Allow)" "405 GET, HEAD, OPTIONS"
 stop_server
