@@ -2082,225 +2082,201 @@ static int spatial_relation(struct fctx *c, const struct fexpr *e, struct cv *v,
     return rc;
 }
 
+/* Appends template tpl (printf, %1$s.. the fragments) to out. */
+static int tpl2(struct sqlfrag *out, const char *tpl, const struct sqlfrag *a,
+                const struct sqlfrag *b)
+{
+    const struct sqlfrag *args[] = {a, b};
+    return frag_format(out, tpl, args, b ? 2 : 1, NULL, 0);
+}
+
+/* substringof, contains, startswith, endswith, indexof, concat, length, tolower, toupper,
+ * trim, substring */
+static int call_text(struct fctx *c, const struct fexpr *e, struct cv *v, struct cv *out)
+{
+    enum fn fn = (enum fn)e->fn;
+    struct cv s0 = {0}, s1 = {0};
+    struct sqlfrag *o = &out->a;
+    int rc = want_text(c, e, 0, &v[0], &s0);
+    if (rc)
+        return rc;
+    switch (fn) {
+    case F_LENGTH: out->t = VT_NUM; rc = tpl2(o, "length(%1$s)", &s0.a, NULL); break;
+    case F_TOLOWER: out->t = VT_STR; rc = tpl2(o, "lower(%1$s)", &s0.a, NULL); break;
+    case F_TOUPPER: out->t = VT_STR; rc = tpl2(o, "upper(%1$s)", &s0.a, NULL); break;
+    case F_TRIM: out->t = VT_STR; rc = tpl2(o, "trim(%1$s)", &s0.a, NULL); break;
+    case F_SUBSTRING: {
+        /* OData counts from 0, SQL from 1 */
+        if ((rc = want_number(c, e, 1, &v[1])) || (e->nargs == 3 && (rc = want_number(c, e, 2,
+                                                                                  &v[2]))))
+            break;
+        struct sqlfrag from = {0}, len = {0};
+        num_operand(c, &from, &v[1]);
+        if (e->nargs == 3)
+            num_operand(c, &len, &v[2]);
+        const struct sqlfrag *args[] = {&s0.a, &from, &len};
+        out->t = VT_STR;
+        rc = frag_format(o, e->nargs == 3 ? "substr(%1$s, %2$s + 1, %3$s)" : "substr(%1$s, %2$s + 1)",
+                         args, 3, NULL, 0);
+        frag_free(&from);
+        frag_free(&len);
+        break;
+    }
+    default: {
+        if ((rc = want_text(c, e, 1, &v[1], &s1)))
+            break;
+        /* substringof(needle, haystack); the others (haystack, needle) */
+        const struct sqlfrag *hay = fn == F_SUBSTRINGOF ? &s1.a : &s0.a;
+        const struct sqlfrag *needle = fn == F_SUBSTRINGOF ? &s0.a : &s1.a;
+        out->t = fn == F_INDEXOF ? VT_NUM : fn == F_CONCAT ? VT_STR : VT_BOOL;
+        if (fn == F_CONCAT) {
+            rc = tpl2(o, "(%1$s || %2$s)", hay, needle);
+        } else if (fn == F_STARTSWITH) {
+            rc = tpl2(o, "(substr(%1$s, 1, length(%2$s)) = %2$s)", hay, needle);
+        } else if (fn == F_ENDSWITH) {
+            rc = tpl2(o, "(length(%1$s) >= length(%2$s) AND substr(%1$s, length(%1$s) - "
+                         "length(%2$s) + 1) = %2$s)",
+                      hay, needle);
+        } else { /* the dialect's strpos: 1-based, 0 when absent */
+            struct sqlfrag pos = {0};
+            rc = tpl2(&pos, c->d->strpos, hay, needle);
+            if (!rc)
+                rc = tpl2(o, fn == F_INDEXOF ? "(%1$s - 1)" : "(%1$s > 0)", &pos, NULL);
+            frag_free(&pos);
+        }
+    }
+    }
+    cv_free(&s0);
+    cv_free(&s1);
+    return rc;
+}
+
+/* year ... second, fractionalseconds, date, time, totaloffsetminutes: on a time's start */
+static int call_time_part(struct fctx *c, const struct fexpr *e, struct cv *v, struct cv *out)
+{
+    enum fn fn = (enum fn)e->fn;
+    int rc = coerce_time(c, &v[0]);
+    if (rc)
+        return rc;
+    struct sqlfrag st = {0};
+    put_start(&st, &v[0]);
+    struct sqlfrag *o = &out->a;
+    out->t = VT_NUM;
+    if (fn <= F_SECOND) {
+        rc = frag_format1(o, c->d->time_part[fn - F_YEAR], &st);
+    } else if (fn == F_TIME) {
+        out->t = VT_STR;
+        rc = frag_format1(o, c->d->time_of_day, &st);
+    } else if (fn == F_FRACSEC) {
+        rc = tpl2(o, "((((%1$s %% 1000000) + 1000000) %% 1000000) / 1000000.0)", &st, NULL);
+    } else if (fn == F_DATE) {
+        /* the start of the UTC day, as a time (floor, also before 1970) */
+        out->t = VT_TIME;
+        out->tk = TKI_INST;
+        rc = tpl2(o, "(%1$s - (((%1$s %% 86400000000) + 86400000000) %% 86400000000))", &st,
+                  NULL);
+    } else { /* totaloffsetminutes: every time here is UTC */
+        rc = tpl2(o, "(CASE WHEN %1$s IS NULL THEN NULL ELSE 0 END)", &st, NULL);
+    }
+    frag_free(&st);
+    return rc;
+}
+
+/* before, after, meets, during, overlaps, starts, finishes */
+static int call_interval(struct fctx *c, const struct fexpr *e, struct cv *v, struct cv *out)
+{
+    enum fn fn = (enum fn)e->fn;
+    int rc = coerce_time(c, &v[0]);
+    if (!rc)
+        rc = coerce_time(c, &v[1]);
+    if (rc)
+        return rc;
+    struct sqlfrag *o = &out->a;
+    out->t = VT_BOOL;
+    frag_puts(o, "(");
+    switch (fn) {
+    case F_BEFORE: time_before(o, &v[0], &v[1]); break;
+    case F_AFTER: time_after(o, &v[0], &v[1]); break;
+    case F_MEETS:
+        put3(o, put_end, &v[0], "=", put_start, &v[1]);
+        frag_puts(o, " OR ");
+        put3(o, put_end, &v[1], "=", put_start, &v[0]);
+        break;
+    case F_DURING:
+        put3(o, put_start, &v[0], ">=", put_start, &v[1]);
+        frag_puts(o, " AND ");
+        put3(o, put_start, &v[0], "<", put_end, &v[1]);
+        frag_puts(o, " AND ");
+        put3(o, put_end, &v[0], "<=", put_end, &v[1]);
+        break;
+    case F_OVERLAPS: time_overlaps(o, &v[0], &v[1]); break;
+    case F_STARTS: put3(o, put_start, &v[0], "=", put_start, &v[1]); break;
+    default: put3(o, put_end, &v[0], "=", put_end, &v[1]); break;
+    }
+    return frag_puts(o, ")");
+}
+
+/* geo.distance, geo.length and the spatial relations */
+static int call_geo(struct fctx *c, const struct fexpr *e, struct cv *v, struct cv *out)
+{
+    enum fn fn = (enum fn)e->fn;
+    int rc = want_geom(c, e, 0, &v[0]);
+    if (!rc && e->nargs > 1)
+        rc = want_geom(c, e, 1, &v[1]);
+    if (rc)
+        return rc;
+    if (fn == F_DISTANCE || fn == F_LENGTH_GEO) {
+        out->t = VT_NUM;
+        return fn == F_DISTANCE ? tpl2(&out->a, "ST_Distance(%1$s, %2$s)", &v[0].a, &v[1].a)
+                                : tpl2(&out->a, "ST_Length(%1$s)", &v[0].a, NULL);
+    }
+    if (fn == F_ST_RELATE) {
+        const char *pat = v[2].lit && v[2].t == VT_STR ? v[2].lit->s : NULL;
+        if (!pat || strlen(pat) != 9 || strspn(pat, "TF*012") != 9)
+            return cfail(c, e->args[2], "st_relate: the pattern must be 9 characters of T, F, "
+                                        "*, 0, 1, 2 in quotes ('T********')");
+    }
+    out->t = VT_BOOL;
+    return spatial_relation(c, e, v, fn != F_ST_DISJOINT && fn != F_ST_RELATE, &out->a);
+}
+
 static int call(struct fctx *c, const struct fexpr *e, enum sta_type type, const char *alias,
                 struct cv *out)
 {
     struct cv v[3];
     memset(v, 0, sizeof v);
-    int rc = 0, n = e->nargs;
-    for (int k = 0; k < n && !rc; k++)
+    int rc = 0;
+    for (int k = 0; k < e->nargs && !rc; k++)
         rc = cval(c, e->args[k], type, alias, &v[k]);
-    struct cv s0 = {0}, s1 = {0};
-    struct sqlfrag *o = &out->a;
     enum fn fn = (enum fn)e->fn;
-    if (rc)
-        goto done;
-    switch (fn) {
-    case F_SUBSTRINGOF:
-    case F_CONTAINS:
-    case F_STARTSWITH:
-    case F_ENDSWITH:
-    case F_INDEXOF:
-    case F_CONCAT: {
-        if ((rc = want_text(c, e, 0, &v[0], &s0)) || (rc = want_text(c, e, 1, &v[1], &s1)))
-            goto done;
-        /* substringof(needle, haystack); contains(haystack, needle) */
-        struct cv *hay = fn == F_SUBSTRINGOF ? &s1 : &s0, *needle = fn == F_SUBSTRINGOF ? &s0
-                                                                                   : &s1;
-        out->t = fn == F_INDEXOF ? VT_NUM : fn == F_CONCAT ? VT_STR : VT_BOOL;
-        if (fn == F_CONCAT) {
-            frag_puts(o, "(");
-            frag_cat(o, &s0.a);
-            frag_puts(o, " || ");
-            frag_cat(o, &s1.a);
-            frag_puts(o, ")");
-        } else if (fn == F_STARTSWITH) {
-            frag_puts(o, "(substr(");
-            frag_cat(o, &hay->a);
-            frag_puts(o, ", 1, length(");
-            frag_cat(o, &needle->a);
-            frag_puts(o, ")) = ");
-            frag_cat(o, &needle->a);
-            frag_puts(o, ")");
-        } else if (fn == F_ENDSWITH) {
-            frag_puts(o, "(length(");
-            frag_cat(o, &hay->a);
-            frag_puts(o, ") >= length(");
-            frag_cat(o, &needle->a);
-            frag_puts(o, ") AND substr(");
-            frag_cat(o, &hay->a);
-            frag_puts(o, ", length(");
-            frag_cat(o, &hay->a);
-            frag_puts(o, ") - length(");
-            frag_cat(o, &needle->a);
-            frag_puts(o, ") + 1) = ");
-            frag_cat(o, &needle->a);
-            frag_puts(o, ")");
-        } else {
-            const struct sqlfrag *args[] = {&hay->a, &needle->a};
-            frag_puts(o, "(");
-            frag_format(o, c->d->strpos, args, 2, NULL, 0);
-            frag_puts(o, fn == F_INDEXOF ? " - 1)" : " > 0)");
-        }
-        break;
-    }
-    case F_LENGTH:
-    case F_TOLOWER:
-    case F_TOUPPER:
-    case F_TRIM:
-        if ((rc = want_text(c, e, 0, &v[0], &s0)))
-            goto done;
-        out->t = fn == F_LENGTH ? VT_NUM : VT_STR;
-        frag_puts(o, fn == F_LENGTH    ? "length("
-                     : fn == F_TOLOWER ? "lower("
-                     : fn == F_TOUPPER ? "upper("
-                                       : "trim(");
-        frag_cat(o, &s0.a);
-        frag_puts(o, ")");
-        break;
-    case F_SUBSTRING:
-        if ((rc = want_text(c, e, 0, &v[0], &s0)) || (rc = want_number(c, e, 1, &v[1])) ||
-            (n == 3 && (rc = want_number(c, e, 2, &v[2]))))
-            goto done;
-        out->t = VT_STR;
-        frag_puts(o, "substr(");
-        frag_cat(o, &s0.a);
-        frag_puts(o, ", ");
-        num_operand(c, o, &v[1]);
-        frag_puts(o, " + 1");
-        if (n == 3) {
-            frag_puts(o, ", ");
-            num_operand(c, o, &v[2]);
-        }
-        frag_puts(o, ")");
-        break;
-    case F_YEAR:
-    case F_MONTH:
-    case F_DAY:
-    case F_HOUR:
-    case F_MINUTE:
-    case F_SECOND:
-    case F_FRACSEC:
-    case F_DATE:
-    case F_TIME:
-    case F_TOTALOFFSET: {
-        if ((rc = coerce_time(c, &v[0])))
-            goto done;
-        struct sqlfrag st = {0};
-        put_start(&st, &v[0]);
-        out->t = VT_NUM;
-        if (fn <= F_SECOND) {
-            frag_format1(o, c->d->time_part[fn - F_YEAR], &st);
-        } else if (fn == F_TIME) {
-            out->t = VT_STR;
-            frag_format1(o, c->d->time_of_day, &st);
-        } else if (fn == F_FRACSEC) {
-            frag_puts(o, "((((");
-            frag_cat(o, &st);
-            frag_puts(o, " % 1000000) + 1000000) % 1000000) / 1000000.0)");
-        } else if (fn == F_DATE) {
-            out->t = VT_TIME;
-            out->tk = TKI_INST;
-            frag_puts(o, "(");
-            frag_cat(o, &st);
-            frag_puts(o, " - (((");
-            frag_cat(o, &st);
-            frag_puts(o, " % 86400000000) + 86400000000) % 86400000000))");
-        } else {
-            frag_puts(o, "(CASE WHEN ");
-            frag_cat(o, &st);
-            frag_puts(o, " IS NULL THEN NULL ELSE 0 END)");
-        }
-        frag_free(&st);
-        break;
-    }
-    case F_NOW:
-    case F_MINDT:
-    case F_MAXDT:
+    if (rc) {
+        /* nothing */
+    } else if (fn <= F_CONCAT) {
+        rc = call_text(c, e, v, out);
+    } else if (fn <= F_TOTALOFFSET) {
+        rc = call_time_part(c, e, v, out);
+    } else if (fn <= F_MAXDT) {
         out->t = VT_TIME;
         out->tk = TKI_INST;
-        frag_int(o, fn == F_NOW     ? c->now_us
-                    : fn == F_MINDT ? days_from_civil(1, 1, 1) * US_PER_DAY
-                                    : days_from_civil(10000, 1, 1) * US_PER_DAY - 1);
-        break;
-    case F_BEFORE:
-    case F_AFTER:
-    case F_MEETS:
-    case F_DURING:
-    case F_OVERLAPS:
-    case F_STARTS:
-    case F_FINISHES:
-        if ((rc = coerce_time(c, &v[0])) || (rc = coerce_time(c, &v[1])))
-            goto done;
-        out->t = VT_BOOL;
-        frag_puts(o, "(");
-        if (fn == F_BEFORE) {
-            time_before(o, &v[0], &v[1]);
-        } else if (fn == F_AFTER) {
-            time_after(o, &v[0], &v[1]);
-        } else if (fn == F_MEETS) {
-            put3(o, put_end, &v[0], "=", put_start, &v[1]);
-            frag_puts(o, " OR ");
-            put3(o, put_end, &v[1], "=", put_start, &v[0]);
-        } else if (fn == F_DURING) {
-            put3(o, put_start, &v[0], ">=", put_start, &v[1]);
-            frag_puts(o, " AND ");
-            put3(o, put_start, &v[0], "<", put_end, &v[1]);
-            frag_puts(o, " AND ");
-            put3(o, put_end, &v[0], "<=", put_end, &v[1]);
-        } else if (fn == F_OVERLAPS) {
-            time_overlaps(o, &v[0], &v[1]);
-        } else if (fn == F_STARTS) {
-            put3(o, put_start, &v[0], "=", put_start, &v[1]);
-        } else {
-            put3(o, put_end, &v[0], "=", put_end, &v[1]);
+        rc = frag_int(&out->a, fn == F_NOW     ? c->now_us
+                               : fn == F_MINDT ? days_from_civil(1, 1, 1) * US_PER_DAY
+                                               : days_from_civil(10000, 1, 1) * US_PER_DAY - 1);
+    } else if (fn <= F_FINISHES) {
+        rc = call_interval(c, e, v, out);
+    } else if (fn <= F_CEILING) {
+        static const char *const tpl[] = {"round(%1$s)", "floor(%1$s)", "ceiling(%1$s)"};
+        if (!(rc = want_number(c, e, 0, &v[0]))) {
+            struct sqlfrag x = {0};
+            num_operand(c, &x, &v[0]);
+            out->t = VT_NUM;
+            rc = tpl2(&out->a, tpl[fn - F_ROUND], &x, NULL);
+            frag_free(&x);
         }
-        frag_puts(o, ")");
-        break;
-    case F_ROUND:
-    case F_FLOOR:
-    case F_CEILING:
-        if ((rc = want_number(c, e, 0, &v[0])))
-            goto done;
-        out->t = VT_NUM;
-        frag_puts(o, fn == F_ROUND ? "round(" : fn == F_FLOOR ? "floor(" : "ceiling(");
-        num_operand(c, o, &v[0]);
-        frag_puts(o, ")");
-        break;
-    case F_DISTANCE:
-    case F_LENGTH_GEO:
-        if ((rc = want_geom(c, e, 0, &v[0])) || (n == 2 && (rc = want_geom(c, e, 1, &v[1]))))
-            goto done;
-        out->t = VT_NUM;
-        frag_puts(o, fn == F_DISTANCE ? "ST_Distance(" : "ST_Length(");
-        frag_cat(o, &v[0].a);
-        if (n == 2) {
-            frag_puts(o, ", ");
-            frag_cat(o, &v[1].a);
-        }
-        frag_puts(o, ")");
-        break;
-    default: /* the spatial relations */
-        if ((rc = want_geom(c, e, 0, &v[0])) || (rc = want_geom(c, e, 1, &v[1])))
-            goto done;
-        if (fn == F_ST_RELATE) {
-            const char *pat = v[2].lit && v[2].t == VT_STR ? v[2].lit->s : NULL;
-            int ok = pat && strlen(pat) == 9 && strspn(pat, "TF*012") == 9;
-            if (!ok) {
-                rc = cfail(c, e->args[2], "st_relate: the pattern must be 9 characters of "
-                                          "T, F, *, 0, 1, 2 in quotes ('T********')");
-                goto done;
-            }
-        }
-        out->t = VT_BOOL;
-        rc = spatial_relation(c, e, v, fn != F_ST_DISJOINT && fn != F_ST_RELATE, o);
-        break;
+    } else {
+        rc = call_geo(c, e, v, out);
     }
-done:
     for (int k = 0; k < 3; k++)
         cv_free(&v[k]);
-    cv_free(&s0);
-    cv_free(&s1);
     return rc;
 }
 

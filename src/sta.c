@@ -318,11 +318,81 @@ static int resolve_fail(struct sta_response *resp, int status, insitu_error *err
     return -1;
 }
 
+/* One navigation step of a path from entity (t->type, t->id): to the related entity (a
+ * to-one, or a to-many with an id), checked to exist; or, for a to-many without id, the
+ * collection (*done set). Fills resp and returns nonzero on failure. */
+static int resolve_nav(struct sta_conn *c, struct sta_target *t, const struct sta_nav *nav,
+                       int has_id, int64_t id, int *verified, int *done,
+                       struct sta_response *resp)
+{
+    insitu_error err = {0};
+    const char *set = sta_type_def(t->type)->set;
+    if (!nav->many && has_id) {
+        sta_error(resp, 400, "%s is a single entity: it takes no id", nav->name);
+        return -1;
+    }
+    if (nav->many && !has_id) {
+        int exists = *verified;
+        if (!exists && entity_exists(c, t->type, t->id, &exists, &err))
+            return resolve_fail(resp, 500, &err);
+        if (!exists) {
+            sta_error(resp, 404, "%s(%lld): no such entity", set, (long long)t->id);
+            return -1;
+        }
+        t->kind = TG_COLLECTION;
+        t->has_parent = 1;
+        t->ptype = t->type;
+        t->pid = t->id;
+        t->pnav = nav;
+        t->type = nav->target;
+        *done = 1;
+        return 0;
+    }
+    int64_t next;
+    if (related_id(c, t->type, t->id, nav, has_id, id, &next, &err))
+        return resolve_fail(resp, 500, &err);
+    if (!next) {
+        if (has_id)
+            sta_error(resp, 404, "%s(%lld) has no %s(%lld)", set, (long long)t->id, nav->name,
+                      (long long)id);
+        else
+            sta_error(resp, 404, "%s(%lld) does not exist or has no %s", set, (long long)t->id,
+                      nav->name);
+        return -1;
+    }
+    t->type = nav->target;
+    t->id = next;
+    *verified = 1;
+    return 0;
+}
+
+/* The end of a path at a property: [sub-property] [$value]. */
+static int resolve_property(struct sta_target *t, const struct sta_prop *prop,
+                            char *const *rest, int n, struct sta_response *resp)
+{
+    t->kind = TG_PROPERTY;
+    t->prop = prop;
+    int k = 0;
+    if (k < n && strcmp(rest[k], "$value") != 0 &&
+        (prop->kind == SP_UOM || prop->kind == SP_OBJECT)) {
+        snprintf(t->sub, sizeof t->sub, "%s", rest[k]);
+        k++;
+    }
+    if (k < n && strcmp(rest[k], "$value") == 0) {
+        t->value = 1;
+        k++;
+    }
+    if (k < n) {
+        sta_error(resp, 400, "unexpected '%.60s' after the property %s", rest[k], prop->name);
+        return -1;
+    }
+    return 0;
+}
+
 int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
                 struct sta_response *resp)
 {
     memset(t, 0, sizeof *t);
-    insitu_error err = {0};
     while (*path == '/')
         path++;
     size_t plen = strlen(path);
@@ -404,55 +474,22 @@ int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
         }
         const struct sta_nav *nav = sta_nav_find(t->type, seg, nlen);
         if (nav) {
-            if (!nav->many && has_id) {
-                sta_error(resp, 400, "%.*s is a single entity: it takes no id", (int)nlen, seg);
+            int done = 0;
+            if (resolve_nav(c, t, nav, has_id, id, &verified, &done, resp))
                 return -1;
-            }
-            if (nav->many && !has_id) {
-                if (!verified) {
-                    int exists;
-                    if (entity_exists(c, t->type, t->id, &exists, &err))
-                        return resolve_fail(resp, 500, &err);
-                    if (!exists) {
-                        sta_error(resp, 404, "%s(%lld): no such entity",
-                                  sta_type_def(t->type)->set, (long long)t->id);
-                        return -1;
-                    }
-                }
-                t->kind = TG_COLLECTION;
-                t->has_parent = 1;
-                t->ptype = t->type;
-                t->pid = t->id;
-                t->pnav = nav;
-                t->type = nav->target;
-                if (i + 1 < nsegs && strcmp(segs[i + 1], "$ref") == 0 && i + 2 == nsegs) {
-                    t->ref = 1;
-                    return 0;
-                }
-                if (i + 1 < nsegs) {
-                    sta_error(resp, 400, "%.*s: name one entity (%.*s(id)) before '%.60s'",
-                              (int)nlen, seg, (int)nlen, seg, segs[i + 1]);
-                    return -1;
-                }
+            if (!done)
+                continue;
+            /* a collection: only $ref may follow */
+            if (i + 1 < nsegs && strcmp(segs[i + 1], "$ref") == 0 && i + 2 == nsegs) {
+                t->ref = 1;
                 return 0;
             }
-            int64_t next;
-            if (related_id(c, t->type, t->id, nav, has_id, id, &next, &err))
-                return resolve_fail(resp, 500, &err);
-            if (!next) {
-                if (has_id)
-                    sta_error(resp, 404, "%s(%lld) has no %.*s(%lld)",
-                              sta_type_def(t->type)->set, (long long)t->id, (int)nlen, seg,
-                              (long long)id);
-                else
-                    sta_error(resp, 404, "%s(%lld) does not exist or has no %.*s",
-                              sta_type_def(t->type)->set, (long long)t->id, (int)nlen, seg);
+            if (i + 1 < nsegs) {
+                sta_error(resp, 400, "%.*s: name one entity (%.*s(id)) before '%.60s'",
+                          (int)nlen, seg, (int)nlen, seg, segs[i + 1]);
                 return -1;
             }
-            t->type = nav->target;
-            t->id = next;
-            verified = 1;
-            continue;
+            return 0;
         }
         const struct sta_prop *prop = has_id ? NULL : sta_prop_find(t->type, seg, nlen);
         if (!prop) {
@@ -460,24 +497,7 @@ int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
                       sta_type_def(t->type)->name, seg);
             return -1;
         }
-        t->kind = TG_PROPERTY;
-        t->prop = prop;
-        int k = i + 1;
-        if (k < nsegs && strcmp(segs[k], "$value") != 0 &&
-            (prop->kind == SP_UOM || prop->kind == SP_OBJECT)) {
-            snprintf(t->sub, sizeof t->sub, "%s", segs[k]);
-            k++;
-        }
-        if (k < nsegs && strcmp(segs[k], "$value") == 0) {
-            t->value = 1;
-            k++;
-        }
-        if (k < nsegs) {
-            sta_error(resp, 400, "unexpected '%.60s' after the property %s", segs[k],
-                      prop->name);
-            return -1;
-        }
-        return 0;
+        return resolve_property(t, prop, segs + i + 1, nsegs - i - 1, resp);
     }
     return 0;
 }

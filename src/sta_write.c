@@ -1618,6 +1618,117 @@ static int parse_body(struct wx *w, const struct sta_request *req, json_t **out)
     return 0;
 }
 
+static void do_delete(struct wx *w, const struct sta_target *t, struct sta_response *resp)
+{
+    if (t->kind != TG_ENTITY || t->ref) {
+        sta_error(resp, 405, "DELETE removes one entity (/v1.1/Things(1))");
+        return;
+    }
+    int yes = 0;
+    int rc = begin(w);
+    if (!rc)
+        rc = exists(w, t->type, t->id, &yes);
+    if (!rc && !yes)
+        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
+                              sta_type_def(t->type)->set, (long long)t->id);
+    if (!rc)
+        rc = delete_entity(w, t->type, t->id);
+    if (!rc)
+        rc = commit(w);
+    else
+        abandon(w);
+    if (rc) {
+        respond_error(resp, w->err, rc);
+    } else {
+        resp->status = 200;
+        sb_reset(&resp->body);
+    }
+}
+
+static void do_update(struct wx *w, const struct sta_request *req, const struct sta_target *t,
+                      struct sta_response *resp)
+{
+    if (t->kind != TG_ENTITY || t->ref) {
+        sta_error(resp, 405, "%s updates one entity (/v1.1/Things(1))", req->method);
+        return;
+    }
+    json_t *body = NULL;
+    int yes = 0;
+    int rc = parse_body(w, req, &body);
+    if (!rc && !json_is_object(body))
+        rc = fail(w, INSITU_EINVAL, "the body must be a JSON object");
+    if (!rc)
+        rc = begin(w);
+    if (!rc)
+        rc = exists(w, t->type, t->id, &yes);
+    if (!rc && !yes)
+        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
+                              sta_type_def(t->type)->set, (long long)t->id);
+    if (!rc)
+        rc = update_entity(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
+    if (!rc)
+        rc = commit(w);
+    else
+        abandon(w);
+    json_decref(body);
+    if (rc)
+        respond_error(resp, w->err, rc);
+    else
+        sta_write_entity_response(w->c, t->type, t->id, req->base ? req->base : "", 200, resp);
+}
+
+static void do_post(struct wx *w, const struct sta_request *req, const struct sta_target *t,
+                    struct sta_response *resp)
+{
+    const char *base = req->base ? req->base : "";
+    json_t *body = NULL;
+    int rc = parse_body(w, req, &body);
+    if (!rc && t->kind == TG_CREATE_OBS) {
+        rc = begin(w);
+        if (!rc) {
+            sb_reset(&resp->body);
+            rc = create_observations(w, body, base, resp);
+        } else {
+            abandon(w);
+        }
+    } else if (!rc && (t->kind != TG_COLLECTION || t->ref)) {
+        json_decref(body);
+        sta_error(resp, 405, "POST creates entities in a collection (/v1.1/Things, "
+                             "/v1.1/Datastreams(1)/Observations)");
+        return;
+    } else if (!rc) {
+        /* a new Observation's id is known once the batch is written: (datastream, start)
+         * in id[1], id[2] find it */
+        int64_t id[3] = {0, 0, 0};
+        struct parent p = {t->ptype, t->pid};
+        if (!json_is_object(body))
+            rc = fail(w, INSITU_EINVAL, "the body must be a JSON object (one %s)",
+                      sta_type_def(t->type)->name);
+        if (!rc)
+            rc = begin(w);
+        if (!rc)
+            rc = check_members(w, body, t->type);
+        if (!rc && t->type == STA_OBSERVATION)
+            rc = create_observation(w, body, t->has_parent ? &p : NULL, id);
+        else if (!rc)
+            rc = create(w, t->type, body, t->has_parent ? &p : NULL, id);
+        if (!rc)
+            rc = commit(w);
+        else
+            abandon(w);
+        if (!rc && t->type == STA_OBSERVATION)
+            rc = observation_id(w, id[1], id[2], &id[0]);
+        if (!rc) {
+            snprintf(resp->location, sizeof resp->location, "%s%s/%s(%lld)", base,
+                     STA_VERSION_PATH, sta_type_def(t->type)->set, (long long)id[0]);
+            sta_write_entity_response(w->c, t->type, id[0], base, 201, resp);
+        }
+    }
+    json_decref(body);
+    if (rc)
+        respond_error(resp, w->err, rc);
+}
+
 void sta_write(struct sta_conn *c, const struct sta_request *req, const struct sta_target *t,
                struct sta_response *resp)
 {
@@ -1628,123 +1739,11 @@ void sta_write(struct sta_conn *c, const struct sta_request *req, const struct s
     w.st = c->st;
     w.err = &err;
     w.user = req->user;
-    const char *m = req->method;
-    json_t *body = NULL;
-    const char *base = req->base ? req->base : "";
-    int rc = 0;
-    if (strcmp(m, "DELETE") == 0) {
-        if (t->kind != TG_ENTITY || t->ref) {
-            sta_error(resp, 405, "DELETE removes one entity (/v1.1/Things(1))");
-            return;
-        }
-        int yes = 0;
-        rc = begin(&w);
-        if (!rc)
-            rc = exists(&w, t->type, t->id, &yes);
-        if (!rc && !yes)
-            rc = insitu_error_set(&err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
-                                  sta_type_def(t->type)->set, (long long)t->id);
-        if (!rc)
-            rc = delete_entity(&w, t->type, t->id);
-        if (!rc)
-            rc = commit(&w);
-        else
-            abandon(&w);
-        if (rc) {
-            respond_error(resp, &err, rc);
-        } else {
-            resp->status = 200;
-            sb_reset(&resp->body);
-        }
-        sb_free(&w.where);
-        return;
-    }
-    if (strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) {
-        if (t->kind != TG_ENTITY || t->ref) {
-            sta_error(resp, 405, "%s updates one entity (/v1.1/Things(1))", m);
-            return;
-        }
-        int yes = 0;
-        rc = parse_body(&w, req, &body);
-        if (!rc && !json_is_object(body))
-            rc = fail(&w, INSITU_EINVAL, "the body must be a JSON object");
-        if (!rc)
-            rc = begin(&w);
-        if (!rc)
-            rc = exists(&w, t->type, t->id, &yes);
-        if (!rc && !yes)
-            rc = insitu_error_set(&err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
-                                  sta_type_def(t->type)->set, (long long)t->id);
-        if (!rc)
-            rc = update_entity(&w, t->type, t->id, body, m[1] == 'U');
-        if (!rc)
-            rc = commit(&w);
-        else
-            abandon(&w);
-        json_decref(body);
-        sb_free(&w.where);
-        if (rc)
-            respond_error(resp, &err, rc);
-        else
-            sta_write_entity_response(c, t->type, t->id, base, 200, resp);
-        return;
-    }
-    /* POST */
-    rc = parse_body(&w, req, &body);
-    if (rc) {
-        respond_error(resp, &err, rc);
-        sb_free(&w.where);
-        return;
-    }
-    if (t->kind == TG_CREATE_OBS) {
-        rc = begin(&w);
-        if (!rc) {
-            sb_reset(&resp->body);
-            rc = create_observations(&w, body, base, resp);
-        } else {
-            abandon(&w);
-        }
-        if (rc)
-            respond_error(resp, &err, rc);
-        json_decref(body);
-        sb_free(&w.where);
-        return;
-    }
-    if (t->kind != TG_COLLECTION || t->ref) {
-        sta_error(resp, 405, "POST creates entities in a collection (/v1.1/Things, "
-                             "/v1.1/Datastreams(1)/Observations)");
-        json_decref(body);
-        sb_free(&w.where);
-        return;
-    }
-    int64_t id[3] = {0, 0, 0};
-    struct parent p = {t->ptype, t->pid};
-    if (!json_is_object(body))
-        rc = fail(&w, INSITU_EINVAL, "the body must be a JSON object (one %s)",
-                  sta_type_def(t->type)->name);
-    if (!rc)
-        rc = begin(&w);
-    if (!rc) {
-        rc = check_members(&w, body, t->type);
-        if (!rc && t->type == STA_OBSERVATION)
-            rc = create_observation(&w, body, t->has_parent ? &p : NULL, id);
-        else if (!rc)
-            rc = create(&w, t->type, body, t->has_parent ? &p : NULL, id);
-    }
-    if (!rc)
-        rc = commit(&w);
+    if (strcmp(req->method, "DELETE") == 0)
+        do_delete(&w, t, resp);
+    else if (strcmp(req->method, "PATCH") == 0 || strcmp(req->method, "PUT") == 0)
+        do_update(&w, req, t, resp);
     else
-        abandon(&w);
-    if (!rc && t->type == STA_OBSERVATION)
-        rc = observation_id(&w, id[1], id[2], &id[0]);
-    json_decref(body);
+        do_post(&w, req, t, resp);
     sb_free(&w.where);
-    if (rc) {
-        respond_error(resp, &err, rc);
-        return;
-    }
-    snprintf(resp->location, sizeof resp->location, "%s%s/%s(%lld)", base, STA_VERSION_PATH,
-             sta_type_def(t->type)->set, (long long)id[0]);
-    sta_write_entity_response(c, t->type, id[0], base, 201, resp);
-    /* the response writer clears location on errors only */
 }
