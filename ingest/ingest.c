@@ -275,6 +275,7 @@ struct batch_writer {
     const insitu_ingest_options *opts;
     const char *source_name;
     int lenient, dry_run;
+    int in_parts; /* one of several writers of its run (bw_new) */
     int64_t now_us;
     struct strmap things, sensors, props, datastreams, features, locations;
     struct pending *rows;
@@ -647,27 +648,6 @@ static void bw_free(struct batch_writer *bw)
     sb_free(&bw->arena);
 }
 
-/* Counts a datastream's summary again (after rows were rewritten or deleted). The
- * statement is prepared once per connection. */
-static int recompute_summary(struct store *st, int64_t ds, insitu_error *err)
-{
-    struct stmt *s;
-    int rc = st_prepare_cached(st, SLOT_RECOMPUTE_SUMMARY,
-                               "UPDATE datastreams SET (n_obs, phenomenon_start, phenomenon_end, "
-                               "result_time_start, result_time_end) = (SELECT count(*), "
-                               "min(phenomenon_start), max(coalesce(phenomenon_end, "
-                               "phenomenon_start)), min(result_time), max(result_time) FROM "
-                               "observations WHERE datastream_id = ?) WHERE id = ?",
-                               &s, err);
-    if (rc)
-        return rc;
-    st_bind_int64(s, 1, ds);
-    st_bind_int64(s, 2, ds);
-    rc = st_step(s, err);
-    st_finalize(s);
-    return rc < 0 ? rc : 0;
-}
-
 enum { RD_CHUNK = 50, RD_COLS = 10 };
 
 static void bind_run_datastream(struct stmt *s, int first, int64_t run_id,
@@ -685,7 +665,9 @@ static void bind_run_datastream(struct stmt *s, int first, int64_t run_id,
     st_bind_time(s, first + 9, d->max_rt == INT64_MIN ? INSITU_TIME_NONE : d->max_rt);
 }
 
-/* Records what the run wrote per datastream, RD_CHUNK rows per INSERT. */
+/* Records what the run wrote per datastream, RD_CHUNK rows per INSERT. A run written in
+ * parts (the SensorThings server writes one run request by request) adds each part to what
+ * the run already holds. */
 static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
 {
     struct strbuf sql = {0};
@@ -693,13 +675,35 @@ static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
                        "n_updated, phenomenon_start, phenomenon_last, phenomenon_end, "
                        "result_time_start, result_time_end) VALUES ";
     const char *row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    const char *merge =
+        !bw->in_parts
+            ? ""
+            : " ON CONFLICT (run_id, datastream_id) DO UPDATE SET "
+              "n_obs = run_datastreams.n_obs + excluded.n_obs, "
+              "n_inserted = run_datastreams.n_inserted + excluded.n_inserted, "
+              "n_updated = run_datastreams.n_updated + excluded.n_updated, "
+              "phenomenon_start = CASE WHEN excluded.phenomenon_start < "
+              "run_datastreams.phenomenon_start THEN excluded.phenomenon_start ELSE "
+              "run_datastreams.phenomenon_start END, "
+              "phenomenon_last = CASE WHEN excluded.phenomenon_last > "
+              "run_datastreams.phenomenon_last THEN excluded.phenomenon_last ELSE "
+              "run_datastreams.phenomenon_last END, "
+              "phenomenon_end = CASE WHEN excluded.phenomenon_end > run_datastreams.phenomenon_end "
+              "THEN excluded.phenomenon_end ELSE run_datastreams.phenomenon_end END, "
+              "result_time_start = CASE WHEN run_datastreams.result_time_start IS NULL OR "
+              "excluded.result_time_start < run_datastreams.result_time_start THEN "
+              "excluded.result_time_start ELSE run_datastreams.result_time_start END, "
+              "result_time_end = CASE WHEN run_datastreams.result_time_end IS NULL OR "
+              "excluded.result_time_end > run_datastreams.result_time_end THEN "
+              "excluded.result_time_end ELSE run_datastreams.result_time_end END";
     struct stmt *chunk = NULL, *one = NULL;
     sb_puts(&sql, head);
     for (int i = 0; i < RD_CHUNK; i++)
         sb_printf(&sql, "%s%s", i ? ", " : "", row);
+    sb_puts(&sql, merge);
     int rc = st_prepare(bw->st, sql.data, &chunk, err);
     sb_reset(&sql);
-    sb_printf(&sql, "%s%s", head, row);
+    sb_printf(&sql, "%s%s%s", head, row, merge);
     if (!rc)
         rc = st_prepare(bw->st, sql.data, &one, err);
     sb_free(&sql);
@@ -720,6 +724,48 @@ static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
     return rc < 0 ? rc : 0;
 }
 
+/* Adds one part's new rows to the summaries of the datastreams it only added to (a run
+ * written in parts: run_datastreams holds the whole run, not this part). */
+static int add_to_summaries(struct batch_writer *bw, insitu_error *err)
+{
+    struct stmt *sum = NULL;
+    int rc = st_prepare(
+        bw->st,
+        "UPDATE datastreams SET n_obs = n_obs + ?, "
+        "phenomenon_start = CASE WHEN phenomenon_start IS NULL OR phenomenon_start > ? "
+        "THEN ? ELSE phenomenon_start END, "
+        "phenomenon_end = CASE WHEN phenomenon_end IS NULL OR phenomenon_end < ? "
+        "THEN ? ELSE phenomenon_end END, "
+        "result_time_start = CASE WHEN ? IS NOT NULL AND (result_time_start IS NULL OR "
+        "result_time_start > ?) THEN ? ELSE result_time_start END, "
+        "result_time_end = CASE WHEN ? IS NOT NULL AND (result_time_end IS NULL OR "
+        "result_time_end < ?) THEN ? ELSE result_time_end END WHERE id = ?",
+        &sum, err);
+    for (size_t i = 0; !rc && i < bw->n_stats; i++) {
+        const struct ds_stat *s = &bw->stats[i];
+        if (s->updated)
+            continue;
+        int64_t rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt;
+        int64_t rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt;
+        st_bind_int64(sum, 1, (int64_t)s->inserted);
+        st_bind_int64(sum, 2, s->min_start);
+        st_bind_int64(sum, 3, s->min_start);
+        st_bind_int64(sum, 4, s->max_end);
+        st_bind_int64(sum, 5, s->max_end);
+        for (int k = 0; k < 3; k++) {
+            st_bind_time(sum, 6 + k, rt0);
+            st_bind_time(sum, 9 + k, rt1);
+        }
+        st_bind_int64(sum, 12, s->id);
+        rc = st_step(sum, err);
+        st_reset(sum);
+        rc = rc < 0 ? rc : 0;
+    }
+    if (sum)
+        st_finalize(sum);
+    return rc;
+}
+
 /* Writes run_datastreams and brings each touched datastream's summary up to date: in one
  * statement for series the run only added to, by counting again where it rewrote rows. */
 static int bw_finish(struct batch_writer *bw, insitu_error *err)
@@ -727,7 +773,9 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
     int rc = bw_flush(bw, err);
     if (!rc)
         rc = write_run_datastreams(bw, err);
-    if (!rc)
+    if (!rc && bw->in_parts)
+        rc = add_to_summaries(bw, err);
+    else if (!rc)
         rc = st_exec_int64(
             bw->st,
             "UPDATE datastreams SET n_obs = datastreams.n_obs + r.n_inserted, "
@@ -750,8 +798,46 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
     /* rows were rewritten: an interval may have shrunk, so count again */
     for (size_t i = 0; !rc && i < bw->n_stats; i++)
         if (bw->stats[i].updated)
-            rc = recompute_summary(bw->st, bw->stats[i].id, err);
+            rc = store_recompute_summary(bw->st, bw->stats[i].id, err);
     return rc;
+}
+
+int bw_new(struct store *st, int64_t run_id, size_t batch_rows, struct batch_writer **out,
+           insitu_error *err)
+{
+    *out = NULL;
+    struct batch_writer *bw = malloc(sizeof *bw);
+    if (!bw)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    insitu_ingest_options opts = {0};
+    opts.batch_rows = batch_rows;
+    int rc = bw_init(bw, st, run_id, &opts, "", err);
+    bw->opts = NULL; /* opts lives on this stack frame: only batch_rows was needed */
+    bw->in_parts = 1;
+    if (rc) {
+        bw_delete(bw);
+        return rc;
+    }
+    *out = bw;
+    return 0;
+}
+
+int bw_end(struct batch_writer *bw, uint64_t *inserted, uint64_t *updated, insitu_error *err)
+{
+    int rc = bw_finish(bw, err);
+    if (inserted)
+        *inserted = bw->n_inserted;
+    if (updated)
+        *updated = bw->n_updated;
+    return rc;
+}
+
+void bw_delete(struct batch_writer *bw)
+{
+    if (!bw)
+        return;
+    bw_free(bw);
+    free(bw);
 }
 
 /* Deletes what the previous complete run of the same source wrote and this run did not
@@ -788,7 +874,7 @@ static int replace_previous(struct store *st, int64_t prev_run, int64_t run_id,
         int64_t n = st->ops->changes(st);
         if (n > 0) {
             *deleted += (uint64_t)n;
-            rc = recompute_summary(st, ds, err);
+            rc = store_recompute_summary(st, ds, err);
             if (rc)
                 break;
         }

@@ -116,6 +116,16 @@ int bw_dry_run(const struct batch_writer *bw);
  * exactly once, sequentially, and so can avoid a separate hashing pass). */
 struct sha256 *bw_source_hash(struct batch_writer *bw);
 
+/* A batch writer for writers other than insitu_ingest (the SensorThings API): observations
+ * go to the store with run_id, in the caller's transaction, batch_rows at a time. bw_end()
+ * flushes, adds what was written to run_datastreams (merging with earlier writes of the same
+ * run) and brings the summaries of the datastreams written up to date; *inserted and
+ * *updated (may be NULL) receive the row counts. bw_delete() frees (NULL is a no-op). */
+int bw_new(struct store *st, int64_t run_id, size_t batch_rows, struct batch_writer **out,
+           insitu_error *err);
+int bw_end(struct batch_writer *bw, uint64_t *inserted, uint64_t *updated, insitu_error *err);
+void bw_delete(struct batch_writer *bw);
+
 /* GeoJSON Point text for lon/lat[/alt], shortest exact numbers. */
 void geojson_point(char *buf, size_t size, double lon, double lat, int has_alt, double alt);
 

@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"sample", "sample rasters at the stations: product pixels as datastreams", cmd_sample},
     {"matchup", "pair in-situ and product datastreams in time; bias, RMSE, R, NSE, KGE",
      cmd_matchup},
+    {"serve", "serve the store as an OGC SensorThings API v1.1 endpoint", cmd_serve},
 };
 
 int cli_fail(const insitu_error *err)

@@ -771,6 +771,26 @@ int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *e
     return rc;
 }
 
+int store_recompute_summary(struct store *st, int64_t ds, insitu_error *err)
+{
+    struct stmt *s;
+    /* prepared once per connection: ingests call it per rewritten datastream */
+    int rc = st_prepare_cached(st, SLOT_RECOMPUTE_SUMMARY,
+                        "UPDATE datastreams SET (n_obs, phenomenon_start, phenomenon_end, "
+                        "result_time_start, result_time_end) = (SELECT count(*), "
+                        "min(phenomenon_start), max(coalesce(phenomenon_end, phenomenon_start)), "
+                        "min(result_time), max(result_time) FROM observations WHERE "
+                        "datastream_id = ?) WHERE id = ?",
+                        &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    st_bind_int64(s, 2, ds);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err)
 {
     int64_t numeric;

@@ -16,7 +16,15 @@
 struct store;
 struct stmt;
 
-/* What differs between the SQL dialects, as SQL fragments with '?' placeholders. */
+/* How json_extract spells its path parameter. */
+enum json_path_style {
+    JSON_PATH_DOLLAR = 0, /* $."a"."b" (SQLite, SQL/JSON path) */
+    JSON_PATH_ARRAY = 1   /* {a,b} (PostgreSQL text[] for #>>) */
+};
+
+/* What differs between the SQL dialects, as SQL fragments with '?' placeholders. Formats
+ * marked "printf" are filled with sb_printf() using positional arguments; anything a user
+ * gave is never one of those arguments, only bound parameters. */
 struct sql_dialect {
     /* A geometry (EPSG:4326, 2-D) from one GeoJSON text parameter. */
     const char *geom_from_geojson;
@@ -30,6 +38,24 @@ struct sql_dialect {
      * east, north, repeated bbox_repeat times. */
     const char *bbox_filter;
     int bbox_repeat;
+    /* A geometry (EPSG:4326, 2-D) from one WKT text parameter (SensorThings geography'...'
+     * and geometry'...' literals). */
+    const char *geom_from_wkt;
+    /* printf: makes a spatial predicate call %1$s (e.g. "ST_Within(a, b)") an SQL condition
+     * (SpatiaLite returns 1/0/-1, PostGIS a boolean). */
+    const char *spatial_true;
+    /* printf: the parts of a UTC time given as int64 microseconds since 1970 (%1$s), as
+     * integers: year, month (1-12), day (1-31), hour, minute, second. */
+    const char *time_part[6];
+    /* printf: the time of day of %1$s (microseconds since 1970, UTC) as 'HH:MM:SS' text. */
+    const char *time_of_day;
+    /* printf: the 1-based position of text %2$s in text %1$s, 0 when absent. */
+    const char *strpos;
+    /* printf: the scalar at a path inside the JSON text %1$s, as an SQL value (number, text,
+     * 1/0 for true/false, NULL when absent); the path is one '?' parameter spelt in
+     * json_path_style. */
+    const char *json_extract;
+    enum json_path_style json_path_style;
 };
 /* Appends the GeoJSON of a locations/features row: its text, or its geometry's when the
  * text was not kept (geometries that came as WKB). alias: the table alias. */
@@ -88,6 +114,10 @@ struct store_ops {
      * increasing time). A key that exists after all is an error, not an update. */
     int (*append_observations)(struct store *st, const struct obs_row *rows, size_t n,
                                int64_t run_id, insitu_error *err);
+    /* Optional (may be NULL): statements stepped after deadline_us (a now_seconds() clock
+     * in microseconds; 0 removes the limit) stop and fail with INSITU_ELIMIT. A server
+     * bounds the time one request may spend in the database with it. */
+    void (*set_deadline)(struct store *st, int64_t deadline_us);
 };
 
 /* Statements prepared once per connection and reused (hot upserts). */
@@ -187,6 +217,10 @@ int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *nam
 
 /* 1 when the Thing has a current location, 0 when not, or a negative error. */
 int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *err);
+/* Counts a datastream's observations again and sets its summary (n_obs, phenomenon and
+ * result time spans): after rows were rewritten or deleted. */
+int store_recompute_summary(struct store *st, int64_t datastream_id, insitu_error *err);
+
 /* Resolves --thing: an id, or a name/code (error when it names several Things). */
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);
 

@@ -23,6 +23,7 @@ struct sqlite_store {
     sqlite3_stmt *obs_insert, *obs_update, *obs_insert_many, *obs_update_other;
     int64_t next_obs_id; /* 0: read max(id) at the next write */
     int bulk_journal;    /* this transaction runs with a rollback journal, not the WAL */
+    int64_t deadline_us; /* set_deadline(): 0, or when statements stop */
 };
 
 struct sqlite_stmt {
@@ -38,6 +39,18 @@ static const struct sql_dialect sqlite_dialect = {
                    "AND xmin <= ? AND ymin <= ?) AND ST_Intersects(%1$s.geom, BuildMbr(?, ?, ?, "
                    "?, 4326))",
     .bbox_repeat = 2,
+    .geom_from_wkt = "GeomFromText(?, 4326)",
+    .spatial_true = "(%1$s) = 1",
+    .time_part = {"CAST(strftime('%%Y', %1$s / 1000000, 'unixepoch') AS INTEGER)",
+                  "CAST(strftime('%%m', %1$s / 1000000, 'unixepoch') AS INTEGER)",
+                  "CAST(strftime('%%d', %1$s / 1000000, 'unixepoch') AS INTEGER)",
+                  "CAST(strftime('%%H', %1$s / 1000000, 'unixepoch') AS INTEGER)",
+                  "CAST(strftime('%%M', %1$s / 1000000, 'unixepoch') AS INTEGER)",
+                  "CAST(strftime('%%S', %1$s / 1000000, 'unixepoch') AS INTEGER)"},
+    .time_of_day = "strftime('%%H:%%M:%%S', %1$s / 1000000, 'unixepoch')",
+    .strpos = "instr(%1$s, %2$s)",
+    .json_extract = "json_extract(%1$s, ?)",
+    .json_path_style = JSON_PATH_DOLLAR,
 };
 
 static int sqlite_accepts(const char *uri)
@@ -53,6 +66,9 @@ static const char *sqlite_path(const char *uri)
 static int db_error(struct sqlite_store *ss, insitu_error *err, const char *what)
 {
     int code = sqlite3_errcode(ss->db);
+    if (code == SQLITE_INTERRUPT && ss->deadline_us)
+        return insitu_error_set(err, INSITU_ELIMIT, "%s: the request took longer than its "
+                                "time limit", what);
     int ecode = code == SQLITE_CONSTRAINT ? INSITU_ECONFLICT
                 : (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? INSITU_ESTORE
                                                                  : INSITU_ESTORE;
@@ -503,6 +519,22 @@ static int sqlite_put_observations(struct store *st, const struct obs_row *rows,
     return rc;
 }
 
+/* The progress handler: nonzero stops the running statement (SQLITE_INTERRUPT). */
+static int past_deadline(void *ctx)
+{
+    struct sqlite_store *ss = ctx;
+    return ss->deadline_us && (int64_t)(now_seconds() * 1e6) > ss->deadline_us;
+}
+
+static void sqlite_set_deadline(struct store *st, int64_t deadline_us)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)st;
+    ss->deadline_us = deadline_us;
+    /* every 4096 virtual machine steps: a clock read costs far less than that */
+    sqlite3_progress_handler(ss->db, deadline_us ? 4096 : 0, deadline_us ? past_deadline : NULL,
+                             ss);
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .accepts = sqlite_accepts,
@@ -530,4 +562,5 @@ const struct store_ops store_sqlite_ops = {
     .finalize = sqlite_finalize,
     .changes = sqlite_changes,
     .put_observations = sqlite_put_observations,
+    .set_deadline = sqlite_set_deadline,
 };

@@ -620,10 +620,44 @@ mismatch:
                             (int)(n > 64 ? 64 : n), s, pattern);
 }
 
+/* Writes n digits of v (zero-padded) at p. */
+static char *put_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 char *time_format_iso(int64_t us, char *buf, size_t size)
 {
     struct civil c;
     us_to_civil(us, &c);
+    if (c.year >= 0 && c.year <= 9999 && size >= 32) {
+        /* the common case without printf: a server writes millions of these */
+        char *p = put_digits(buf, c.year, 4);
+        *p++ = '-';
+        p = put_digits(p, c.month, 2);
+        *p++ = '-';
+        p = put_digits(p, c.day, 2);
+        *p++ = 'T';
+        p = put_digits(p, c.hour, 2);
+        *p++ = ':';
+        p = put_digits(p, c.minute, 2);
+        *p++ = ':';
+        p = put_digits(p, c.second, 2);
+        if (c.micro % 1000 == 0 && c.micro) {
+            *p++ = '.';
+            p = put_digits(p, c.micro / 1000, 3);
+        } else if (c.micro) {
+            *p++ = '.';
+            p = put_digits(p, c.micro, 6);
+        }
+        *p++ = 'Z';
+        *p = '\0';
+        return buf;
+    }
     char frac[16] = "";
     if (c.micro % 1000 == 0 && c.micro)
         snprintf(frac, sizeof frac, ".%03d", c.micro / 1000);
@@ -643,10 +677,18 @@ char *time_format_interval(int64_t start, int64_t end, char *buf, size_t size)
 {
     char a[40], b[40];
     time_format_iso(start, a, sizeof a);
-    if (end == INSITU_TIME_NONE)
+    size_t n = strlen(a);
+    if (end == INSITU_TIME_NONE && n < size) {
+        memcpy(buf, a, n + 1);
+    } else if (end == INSITU_TIME_NONE) {
         snprintf(buf, size, "%s", a);
-    else
+    } else if (n + 1 + 40 <= size) {
+        memcpy(buf, a, n);
+        buf[n] = '/';
+        time_format_iso(end, buf + n + 1, size - n - 1);
+    } else {
         snprintf(buf, size, "%s/%s", a, time_format_iso(end, b, sizeof b));
+    }
     return buf;
 }
 

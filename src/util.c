@@ -87,7 +87,7 @@ int sb_grow(struct strbuf *sb, size_t extra)
 
 int sb_append(struct strbuf *sb, const char *s, size_t n)
 {
-    if (sb_grow(sb, n))
+    if (sb->len + n + 1 > sb->cap && sb_grow(sb, n))
         return INSITU_ENOMEM;
     memcpy(sb->data + sb->len, s, n);
     sb->len += n;
@@ -97,7 +97,14 @@ int sb_append(struct strbuf *sb, const char *s, size_t n)
 
 int sb_puts(struct strbuf *sb, const char *s) { return sb_append(sb, s, strlen(s)); }
 
-int sb_putc(struct strbuf *sb, char c) { return sb_append(sb, &c, 1); }
+int sb_putc(struct strbuf *sb, char c)
+{
+    if (sb->len + 2 > sb->cap && sb_grow(sb, 1))
+        return INSITU_ENOMEM;
+    sb->data[sb->len++] = c;
+    sb->data[sb->len] = '\0';
+    return 0;
+}
 
 int sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 {
@@ -131,6 +138,34 @@ void fmt_double(double v, char *buf, size_t size)
         snprintf(buf, size, v > 0 ? "Infinity" : "-Infinity");
         return;
     }
+    /* Most measured values have a few decimals: when v is exactly the double nearest to a
+     * decimal with at most 6 of them, that decimal is what %.15g would write (it has at most
+     * 15 significant digits here, and reads back to v); write it without printf. */
+    double a = fabs(v);
+    if (a >= 1e-4 && a < 1e9 && size >= 24) {
+        double scaled = nearbyint(a * 1e6);
+        if (scaled / 1e6 == a) {
+            int64_t r = (int64_t)scaled, whole = r / 1000000, frac = r % 1000000;
+            char digits[24];
+            int n = 0, k = 0;
+            do
+                digits[n++] = (char)('0' + whole % 10);
+            while ((whole /= 10) > 0);
+            if (v < 0)
+                buf[k++] = '-';
+            while (n)
+                buf[k++] = digits[--n];
+            if (frac) {
+                buf[k++] = '.';
+                for (int d = 100000; d && frac; d /= 10) {
+                    buf[k++] = (char)('0' + frac / d);
+                    frac %= d;
+                }
+            }
+            buf[k] = '\0';
+            return;
+        }
+    }
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, size, "%.*g", prec, v);
         if (prec == 17 || strtod(buf, NULL) == v)
@@ -151,6 +186,14 @@ int sb_put_json_string(struct strbuf *sb, const char *s)
         return INSITU_ENOMEM;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
+        /* a run of characters that need no escaping goes in at once */
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run && sb_append(sb, (const char *)run, (size_t)(p - run)))
+            return INSITU_ENOMEM;
+        if (!*p)
+            break;
         switch (*p) {
         case '"': sb_puts(sb, "\\\""); break;
         case '\\': sb_puts(sb, "\\\\"); break;

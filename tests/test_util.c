@@ -108,6 +108,30 @@ static void test_fmt_double(void)
     CU_ASSERT_STRING_EQUAL(buf, "0.30000000000000004");
 }
 
+/* Values with few decimals take a path without printf: it must write what the printf
+ * path writes (the shortest of %.15g, %.16g, %.17g that reads back). */
+static void test_fmt_double_fast_path(void)
+{
+    char fast[48], slow[48];
+    int bad = 0;
+    static const double edge[] = {0.0, -0.0, 1e-4, 9.9999e-5, -1e-4, 999999999.999999, 1e9,
+                                  0.3, 123456789.123456, 100, 0.5, 48.59, 5e-324};
+    for (size_t i = 0; i < ARRAY_LEN(edge) + 200000; i++) {
+        double v = i < ARRAY_LEN(edge) ? edge[i]
+                   : i % 2      ? (double)(int64_t)(i * 7919 % 2000000007) / 1000.0 - 1e6
+                                : (double)(int64_t)(i * 104729 % 1000003) / 1e6;
+        fmt_double(v, fast, sizeof fast);
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(slow, sizeof slow, "%.*g", prec, v);
+            if (prec == 17 || strtod(slow, NULL) == v)
+                break;
+        }
+        if (strcmp(fast, slow) != 0 && bad++ < 5)
+            printf("# %.17g: %s, printf: %s\n", v, fast, slow);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void test_utf8(void)
 {
     CU_ASSERT_TRUE(utf8_valid("plain", 5));
@@ -176,6 +200,8 @@ int main(void)
     CU_add_test(s, "string map", test_strmap);
     CU_add_test(s, "parse_double is exact and strict", test_parse_double);
     CU_add_test(s, "fmt_double is shortest exact", test_fmt_double);
+    CU_add_test(s, "fmt_double without printf writes what printf writes",
+                test_fmt_double_fast_path);
     CU_add_test(s, "UTF-8 validation", test_utf8);
     CU_add_test(s, "SHA-256 of bytes and files", test_sha256);
     CU_add_test(s, "JSON text is canonical", test_json_text);

@@ -61,5 +61,35 @@ done
 printf 'time,value\n2020-01-01,x\n' >"$T/bad.csv"
 $VG "$INSITU" --store "$S" ingest "$T/bad.csv" >"$T/out" 2>&1
 [ $? = 99 ] && { tail -n 40 "$T/out"; status=1; }
+# the server: reads, a write with a credential, refused writes, errors, then SIGTERM
+echo "valgrind: insitu serve"
+rm -f "$T/serve.err"
+INSITU_SERVE_TOKEN=vg $VG "$INSITU" --store "$S" serve --listen 127.0.0.1:0 --threads 2 \
+  --access-log "$T/access.log" 2>"$T/serve.err" &
+pid=$!
+url=""
+for _ in $(seq 300); do
+  url=$(sed -n 's/^insitu: serving .* at \(http:[^ ]*\) .*/\1/p' "$T/serve.err" 2>/dev/null)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+if [ -n "$url" ]; then
+  for q in "" "/Things(1)?\$expand=Datastreams(\$expand=Observations(\$top=2))" \
+      "/Observations?\$filter=result%20gt%201%20and%20year(phenomenonTime)%20ge%202000&\$count=true&\$top=2" \
+      "/Datastreams(1)/Observations?aggregate=day" "/Things?\$filter=bad%20'" "/Nope"; do
+    curl -s -o /dev/null "$url$q"
+  done
+  curl -s -o /dev/null -X POST -H 'Authorization: Bearer vg' \
+    -d '{"name":"vg","description":"d","Locations":[{"name":"l","description":"d","encodingType":"application/geo+json","location":{"type":"Point","coordinates":[1,2]}}]}' "$url/Things"
+  curl -s -o /dev/null -X POST -d '{}' "$url/Things"
+fi
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ -z "$url" ] || [ $rc != 0 ]; then
+  echo "valgrind: insitu serve exited $rc"
+  tail -n 40 "$T/serve.err"
+  status=1
+fi
 [ $status = 0 ] && echo "valgrind: no memory errors, no definite leaks"
 exit $status

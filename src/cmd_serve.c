@@ -1,0 +1,258 @@
+/*
+ * cmd_serve.c: `insitu serve`: the store as an OGC SensorThings API v1.1 endpoint. Reads its
+ * options and the write credential (environment or --auth-file, never the command line),
+ * starts the server, and stops it cleanly on SIGTERM or SIGINT.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "accesslog.h"
+#include "cli.h"
+#include "http.h"
+#include "util.h"
+
+static void serve_help(void)
+{
+    printf("usage: insitu [--store URI] serve [--listen HOST:PORT] [--read-only]\n"
+           "          [--base-url URL] [--threads N] [--access-log FILE]\n"
+           "          [--auth-file FILE] [--max-body BYTES] [--query-timeout SECONDS]\n\n"
+           "Serves the store as an OGC SensorThings API v1.1 endpoint at /v1.1 (Things,\n"
+           "Locations, Datastreams, Observations... with $filter, $expand, $select,\n"
+           "$orderby, $top, $skip, $count; POST, PATCH, PUT, DELETE; dataArray; daily,\n"
+           "monthly... aggregates with ?aggregate=day&stat=mean, see docs/sta.md).\n\n"
+           "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0\n"
+           "                       picks a free port; [::1]:8080 for IPv6)\n"
+           "  --read-only          refuse every write (405)\n"
+           "  --base-url URL       links start with URL/v1.1 (behind a reverse proxy);\n"
+           "                       default: http://<the Host the client asked for>\n"
+           "  --threads N          worker threads, each with its own store connection\n"
+           "                       (default 4)\n"
+           "  --access-log FILE    one line per request (Common Log Format + duration);\n"
+           "                       '-' is stderr; default: no access log\n"
+           "  --auth-file FILE     the write credential: lines 'token = ...', or\n"
+           "                       'user = ...' and 'password = ...'\n"
+           "  --max-body BYTES     largest request body (default 16777216)\n"
+           "  --query-timeout S    time limit of one read in the database (default 30)\n\n"
+           "Writes need a credential configured at start: INSITU_SERVE_TOKEN (clients send\n"
+           "'Authorization: Bearer TOKEN'), or INSITU_SERVE_USER and INSITU_SERVE_PASSWORD\n"
+           "(HTTP Basic), or --auth-file. Without one, writes are refused (403). SIGTERM or\n"
+           "SIGINT stops the server after the requests in progress finish.\n");
+}
+
+/* Parses HOST:PORT, [V6]:PORT or PORT. */
+static int parse_listen(const char *text, char *host, size_t size, int *port)
+{
+    const char *colon;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        snprintf(host, size, "%.*s", (int)(close - text - 1), text + 1);
+        colon = close + 1;
+    } else if ((colon = strrchr(text, ':'))) {
+        snprintf(host, size, "%.*s", (int)(colon - text), text);
+    } else {
+        snprintf(host, size, "127.0.0.1");
+        colon = text - 1;
+    }
+    int64_t p;
+    const char *ps = colon + 1;
+    if (!*host || parse_int64(ps, strlen(ps), &p) || p < 0 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+struct credential {
+    char *token, *user, *password;
+};
+
+static void credential_free(struct credential *c)
+{
+    free(c->token);
+    free(c->user);
+    free(c->password);
+}
+
+static int read_auth_file(const char *path, struct credential *c)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "insitu: --auth-file %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (sb.st_mode & 077))
+        fprintf(stderr, "insitu: warning: %s can be read by other users (chmod 600 it)\n",
+                path);
+    char line[1024];
+    int n = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        char *s = str_trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "insitu: %s:%d: expected key = value\n", path, n);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = str_trim(s), *value = str_trim(eq + 1);
+        char **slot = strcmp(key, "token") == 0      ? &c->token
+                      : strcmp(key, "user") == 0     ? &c->user
+                      : strcmp(key, "password") == 0 ? &c->password
+                                                     : NULL;
+        if (!slot) {
+            fprintf(stderr, "insitu: %s:%d: unknown key '%s' (token, user, password)\n", path,
+                    n, key);
+            rc = -1;
+            break;
+        }
+        free(*slot);
+        *slot = xstrdup(value);
+    }
+    fclose(f);
+    return rc;
+}
+
+static char *env_dup(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? xstrdup(v) : NULL;
+}
+
+int cmd_serve(struct cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"read-only", no_argument, NULL, 'r'},
+                                         {"base-url", required_argument, NULL, 'b'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"access-log", required_argument, NULL, 'a'},
+                                         {"auth-file", required_argument, NULL, 'A'},
+                                         {"max-body", required_argument, NULL, 'm'},
+                                         {"query-timeout", required_argument, NULL, 'q'},
+                                         {NULL, 0, NULL, 0}};
+    char host[256] = "127.0.0.1";
+    int port = 8080, c;
+    int64_t threads = 4, max_body = 16 << 20;
+    double query_seconds = 30;
+    const char *base_url = NULL, *log_path = NULL, *auth_file = NULL, *listen = NULL;
+    int read_only = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': serve_help(); return EXIT_OK;
+        case 'l':
+            listen = optarg;
+            if (parse_listen(optarg, host, sizeof host, &port))
+                return cli_usage("serve", "--listen %s: expected HOST:PORT (127.0.0.1:8080)",
+                                 optarg);
+            break;
+        case 'r': read_only = 1; break;
+        case 'b':
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+                return cli_usage("serve", "--base-url %s: expected an http(s):// URL", optarg);
+            /* links are base + "/v1.1/...": drop a trailing '/' or "/v1.1" given here */
+            base_url = optarg;
+            for (size_t n = strlen(optarg); n > 8;) {
+                if (optarg[n - 1] == '/')
+                    optarg[--n] = '\0';
+                else if (n > 5 && strcmp(optarg + n - 5, "/v1.1") == 0)
+                    optarg[n -= 5] = '\0';
+                else
+                    break;
+            }
+            break;
+        case 't':
+            if (parse_int64(optarg, strlen(optarg), &threads) || threads < 1 || threads > 256)
+                return cli_usage("serve", "--threads %s: expected 1 to 256", optarg);
+            break;
+        case 'a': log_path = optarg; break;
+        case 'A': auth_file = optarg; break;
+        case 'm':
+            if (parse_int64(optarg, strlen(optarg), &max_body) || max_body < 1024)
+                return cli_usage("serve", "--max-body %s: expected a size in bytes (>= 1024)",
+                                 optarg);
+            break;
+        case 'q':
+            if (parse_double(optarg, strlen(optarg), &query_seconds) || query_seconds < 0)
+                return cli_usage("serve", "--query-timeout %s: expected seconds (0: none)",
+                                 optarg);
+            break;
+        default: return cli_usage("serve", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage("serve", "unexpected argument '%s'", argv[optind]);
+    (void)listen;
+    struct credential cred = {env_dup("INSITU_SERVE_TOKEN"), env_dup("INSITU_SERVE_USER"),
+                              env_dup("INSITU_SERVE_PASSWORD")};
+    if (auth_file && read_auth_file(auth_file, &cred)) {
+        credential_free(&cred);
+        return EXIT_FAIL;
+    }
+    if (cred.user && !cred.password) {
+        credential_free(&cred);
+        fprintf(stderr, "insitu: a user is configured without a password "
+                        "(INSITU_SERVE_PASSWORD or 'password =' in --auth-file)\n");
+        return EXIT_USAGE;
+    }
+    insitu_error err = {0};
+    struct accesslog *log = NULL;
+    if (log_path && accesslog_open(log_path, &log, &err)) {
+        credential_free(&cred);
+        return cli_fail(&err);
+    }
+    /* the worker threads inherit this mask: only sigwait() below sees the signals */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct http_config cfg = {cli->store_uri,
+                              host,
+                              port,
+                              base_url,
+                              (int)threads,
+                              read_only,
+                              cred.token,
+                              cred.user,
+                              cred.password,
+                              (size_t)max_body,
+                              60,
+                              query_seconds,
+                              log};
+    struct http_server *srv;
+    if (http_start(&cfg, &srv, &err)) {
+        accesslog_close(log);
+        credential_free(&cred);
+        return cli_fail(&err);
+    }
+    int v6 = strchr(host, ':') != NULL;
+    if (!cli->quiet)
+        fprintf(stderr, "insitu: serving %s at http://%s%s%s:%d%s (%lld threads, %s)\n",
+                cli->store_uri, v6 ? "[" : "", host, v6 ? "]" : "", http_port(srv), "/v1.1",
+                (long long)threads,
+                read_only                    ? "read-only"
+                : cred.token || cred.user ? "writes with a credential"
+                                          : "writes refused: no credential configured");
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (!cli->quiet)
+        fprintf(stderr, "insitu: %s: stopping after the requests in progress\n",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_stop(srv, 30);
+    accesslog_close(log);
+    credential_free(&cred);
+    if (!cli->quiet)
+        fprintf(stderr, "insitu: stopped\n");
+    return EXIT_OK;
+}

@@ -1,0 +1,43 @@
+/*
+ * http.h: the HTTP server of `insitu serve` (libmicrohttpd): listening, a thread pool with one
+ * store connection per thread, request size and time limits, write credentials, CORS, the
+ * access log, and a graceful stop. Requests are answered by sta.c; this module never reads
+ * or writes the store itself beyond opening and closing connections.
+ */
+#ifndef INSITU_HTTP_H
+#define INSITU_HTTP_H
+
+#include <stddef.h>
+
+#include "insitu.h"
+
+struct accesslog;
+
+struct http_config {
+    const char *store_uri;
+    const char *host;          /* address to bind ("127.0.0.1", "::1", "0.0.0.0") */
+    int port;                  /* 0: any free port (see http_port()) */
+    const char *base_url;      /* links start with it; NULL: http://<Host header> */
+    int threads;               /* worker threads, each with its own store connection */
+    int read_only;             /* refuse every write (405) */
+    const char *token;         /* bearer token that allows writes, or NULL */
+    const char *user;          /* HTTP Basic user and password that allow writes, or NULL */
+    const char *password;
+    size_t max_body;           /* largest request body, bytes */
+    unsigned idle_seconds;     /* a connection idle this long is closed */
+    double query_seconds;      /* time limit of one read request in the database */
+    struct accesslog *log;     /* may be NULL */
+};
+
+struct http_server;
+
+/* Opens the store connections and starts listening. */
+int http_start(const struct http_config *cfg, struct http_server **out, insitu_error *err);
+/* The port actually bound. */
+int http_port(const struct http_server *srv);
+/* Stops: no new connections or requests; requests in progress finish (waiting at most
+ * grace_seconds) and their writes are committed; then threads and connections close and the
+ * provenance run of the API's writes is marked complete. */
+void http_stop(struct http_server *srv, double grace_seconds);
+
+#endif

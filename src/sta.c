@@ -1,0 +1,1693 @@
+/*
+ * sta.c: the SensorThings API v1.1 read side: resource paths, query options, the SQL plan of
+ * a request (one statement per collection, prepared once per connection), and the JSON
+ * answers with @iot.id, @iot.selfLink, navigation links, @iot.count and @iot.nextLink; also
+ * the dataArray result format and the aggregation extension. It never pastes request text
+ * into SQL, and it writes nothing (sta_write.c does).
+ */
+#include "sta_priv.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "timeutil.h"
+
+/* ==== service and connections ==== */
+
+int sta_service_new(const struct sta_config *cfg, struct sta_service **out, insitu_error *err)
+{
+    struct sta_service *svc = calloc(1, sizeof *svc);
+    if (!svc)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    svc->cfg = *cfg;
+    if (svc->cfg.default_top <= 0)
+        svc->cfg.default_top = 100;
+    if (svc->cfg.max_top <= 0)
+        svc->cfg.max_top = 10000;
+    if (svc->cfg.default_top > svc->cfg.max_top)
+        svc->cfg.default_top = svc->cfg.max_top;
+    if (!svc->cfg.max_answer)
+        svc->cfg.max_answer = (size_t)64 << 20;
+    svc->source = xstrdup(cfg->source ? cfg->source : "sta");
+    svc->cfg.source = svc->source;
+    pthread_mutex_init(&svc->lock, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    svc->started = (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+    *out = svc;
+    return svc->source ? 0 : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+}
+
+int sta_conn_new(struct sta_service *svc, insitu_store *st, struct sta_conn **out,
+                 insitu_error *err)
+{
+    struct sta_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    c->svc = svc;
+    c->st = &st->base;
+    *out = c;
+    return 0;
+}
+
+void sta_conn_free(struct sta_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < STA_CACHE_SLOTS; i++) {
+        if (c->cache[i].s)
+            c->st->ops->finalize(c->cache[i].s);
+        free(c->cache[i].sql);
+    }
+    free(c);
+}
+
+int sta_prepare(struct sta_conn *c, const char *sql, struct stmt **out, insitu_error *err)
+{
+    struct sta_cached *victim = NULL;
+    for (int i = 0; i < STA_CACHE_SLOTS; i++) {
+        struct sta_cached *e = &c->cache[i];
+        if (e->s && !e->busy && strcmp(e->sql, sql) == 0) {
+            e->busy = 1;
+            e->used = ++c->tick;
+            *out = e->s;
+            return 0;
+        }
+        if (!e->busy && (!victim || !e->s || (victim->s && e->used < victim->used)))
+            victim = e;
+    }
+    struct stmt *s;
+    int rc = st_prepare(c->st, sql, &s, err);
+    if (rc)
+        return rc;
+    char *copy = victim ? xstrdup(sql) : NULL;
+    if (!copy) { /* every slot busy (deep $expand): this statement is not cached */
+        *out = s;
+        return 0;
+    }
+    if (victim->s)
+        c->st->ops->finalize(victim->s);
+    free(victim->sql);
+    victim->sql = copy;
+    victim->s = s;
+    victim->busy = 1;
+    victim->used = ++c->tick;
+    *out = s;
+    return 0;
+}
+
+void sta_release(struct sta_conn *c, struct stmt *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < STA_CACHE_SLOTS; i++) {
+        if (c->cache[i].s == s) {
+            st_reset(s);
+            c->cache[i].busy = 0;
+            return;
+        }
+    }
+    st_finalize(s);
+}
+
+/* ==== errors ==== */
+
+int sta_status_of(int code)
+{
+    switch (code) {
+    case INSITU_EINVAL:
+    case INSITU_EUSAGE: return 400;
+    case INSITU_ENOTFOUND: return 404;
+    case INSITU_EUNSUPPORTED: return 501;
+    case INSITU_ECONFLICT: return 409;
+    case INSITU_EAUTH: return 401;
+    case INSITU_ELIMIT: return 503;
+    default: return 500;
+    }
+}
+
+static void error_body(struct sta_response *resp, int status, const char *msg)
+{
+    sb_reset(&resp->body);
+    resp->status = status;
+    resp->content_type = "application/json; charset=utf-8";
+    resp->location[0] = '\0';
+    sb_printf(&resp->body, "{\"code\":%d,\"type\":\"error\",\"message\":", status);
+    sb_put_json_string(&resp->body, msg);
+    sb_puts(&resp->body, "}");
+}
+
+void sta_error(struct sta_response *resp, int status, const char *fmt, ...)
+{
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    error_body(resp, status, msg);
+}
+
+void sta_response_free(struct sta_response *resp)
+{
+    if (resp)
+        sb_free(&resp->body);
+}
+
+/* ==== URLs ==== */
+
+void sta_url_encode(struct strbuf *sb, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~()',/:$@*!", *p)) {
+            sb_putc(sb, (char)*p);
+        } else {
+            sb_putc(sb, '%');
+            sb_putc(sb, hex[*p >> 4]);
+            sb_putc(sb, hex[*p & 15]);
+        }
+    }
+}
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                                         : -1;
+}
+
+/* Decodes s[0..n) in place into out (at most n bytes + NUL). */
+static void url_decode(const char *s, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            out[k++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+                   hexval((unsigned char)s[i + 2]) >= 0) {
+            out[k++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+                              hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else {
+            out[k++] = s[i];
+        }
+    }
+    out[k] = '\0';
+}
+
+int sta_parse_query(const char *query, struct sta_param **params, size_t *n, char **storage)
+{
+    *params = NULL;
+    *n = 0;
+    *storage = NULL;
+    if (!query || !*query)
+        return 0;
+    size_t len = strlen(query), count = 1;
+    for (size_t i = 0; i < len; i++)
+        count += query[i] == '&';
+    char *buf = malloc(2 * len + 2 * count + 2);
+    struct sta_param *p = calloc(count, sizeof *p);
+    if (!buf || !p) {
+        free(buf);
+        free(p);
+        return INSITU_ENOMEM;
+    }
+    char *w = buf;
+    const char *s = query;
+    while (*s) {
+        const char *amp = strchr(s, '&');
+        size_t seg = amp ? (size_t)(amp - s) : strlen(s);
+        if (seg) {
+            const char *eq = memchr(s, '=', seg);
+            size_t klen = eq ? (size_t)(eq - s) : seg;
+            url_decode(s, klen, w);
+            p[*n].key = w;
+            w += strlen(w) + 1;
+            if (eq)
+                url_decode(eq + 1, seg - klen - 1, w);
+            else
+                *w = '\0';
+            p[*n].value = w;
+            w += strlen(w) + 1;
+            (*n)++;
+        }
+        s += seg + (amp != NULL);
+    }
+    *params = p;
+    *storage = buf;
+    return 0;
+}
+
+/* ==== resource paths ==== */
+
+/* Splits "Name(12)" into the name and the id (has_id 0 without parentheses). */
+static int parse_segment(const char *seg, size_t *name_len, int *has_id, int64_t *id)
+{
+    const char *paren = strchr(seg, '(');
+    *has_id = 0;
+    if (!paren) {
+        *name_len = strlen(seg);
+        return 0;
+    }
+    *name_len = (size_t)(paren - seg);
+    const char *start = paren + 1;
+    size_t len = strlen(start);
+    if (len < 2 || start[len - 1] != ')')
+        return -1;
+    len--;
+    if (len >= 2 && start[0] == '\'' && start[len - 1] == '\'') {
+        start++;
+        len -= 2;
+    }
+    if (parse_int64(start, len, id))
+        return -1;
+    *has_id = 1;
+    return 0;
+}
+
+/* The id of the target of nav from entity (type, id), one entity (to-one, or to-many with
+ * want_id given); 0 when there is none. */
+static int related_id(struct sta_conn *c, enum sta_type type, int64_t id,
+                      const struct sta_nav *nav, int has_want, int64_t want, int64_t *out,
+                      insitu_error *err)
+{
+    char sql[512];
+    const struct sta_type_def *src = sta_type_def(type), *dst = sta_type_def(nav->target);
+    int n = snprintf(sql, sizeof sql, "SELECT e.id FROM %s e, %s s WHERE s.id = ?%s AND ",
+                     dst->table, src->table, has_want ? " AND e.id = ?" : "");
+    snprintf(sql + n, sizeof sql - (size_t)n, nav->cond, "s", "e");
+    struct stmt *s;
+    int rc = sta_prepare(c, sql, &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    if (has_want)
+        st_bind_int64(s, 2, want);
+    rc = st_step(s, err);
+    *out = rc == 1 ? st_col_int64(s, 0) : 0;
+    sta_release(c, s);
+    return rc < 0 ? rc : 0;
+}
+
+static int entity_exists(struct sta_conn *c, enum sta_type type, int64_t id, int *exists,
+                         insitu_error *err)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", sta_type_def(type)->table);
+    struct stmt *s;
+    int rc = sta_prepare(c, sql, &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    rc = st_step(s, err);
+    *exists = rc == 1;
+    sta_release(c, s);
+    return rc < 0 ? rc : 0;
+}
+
+static int resolve_fail(struct sta_response *resp, int status, insitu_error *err)
+{
+    if (err && err->code)
+        status = sta_status_of(err->code);
+    error_body(resp, status, err && err->message[0] ? err->message : "bad path");
+    return -1;
+}
+
+/* One navigation step of a path from entity (t->type, t->id): to the related entity (a
+ * to-one, or a to-many with an id), checked to exist; or, for a to-many without id, the
+ * collection (*done set). Fills resp and returns nonzero on failure. */
+static int resolve_nav(struct sta_conn *c, struct sta_target *t, const struct sta_nav *nav,
+                       int has_id, int64_t id, int *verified, int *done,
+                       struct sta_response *resp)
+{
+    insitu_error err = {0};
+    const char *set = sta_type_def(t->type)->set;
+    if (!nav->many && has_id) {
+        sta_error(resp, 400, "%s is a single entity: it takes no id", nav->name);
+        return -1;
+    }
+    if (nav->many && !has_id) {
+        int exists = *verified;
+        if (!exists && entity_exists(c, t->type, t->id, &exists, &err))
+            return resolve_fail(resp, 500, &err);
+        if (!exists) {
+            sta_error(resp, 404, "%s(%lld): no such entity", set, (long long)t->id);
+            return -1;
+        }
+        t->kind = TG_COLLECTION;
+        t->has_parent = 1;
+        t->ptype = t->type;
+        t->pid = t->id;
+        t->pnav = nav;
+        t->type = nav->target;
+        *done = 1;
+        return 0;
+    }
+    int64_t next;
+    if (related_id(c, t->type, t->id, nav, has_id, id, &next, &err))
+        return resolve_fail(resp, 500, &err);
+    if (!next) {
+        if (has_id)
+            sta_error(resp, 404, "%s(%lld) has no %s(%lld)", set, (long long)t->id, nav->name,
+                      (long long)id);
+        else
+            sta_error(resp, 404, "%s(%lld) does not exist or has no %s", set, (long long)t->id,
+                      nav->name);
+        return -1;
+    }
+    t->type = nav->target;
+    t->id = next;
+    *verified = 1;
+    return 0;
+}
+
+/* The end of a path at a property: [sub-property] [$value]. */
+static int resolve_property(struct sta_target *t, const struct sta_prop *prop,
+                            char *const *rest, int n, struct sta_response *resp)
+{
+    t->kind = TG_PROPERTY;
+    t->prop = prop;
+    int k = 0;
+    if (k < n && strcmp(rest[k], "$value") != 0 &&
+        (prop->kind == SP_UOM || prop->kind == SP_OBJECT)) {
+        snprintf(t->sub, sizeof t->sub, "%s", rest[k]);
+        k++;
+    }
+    if (k < n && strcmp(rest[k], "$value") == 0) {
+        t->value = 1;
+        k++;
+    }
+    if (k < n) {
+        sta_error(resp, 400, "unexpected '%.60s' after the property %s", rest[k], prop->name);
+        return -1;
+    }
+    return 0;
+}
+
+int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
+                struct sta_response *resp)
+{
+    memset(t, 0, sizeof *t);
+    while (*path == '/')
+        path++;
+    size_t plen = strlen(path);
+    while (plen && path[plen - 1] == '/')
+        plen--;
+    if (plen >= sizeof t->path) {
+        sta_error(resp, 414, "path too long (%zu characters)", plen);
+        return -1;
+    }
+    memcpy(t->path, path, plen);
+    t->path[plen] = '\0';
+    if (!plen) {
+        t->kind = TG_ROOT;
+        return 0;
+    }
+    char work[512], *segs[16];
+    int nsegs = 0;
+    memcpy(work, t->path, plen + 1);
+    for (char *p = work; p;) {
+        if (nsegs == 16) {
+            sta_error(resp, 400, "path has more than 16 segments");
+            return -1;
+        }
+        segs[nsegs++] = p;
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash++ = '\0';
+        p = slash;
+    }
+    if (strcmp(segs[0], "CreateObservations") == 0 && nsegs == 1) {
+        t->kind = TG_CREATE_OBS;
+        return 0;
+    }
+    size_t nlen;
+    int has_id;
+    int64_t id = 0;
+    if (parse_segment(segs[0], &nlen, &has_id, &id)) {
+        sta_error(resp, 400, "%.60s: bad entity id (expected a number: Things(1))", segs[0]);
+        return -1;
+    }
+    int type = sta_type_by_set(segs[0], nlen);
+    if (type < 0) {
+        sta_error(resp, 404, "no entity set named '%.*s' (the sets are Things, Locations, "
+                             "HistoricalLocations, Datastreams, Sensors, ObservedProperties, "
+                             "Observations, FeaturesOfInterest)",
+                  (int)(nlen > 60 ? 60 : nlen), segs[0]);
+        return -1;
+    }
+    t->type = (enum sta_type)type;
+    if (!has_id) {
+        t->kind = TG_COLLECTION;
+        if (nsegs == 2 && strcmp(segs[1], "$ref") == 0) {
+            t->ref = 1;
+            nsegs = 1;
+        }
+        if (nsegs > 1) {
+            sta_error(resp, 400, "%s: name one entity (%s(id)) before '%.60s'",
+                      sta_type_def(t->type)->set, sta_type_def(t->type)->set, segs[1]);
+            return -1;
+        }
+        return 0;
+    }
+    t->kind = TG_ENTITY;
+    t->id = id;
+    int verified = 0;
+    for (int i = 1; i < nsegs; i++) {
+        const char *seg = segs[i];
+        if (strcmp(seg, "$ref") == 0) {
+            if (i != nsegs - 1) {
+                sta_error(resp, 400, "$ref must end the path");
+                return -1;
+            }
+            t->ref = 1;
+            return 0;
+        }
+        if (parse_segment(seg, &nlen, &has_id, &id)) {
+            sta_error(resp, 400, "%.60s: bad entity id (expected a number)", seg);
+            return -1;
+        }
+        const struct sta_nav *nav = sta_nav_find(t->type, seg, nlen);
+        if (nav) {
+            int done = 0;
+            if (resolve_nav(c, t, nav, has_id, id, &verified, &done, resp))
+                return -1;
+            if (!done)
+                continue;
+            /* a collection: only $ref may follow */
+            if (i + 1 < nsegs && strcmp(segs[i + 1], "$ref") == 0 && i + 2 == nsegs) {
+                t->ref = 1;
+                return 0;
+            }
+            if (i + 1 < nsegs) {
+                sta_error(resp, 400, "%.*s: name one entity (%.*s(id)) before '%.60s'",
+                          (int)nlen, seg, (int)nlen, seg, segs[i + 1]);
+                return -1;
+            }
+            return 0;
+        }
+        const struct sta_prop *prop = has_id ? NULL : sta_prop_find(t->type, seg, nlen);
+        if (!prop) {
+            sta_error(resp, 404, "%s has no property or navigation property '%.60s'",
+                      sta_type_def(t->type)->name, seg);
+            return -1;
+        }
+        return resolve_property(t, prop, segs + i + 1, nsegs - i - 1, resp);
+    }
+    return 0;
+}
+
+/* ==== writing JSON ==== */
+
+/* Per type, the fixed text around an entity's links, made once per request:
+ * ,"@iot.selfLink":"<base>/<Set>(   and   ,"<Nav>@iot.navigationLink":"<base>/<Set>( */
+struct link_tpl {
+    int ready;
+    struct strbuf self;
+    struct strbuf nav[4];
+};
+
+struct wctx {
+    struct sta_conn *c;
+    const char *base; /* ".../v1.1" */
+    struct strbuf *sb;
+    insitu_error *err;
+    size_t base_len;
+    struct link_tpl tpl[STA_NTYPES];
+};
+
+static void wctx_free(struct wctx *w)
+{
+    for (int t = 0; t < STA_NTYPES; t++) {
+        sb_free(&w->tpl[t].self);
+        for (int k = 0; k < 4; k++)
+            sb_free(&w->tpl[t].nav[k]);
+    }
+}
+
+static const struct link_tpl *link_templates(struct wctx *w, enum sta_type t)
+{
+    struct link_tpl *tp = &w->tpl[t];
+    if (tp->ready)
+        return tp;
+    const struct sta_type_def *def = sta_type_def(t);
+    sb_printf(&tp->self, ",\"@iot.selfLink\":\"%s/%s(", w->base, def->set);
+    for (int k = 0; k < def->nnavs && k < 4; k++)
+        sb_printf(&tp->nav[k], ",\"%s@iot.navigationLink\":\"%s/%s(", def->navs[k].name,
+                  w->base, def->set);
+    tp->ready = 1;
+    return tp;
+}
+
+/* An integer, without printf (a page of observations writes hundreds). */
+static void put_int(struct strbuf *sb, int64_t v)
+{
+    char buf[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        buf[sizeof buf - 1 - n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        buf[sizeof buf - 1 - n++] = '-';
+    sb_append(sb, buf + sizeof buf - n, (size_t)n);
+}
+
+/* Times hold nothing to escape: quoted as they are. */
+static void put_time(struct strbuf *sb, int64_t us)
+{
+    char b[48];
+    b[0] = '"';
+    time_format_iso(us, b + 1, sizeof b - 2);
+    size_t n = strlen(b);
+    b[n] = '"';
+    sb_append(sb, b, n + 1);
+}
+
+static void put_period(struct strbuf *sb, int64_t start, int64_t end)
+{
+    char b[100];
+    if (start == INSITU_TIME_NONE) {
+        sb_append(sb, "null", 4);
+        return;
+    }
+    b[0] = '"';
+    time_format_interval(start, end, b + 1, sizeof b - 2);
+    size_t n = strlen(b);
+    b[n] = '"';
+    sb_append(sb, b, n + 1);
+}
+
+static void put_double(struct strbuf *sb, double v)
+{
+    if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
+        sb_puts(sb, "null");
+    else
+        sb_put_double(sb, v);
+}
+
+/* Text that may hold JSON: printed as JSON when it is an object or array. */
+static void put_anyjson(struct strbuf *sb, const char *s)
+{
+    if (!s)
+        sb_puts(sb, "null");
+    else if (s[0] == '{' || s[0] == '[')
+        sb_puts(sb, s);
+    else
+        sb_put_json_string(sb, s);
+}
+
+static void put_text_or_null(struct strbuf *sb, const char *s)
+{
+    if (s && *s)
+        sb_put_json_string(sb, s);
+    else
+        sb_puts(sb, "null");
+}
+
+static int prop_is_null(struct stmt *s, const struct sta_prop *p)
+{
+    switch (p->kind) {
+    case SP_RESULT: return st_col_is_null(s, p->idx) && st_col_is_null(s, p->idx + 1);
+    case SP_UOM: return 0;
+    default: return st_col_is_null(s, p->idx);
+    }
+}
+
+static void put_prop(struct strbuf *sb, struct stmt *s, const struct sta_prop *p)
+{
+    int i = p->idx;
+    switch (p->kind) {
+    case SP_ID: put_int(sb, st_col_int64(s, i)); break;
+    case SP_TEXT:
+        if (st_col_is_null(s, i))
+            sb_puts(sb, "null");
+        else
+            sb_put_json_string(sb, st_col_text(s, i));
+        break;
+    case SP_OBJECT:
+    case SP_GEO: sb_puts(sb, st_col_is_null(s, i) ? "null" : st_col_text(s, i)); break;
+    case SP_ANYJSON: put_anyjson(sb, st_col_is_null(s, i) ? NULL : st_col_text(s, i)); break;
+    case SP_TIME:
+        if (st_col_is_null(s, i))
+            sb_puts(sb, "null");
+        else
+            put_time(sb, st_col_int64(s, i));
+        break;
+    case SP_PERIOD: put_period(sb, st_col_time(s, i), st_col_time(s, i + 1)); break;
+    case SP_RESULT:
+        if (!st_col_is_null(s, i))
+            put_double(sb, st_col_double(s, i));
+        else
+            sb_puts(sb, st_col_is_null(s, i + 1) ? "null" : st_col_text(s, i + 1));
+        break;
+    case SP_UOM:
+        sb_puts(sb, "{\"name\":");
+        put_text_or_null(sb, st_col_text(s, i));
+        sb_puts(sb, ",\"symbol\":");
+        put_text_or_null(sb, st_col_text(s, i + 1));
+        sb_puts(sb, ",\"definition\":");
+        put_text_or_null(sb, st_col_text(s, i + 2));
+        sb_puts(sb, "}");
+        break;
+    }
+}
+
+static int in_select(const struct sta_query *q, const char *name)
+{
+    for (int i = 0; q && i < q->n_select; i++)
+        if (strcmp(q->select[i], name) == 0 ||
+            (strcmp(name, "id") == 0 && strcmp(q->select[i], "@iot.id") == 0))
+            return 1;
+    return 0;
+}
+
+static int selected(const struct sta_query *q, const char *name)
+{
+    return !q || q->n_select == 0 || in_select(q, name);
+}
+
+/* ,"<key><suffix>": in one append (keys are model names: nothing to escape) */
+static void put_key(struct strbuf *sb, int *first, const char *key, const char *suffix)
+{
+    char buf[128];
+    size_t n = 0, k = strlen(key), x = strlen(suffix);
+    if (k + x + 4 > sizeof buf)
+        k = x = 0;
+    if (!*first)
+        buf[n++] = ',';
+    *first = 0;
+    buf[n++] = '"';
+    memcpy(buf + n, key, k);
+    n += k;
+    memcpy(buf + n, suffix, x);
+    n += x;
+    buf[n++] = '"';
+    buf[n++] = ':';
+    sb_append(sb, buf, n);
+}
+
+/* "<base>/<set>(<id>)[/<nav>]" as a JSON string (the base and the names need no escaping:
+ * request_base() in http.c only lets URL characters through). */
+static void put_link(struct wctx *w, const char *set, int64_t id, const char *nav)
+{
+    struct strbuf *sb = w->sb;
+    char buf[128], digits[24];
+    size_t n = 0, ns = strlen(set), nn = nav ? strlen(nav) : 0;
+    int nd = 0;
+    uint64_t u = id < 0 ? 0 : (uint64_t)id;
+    do
+        digits[nd++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    sb_putc(sb, '"');
+    sb_append(sb, w->base, w->base_len);
+    buf[n++] = '/';
+    memcpy(buf + n, set, ns);
+    n += ns;
+    buf[n++] = '(';
+    while (nd)
+        buf[n++] = digits[--nd];
+    buf[n++] = ')';
+    if (nav) {
+        buf[n++] = '/';
+        memcpy(buf + n, nav, nn);
+        n += nn;
+    }
+    buf[n++] = '"';
+    sb_append(sb, buf, n);
+}
+
+/* ---- collections ---- */
+
+struct collq {
+    enum sta_type type;
+    int has_parent;
+    enum sta_type ptype;
+    int64_t pid;
+    const struct sta_nav *pnav;
+    const struct sta_query *q;
+};
+
+static int64_t eff_top(const struct sta_conn *c, const struct sta_query *q)
+{
+    if (!q || q->top < 0)
+        return c->svc->cfg.default_top;
+    return q->top > c->svc->cfg.max_top ? c->svc->cfg.max_top : q->top;
+}
+
+static int64_t eff_skip(const struct sta_query *q) { return q && q->skip > 0 ? q->skip : 0; }
+
+/* " FROM <table> e[, <parent> s] WHERE ... [AND (filter)]" */
+static int coll_from(struct wctx *w, const struct collq *cq, struct sqlfrag *f)
+{
+    const struct sta_type_def *def = sta_type_def(cq->type);
+    frag_printf(f, " FROM %s e", def->table);
+    if (cq->has_parent) {
+        frag_printf(f, ", %s s WHERE s.id = ", sta_type_def(cq->ptype)->table);
+        frag_int(f, cq->pid);
+        frag_puts(f, " AND ");
+        frag_printf(f, cq->pnav->cond, "s", "e");
+    } else {
+        frag_puts(f, " WHERE 1 = 1");
+    }
+    if (cq->q && cq->q->filter) {
+        frag_puts(f, " AND ");
+        return filter_sql(cq->q->filter, cq->type, "e", w->c->st->dialect, w->c->now_us, f,
+                          w->err);
+    }
+    return 0;
+}
+
+static int run_int64(struct wctx *w, const struct sqlfrag *f, int64_t *out)
+{
+    struct stmt *s;
+    int rc = sta_prepare(w->c, sb_str(&f->sql), &s, w->err);
+    if (rc)
+        return rc;
+    int idx = 1;
+    frag_bind(f, s, &idx);
+    rc = st_step(s, w->err);
+    *out = rc == 1 && !st_col_is_null(s, 0) ? st_col_int64(s, 0) : 0;
+    sta_release(w->c, s);
+    return rc < 0 ? rc : 0;
+}
+
+static int coll_count(struct wctx *w, const struct collq *cq, int64_t *n)
+{
+    struct sqlfrag f = {0};
+    int rc;
+    int no_filter = !cq->q || !cq->q->filter;
+    if (cq->type == STA_OBSERVATION && no_filter &&
+        (!cq->has_parent || cq->ptype == STA_DATASTREAM)) {
+        /* the per-datastream summaries count observations without a scan */
+        if (cq->has_parent) {
+            frag_puts(&f, "SELECT n_obs FROM datastreams WHERE id = ");
+            frag_int(&f, cq->pid);
+        } else {
+            frag_puts(&f, "SELECT coalesce(sum(n_obs), 0) FROM datastreams");
+        }
+        rc = 0;
+    } else {
+        frag_puts(&f, "SELECT count(*)");
+        rc = coll_from(w, cq, &f);
+    }
+    if (!rc)
+        rc = run_int64(w, &f, n);
+    frag_free(&f);
+    return rc;
+}
+
+/* 1 when keys start with a bare phenomenonTime (unique within one Datastream). */
+static int orders_by_time(const struct sta_query *q)
+{
+    if (!q || !q->n_orderby)
+        return 0;
+    const struct fexpr *e = q->orderby[0].expr;
+    return e->kind == FX_PATH && e->nsegs == 1 && strcmp(e->segs[0], "phenomenonTime") == 0;
+}
+
+/* Prepares the page query of a collection: top + 1 rows from skip. */
+static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_t skip,
+                     struct stmt **out)
+{
+    const struct sta_type_def *def = sta_type_def(cq->type);
+    struct sqlfrag f = {0};
+    frag_puts(&f, "SELECT ");
+    sta_select_sql(def, w->c->st->dialect, &f.sql);
+    int rc = coll_from(w, cq, &f);
+    int series = cq->type == STA_OBSERVATION && cq->has_parent && cq->ptype == STA_DATASTREAM;
+    if (!rc) {
+        frag_puts(&f, " ORDER BY ");
+        if (cq->q && cq->q->n_orderby) {
+            int unique;
+            rc = orderby_sql(cq->q->orderby, cq->q->n_orderby, cq->type, "e",
+                             w->c->st->dialect, w->c->now_us, &f, &unique, w->err);
+            if (!rc && !unique && !(series && orders_by_time(cq->q)))
+                frag_puts(&f, ", e.id ASC");
+        } else {
+            /* a series reads in time order; other collections by id (stable pages) */
+            frag_puts(&f, series ? "e.phenomenon_start ASC" : "e.id ASC");
+        }
+    }
+    if (!rc) {
+        frag_puts(&f, " LIMIT ");
+        frag_int(&f, top + 1);
+        frag_puts(&f, " OFFSET ");
+        frag_int(&f, skip);
+        struct stmt *s;
+        rc = sta_prepare(w->c, sb_str(&f.sql), &s, w->err);
+        if (!rc) {
+            int idx = 1;
+            frag_bind(&f, s, &idx);
+            *out = s;
+        }
+    }
+    frag_free(&f);
+    return rc;
+}
+
+/* ---- serialising options back into links ---- */
+
+static void expand_text(struct strbuf *sb, const struct sta_query *q);
+
+/* The options of q (as given) with top/skip, joined by sep; encoded for a query string when
+ * encode is set. */
+static void options_text(struct strbuf *sb, const struct sta_query *q, int64_t top,
+                         int64_t skip, const char *sep, int encode)
+{
+    static const char *const names[] = {"$filter", "$orderby", "$select"};
+    int first = 1;
+    for (int i = 0; i < 3; i++) {
+        if (!q || !q->text[i])
+            continue;
+        sb_printf(sb, "%s%s=", first ? "" : sep, names[i]);
+        if (encode)
+            sta_url_encode(sb, q->text[i]);
+        else
+            sb_puts(sb, q->text[i]);
+        first = 0;
+    }
+    if (q && q->n_expand) {
+        struct strbuf ex = {0};
+        expand_text(&ex, q);
+        sb_printf(sb, "%s$expand=", first ? "" : sep);
+        if (encode)
+            sta_url_encode(sb, sb_str(&ex));
+        else
+            sb_puts(sb, sb_str(&ex));
+        sb_free(&ex);
+        first = 0;
+    }
+    if (q && q->count == 1) {
+        sb_printf(sb, "%s$count=true", first ? "" : sep);
+        first = 0;
+    }
+    if (top >= 0) {
+        sb_printf(sb, "%s$top=%lld", first ? "" : sep, (long long)top);
+        first = 0;
+    }
+    if (skip > 0)
+        sb_printf(sb, "%s$skip=%lld", first ? "" : sep, (long long)skip);
+}
+
+static void expand_text(struct strbuf *sb, const struct sta_query *q)
+{
+    for (int i = 0; i < q->n_expand; i++) {
+        const struct sta_expand *x = &q->expand[i];
+        sb_printf(sb, "%s%s", i ? "," : "", x->nav);
+        struct strbuf inner = {0};
+        options_text(&inner, &x->q, x->q.top, x->q.skip, ";", 0);
+        if (inner.len)
+            sb_printf(sb, "(%s)", sb_str(&inner));
+        sb_free(&inner);
+    }
+}
+
+/* "<base>/<path>?<options>&$top=..&$skip=..<extra>" as a JSON string. */
+static void put_next_link(struct wctx *w, const char *path, const struct sta_query *q,
+                          int64_t top, int64_t skip, const char *extra)
+{
+    struct strbuf url = {0};
+    sb_printf(&url, "%s/%s?", w->base, path);
+    options_text(&url, q, top, skip, "&", 1);
+    if (extra)
+        sb_puts(&url, extra);
+    sb_put_json_string(w->sb, sb_str(&url));
+    sb_free(&url);
+}
+
+/* ---- entities ---- */
+
+static int write_entity(struct wctx *w, enum sta_type t, struct stmt *s,
+                        const struct sta_query *q);
+
+/* The largest answer built in memory (sta_config.max_answer): a deeper $expand or a larger
+ * page is refused with a message saying how to ask for less. */
+#define STA_MAX_ANSWER (w->c->svc->cfg.max_answer)
+
+static int too_large(struct wctx *w)
+{
+    return insitu_error_set(w->err, INSITU_EINVAL,
+                            "the answer would be larger than %zu KiB: ask for fewer entities "
+                            "($top, $filter) or expand less ($expand)",
+                            STA_MAX_ANSWER >> 10);
+}
+
+/* "[...]": up to top entities (or their selfLinks); *more when there are others after. */
+static int write_items(struct wctx *w, const struct collq *cq, int64_t top, int64_t skip,
+                       int ref, int *more)
+{
+    *more = 0;
+    struct stmt *s = NULL;
+    int rc = coll_open(w, cq, top, skip, &s);
+    if (rc)
+        return rc;
+    const struct sta_type_def *def = sta_type_def(cq->type);
+    sb_putc(w->sb, '[');
+    int64_t n = 0;
+    while ((rc = st_step(s, w->err)) == 1) {
+        if (n == top) {
+            *more = 1;
+            break;
+        }
+        if (n++)
+            sb_putc(w->sb, ',');
+        if (ref) {
+            sb_puts(w->sb, "{\"@iot.selfLink\":");
+            put_link(w, def->set, st_col_int64(s, 0), NULL);
+            sb_putc(w->sb, '}');
+        } else if ((rc = write_entity(w, cq->type, s, cq->q))) {
+            break;
+        }
+        if (w->sb->len > STA_MAX_ANSWER) {
+            rc = too_large(w);
+            break;
+        }
+    }
+    sta_release(w->c, s);
+    if (rc < 0)
+        return rc;
+    sb_putc(w->sb, ']');
+    return 0;
+}
+
+static int write_expansion(struct wctx *w, enum sta_type t, int64_t id,
+                           const struct sta_nav *nav, const struct sta_expand *x, int *first)
+{
+    struct collq cq = {nav->target, 1, t, id, nav, &x->q};
+    if (!nav->many) {
+        struct stmt *s = NULL;
+        int rc = coll_open(w, &cq, 1, 0, &s);
+        if (rc)
+            return rc;
+        put_key(w->sb, first, nav->name, "");
+        rc = st_step(s, w->err);
+        if (rc == 1)
+            rc = write_entity(w, nav->target, s, &x->q);
+        else if (rc == 0)
+            sb_puts(w->sb, "null");
+        sta_release(w->c, s);
+        return rc < 0 ? rc : 0;
+    }
+    if (x->q.count == 1) {
+        int64_t n;
+        int rc = coll_count(w, &cq, &n);
+        if (rc)
+            return rc;
+        put_key(w->sb, first, nav->name, "@iot.count");
+        sb_printf(w->sb, "%lld", (long long)n);
+    }
+    int64_t top = eff_top(w->c, &x->q), skip = eff_skip(&x->q);
+    put_key(w->sb, first, nav->name, "");
+    int more;
+    int rc = write_items(w, &cq, top, skip, 0, &more);
+    if (!rc && more && top > 0) {
+        char path[160];
+        snprintf(path, sizeof path, "%s(%lld)/%s", sta_type_def(t)->set, (long long)id,
+                 nav->name);
+        put_key(w->sb, first, nav->name, "@iot.nextLink");
+        put_next_link(w, path, &x->q, top, skip + top, NULL);
+    }
+    return rc;
+}
+
+static int write_entity(struct wctx *w, enum sta_type t, struct stmt *s,
+                        const struct sta_query *q)
+{
+    const struct sta_type_def *def = sta_type_def(t);
+    int64_t id = st_col_int64(s, 0);
+    struct strbuf *sb = w->sb;
+    int first = 1;
+    const struct link_tpl *tp = link_templates(w, t);
+    if (selected(q, "id")) {
+        sb_append(sb, "{\"@iot.id\":", 11);
+        put_int(sb, id);
+        sb_append(sb, tp->self.data, tp->self.len);
+        put_int(sb, id);
+        sb_append(sb, ")\"", 2);
+        first = 0;
+    } else {
+        sb_putc(sb, '{');
+    }
+    for (int i = 1; i < def->nprops; i++) {
+        const struct sta_prop *p = &def->props[i];
+        if (!selected(q, p->name))
+            continue;
+        if (!(p->flags & SPF_ALWAYS) && !in_select(q, p->name) && prop_is_null(s, p))
+            continue;
+        put_key(sb, &first, p->name, "");
+        put_prop(sb, s, p);
+    }
+    for (int i = 0; i < def->nnavs; i++) {
+        const struct sta_nav *nav = &def->navs[i];
+        const struct sta_expand *x = NULL;
+        for (int k = 0; q && k < q->n_expand && !x; k++)
+            if (strcmp(q->expand[k].nav, nav->name) == 0)
+                x = &q->expand[k];
+        if (x) {
+            int rc = write_expansion(w, t, id, nav, x, &first);
+            if (rc)
+                return rc;
+        } else if (selected(q, nav->name)) {
+            /* the template starts with ','; the first member of an object has none */
+            const struct strbuf *pre = &tp->nav[i];
+            sb_append(sb, pre->data + first, pre->len - (size_t)first);
+            first = 0;
+            put_int(sb, id);
+            sb_append(sb, ")/", 2);
+            sb_puts(sb, nav->name);
+            sb_putc(sb, '"');
+        }
+    }
+    sb_putc(sb, '}');
+    return 0;
+}
+
+/* Opens the row of one entity; 0 and *s NULL when there is none. */
+static int entity_open(struct wctx *w, enum sta_type t, int64_t id, struct stmt **out)
+{
+    const struct sta_type_def *def = sta_type_def(t);
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT ");
+    sta_select_sql(def, w->c->st->dialect, &sql);
+    sb_printf(&sql, " FROM %s e WHERE e.id = ?", def->table);
+    struct stmt *s;
+    int rc = sql.data ? sta_prepare(w->c, sql.data, &s, w->err)
+                      : insitu_error_set(w->err, INSITU_ENOMEM, "out of memory");
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    rc = st_step(s, w->err);
+    if (rc == 1) {
+        *out = s;
+        return 0;
+    }
+    sta_release(w->c, s);
+    *out = NULL;
+    return rc;
+}
+
+static void fail_with(struct sta_response *resp, const insitu_error *err, int rc)
+{
+    int code = err->code ? err->code : rc;
+    error_body(resp, sta_status_of(code), err->message[0] ? err->message : insitu_strerror(code));
+}
+
+static void base_of(struct strbuf *sb, const char *base)
+{
+    sb_printf(sb, "%s%s", base ? base : "", STA_VERSION_PATH);
+}
+
+void sta_write_entity_response(struct sta_conn *c, enum sta_type type, int64_t id,
+                               const char *base, int status, struct sta_response *resp)
+{
+    insitu_error err = {0};
+    struct strbuf b = {0};
+    base_of(&b, base);
+    sb_reset(&resp->body);
+    struct wctx w = {c, sb_str(&b), &resp->body, &err, b.len, {{0}}};
+    struct stmt *s = NULL;
+    int rc = entity_open(&w, type, id, &s);
+    if (!rc && !s) {
+        sta_error(resp, 404, "%s(%lld): no such entity", sta_type_def(type)->set,
+                  (long long)id);
+    } else if (!rc) {
+        rc = write_entity(&w, type, s, NULL);
+        sta_release(c, s);
+    }
+    if (rc) {
+        fail_with(resp, &err, rc);
+    } else if (s) {
+        resp->status = status;
+        resp->content_type = "application/json; charset=utf-8";
+    }
+    wctx_free(&w);
+    sb_free(&b);
+}
+
+/* ==== request-level checks ==== */
+
+static int check_query(const struct sta_query *q, enum sta_type t, insitu_error *err)
+{
+    const struct sta_type_def *def = sta_type_def(t);
+    for (int i = 0; i < q->n_select; i++) {
+        const char *n = q->select[i];
+        if (!sta_prop_find(t, n, strlen(n)) && !sta_nav_find(t, n, strlen(n)))
+            return insitu_error_set(err, INSITU_EINVAL, "$select: %s has no property '%.60s'",
+                                    def->name, n);
+    }
+    for (int i = 0; i < q->n_expand; i++) {
+        const struct sta_expand *x = &q->expand[i];
+        const struct sta_nav *nav = sta_nav_find(t, x->nav, strlen(x->nav));
+        if (!nav)
+            return insitu_error_set(err, INSITU_EINVAL,
+                                    "$expand: at character %d: %s has no navigation property "
+                                    "'%.60s'",
+                                    x->pos, def->name, x->nav);
+        int rc = check_query(&x->q, nav->target, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The request's options, beyond those sta_query holds. */
+struct extras {
+    int data_array;
+    const char *aggregate, *stat;
+};
+
+static int gather_options(const struct sta_request *req, struct sta_query *q,
+                          struct extras *x, insitu_error *err)
+{
+    memset(x, 0, sizeof *x);
+    for (size_t i = 0; i < req->nparams; i++) {
+        const char *k = req->params[i].key, *v = req->params[i].value;
+        int rc = 0;
+        if (strcmp(k, "$resultFormat") == 0) {
+            if (strcmp(v, "dataArray") != 0)
+                return insitu_error_set(err, INSITU_EUNSUPPORTED,
+                                        "$resultFormat: '%.40s' is not supported (dataArray "
+                                        "is)",
+                                        v);
+            x->data_array = 1;
+        } else if (strcmp(k, "aggregate") == 0) {
+            x->aggregate = v;
+        } else if (strcmp(k, "stat") == 0) {
+            x->stat = v;
+        } else if (strcmp(k, "$format") == 0) {
+            if (strcmp(v, "json") && strcmp(v, "application/json"))
+                return insitu_error_set(err, INSITU_EUNSUPPORTED,
+                                        "$format: only json is supported");
+        } else if (k[0] == '$') {
+            rc = sq_parse_option(q, k, v, 0, err);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ==== answers ==== */
+
+static void answer_root(const char *base, struct sta_response *resp)
+{
+    static const enum sta_type order[] = {STA_DATASTREAM, STA_FEATURE, STA_HLOC,
+                                          STA_LOCATION,   STA_PROPERTY, STA_OBSERVATION,
+                                          STA_SENSOR,     STA_THING};
+    struct strbuf *sb = &resp->body;
+    sb_puts(sb, "{\"value\":[");
+    for (size_t i = 0; i < ARRAY_LEN(order); i++) {
+        const char *set = sta_type_def(order[i])->set;
+        sb_printf(sb, "%s{\"name\":\"%s\",\"url\":", i ? "," : "", set);
+        struct strbuf url = {0};
+        sb_printf(&url, "%s/%s", base, set);
+        sb_put_json_string(sb, sb_str(&url));
+        sb_free(&url);
+        sb_puts(sb, "}");
+    }
+    sb_puts(sb, "],\"serverSettings\":{\"conformance\":["
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel\","
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/resource-path/"
+                "resource-path-to-entities\","
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/request-data\","
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete\","
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array\""
+                "]}}");
+    resp->status = 200;
+}
+
+/* A property of an entity: {"name": value}, or the raw value with $value. */
+static int answer_property(struct wctx *w, const struct sta_target *t,
+                           struct sta_response *resp)
+{
+    struct stmt *s = NULL;
+    int rc = entity_open(w, t->type, t->id, &s);
+    if (rc)
+        return rc;
+    if (!s) {
+        sta_error(resp, 404, "%s(%lld): no such entity", sta_type_def(t->type)->set,
+                  (long long)t->id);
+        return 0;
+    }
+    const struct sta_prop *p = t->prop;
+    struct strbuf val = {0};
+    const char *key = p->name;
+    int is_null = prop_is_null(s, p);
+    if (t->sub[0] && p->kind == SP_UOM) {
+        int k = strcmp(t->sub, "name") == 0       ? 0
+                : strcmp(t->sub, "symbol") == 0     ? 1
+                : strcmp(t->sub, "definition") == 0 ? 2
+                                                    : -1;
+        if (k < 0) {
+            sta_release(w->c, s);
+            sta_error(resp, 404, "unitOfMeasurement has no '%.60s'", t->sub);
+            return 0;
+        }
+        const char *v = st_col_text(s, p->idx + k);
+        is_null = !v || !*v;
+        put_text_or_null(&val, v);
+        key = t->sub;
+    } else if (t->sub[0]) {
+        /* properties/<key>: a member of the JSON object */
+        json_t *obj = is_null ? NULL : json_loads(st_col_text(s, p->idx), 0, NULL);
+        json_t *member = obj ? json_object_get(obj, t->sub) : NULL;
+        is_null = !member || json_is_null(member);
+        if (!is_null) {
+            char *text = json_dumps(member, JSON_COMPACT | JSON_ENCODE_ANY);
+            sb_puts(&val, text ? text : "null");
+            free(text);
+        }
+        json_decref(obj);
+        key = t->sub;
+    } else {
+        put_prop(&val, s, p);
+    }
+    sta_release(w->c, s);
+    if (is_null) {
+        resp->status = 204;
+        sb_free(&val);
+        return 0;
+    }
+    if (t->value) {
+        /* the raw value: text without quotes, JSON as it is */
+        const char *v = sb_str(&val);
+        if (v[0] == '"') {
+            json_t *str = json_loads(v, JSON_DECODE_ANY, NULL);
+            sb_puts(w->sb, str ? json_string_value(str) : v);
+            json_decref(str);
+        } else {
+            sb_puts(w->sb, v);
+        }
+        resp->content_type = v[0] == '{' || v[0] == '[' ? "application/json; charset=utf-8"
+                                                        : "text/plain; charset=utf-8";
+    } else {
+        sb_putc(w->sb, '{');
+        sb_put_json_string(w->sb, key);
+        sb_putc(w->sb, ':');
+        sb_puts(w->sb, sb_str(&val));
+        sb_putc(w->sb, '}');
+    }
+    sb_free(&val);
+    resp->status = 200;
+    return 0;
+}
+
+/* ---- dataArray ---- */
+
+static const char *const obs_components[] = {"id", "phenomenonTime", "result", "resultTime",
+                                             "resultQuality", "validTime", "parameters"};
+
+struct da_group {
+    int64_t ds;
+    int64_t n;
+    struct strbuf rows;
+};
+
+static int answer_data_array(struct wctx *w, const struct collq *cq, const struct sta_target *t,
+                             const struct sta_query *q, struct sta_response *resp)
+{
+    if (q->n_expand)
+        return insitu_error_set(w->err, INSITU_EINVAL, "$resultFormat=dataArray: $expand "
+                                                       "cannot be used with it");
+    const struct sta_prop *comps[8];
+    int ncomp = 0;
+    if (q->n_select) {
+        for (int i = 0; i < q->n_select && ncomp < 8; i++) {
+            const struct sta_prop *p = sta_prop_find(STA_OBSERVATION, q->select[i],
+                                                     strlen(q->select[i]));
+            if (!p)
+                return insitu_error_set(w->err, INSITU_EINVAL,
+                                        "$resultFormat=dataArray: '%.40s' is not an "
+                                        "Observation property",
+                                        q->select[i]);
+            comps[ncomp++] = p;
+        }
+    } else {
+        for (size_t i = 0; i < ARRAY_LEN(obs_components); i++)
+            comps[ncomp++] = sta_prop_find(STA_OBSERVATION, obs_components[i],
+                                           strlen(obs_components[i]));
+    }
+    int64_t top = eff_top(w->c, q), skip = eff_skip(q), total = 0;
+    int rc = 0;
+    if (q->count == 1)
+        rc = coll_count(w, cq, &total);
+    struct stmt *s = NULL;
+    if (!rc)
+        rc = coll_open(w, cq, top, skip, &s);
+    if (rc)
+        return rc;
+    struct da_group *groups = NULL;
+    size_t ngroups = 0;
+    int64_t n = 0;
+    int more = 0;
+    while ((rc = st_step(s, w->err)) == 1) {
+        if (n++ == top) {
+            more = 1;
+            break;
+        }
+        int64_t ds = st_col_int64(s, 10);
+        struct da_group *g = NULL;
+        for (size_t k = 0; k < ngroups && !g; k++)
+            if (groups[k].ds == ds)
+                g = &groups[k];
+        if (!g) {
+            struct da_group *p = realloc(groups, (ngroups + 1) * sizeof *p);
+            if (!p) {
+                rc = insitu_error_set(w->err, INSITU_ENOMEM, "out of memory");
+                break;
+            }
+            groups = p;
+            g = &groups[ngroups++];
+            memset(g, 0, sizeof *g);
+            g->ds = ds;
+        }
+        sb_puts(&g->rows, g->n++ ? ",[" : "[");
+        for (int k = 0; k < ncomp; k++) {
+            if (k)
+                sb_putc(&g->rows, ',');
+            put_prop(&g->rows, s, comps[k]);
+        }
+        sb_putc(&g->rows, ']');
+        if (g->rows.len > STA_MAX_ANSWER) {
+            rc = too_large(w);
+            break;
+        }
+    }
+    sta_release(w->c, s);
+    if (rc >= 0) {
+        rc = 0;
+        struct strbuf *sb = w->sb;
+        sb_putc(sb, '{');
+        if (q->count == 1)
+            sb_printf(sb, "\"@iot.count\":%lld,", (long long)total);
+        sb_puts(sb, "\"value\":[");
+        for (size_t k = 0; k < ngroups; k++) {
+            sb_puts(sb, k ? ",{\"Datastream@iot.navigationLink\":"
+                          : "{\"Datastream@iot.navigationLink\":");
+            put_link(w, "Datastreams", groups[k].ds, NULL);
+            sb_puts(sb, ",\"components\":[");
+            for (int c = 0; c < ncomp; c++)
+                sb_printf(sb, "%s\"%s\"", c ? "," : "", comps[c]->name);
+            sb_printf(sb, "],\"dataArray@iot.count\":%lld,\"dataArray\":[%s]}",
+                      (long long)groups[k].n, sb_str(&groups[k].rows));
+        }
+        sb_putc(sb, ']');
+        if (more && top > 0) {
+            sb_puts(sb, ",\"@iot.nextLink\":");
+            put_next_link(w, t->path, q, top, skip + top, "&$resultFormat=dataArray");
+        }
+        sb_putc(sb, '}');
+        resp->status = 200;
+    }
+    for (size_t k = 0; k < ngroups; k++)
+        sb_free(&groups[k].rows);
+    free(groups);
+    return rc;
+}
+
+/* ---- the aggregation extension ---- */
+
+static int parse_aggregate(const char *v, enum insitu_agg *out)
+{
+    static const struct {
+        const char *a, *b;
+        enum insitu_agg agg;
+    } names[] = {{"hour", "PT1H", INSITU_AGG_HOUR},
+                 {"day", "P1D", INSITU_AGG_DAY},
+                 {"month", "P1M", INSITU_AGG_MONTH},
+                 {"year", "P1Y", INSITU_AGG_YEAR}};
+    for (size_t i = 0; i < ARRAY_LEN(names); i++)
+        if (strcmp(v, names[i].a) == 0 || strcmp(v, names[i].b) == 0) {
+            *out = names[i].agg;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_stat(const char *v, enum insitu_stat *out)
+{
+    static const char *const names[] = {"mean", "min", "max", "sum", "count"};
+    for (size_t i = 0; i < ARRAY_LEN(names); i++)
+        if (strcmp(v, names[i]) == 0) {
+            *out = (enum insitu_stat)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int answer_aggregate(struct wctx *w, const struct sta_target *t, const struct sta_query *q,
+                            const struct extras *x, struct sta_response *resp)
+{
+    insitu_error *err = w->err;
+    if (t->type != STA_OBSERVATION || !t->has_parent || t->ptype != STA_DATASTREAM || t->ref)
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "aggregate: aggregates are read from the Observations of one "
+                                "Datastream: /Datastreams(id)/Observations?aggregate=day");
+    insitu_query iq = {0};
+    iq.from_us = iq.to_us = INSITU_TIME_NONE;
+    if (!x->aggregate || parse_aggregate(x->aggregate, &iq.aggregate))
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "aggregate: expected hour, day, month or year (or PT1H, P1D, "
+                                "P1M, P1Y), not '%.40s'",
+                                x->aggregate ? x->aggregate : "");
+    if (x->stat && parse_stat(x->stat, &iq.stat))
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "stat: expected mean, min, max, sum or count, not '%.40s'",
+                                x->stat);
+    if (!filter_time_range(q->filter, "phenomenonTime", &iq.from_us, &iq.to_us))
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "aggregate: $filter may only bound phenomenonTime with gt, ge, "
+                                "lt, le and 'and' (phenomenonTime ge 2020-01-01T00:00:00Z and "
+                                "phenomenonTime lt 2021-01-01T00:00:00Z)");
+    if (q->n_expand)
+        return insitu_error_set(err, INSITU_EINVAL, "aggregate: $expand cannot be used");
+    if (q->n_orderby && !(q->n_orderby == 1 && orders_by_time(q) && !q->orderby[0].desc))
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "aggregate: buckets come in time order ($orderby may only be "
+                                "phenomenonTime asc)");
+    for (int i = 0; i < q->n_select; i++)
+        if (strcmp(q->select[i], "phenomenonTime") && strcmp(q->select[i], "result") &&
+            strcmp(q->select[i], "parameters"))
+            return insitu_error_set(err, INSITU_EINVAL,
+                                    "aggregate: $select may name phenomenonTime, result and "
+                                    "parameters, not '%.40s'",
+                                    q->select[i]);
+    int64_t ds = t->pid;
+    iq.datastreams = &ds;
+    iq.n_datastreams = 1;
+    static const char *const stat_names[] = {"mean", "min", "max", "sum", "count"};
+    static const char *const agg_names[] = {"", "hour", "day", "month", "year"};
+    int64_t top = eff_top(w->c, q), skip = eff_skip(q), n = 0, shown = 0;
+    insitu_cursor *cur;
+    int rc = insitu_query_open((insitu_store *)w->c->st, &iq, &cur, err);
+    if (rc)
+        return rc;
+    struct strbuf items = {0};
+    int more = 0;
+    insitu_obs o;
+    while ((rc = insitu_cursor_next(cur, &o, err)) == 1) {
+        n++;
+        if (n <= skip)
+            continue;
+        if (shown == top) {
+            more = 1;
+            if (q->count != 1)
+                break;
+            continue;
+        }
+        int first = 1;
+        sb_puts(&items, shown++ ? ",{" : "{");
+        if (selected(q, "phenomenonTime")) {
+            put_key(&items, &first, "phenomenonTime", "");
+            put_period(&items, o.phenomenon_start_us, o.phenomenon_end_us);
+        }
+        if (selected(q, "result")) {
+            put_key(&items, &first, "result", "");
+            if (o.has_result)
+                put_double(&items, o.result);
+            else
+                sb_puts(&items, "null");
+        }
+        if (selected(q, "parameters")) {
+            put_key(&items, &first, "parameters", "");
+            sb_printf(&items, "{\"aggregate\":\"%s\",\"stat\":\"%s\",\"count\":%lld}",
+                      agg_names[iq.aggregate], stat_names[iq.stat], (long long)o.count);
+        }
+        sb_putc(&items, '}');
+    }
+    insitu_cursor_close(cur);
+    if (rc < 0) {
+        sb_free(&items);
+        return rc;
+    }
+    struct strbuf *sb = w->sb;
+    sb_putc(sb, '{');
+    if (q->count == 1)
+        sb_printf(sb, "\"@iot.count\":%lld,", (long long)n);
+    sb_printf(sb, "\"value\":[%s]", sb_str(&items));
+    if (more && top > 0) {
+        struct strbuf extra = {0};
+        sb_puts(&extra, "&aggregate=");
+        sta_url_encode(&extra, x->aggregate);
+        if (x->stat) {
+            sb_puts(&extra, "&stat=");
+            sta_url_encode(&extra, x->stat);
+        }
+        sb_puts(sb, ",\"@iot.nextLink\":");
+        put_next_link(w, t->path, q, top, skip + top, sb_str(&extra));
+        sb_free(&extra);
+    }
+    sb_putc(sb, '}');
+    sb_free(&items);
+    resp->status = 200;
+    return 0;
+}
+
+static int answer_collection(struct wctx *w, const struct sta_target *t,
+                             const struct sta_query *q, struct sta_response *resp)
+{
+    struct collq cq = {t->type, t->has_parent, t->ptype, t->pid, t->pnav, q};
+    int64_t top = eff_top(w->c, q), skip = eff_skip(q);
+    struct strbuf *sb = w->sb;
+    sb_putc(sb, '{');
+    if (q->count == 1) {
+        int64_t n;
+        int rc = coll_count(w, &cq, &n);
+        if (rc)
+            return rc;
+        sb_printf(sb, "\"@iot.count\":%lld,", (long long)n);
+    }
+    sb_puts(sb, "\"value\":");
+    int more;
+    int rc = write_items(w, &cq, top, skip, t->ref, &more);
+    if (rc)
+        return rc;
+    if (more && top > 0) {
+        sb_puts(sb, ",\"@iot.nextLink\":");
+        put_next_link(w, t->path, q, top, skip + top, NULL);
+    }
+    sb_putc(sb, '}');
+    resp->status = 200;
+    return 0;
+}
+
+static int answer_entity(struct wctx *w, const struct sta_target *t, const struct sta_query *q,
+                         struct sta_response *resp)
+{
+    struct stmt *s = NULL;
+    int rc = entity_open(w, t->type, t->id, &s);
+    if (rc)
+        return rc;
+    if (!s) {
+        sta_error(resp, 404, "%s(%lld): no such entity", sta_type_def(t->type)->set,
+                  (long long)t->id);
+        return 0;
+    }
+    if (t->ref) {
+        sb_puts(w->sb, "{\"@iot.selfLink\":");
+        put_link(w, sta_type_def(t->type)->set, t->id, NULL);
+        sb_putc(w->sb, '}');
+    } else {
+        rc = write_entity(w, t->type, s, q);
+    }
+    sta_release(w->c, s);
+    if (!rc)
+        resp->status = 200;
+    return rc;
+}
+
+static void handle_read(struct sta_conn *c, const struct sta_request *req,
+                        const struct sta_target *t, const char *base,
+                        struct sta_response *resp)
+{
+    insitu_error err = {0};
+    struct sta_query q;
+    struct extras x;
+    sq_init(&q);
+    struct wctx w = {c, base, &resp->body, &err, strlen(base), {{0}}};
+    int rc = gather_options(req, &q, &x, &err);
+    if (!rc && t->kind != TG_ROOT && t->kind != TG_CREATE_OBS)
+        rc = check_query(&q, t->type, &err);
+    if (!rc && (x.data_array || x.aggregate || x.stat) &&
+        (t->kind != TG_COLLECTION || t->type != STA_OBSERVATION))
+        rc = insitu_error_set(&err, INSITU_EINVAL,
+                              "%s applies to collections of Observations",
+                              x.data_array ? "$resultFormat=dataArray" : "aggregate");
+    if (!rc && x.stat && !x.aggregate)
+        rc = insitu_error_set(&err, INSITU_EINVAL, "stat goes with aggregate");
+    if (rc) {
+        fail_with(resp, &err, rc);
+        sq_free(&q);
+        return;
+    }
+    if (c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0)
+        c->st->ops->set_deadline(
+            c->st, (int64_t)((now_seconds() + c->svc->cfg.query_seconds) * 1e6));
+    switch (t->kind) {
+    case TG_ROOT: answer_root(base, resp); break;
+    case TG_COLLECTION:
+        if (x.aggregate) {
+            rc = answer_aggregate(&w, t, &q, &x, resp);
+        } else if (x.data_array) {
+            struct collq cq = {t->type, t->has_parent, t->ptype, t->pid, t->pnav, &q};
+            rc = answer_data_array(&w, &cq, t, &q, resp);
+        } else {
+            rc = answer_collection(&w, t, &q, resp);
+        }
+        break;
+    case TG_ENTITY: rc = answer_entity(&w, t, &q, resp); break;
+    case TG_PROPERTY: rc = answer_property(&w, t, resp); break;
+    case TG_CREATE_OBS: sta_error(resp, 405, "CreateObservations takes POST"); break;
+    }
+    if (c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0)
+        c->st->ops->set_deadline(c->st, 0);
+    if (rc)
+        fail_with(resp, &err, rc);
+    wctx_free(&w);
+    sq_free(&q);
+}
+
+static int64_t wall_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_response *resp)
+{
+    c->now_us = wall_now_us();
+    resp->content_type = "application/json; charset=utf-8";
+    resp->location[0] = '\0';
+    const char *path = req->path ? req->path : "";
+    size_t vlen = strlen(STA_VERSION_PATH);
+    if (strncmp(path, STA_VERSION_PATH, vlen) != 0 || (path[vlen] && path[vlen] != '/')) {
+        sta_error(resp, 404, "%.100s: not found (the SensorThings API is at %s)", path,
+                  STA_VERSION_PATH);
+        return;
+    }
+    struct sta_target t;
+    if (sta_resolve(c, path + vlen, &t, resp))
+        return;
+    struct strbuf base = {0};
+    base_of(&base, req->base);
+    /* a page of entities: no reallocation on the way */
+    if (sb_grow(&resp->body, 16384) == 0)
+        resp->body.data[resp->body.len] = '\0';
+    const char *m = req->method;
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+        handle_read(c, req, &t, sb_str(&base), resp);
+    else if (strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0 ||
+             strcmp(m, "DELETE") == 0)
+        sta_write(c, req, &t, resp);
+    else
+        sta_error(resp, 405, "method %.20s is not supported", m);
+    sb_free(&base);
+}

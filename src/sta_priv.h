@@ -1,0 +1,80 @@
+/*
+ * sta_priv.h: what the SensorThings read side (sta.c) and write side (sta_write.c) share:
+ * the service and connection structs, resolved resource paths, the statement cache and the
+ * entity writer. Private to those two files.
+ */
+#ifndef INSITU_STA_PRIV_H
+#define INSITU_STA_PRIV_H
+
+#include <pthread.h>
+
+#include "filter.h"
+#include "sta.h"
+#include "sta_model.h"
+#include "store.h"
+
+struct sta_service {
+    struct sta_config cfg;
+    char *source;
+    pthread_mutex_t lock;   /* guards run_id */
+    int64_t run_id;         /* provenance run of this service's writes, 0 until the first */
+    int64_t started;        /* when the service started (µs): tells its run apart */
+};
+
+enum { STA_CACHE_SLOTS = 48 };
+
+struct sta_cached {
+    char *sql;
+    struct stmt *s;
+    uint64_t used;
+    int busy;
+};
+
+struct sta_conn {
+    struct sta_service *svc;
+    struct store *st;
+    struct sta_cached cache[STA_CACHE_SLOTS];
+    uint64_t tick;
+    int64_t now_us; /* the time of the request being handled */
+};
+
+/* A resource path, resolved. */
+enum sta_target_kind { TG_ROOT, TG_COLLECTION, TG_ENTITY, TG_PROPERTY, TG_CREATE_OBS };
+
+struct sta_target {
+    enum sta_target_kind kind;
+    enum sta_type type;
+    int64_t id;                  /* TG_ENTITY, TG_PROPERTY */
+    int has_parent;              /* TG_COLLECTION reached through a navigation property */
+    enum sta_type ptype;
+    int64_t pid;
+    const struct sta_nav *pnav;
+    const struct sta_prop *prop; /* TG_PROPERTY */
+    char sub[128];               /* unitOfMeasurement/<sub>, properties/<sub> */
+    int value;                   /* .../$value */
+    int ref;                     /* .../$ref */
+    char path[512];              /* the path after the version, for links */
+};
+
+/* Prepares sql once per connection and hands it out again; release it with sta_release(). */
+int sta_prepare(struct sta_conn *c, const char *sql, struct stmt **out, insitu_error *err);
+void sta_release(struct sta_conn *c, struct stmt *s);
+
+/* Resolves a path (after the version) into t, checking that the entities it goes through
+ * exist; on failure fills resp (400/404) and returns nonzero. */
+int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
+                struct sta_response *resp);
+
+/* Writes entity (type, id) as JSON (all properties, navigation links) into resp with
+ * status; 404 when it does not exist. */
+void sta_write_entity_response(struct sta_conn *c, enum sta_type type, int64_t id,
+                               const char *base, int status, struct sta_response *resp);
+
+/* The HTTP status for an insitu error code. */
+int sta_status_of(int code);
+
+/* The write side: POST, PATCH, PUT, DELETE on a resolved target (sta_write.c). */
+void sta_write(struct sta_conn *c, const struct sta_request *req, const struct sta_target *t,
+               struct sta_response *resp);
+
+#endif

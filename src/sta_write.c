@@ -1,0 +1,1753 @@
+/*
+ * sta_write.c: the SensorThings API write side: POST with deep insert and links, PATCH and
+ * PUT, DELETE with the cascades of OGC 18-088, and the dataArray CreateObservations action.
+ * Every request is one transaction; observations go through the ingest batch writer, so the
+ * datastream summaries and provenance (one ingest run per service) stay right. It never
+ * pastes request text into SQL.
+ */
+#include "sta_priv.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "ingest.h"
+#include "jsonutil.h"
+#include "timeutil.h"
+
+/* What one write request carries along. */
+struct wx {
+    struct sta_conn *c;
+    struct store *st;
+    insitu_error *err;
+    const char *user;
+    int64_t run_id;
+    struct batch_writer *bw;
+    struct strbuf where; /* JSON path of the value being read: "Datastreams[0].Sensor" */
+    uint64_t n_things, n_deleted, n_obs;
+    struct {
+        int64_t ds, feature;
+    } auto_foi[16];      /* FeatureOfInterest made from a Thing's Location, per datastream */
+    int n_auto;
+};
+
+/* A parent that a new entity is created under (deep insert, or a navigation URL). */
+struct parent {
+    enum sta_type type;
+    int64_t id;
+};
+
+static int fail(struct wx *w, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct wx *w, int code, const char *fmt, ...)
+{
+    char msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (w->where.len)
+        return insitu_error_set(w->err, code, "%s: %s", sb_str(&w->where), msg);
+    return insitu_error_set(w->err, code, "%s", msg);
+}
+
+static size_t where_push(struct wx *w, const char *key, int index)
+{
+    size_t mark = w->where.len;
+    if (index >= 0)
+        sb_printf(&w->where, "%s%s[%d]", mark ? "." : "", key, index);
+    else
+        sb_printf(&w->where, "%s%s", mark ? "." : "", key);
+    return mark;
+}
+
+static void where_pop(struct wx *w, size_t mark)
+{
+    w->where.len = mark;
+    if (w->where.data)
+        w->where.data[mark] = '\0';
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* A new unique key for entities created through the API: "sta:" + 128 random bits. */
+static void new_key(char out[40])
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) {
+        /* no entropy source: the time and a counter are unique within this process */
+        static int64_t counter;
+        int64_t t = wall_us();
+        memcpy(b, &t, 8);
+        int64_t k = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) ^ (int64_t)getpid();
+        memcpy(b + 8, &k, 8);
+    }
+    static const char hex[] = "0123456789abcdef";
+    memcpy(out, "sta:", 4);
+    for (int i = 0; i < 16; i++) {
+        out[4 + 2 * i] = hex[b[i] >> 4];
+        out[5 + 2 * i] = hex[b[i] & 15];
+    }
+    out[36] = '\0';
+}
+
+/* ==== statements ==== */
+
+/* Runs sql with the given parameters (a printf-like list: 'i' int64, 't' text, 'n' null,
+ * 'T' time (INSITU_TIME_NONE is NULL)); *id receives the first column of the first row when
+ * not NULL (0 when there is no row). */
+static int run(struct wx *w, const char *sql, int64_t *id, const char *types, ...)
+{
+    struct stmt *s;
+    int rc = sta_prepare(w->c, sql, &s, w->err);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, types);
+    for (int i = 0; types[i]; i++) {
+        switch (types[i]) {
+        case 'i': st_bind_int64(s, i + 1, va_arg(ap, int64_t)); break;
+        case 'T': st_bind_time(s, i + 1, va_arg(ap, int64_t)); break;
+        case 't': st_bind_text(s, i + 1, va_arg(ap, const char *)); break;
+        case 'd': st_bind_double(s, i + 1, va_arg(ap, double)); break;
+        default: st_bind_null(s, i + 1); break;
+        }
+    }
+    va_end(ap);
+    rc = st_step(s, w->err);
+    if (id)
+        *id = rc == 1 && !st_col_is_null(s, 0) ? st_col_int64(s, 0) : 0;
+    while (rc == 1)
+        rc = st_step(s, w->err);
+    sta_release(w->c, s);
+    return rc < 0 ? rc : 0;
+}
+
+static int exists(struct wx *w, enum sta_type t, int64_t id, int *yes)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", sta_type_def(t)->table);
+    int64_t one;
+    int rc = run(w, sql, &one, "i", id);
+    *yes = one == 1;
+    return rc;
+}
+
+/* ==== provenance ==== */
+
+/* The ingest run of this service's writes, made in the current transaction when it is the
+ * first write (and found again by its source and version when another connection made it). */
+static int api_run(struct wx *w)
+{
+    struct sta_service *svc = w->c->svc;
+    pthread_mutex_lock(&svc->lock);
+    w->run_id = svc->run_id;
+    pthread_mutex_unlock(&svc->lock);
+    if (w->run_id)
+        return 0;
+    struct strbuf key = {0}, version = {0};
+    sb_printf(&key, "sta:%s", svc->source);
+    int64_t started = svc->started;
+    char iso[48];
+    sb_printf(&version, "%s#%ld", time_format_iso(started, iso, sizeof iso), (long)getpid());
+    int rc = run(w,
+                 "SELECT id FROM ingest_runs WHERE source_key = ? AND source_version = ? AND "
+                 "ingester = 'sta' ORDER BY id LIMIT 1",
+                 &w->run_id, "tt", sb_str(&key), sb_str(&version));
+    if (!rc && !w->run_id) {
+        struct strbuf settings = {0};
+        if (w->user)
+            sb_printf(&settings, "user=%s", w->user);
+        rc = run(w,
+                 "INSERT INTO ingest_runs (source, source_key, source_version, ingester, "
+                 "status, started, message, settings) VALUES (?, ?, ?, 'sta', 'running', ?, "
+                 "'writes through the SensorThings API', ?) RETURNING id",
+                 &w->run_id, "tttit", svc->source, sb_str(&key), sb_str(&version), started,
+                 sb_str(&settings));
+        sb_free(&settings);
+    }
+    sb_free(&key);
+    sb_free(&version);
+    return rc;
+}
+
+/* After commit: the run is known to every connection. */
+static void api_run_committed(struct wx *w)
+{
+    struct sta_service *svc = w->c->svc;
+    pthread_mutex_lock(&svc->lock);
+    if (!svc->run_id)
+        svc->run_id = w->run_id;
+    pthread_mutex_unlock(&svc->lock);
+}
+
+void sta_service_free(struct sta_service *svc, insitu_store *st)
+{
+    if (!svc)
+        return;
+    if (svc->run_id && st) {
+        insitu_error err;
+        struct store *s = &st->base;
+        if (st_begin(s, &err) == 0) {
+            struct stmt *u;
+            int rc = st_prepare(s,
+                                "UPDATE ingest_runs SET status = 'complete', finished = ? "
+                                "WHERE id = ?",
+                                &u, &err);
+            if (!rc) {
+                st_bind_int64(u, 1, wall_us());
+                st_bind_int64(u, 2, svc->run_id);
+                rc = st_step(u, &err) < 0;
+                st_finalize(u);
+            }
+            if (rc)
+                st_rollback(s);
+            else
+                st_commit(s, &err);
+        }
+    }
+    pthread_mutex_destroy(&svc->lock);
+    free(svc->source);
+    free(svc);
+}
+
+/* ==== reading JSON bodies ==== */
+
+/* The value of key in o as text: NULL when absent or null; an error when not a string. */
+static int get_str(struct wx *w, json_t *o, const char *key, int required, const char **out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(w, INSITU_EINVAL, "'%s' is required", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail(w, INSITU_EINVAL, "'%s' must be a string", key);
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* A JSON object member as compact text (caller frees); NULL when absent or null. */
+static int get_object_text(struct wx *w, json_t *o, const char *key, int required, char **out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(w, INSITU_EINVAL, "'%s' is required", key);
+        return 0;
+    }
+    if (!json_is_object(v))
+        return fail(w, INSITU_EINVAL, "'%s' must be a JSON object", key);
+    *out = json_text(v);
+    return *out ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
+}
+
+/* Any JSON value kept as text: a string bare, anything else as JSON. */
+static char *any_text(json_t *v)
+{
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return xstrdup(json_string_value(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+}
+
+static int get_time(struct wx *w, json_t *o, const char *key, int64_t *start, int64_t *end,
+                    int interval_ok)
+{
+    json_t *v = json_object_get(o, key);
+    *start = *end = INSITU_TIME_NONE;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return fail(w, INSITU_EINVAL, "'%s' must be an ISO 8601 time string", key);
+    const char *s = json_string_value(v);
+    insitu_error terr = {0};
+    if (interval_parse(s, strlen(s), start, end, &terr))
+        return fail(w, INSITU_EINVAL, "'%s': %s", key, terr.message);
+    if (*end != INSITU_TIME_NONE && !interval_ok)
+        return fail(w, INSITU_EINVAL, "'%s' must be an instant, not an interval", key);
+    if (*end != INSITU_TIME_NONE && *end < *start)
+        return fail(w, INSITU_EINVAL, "'%s': the interval ends before it starts", key);
+    return 0;
+}
+
+/* The GeoJSON geometry of a location or feature value (a Feature's geometry), as text. */
+static int geometry_text(struct wx *w, json_t *loc, const char *key, char **out)
+{
+    *out = NULL;
+    json_t *g = loc;
+    if (json_is_object(g) && json_is_string(json_object_get(g, "type")) &&
+        strcmp(json_string_value(json_object_get(g, "type")), "Feature") == 0)
+        g = json_object_get(g, "geometry");
+    if (!json_is_object(g) || !json_is_string(json_object_get(g, "type")))
+        return fail(w, INSITU_EINVAL, "'%s' must be a GeoJSON geometry or Feature", key);
+    *out = json_dumps(g, JSON_COMPACT);
+    return *out ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
+}
+
+static int check_encoding(struct wx *w, const char *enc)
+{
+    if (enc && (strcmp(enc, "application/geo+json") == 0 ||
+                strcmp(enc, "application/vnd.geo+json") == 0 ||
+                strcmp(enc, "application/geojson") == 0))
+        return 0;
+    return fail(w, INSITU_EINVAL, "encodingType '%.60s': only GeoJSON (application/geo+json) "
+                                  "is supported",
+                enc ? enc : "");
+}
+
+/* Rejects members that are neither properties nor navigation properties of t. */
+static int check_members(struct wx *w, json_t *o, enum sta_type t)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        (void)v;
+        size_t n = strlen(key);
+        if (sta_prop_find(t, key, n) || sta_nav_find(t, key, n) || strcmp(key, "@iot.selfLink") == 0 ||
+            (n > 20 && strcmp(key + n - 20, "@iot.navigationLink") == 0))
+            continue;
+        if (t == STA_DATASTREAM && strcmp(key, "observedArea") == 0)
+            continue;
+        return fail(w, INSITU_EINVAL, "%s has no property '%.60s'", sta_type_def(t)->name, key);
+    }
+    return 0;
+}
+
+/* 1 and *id when v is a link to an existing entity ({"@iot.id": 5}); 0 when v describes a
+ * new entity; an error when it links to nothing. */
+static int link_of(struct wx *w, json_t *v, enum sta_type t, int64_t *id)
+{
+    json_t *idv = json_object_get(v, "@iot.id");
+    if (!idv)
+        idv = json_object_get(v, "id");
+    if (!idv)
+        return 0;
+    int64_t x = 0;
+    if (json_is_integer(idv))
+        x = json_integer_value(idv);
+    else if (!json_is_string(idv) ||
+             parse_int64(json_string_value(idv), strlen(json_string_value(idv)), &x))
+        return fail(w, INSITU_EINVAL, "@iot.id must be an integer");
+    int yes;
+    int rc = exists(w, t, x, &yes);
+    if (rc)
+        return rc;
+    if (!yes)
+        return fail(w, INSITU_EINVAL, "links to %s(%lld), which does not exist",
+                    sta_type_def(t)->set, (long long)x);
+    *id = x;
+    return 1;
+}
+
+/* ==== creating entities ==== */
+
+static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent *p, int64_t *id);
+
+/* Links or creates the to-one entity under member key; *id 0 when absent. */
+static int one(struct wx *w, json_t *o, const char *key, enum sta_type t, int required,
+               int64_t *id)
+{
+    json_t *v = json_object_get(o, key);
+    *id = 0;
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(w, INSITU_EINVAL, "'%s' is required (a link {\"@iot.id\": id} or a "
+                                          "new %s)",
+                        key, sta_type_def(t)->name);
+        return 0;
+    }
+    size_t mark = where_push(w, key, -1);
+    int rc;
+    if (!json_is_object(v))
+        rc = fail(w, INSITU_EINVAL, "must be an object");
+    else if ((rc = link_of(w, v, t, id)) == 0)
+        rc = create(w, t, v, NULL, id);
+    else if (rc == 1)
+        rc = 0;
+    where_pop(w, mark);
+    return rc;
+}
+
+/* For each element of array member key: link (an existing id) or create under parent p;
+ * calls back with each id. */
+typedef int (*each_fn)(struct wx *w, int64_t id, int created, void *ctx);
+
+static int many(struct wx *w, json_t *o, const char *key, enum sta_type t,
+                const struct parent *p, each_fn cb, void *ctx)
+{
+    json_t *arr = json_object_get(o, key);
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr))
+        return fail(w, INSITU_EINVAL, "'%s' must be an array", key);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        size_t mark = where_push(w, key, (int)i);
+        int64_t id = 0;
+        int rc, created = 0;
+        if (!json_is_object(v)) {
+            rc = fail(w, INSITU_EINVAL, "must be an object");
+        } else if ((rc = link_of(w, v, t, &id)) == 0) {
+            created = 1;
+            rc = create(w, t, v, p, &id);
+        } else if (rc == 1) {
+            rc = 0;
+        }
+        if (!rc && cb)
+            rc = cb(w, id, created, ctx);
+        where_pop(w, mark);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* A Thing's current Locations become locs, and a HistoricalLocation records it. */
+static int thing_set_locations(struct wx *w, int64_t thing, const int64_t *locs, size_t n)
+{
+    int rc = run(w, "DELETE FROM thing_locations WHERE thing_id = ?", NULL, "i", thing);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = run(w, "INSERT INTO thing_locations (thing_id, location_id) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                 NULL, "ii", thing, locs[i]);
+    int64_t hl = 0;
+    if (!rc && n)
+        rc = run(w, "INSERT INTO historical_locations (thing_id, time) VALUES (?, ?) "
+                    "RETURNING id",
+                 &hl, "ii", thing, w->c->now_us);
+    for (size_t i = 0; !rc && hl && i < n; i++)
+        rc = run(w, "INSERT INTO historical_location_locations (historical_location_id, "
+                    "location_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                 NULL, "ii", hl, locs[i]);
+    return rc;
+}
+
+struct idlist {
+    int64_t *ids;
+    size_t n, cap;
+};
+
+static int collect_id(struct wx *w, int64_t id, int created, void *ctx)
+{
+    (void)created;
+    struct idlist *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        int64_t *p = realloc(l->ids, cap * sizeof *p);
+        if (!p)
+            return fail(w, INSITU_ENOMEM, "out of memory");
+        l->ids = p;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = id;
+    return 0;
+}
+
+/* Moves an existing child to the new parent (a link in a to-many member). */
+static int relink(struct wx *w, const char *table, const char *fk, int64_t child, int64_t parent)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE %s SET %s = ? WHERE id = ?", table, fk);
+    return run(w, sql, NULL, "ii", parent, child);
+}
+
+static int relink_datastream_thing(struct wx *w, int64_t id, int created, void *ctx)
+{
+    return created ? 0 : relink(w, "datastreams", "thing_id", id, *(int64_t *)ctx);
+}
+static int relink_datastream_sensor(struct wx *w, int64_t id, int created, void *ctx)
+{
+    return created ? 0 : relink(w, "datastreams", "sensor_id", id, *(int64_t *)ctx);
+}
+static int relink_datastream_property(struct wx *w, int64_t id, int created, void *ctx)
+{
+    return created ? 0 : relink(w, "datastreams", "observed_property_id", id, *(int64_t *)ctx);
+}
+static int relink_hloc_thing(struct wx *w, int64_t id, int created, void *ctx)
+{
+    return created ? 0 : relink(w, "historical_locations", "thing_id", id, *(int64_t *)ctx);
+}
+
+static int link_hloc_location(struct wx *w, int64_t hl, int64_t loc)
+{
+    return run(w, "INSERT INTO historical_location_locations (historical_location_id, "
+                  "location_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+               NULL, "ii", hl, loc);
+}
+
+static int hloc_location_cb(struct wx *w, int64_t loc, int created, void *ctx)
+{
+    (void)created;
+    return link_hloc_location(w, *(int64_t *)ctx, loc);
+}
+
+static int location_hloc_cb(struct wx *w, int64_t hl, int created, void *ctx)
+{
+    (void)created;
+    return link_hloc_location(w, hl, *(int64_t *)ctx);
+}
+
+static int location_thing_cb(struct wx *w, int64_t thing, int created, void *ctx)
+{
+    (void)created;
+    return thing_set_locations(w, thing, (int64_t *)ctx, 1);
+}
+
+static int create_thing(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    const char *name, *desc;
+    char *props = NULL, key[40];
+    int rc = get_str(w, o, "name", 1, &name);
+    if (!rc)
+        rc = get_str(w, o, "description", 1, &desc);
+    if (!rc)
+        rc = get_object_text(w, o, "properties", 0, &props);
+    if (rc)
+        return rc;
+    new_key(key);
+    rc = run(w,
+             "INSERT INTO things (namespace, code, name, description, properties) VALUES "
+             "('sta', ?, ?, ?, ?) RETURNING id",
+             id, "tttt", key + 4, name, desc, props);
+    free(props);
+    if (rc)
+        return rc;
+    w->n_things++;
+    struct parent me = {STA_THING, *id};
+    struct idlist locs = {0};
+    rc = many(w, o, "Locations", STA_LOCATION, NULL, collect_id, &locs);
+    if (!rc && p && p->type == STA_LOCATION)
+        rc = collect_id(w, p->id, 0, &locs);
+    if (!rc && locs.n)
+        rc = thing_set_locations(w, *id, locs.ids, locs.n);
+    free(locs.ids);
+    if (!rc)
+        rc = many(w, o, "Datastreams", STA_DATASTREAM, &me, relink_datastream_thing, id);
+    if (!rc)
+        rc = many(w, o, "HistoricalLocations", STA_HLOC, &me, relink_hloc_thing, id);
+    return rc;
+}
+
+/* Inserts a row of locations or features with its geometry. */
+static int insert_geo(struct wx *w, const char *table, const char *geocol, const char *key,
+                      const char *name, const char *desc, const char *enc, const char *text,
+                      const char *geometry, const char *props, int64_t *id)
+{
+    struct strbuf sql = {0};
+    sb_printf(&sql,
+              "INSERT INTO %s (key, name, description, encoding_type, %s, properties, geom) "
+              "SELECT ?, ?, ?, ?, ?, ?, g FROM (SELECT %s AS g) AS parsed WHERE g IS NOT NULL "
+              "RETURNING id",
+              table, geocol, w->st->dialect->geom_from_geojson);
+    int rc = run(w, sb_str(&sql), id, "ttttttt", key, name, desc, enc, text, props, geometry);
+    sb_free(&sql);
+    if (!rc && !*id)
+        rc = fail(w, INSITU_EINVAL, "'%s' is not a valid GeoJSON geometry", geocol);
+    return rc;
+}
+
+/* name, description, encodingType, <geo member>, properties of a Location or Feature. */
+static int create_geo(struct wx *w, json_t *o, const char *table, const char *member,
+                      const char *key, int64_t *id)
+{
+    const char *name, *desc, *enc;
+    char *props = NULL, *text = NULL, *geometry = NULL;
+    int rc = get_str(w, o, "name", 1, &name);
+    if (!rc)
+        rc = get_str(w, o, "description", 1, &desc);
+    if (!rc)
+        rc = get_str(w, o, "encodingType", 1, &enc);
+    if (!rc)
+        rc = check_encoding(w, enc);
+    if (!rc)
+        rc = get_object_text(w, o, "properties", 0, &props);
+    json_t *g = json_object_get(o, member);
+    if (!rc && (!g || json_is_null(g)))
+        rc = fail(w, INSITU_EINVAL, "'%s' is required", member);
+    if (!rc)
+        rc = geometry_text(w, g, member, &geometry);
+    if (!rc && !(text = json_dumps(g, JSON_COMPACT)))
+        rc = fail(w, INSITU_ENOMEM, "out of memory");
+    if (!rc)
+        rc = insert_geo(w, table, member, key, name, desc, enc, text, geometry, props, id);
+    free(props);
+    free(text);
+    free(geometry);
+    return rc;
+}
+
+static int create_location(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    char key[40];
+    new_key(key);
+    int rc = create_geo(w, o, "locations", "location", key, id);
+    if (rc)
+        return rc;
+    if (p && p->type == STA_THING)
+        rc = thing_set_locations(w, p->id, id, 1);
+    else if (p && p->type == STA_HLOC)
+        rc = link_hloc_location(w, p->id, *id);
+    struct parent me = {STA_LOCATION, *id};
+    if (!rc)
+        rc = many(w, o, "Things", STA_THING, &me, location_thing_cb, id);
+    if (!rc)
+        rc = many(w, o, "HistoricalLocations", STA_HLOC, &me, location_hloc_cb, id);
+    return rc;
+}
+
+static int create_hloc(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    int64_t t0, t1, thing = p && p->type == STA_THING ? p->id : 0;
+    int rc = get_time(w, o, "time", &t0, &t1, 0);
+    if (!rc && t0 == INSITU_TIME_NONE)
+        rc = fail(w, INSITU_EINVAL, "'time' is required");
+    if (!rc && !thing)
+        rc = one(w, o, "Thing", STA_THING, 1, &thing);
+    if (!rc)
+        rc = run(w, "INSERT INTO historical_locations (thing_id, time) VALUES (?, ?) "
+                    "RETURNING id",
+                 id, "ii", thing, t0);
+    if (!rc && p && p->type == STA_LOCATION)
+        rc = link_hloc_location(w, *id, p->id);
+    struct parent me = {STA_HLOC, *id};
+    if (!rc)
+        rc = many(w, o, "Locations", STA_LOCATION, &me, hloc_location_cb, id);
+    return rc;
+}
+
+static int create_sensor(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    (void)p;
+    const char *name, *desc, *enc;
+    char *props = NULL, *meta = NULL, key[40];
+    int rc = get_str(w, o, "name", 1, &name);
+    if (!rc)
+        rc = get_str(w, o, "description", 1, &desc);
+    if (!rc)
+        rc = get_str(w, o, "encodingType", 1, &enc);
+    json_t *m = json_object_get(o, "metadata");
+    if (!rc && (!m || json_is_null(m)))
+        rc = fail(w, INSITU_EINVAL, "'metadata' is required");
+    if (!rc && !(meta = any_text(m)))
+        rc = fail(w, INSITU_ENOMEM, "out of memory");
+    if (!rc)
+        rc = get_object_text(w, o, "properties", 0, &props);
+    new_key(key);
+    if (!rc)
+        rc = run(w,
+                 "INSERT INTO sensors (namespace, code, name, description, encoding_type, "
+                 "metadata, properties) VALUES ('sta', ?, ?, ?, ?, ?, ?) RETURNING id",
+                 id, "tttttt", key + 4, name, desc, enc, meta, props);
+    free(props);
+    free(meta);
+    struct parent me = {STA_SENSOR, *id};
+    if (!rc)
+        rc = many(w, o, "Datastreams", STA_DATASTREAM, &me, relink_datastream_sensor, id);
+    return rc;
+}
+
+/* ObservedProperties are keyed by (definition, name): an identical one is reused. */
+static int create_property(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    (void)p;
+    const char *name, *def, *desc;
+    char *props = NULL;
+    int rc = get_str(w, o, "name", 1, &name);
+    if (!rc)
+        rc = get_str(w, o, "definition", 1, &def);
+    if (!rc)
+        rc = get_str(w, o, "description", 1, &desc);
+    if (!rc)
+        rc = get_object_text(w, o, "properties", 0, &props);
+    if (!rc)
+        rc = run(w, "SELECT id FROM observed_properties WHERE definition = ? AND name = ?", id,
+                 "tt", def, name);
+    if (!rc && !*id)
+        rc = run(w,
+                 "INSERT INTO observed_properties (name, definition, description, properties) "
+                 "VALUES (?, ?, ?, ?) RETURNING id",
+                 id, "tttt", name, def, desc, props);
+    free(props);
+    struct parent me = {STA_PROPERTY, *id};
+    if (!rc)
+        rc = many(w, o, "Datastreams", STA_DATASTREAM, &me, relink_datastream_property, id);
+    return rc;
+}
+
+/* unitOfMeasurement: {name, symbol, definition}, each a string or null. */
+static int get_uom(struct wx *w, json_t *o, int required, const char *out[3], int *given)
+{
+    static const char *const keys[] = {"name", "symbol", "definition"};
+    json_t *u = json_object_get(o, "unitOfMeasurement");
+    *given = 0;
+    if (!u || json_is_null(u)) {
+        if (required)
+            return fail(w, INSITU_EINVAL, "'unitOfMeasurement' is required");
+        return 0;
+    }
+    if (!json_is_object(u))
+        return fail(w, INSITU_EINVAL, "'unitOfMeasurement' must be an object with name, "
+                                      "symbol and definition");
+    for (int k = 0; k < 3; k++) {
+        json_t *v = json_object_get(u, keys[k]);
+        out[k] = NULL;
+        if (v && !json_is_null(v) && !json_is_string(v))
+            return fail(w, INSITU_EINVAL, "'unitOfMeasurement.%s' must be a string", keys[k]);
+        if (v) {
+            out[k] = json_is_string(v) ? json_string_value(v) : "";
+            *given |= 1 << k;
+        }
+    }
+    return 0;
+}
+
+static int create_observation(struct wx *w, json_t *o, const struct parent *p, int64_t *id);
+
+static int create_datastream(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    const char *name, *desc, *type, *uom[3] = {NULL, NULL, NULL};
+    char *props = NULL, key[40];
+    int given;
+    int64_t thing = p && p->type == STA_THING ? p->id : 0;
+    int64_t sensor = p && p->type == STA_SENSOR ? p->id : 0;
+    int64_t prop = p && p->type == STA_PROPERTY ? p->id : 0;
+    int rc = get_str(w, o, "name", 1, &name);
+    if (!rc)
+        rc = get_str(w, o, "description", 1, &desc);
+    if (!rc)
+        rc = get_str(w, o, "observationType", 1, &type);
+    if (!rc)
+        rc = get_uom(w, o, 1, uom, &given);
+    if (!rc)
+        rc = get_object_text(w, o, "properties", 0, &props);
+    if (!rc && !thing)
+        rc = one(w, o, "Thing", STA_THING, 1, &thing);
+    if (!rc && !sensor)
+        rc = one(w, o, "Sensor", STA_SENSOR, 1, &sensor);
+    if (!rc && !prop)
+        rc = one(w, o, "ObservedProperty", STA_PROPERTY, 1, &prop);
+    new_key(key);
+    if (!rc)
+        rc = run(w,
+                 "INSERT INTO datastreams (thing_id, observed_property_id, sensor_id, qualifier, "
+                 "name, description, observation_type, unit_name, unit_symbol, unit_definition, "
+                 "properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 id, "iiittttttt", thing, prop, sensor, key, name, desc, type,
+                 uom[0] ? uom[0] : "", uom[1] ? uom[1] : "", uom[2] ? uom[2] : "", props);
+    free(props);
+    struct parent me = {STA_DATASTREAM, *id};
+    if (!rc)
+        rc = many(w, o, "Observations", STA_OBSERVATION, &me, NULL, NULL);
+    return rc;
+}
+
+static int create_feature(struct wx *w, json_t *o, const struct parent *p, int64_t *id);
+
+/* The FeatureOfInterest made from the Location of a Datastream's Thing (OGC 18-088: an
+ * Observation without one gets it); made once per Location and reused. */
+static int auto_feature(struct wx *w, int64_t ds, int64_t *fid)
+{
+    for (int i = 0; i < w->n_auto; i++)
+        if (w->auto_foi[i].ds == ds) {
+            *fid = w->auto_foi[i].feature;
+            return 0;
+        }
+    struct stmt *s;
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT l.id, l.name, l.description, l.encoding_type, ");
+    dialect_geojson_sql(w->c->st->dialect, &sql, "l", "location");
+    sb_puts(&sql, " FROM datastreams d JOIN thing_locations tl ON tl.thing_id = d.thing_id JOIN "
+                  "locations l ON l.id = tl.location_id WHERE d.id = ? ORDER BY l.id LIMIT 1");
+    int rc = sql.data ? sta_prepare(w->c, sql.data, &s, w->err)
+                      : insitu_error_set(w->err, INSITU_ENOMEM, "out of memory");
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    rc = st_step(s, w->err);
+    if (rc == 0) {
+        sta_release(w->c, s);
+        return fail(w, INSITU_EINVAL,
+                    "no FeatureOfInterest given, and the Thing of Datastream %lld has no "
+                    "Location to make one from",
+                    (long long)ds);
+    }
+    if (rc < 0) {
+        sta_release(w->c, s);
+        return rc;
+    }
+    int64_t loc = st_col_int64(s, 0);
+    char key[64];
+    snprintf(key, sizeof key, "sta:location:%lld", (long long)loc);
+    char *name = xstrdup(st_col_text(s, 1)), *desc = xstrdup(st_col_text(s, 2)),
+         *enc = xstrdup(st_col_text(s, 3)), *text = xstrdup(st_col_text(s, 4));
+    sta_release(w->c, s);
+    rc = run(w, "SELECT id FROM features WHERE key = ?", fid, "t", key);
+    if (!rc && !*fid) {
+        json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+        char *geometry = NULL;
+        rc = j ? geometry_text(w, j, "location", &geometry)
+               : fail(w, INSITU_EINVAL, "Location %lld: unreadable GeoJSON", (long long)loc);
+        if (!rc)
+            rc = insert_geo(w, "features", "feature", key, name ? name : "", desc ? desc : "",
+                            enc ? enc : "application/geo+json", text, geometry, NULL, fid);
+        free(geometry);
+        json_decref(j);
+    }
+    free(name);
+    free(desc);
+    free(enc);
+    free(text);
+    if (!rc && w->n_auto < (int)ARRAY_LEN(w->auto_foi)) {
+        w->auto_foi[w->n_auto].ds = ds;
+        w->auto_foi[w->n_auto++].feature = *fid;
+    }
+    return rc;
+}
+
+static int writer(struct wx *w)
+{
+    if (w->bw)
+        return 0;
+    return bw_new(w->st, w->run_id, 1024, &w->bw, w->err);
+}
+
+/* The row of one observation (its strings in *strings, freed by the caller). */
+struct obs_input {
+    struct obs_row r;
+    char *json, *quality, *params;
+};
+
+static void obs_input_free(struct obs_input *in)
+{
+    free(in->json);
+    free(in->quality);
+    free(in->params);
+}
+
+static int set_result(struct wx *w, json_t *v, struct obs_input *in)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_number(v)) {
+        in->r.has_result = 1;
+        in->r.result = json_number_value(v);
+        return 0;
+    }
+    in->json = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+    in->r.result_json = in->json;
+    return in->json ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
+}
+
+static int queue_observation(struct wx *w, struct obs_input *in)
+{
+    int rc = writer(w);
+    if (!rc)
+        rc = bw_observation(w->bw, &in->r, w->err);
+    if (!rc)
+        w->n_obs++;
+    return rc;
+}
+
+static int create_observation(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    struct obs_input in;
+    memset(&in, 0, sizeof in);
+    in.r.result_time = INSITU_TIME_NONE;
+    int64_t ds = p && p->type == STA_DATASTREAM ? p->id : 0;
+    int64_t foi = p && p->type == STA_FEATURE ? p->id : 0, end;
+    int rc = get_time(w, o, "phenomenonTime", &in.r.phenomenon_start, &in.r.phenomenon_end, 1);
+    if (!rc && in.r.phenomenon_start == INSITU_TIME_NONE)
+        in.r.phenomenon_start = w->c->now_us; /* OGC 18-088: the server's time */
+    if (!rc)
+        rc = get_time(w, o, "resultTime", &in.r.result_time, &end, 0);
+    int64_t v0 = INSITU_TIME_NONE, v1 = INSITU_TIME_NONE;
+    if (!rc)
+        rc = get_time(w, o, "validTime", &v0, &v1, 1);
+    if (!rc && v0 != INSITU_TIME_NONE)
+        rc = fail(w, INSITU_EUNSUPPORTED, "'validTime' is not kept by this server");
+    if (!rc && !json_object_get(o, "result"))
+        rc = fail(w, INSITU_EINVAL, "'result' is required");
+    if (!rc)
+        rc = set_result(w, json_object_get(o, "result"), &in);
+    json_t *q = json_object_get(o, "resultQuality");
+    if (!rc && q && !json_is_null(q) && !(in.quality = any_text(q)))
+        rc = fail(w, INSITU_ENOMEM, "out of memory");
+    in.r.quality = in.quality;
+    if (!rc)
+        rc = get_object_text(w, o, "parameters", 0, &in.params);
+    in.r.parameters = in.params;
+    if (!rc && !ds)
+        rc = one(w, o, "Datastream", STA_DATASTREAM, 1, &ds);
+    if (!rc && !foi)
+        rc = one(w, o, "FeatureOfInterest", STA_FEATURE, 0, &foi);
+    if (!rc && !foi)
+        rc = auto_feature(w, ds, &foi);
+    in.r.datastream_id = ds;
+    in.r.feature_id = foi;
+    if (!rc)
+        rc = queue_observation(w, &in);
+    obs_input_free(&in);
+    /* the id is known once the batch is written: (datastream, start) finds it then */
+    if (!rc) {
+        id[0] = 0;
+        id[1] = ds;
+        id[2] = in.r.phenomenon_start;
+    }
+    return rc;
+}
+
+static int feature_obs_cb(struct wx *w, int64_t obs, int created, void *ctx)
+{
+    if (created)
+        return 0;
+    return run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL, "ii",
+               *(int64_t *)ctx, obs);
+}
+
+static int create_feature(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    (void)p;
+    char key[40];
+    new_key(key);
+    int rc = create_geo(w, o, "features", "feature", key, id);
+    struct parent me = {STA_FEATURE, *id};
+    if (!rc)
+        rc = many(w, o, "Observations", STA_OBSERVATION, &me, feature_obs_cb, id);
+    return rc;
+}
+
+/* Creates an entity of type t; for an Observation, id must have room for 3 values (its id
+ * is found after the batch is written, from the datastream and time in id[1], id[2]). */
+static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent *p, int64_t *id)
+{
+    int64_t obs[3];
+    int rc = check_members(w, o, t);
+    if (rc)
+        return rc;
+    switch (t) {
+    case STA_THING: return create_thing(w, o, p, id);
+    case STA_LOCATION: return create_location(w, o, p, id);
+    case STA_HLOC: return create_hloc(w, o, p, id);
+    case STA_DATASTREAM: return create_datastream(w, o, p, id);
+    case STA_SENSOR: return create_sensor(w, o, p, id);
+    case STA_PROPERTY: return create_property(w, o, p, id);
+    case STA_FEATURE: return create_feature(w, o, p, id);
+    case STA_OBSERVATION:
+        rc = create_observation(w, o, p, obs);
+        *id = 0;
+        return rc;
+    default: return fail(w, INSITU_EINVAL, "cannot create this entity");
+    }
+}
+
+/* ==== transactions ==== */
+
+static int begin(struct wx *w)
+{
+    int rc = st_begin(w->st, w->err);
+    if (!rc)
+        rc = api_run(w);
+    return rc;
+}
+
+/* Writes the queued observations, the run's counts, and commits. */
+static int commit(struct wx *w)
+{
+    uint64_t ins = 0, upd = 0;
+    int rc = 0;
+    if (w->bw)
+        rc = bw_end(w->bw, &ins, &upd, w->err);
+    if (!rc)
+        rc = run(w,
+                 "UPDATE ingest_runs SET n_observations = n_observations + ?, n_inserted = "
+                 "n_inserted + ?, n_updated = n_updated + ?, n_deleted = n_deleted + ?, "
+                 "n_things = n_things + ?, n_datastreams = (SELECT count(*) FROM "
+                 "run_datastreams WHERE run_id = ?) WHERE id = ?",
+                 NULL, "iiiiiii", (int64_t)w->n_obs, (int64_t)ins, (int64_t)upd,
+                 (int64_t)w->n_deleted, (int64_t)w->n_things, w->run_id, w->run_id);
+    if (!rc)
+        rc = st_commit(w->st, w->err);
+    if (rc)
+        st_rollback(w->st);
+    else
+        api_run_committed(w);
+    bw_delete(w->bw);
+    w->bw = NULL;
+    return rc;
+}
+
+static void abandon(struct wx *w)
+{
+    bw_delete(w->bw);
+    w->bw = NULL;
+    st_rollback(w->st);
+}
+
+static int observation_id(struct wx *w, int64_t ds, int64_t start, int64_t *id)
+{
+    return run(w, "SELECT id FROM observations WHERE datastream_id = ? AND phenomenon_start = ?",
+               id, "ii", ds, start);
+}
+
+/* ==== deleting ==== */
+
+/* Deletes the datastreams selected by column = value, with their observations. */
+static int delete_datastreams(struct wx *w, const char *column, int64_t value)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT id FROM datastreams WHERE %s = ?", column);
+    struct stmt *s;
+    int rc = sta_prepare(w->c, sql, &s, w->err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, value);
+    struct idlist ids = {0};
+    while ((rc = st_step(s, w->err)) == 1)
+        if ((rc = collect_id(w, st_col_int64(s, 0), 0, &ids)))
+            break;
+    sta_release(w->c, s);
+    for (size_t i = 0; rc >= 0 && i < ids.n; i++) {
+        rc = run(w, "DELETE FROM observations WHERE datastream_id = ?", NULL, "i", ids.ids[i]);
+        if (!rc)
+            w->n_deleted += (uint64_t)w->st->ops->changes(w->st);
+        if (!rc)
+            rc = run(w, "DELETE FROM run_datastreams WHERE datastream_id = ?", NULL, "i",
+                     ids.ids[i]);
+        if (!rc)
+            rc = run(w, "DELETE FROM datastreams WHERE id = ?", NULL, "i", ids.ids[i]);
+    }
+    free(ids.ids);
+    return rc < 0 ? rc : 0;
+}
+
+static int delete_entity(struct wx *w, enum sta_type t, int64_t id)
+{
+    int rc = 0;
+    int64_t ds;
+    switch (t) {
+    case STA_THING: rc = delete_datastreams(w, "thing_id", id); break;
+    case STA_SENSOR: rc = delete_datastreams(w, "sensor_id", id); break;
+    case STA_PROPERTY: rc = delete_datastreams(w, "observed_property_id", id); break;
+    case STA_DATASTREAM: return delete_datastreams(w, "id", id);
+    case STA_LOCATION:
+        rc = run(w, "DELETE FROM historical_locations WHERE id IN (SELECT "
+                    "historical_location_id FROM historical_location_locations WHERE "
+                    "location_id = ?)",
+                 NULL, "i", id);
+        break;
+    case STA_OBSERVATION:
+        rc = run(w, "SELECT datastream_id FROM observations WHERE id = ?", &ds, "i", id);
+        if (!rc)
+            rc = run(w, "DELETE FROM observations WHERE id = ?", NULL, "i", id);
+        if (!rc) {
+            w->n_deleted++;
+            rc = store_recompute_summary(w->st, ds, w->err);
+        }
+        return rc;
+    case STA_FEATURE: {
+        /* no index leads from a feature to its observations: one scan finds the series */
+        struct stmt *s;
+        struct idlist dss = {0};
+        rc = sta_prepare(w->c, "SELECT DISTINCT datastream_id FROM observations WHERE "
+                               "feature_id = ?",
+                         &s, w->err);
+        if (rc)
+            return rc;
+        st_bind_int64(s, 1, id);
+        while ((rc = st_step(s, w->err)) == 1)
+            if ((rc = collect_id(w, st_col_int64(s, 0), 0, &dss)))
+                break;
+        sta_release(w->c, s);
+        if (rc >= 0)
+            rc = run(w, "DELETE FROM observations WHERE feature_id = ?", NULL, "i", id);
+        if (!rc)
+            w->n_deleted += (uint64_t)w->st->ops->changes(w->st);
+        for (size_t i = 0; !rc && i < dss.n; i++)
+            rc = store_recompute_summary(w->st, dss.ids[i], w->err);
+        free(dss.ids);
+        break;
+    }
+    default: break;
+    }
+    if (rc)
+        return rc;
+    char sql[96];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", sta_type_def(t)->table);
+    /* ids this connection cached for ingest-style upserts may be gone */
+    store_cache_clear(w->c->st);
+    return run(w, sql, NULL, "i", id);
+}
+
+/* ==== updating ==== */
+
+struct setlist {
+    struct strbuf sql;
+    int n;
+    /* values, bound in order */
+    struct {
+        char type;
+        int64_t i;
+        double d;
+        char *s;
+    } v[24];
+    int nv;
+};
+
+static void set_col(struct setlist *l, const char *col, char type, int64_t i, double d,
+                    const char *s)
+{
+    sb_printf(&l->sql, "%s%s = ?", l->n++ ? ", " : "", col);
+    l->v[l->nv].type = type;
+    l->v[l->nv].i = i;
+    l->v[l->nv].d = d;
+    l->v[l->nv].s = s ? xstrdup(s) : NULL;
+    l->nv++;
+}
+
+static void setlist_free(struct setlist *l)
+{
+    for (int k = 0; k < l->nv; k++)
+        free(l->v[k].s);
+    sb_free(&l->sql);
+}
+
+/* Applies one property of a PATCH/PUT body (v may be NULL for PUT: set to null). */
+static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, json_t *o,
+                       struct setlist *l, int *times_changed)
+{
+    json_t *v = json_object_get(o, p->name);
+    int is_null = !v || json_is_null(v);
+    if ((p->flags & SPF_REQUIRED) && is_null && p->kind != SP_RESULT)
+        return fail(w, INSITU_EINVAL, "'%s' cannot be null", p->name);
+    int rc = 0;
+    const char *s = NULL;
+    char *text = NULL;
+    int64_t a, b;
+    switch (p->kind) {
+    case SP_TEXT:
+        rc = get_str(w, o, p->name, 0, &s);
+        if (!rc && p->flags & SPF_REQUIRED && !s)
+            rc = fail(w, INSITU_EINVAL, "'%s' must be a string", p->name);
+        if (!rc && strcmp(p->name, "encodingType") == 0 && (t == STA_LOCATION || t == STA_FEATURE))
+            rc = check_encoding(w, s);
+        if (!rc)
+            set_col(l, p->col, 't', 0, 0, s);
+        break;
+    case SP_OBJECT:
+        rc = get_object_text(w, o, p->name, 0, &text);
+        if (!rc)
+            set_col(l, p->col, 't', 0, 0, text);
+        break;
+    case SP_ANYJSON:
+        text = any_text(v);
+        set_col(l, p->col, 't', 0, 0, text);
+        break;
+    case SP_GEO: {
+        char *geometry = NULL;
+        rc = geometry_text(w, v, p->name, &geometry);
+        if (!rc && !(text = json_dumps(v, JSON_COMPACT)))
+            rc = fail(w, INSITU_ENOMEM, "out of memory");
+        if (!rc) {
+            set_col(l, p->col, 't', 0, 0, text);
+            /* the geometry column is set from the same text by the dialect's function */
+            sb_printf(&l->sql, "%s%s = %s", l->n++ ? ", " : "", p->col2,
+                      w->st->dialect->geom_from_geojson);
+            l->v[l->nv].type = 't';
+            l->v[l->nv].s = geometry;
+            l->nv++;
+            geometry = NULL;
+        }
+        free(geometry);
+        break;
+    }
+    case SP_TIME:
+        rc = get_time(w, o, p->name, &a, &b, 0);
+        if (!rc && p->flags & SPF_REQUIRED && a == INSITU_TIME_NONE)
+            rc = fail(w, INSITU_EINVAL, "'%s' is required", p->name);
+        if (!rc) {
+            set_col(l, p->col, 'T', a, 0, NULL);
+            *times_changed = 1;
+        }
+        break;
+    case SP_PERIOD:
+        if (t == STA_DATASTREAM)
+            return 0; /* kept by the server from the observations */
+        rc = get_time(w, o, p->name, &a, &b, 1);
+        if (!rc && strcmp(p->name, "validTime") == 0 && a != INSITU_TIME_NONE)
+            rc = fail(w, INSITU_EUNSUPPORTED, "'validTime' is not kept by this server");
+        if (!rc && strcmp(p->name, "phenomenonTime") == 0) {
+            if (a == INSITU_TIME_NONE)
+                rc = fail(w, INSITU_EINVAL, "'phenomenonTime' cannot be null");
+            else {
+                set_col(l, p->col, 'T', a, 0, NULL);
+                set_col(l, p->col2, 'T', b, 0, NULL);
+                *times_changed = 1;
+            }
+        }
+        break;
+    case SP_RESULT: {
+        struct obs_input in;
+        memset(&in, 0, sizeof in);
+        rc = set_result(w, v, &in);
+        if (!rc) {
+            set_col(l, p->col, in.r.has_result ? 'd' : 'n', 0, in.r.result, NULL);
+            set_col(l, p->col2, 't', 0, 0, in.json);
+        }
+        obs_input_free(&in);
+        break;
+    }
+    case SP_UOM: {
+        const char *u[3];
+        int given;
+        rc = get_uom(w, o, 0, u, &given);
+        const char *cols[] = {p->col, p->col2, p->col3};
+        for (int k = 0; !rc && k < 3; k++)
+            if (given & (1 << k) || !v)
+                set_col(l, cols[k], 't', 0, 0, u[k] && v ? u[k] : "");
+        break;
+    }
+    default: break;
+    }
+    free(text);
+    return rc;
+}
+
+/* A to-one navigation of a PATCH body: a link replaces the relation. */
+static int update_link(struct wx *w, enum sta_type t, int64_t id, const struct sta_nav *nav,
+                       json_t *v, struct setlist *l, int64_t *new_ds)
+{
+    if (!json_is_object(v))
+        return fail(w, INSITU_EINVAL, "'%s' must be a link {\"@iot.id\": id}", nav->name);
+    int64_t target;
+    size_t mark = where_push(w, nav->name, -1);
+    int rc = link_of(w, v, nav->target, &target);
+    where_pop(w, mark);
+    if (rc == 0)
+        return fail(w, INSITU_EINVAL, "'%s': an update links existing entities "
+                                      "({\"@iot.id\": id}); it cannot create them",
+                    nav->name);
+    if (rc < 0)
+        return rc;
+    if (nav->fk) {
+        set_col(l, nav->fk, 'i', target, 0, NULL);
+        if (t == STA_OBSERVATION && nav->target == STA_DATASTREAM)
+            *new_ds = target;
+        return 0;
+    }
+    (void)id;
+    return 0;
+}
+
+/* A to-many navigation of a PATCH body: links are added (a Thing's Locations are replaced:
+ * the Thing moved there, which a HistoricalLocation records). */
+static int update_links(struct wx *w, enum sta_type t, int64_t id, const struct sta_nav *nav,
+                        json_t *arr)
+{
+    if (!json_is_array(arr))
+        return fail(w, INSITU_EINVAL, "'%s' must be an array of links", nav->name);
+    struct idlist ids = {0};
+    size_t i;
+    json_t *v;
+    int rc = 0;
+    json_array_foreach(arr, i, v)
+    {
+        size_t mark = where_push(w, nav->name, (int)i);
+        int64_t target;
+        rc = json_is_object(v) ? link_of(w, v, nav->target, &target)
+                               : fail(w, INSITU_EINVAL, "must be a link {\"@iot.id\": id}");
+        if (rc == 0)
+            rc = fail(w, INSITU_EINVAL, "an update links existing entities ({\"@iot.id\": "
+                                        "id}); it cannot create them");
+        where_pop(w, mark);
+        if (rc < 0)
+            break;
+        rc = collect_id(w, target, 0, &ids);
+        if (rc)
+            break;
+    }
+    for (size_t k = 0; !rc && k < ids.n; k++) {
+        int64_t x = ids.ids[k];
+        if (t == STA_THING && nav->target == STA_LOCATION)
+            continue;
+        if (t == STA_LOCATION && nav->target == STA_THING)
+            rc = thing_set_locations(w, x, &id, 1);
+        else if (t == STA_LOCATION && nav->target == STA_HLOC)
+            rc = link_hloc_location(w, x, id);
+        else if (t == STA_HLOC && nav->target == STA_LOCATION)
+            rc = link_hloc_location(w, id, x);
+        else if (t == STA_THING && nav->target == STA_DATASTREAM)
+            rc = relink(w, "datastreams", "thing_id", x, id);
+        else if (t == STA_THING && nav->target == STA_HLOC)
+            rc = relink(w, "historical_locations", "thing_id", x, id);
+        else if (t == STA_SENSOR)
+            rc = relink(w, "datastreams", "sensor_id", x, id);
+        else if (t == STA_PROPERTY)
+            rc = relink(w, "datastreams", "observed_property_id", x, id);
+        else if (t == STA_FEATURE)
+            rc = run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL, "ii", id, x);
+        else if (t == STA_DATASTREAM)
+            rc = fail(w, INSITU_EINVAL, "Observations move to another Datastream by a PATCH of "
+                                        "the Observation");
+    }
+    if (!rc && t == STA_THING && nav->target == STA_LOCATION && ids.n)
+        rc = thing_set_locations(w, id, ids.ids, ids.n);
+    free(ids.ids);
+    return rc;
+}
+
+static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, int put)
+{
+    const struct sta_type_def *def = sta_type_def(t);
+    int rc = check_members(w, o, t);
+    if (rc)
+        return rc;
+    struct setlist l;
+    memset(&l, 0, sizeof l);
+    int times_changed = 0;
+    int64_t old_ds = 0, new_ds = 0;
+    for (int i = 1; !rc && i < def->nprops; i++) {
+        const struct sta_prop *p = &def->props[i];
+        if (p->flags & SPF_COMPUTED)
+            continue;
+        if (!json_object_get(o, p->name)) {
+            if (!put)
+                continue;
+            if (p->flags & SPF_REQUIRED)
+                rc = fail(w, INSITU_EINVAL, "PUT replaces the entity: '%s' is required",
+                          p->name);
+            if (rc || (t == STA_OBSERVATION && strcmp(p->name, "phenomenonTime") == 0))
+                continue;
+        }
+        rc = update_prop(w, t, p, o, &l, &times_changed);
+    }
+    for (int i = 0; !rc && i < def->nnavs; i++) {
+        const struct sta_nav *nav = &def->navs[i];
+        json_t *v = json_object_get(o, nav->name);
+        if (!v || json_is_null(v))
+            continue;
+        rc = nav->many ? update_links(w, t, id, nav, v) : update_link(w, t, id, nav, v, &l,
+                                                                      &new_ds);
+    }
+    if (!rc && t == STA_OBSERVATION)
+        rc = run(w, "SELECT datastream_id FROM observations WHERE id = ?", &old_ds, "i", id);
+    if (!rc && t == STA_OBSERVATION && (l.n || times_changed)) {
+        int64_t run_id = w->run_id;
+        set_col(&l, "run_id", 'i', run_id, 0, NULL);
+    }
+    if (!rc && l.n) {
+        struct strbuf sql = {0};
+        sb_printf(&sql, "UPDATE %s SET %s WHERE id = ?", def->table, sb_str(&l.sql));
+        struct stmt *s;
+        rc = sta_prepare(w->c, sb_str(&sql), &s, w->err);
+        sb_free(&sql);
+        if (!rc) {
+            int k = 0;
+            for (; k < l.nv; k++) {
+                switch (l.v[k].type) {
+                case 'i': st_bind_int64(s, k + 1, l.v[k].i); break;
+                case 'T': st_bind_time(s, k + 1, l.v[k].i); break;
+                case 'd': st_bind_double(s, k + 1, l.v[k].d); break;
+                case 'n': st_bind_null(s, k + 1); break;
+                default: st_bind_text(s, k + 1, l.v[k].s); break;
+                }
+            }
+            st_bind_int64(s, k + 1, id);
+            rc = st_step(s, w->err);
+            sta_release(w->c, s);
+            if (rc == INSITU_ECONFLICT)
+                rc = fail(w, INSITU_ECONFLICT, "the Datastream already has an Observation at "
+                                               "this phenomenonTime");
+            else if (rc == INSITU_ESTORE && t == STA_LOCATION)
+                rc = fail(w, INSITU_EINVAL, "'location' is not a valid GeoJSON geometry");
+            rc = rc < 0 ? rc : 0;
+        }
+    }
+    if (!rc && t == STA_OBSERVATION) {
+        if (times_changed || (new_ds && new_ds != old_ds))
+            rc = store_recompute_summary(w->st, old_ds, w->err);
+        if (!rc && new_ds && new_ds != old_ds)
+            rc = store_recompute_summary(w->st, new_ds, w->err);
+    }
+    setlist_free(&l);
+    return rc;
+}
+
+/* ==== CreateObservations (the dataArray extension) ==== */
+
+enum comp { C_ID, C_PHEN, C_RESULT_TIME, C_RESULT, C_QUALITY, C_VALID, C_PARAMS, C_FOI };
+
+static int component_of(const char *name)
+{
+    static const char *const names[] = {"id", "phenomenonTime", "resultTime", "result",
+                                        "resultQuality", "validTime", "parameters",
+                                        "FeatureOfInterest/id"};
+    for (int k = 0; k < (int)ARRAY_LEN(names); k++)
+        if (strcmp(name, names[k]) == 0)
+            return k;
+    if (strcmp(name, "@iot.id") == 0)
+        return C_ID;
+    return -1;
+}
+
+struct row_result {
+    int64_t ds, start; /* the observation written, or ds 0 */
+    char *error;
+};
+
+/* One row of a dataArray into an observation; a bad row gets an error and nothing else. */
+static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, json_t *row,
+                    struct row_result *out)
+{
+    insitu_error row_err = {0};
+    insitu_error *saved = w->err;
+    w->err = &row_err;
+    struct obs_input in;
+    memset(&in, 0, sizeof in);
+    in.r.datastream_id = ds;
+    in.r.result_time = INSITU_TIME_NONE;
+    in.r.phenomenon_start = in.r.phenomenon_end = INSITU_TIME_NONE;
+    int rc = 0, bad = 0;
+    if (!json_is_array(row) || json_array_size(row) != ncomp) {
+        bad = fail(w, INSITU_EINVAL, "a row must be an array of %zu values", ncomp);
+    }
+    json_t *holder = json_object();
+    for (size_t k = 0; !bad && k < ncomp; k++) {
+        json_t *v = json_array_get(row, k);
+        int64_t end;
+        switch (comps[k]) {
+        case C_PHEN:
+            json_object_set(holder, "phenomenonTime", v);
+            bad = get_time(w, holder, "phenomenonTime", &in.r.phenomenon_start,
+                           &in.r.phenomenon_end, 1);
+            break;
+        case C_RESULT_TIME:
+            json_object_set(holder, "resultTime", v);
+            bad = get_time(w, holder, "resultTime", &in.r.result_time, &end, 0);
+            break;
+        case C_RESULT: bad = set_result(w, v, &in); break;
+        case C_QUALITY:
+            in.quality = any_text(v);
+            in.r.quality = in.quality;
+            break;
+        case C_VALID:
+            if (v && !json_is_null(v))
+                bad = fail(w, INSITU_EUNSUPPORTED, "'validTime' is not kept by this server");
+            break;
+        case C_PARAMS:
+            if (v && !json_is_null(v) && !json_is_object(v))
+                bad = fail(w, INSITU_EINVAL, "'parameters' must be an object");
+            else if (v && !json_is_null(v))
+                in.r.parameters = in.params = json_text(v);
+            break;
+        case C_FOI: {
+            int64_t f = 0;
+            int yes = 0;
+            if (json_is_integer(v))
+                f = json_integer_value(v);
+            else if (!json_is_string(v) || parse_int64(json_string_value(v),
+                                                        strlen(json_string_value(v)), &f))
+                f = -1;
+            if (f > 0 && (rc = exists(w, STA_FEATURE, f, &yes)))
+                break;
+            if (!yes)
+                bad = fail(w, INSITU_EINVAL, "FeatureOfInterest/id: no such FeatureOfInterest");
+            in.r.feature_id = f;
+            break;
+        }
+        default: break;
+        }
+    }
+    json_decref(holder);
+    if (!bad && !rc && in.r.phenomenon_start == INSITU_TIME_NONE)
+        in.r.phenomenon_start = w->c->now_us;
+    if (!bad && !rc && !in.r.feature_id)
+        bad = auto_feature(w, ds, &in.r.feature_id);
+    w->err = saved;
+    if (!bad && !rc)
+        rc = queue_observation(w, &in);
+    if (rc) {
+        obs_input_free(&in);
+        return rc;
+    }
+    if (bad) {
+        /* a database failure is the request's; anything else is this row's */
+        if (row_err.code == INSITU_ESTORE || row_err.code == INSITU_ENOMEM) {
+            *w->err = row_err;
+            obs_input_free(&in);
+            return row_err.code;
+        }
+        struct strbuf msg = {0};
+        sb_printf(&msg, "error: %s", row_err.message);
+        out->error = msg.data;
+    } else {
+        out->ds = ds;
+        out->start = in.r.phenomenon_start;
+    }
+    obs_input_free(&in);
+    return 0;
+}
+
+static int create_observations(struct wx *w, json_t *body, const char *base,
+                               struct sta_response *resp)
+{
+    if (!json_is_array(body)) {
+        abandon(w);
+        return fail(w, INSITU_EINVAL, "CreateObservations takes an array of {Datastream, "
+                                      "components, dataArray}");
+    }
+    struct row_result *rows = NULL;
+    size_t nrows = 0, cap = 0, gi;
+    json_t *g;
+    int rc = 0;
+    json_array_foreach(body, gi, g)
+    {
+        size_t mark = where_push(w, "", (int)gi);
+        int64_t ds = 0;
+        json_t *comps = json_object_get(g, "components"), *data = json_object_get(g, "dataArray");
+        int ci[16];
+        size_t ncomp = 0;
+        if (!json_is_object(g))
+            rc = fail(w, INSITU_EINVAL, "must be an object");
+        else if (!json_is_array(comps) || json_array_size(comps) == 0 ||
+                 json_array_size(comps) > 16)
+            rc = fail(w, INSITU_EINVAL, "'components' must be an array of 1 to 16 names");
+        else if (!json_is_array(data))
+            rc = fail(w, INSITU_EINVAL, "'dataArray' must be an array of rows");
+        for (size_t k = 0; !rc && k < json_array_size(comps); k++) {
+            json_t *c = json_array_get(comps, k);
+            int x = json_is_string(c) ? component_of(json_string_value(c)) : -1;
+            if (x < 0)
+                rc = fail(w, INSITU_EINVAL, "components[%zu]: not an Observation component "
+                                            "(phenomenonTime, result, resultTime, "
+                                            "resultQuality, validTime, parameters, "
+                                            "FeatureOfInterest/id)",
+                          k);
+            ci[ncomp++] = x;
+        }
+        if (!rc)
+            rc = one(w, g, "Datastream", STA_DATASTREAM, 1, &ds);
+        size_t ri;
+        json_t *row;
+        if (!rc) {
+            json_array_foreach(data, ri, row)
+            {
+                if (nrows == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    struct row_result *p = realloc(rows, cap * sizeof *p);
+                    if (!p) {
+                        rc = fail(w, INSITU_ENOMEM, "out of memory");
+                        break;
+                    }
+                    rows = p;
+                }
+                memset(&rows[nrows], 0, sizeof rows[nrows]);
+                size_t m2 = where_push(w, "dataArray", (int)ri);
+                rc = data_row(w, ds, ci, ncomp, row, &rows[nrows++]);
+                where_pop(w, m2);
+                if (rc)
+                    break;
+            }
+        }
+        where_pop(w, mark);
+        if (rc)
+            break;
+    }
+    if (!rc)
+        rc = commit(w);
+    else
+        abandon(w);
+    if (!rc) {
+        struct strbuf *sb = &resp->body;
+        sb_putc(sb, '[');
+        for (size_t i = 0; !rc && i < nrows; i++) {
+            if (i)
+                sb_putc(sb, ',');
+            if (rows[i].error) {
+                sb_put_json_string(sb, rows[i].error);
+                continue;
+            }
+            int64_t id = 0;
+            rc = observation_id(w, rows[i].ds, rows[i].start, &id);
+            struct strbuf link = {0};
+            sb_printf(&link, "%s%s/Observations(%lld)", base, STA_VERSION_PATH, (long long)id);
+            sb_put_json_string(sb, sb_str(&link));
+            sb_free(&link);
+        }
+        sb_putc(sb, ']');
+        resp->status = 201;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        free(rows[i].error);
+    free(rows);
+    return rc;
+}
+
+/* ==== dispatch ==== */
+
+static void respond_error(struct sta_response *resp, const insitu_error *err, int rc)
+{
+    int code = err->code ? err->code : rc;
+    sta_error(resp, sta_status_of(code), "%s", err->message[0] ? err->message
+                                                               : insitu_strerror(code));
+}
+
+static int parse_body(struct wx *w, const struct sta_request *req, json_t **out)
+{
+    json_error_t jerr;
+    *out = NULL;
+    if (!req->body || !req->body_len)
+        return fail(w, INSITU_EINVAL, "the request has no body (a JSON entity is expected)");
+    *out = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*out)
+        return fail(w, INSITU_EINVAL, "the body is not JSON: line %d, column %d: %s",
+                    jerr.line, jerr.column, jerr.text);
+    return 0;
+}
+
+static void do_delete(struct wx *w, const struct sta_target *t, struct sta_response *resp)
+{
+    if (t->kind != TG_ENTITY || t->ref) {
+        sta_error(resp, 405, "DELETE removes one entity (/v1.1/Things(1))");
+        return;
+    }
+    int yes = 0;
+    int rc = begin(w);
+    if (!rc)
+        rc = exists(w, t->type, t->id, &yes);
+    if (!rc && !yes)
+        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
+                              sta_type_def(t->type)->set, (long long)t->id);
+    if (!rc)
+        rc = delete_entity(w, t->type, t->id);
+    if (!rc)
+        rc = commit(w);
+    else
+        abandon(w);
+    if (rc) {
+        respond_error(resp, w->err, rc);
+    } else {
+        resp->status = 200;
+        sb_reset(&resp->body);
+    }
+}
+
+static void do_update(struct wx *w, const struct sta_request *req, const struct sta_target *t,
+                      struct sta_response *resp)
+{
+    if (t->kind != TG_ENTITY || t->ref) {
+        sta_error(resp, 405, "%s updates one entity (/v1.1/Things(1))", req->method);
+        return;
+    }
+    json_t *body = NULL;
+    int yes = 0;
+    int rc = parse_body(w, req, &body);
+    if (!rc && !json_is_object(body))
+        rc = fail(w, INSITU_EINVAL, "the body must be a JSON object");
+    if (!rc)
+        rc = begin(w);
+    if (!rc)
+        rc = exists(w, t->type, t->id, &yes);
+    if (!rc && !yes)
+        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
+                              sta_type_def(t->type)->set, (long long)t->id);
+    if (!rc)
+        rc = update_entity(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
+    if (!rc)
+        rc = commit(w);
+    else
+        abandon(w);
+    json_decref(body);
+    if (rc)
+        respond_error(resp, w->err, rc);
+    else
+        sta_write_entity_response(w->c, t->type, t->id, req->base ? req->base : "", 200, resp);
+}
+
+static void do_post(struct wx *w, const struct sta_request *req, const struct sta_target *t,
+                    struct sta_response *resp)
+{
+    const char *base = req->base ? req->base : "";
+    json_t *body = NULL;
+    int rc = parse_body(w, req, &body);
+    if (!rc && t->kind == TG_CREATE_OBS) {
+        rc = begin(w);
+        if (!rc) {
+            sb_reset(&resp->body);
+            rc = create_observations(w, body, base, resp);
+        } else {
+            abandon(w);
+        }
+    } else if (!rc && (t->kind != TG_COLLECTION || t->ref)) {
+        json_decref(body);
+        sta_error(resp, 405, "POST creates entities in a collection (/v1.1/Things, "
+                             "/v1.1/Datastreams(1)/Observations)");
+        return;
+    } else if (!rc) {
+        /* a new Observation's id is known once the batch is written: (datastream, start)
+         * in id[1], id[2] find it */
+        int64_t id[3] = {0, 0, 0};
+        struct parent p = {t->ptype, t->pid};
+        if (!json_is_object(body))
+            rc = fail(w, INSITU_EINVAL, "the body must be a JSON object (one %s)",
+                      sta_type_def(t->type)->name);
+        if (!rc)
+            rc = begin(w);
+        if (!rc)
+            rc = check_members(w, body, t->type);
+        if (!rc && t->type == STA_OBSERVATION)
+            rc = create_observation(w, body, t->has_parent ? &p : NULL, id);
+        else if (!rc)
+            rc = create(w, t->type, body, t->has_parent ? &p : NULL, id);
+        if (!rc)
+            rc = commit(w);
+        else
+            abandon(w);
+        if (!rc && t->type == STA_OBSERVATION)
+            rc = observation_id(w, id[1], id[2], &id[0]);
+        if (!rc) {
+            snprintf(resp->location, sizeof resp->location, "%s%s/%s(%lld)", base,
+                     STA_VERSION_PATH, sta_type_def(t->type)->set, (long long)id[0]);
+            sta_write_entity_response(w->c, t->type, id[0], base, 201, resp);
+        }
+    }
+    json_decref(body);
+    if (rc)
+        respond_error(resp, w->err, rc);
+}
+
+void sta_write(struct sta_conn *c, const struct sta_request *req, const struct sta_target *t,
+               struct sta_response *resp)
+{
+    insitu_error err = {0};
+    struct wx w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.st = c->st;
+    w.err = &err;
+    w.user = req->user;
+    if (strcmp(req->method, "DELETE") == 0)
+        do_delete(&w, t, resp);
+    else if (strcmp(req->method, "PATCH") == 0 || strcmp(req->method, "PUT") == 0)
+        do_update(&w, req, t, resp);
+    else
+        do_post(&w, req, t, resp);
+    sb_free(&w.where);
+}

@@ -1,0 +1,228 @@
+#!/bin/sh
+# End-to-end: the real `insitu serve` on a free loopback port, over a store built with
+# `insitu ingest` from tests/data; responses checked with curl and python3 (the spec's
+# shapes), write credentials (401/403), --read-only (405), body limit (413), CORS, the access
+# log, and SIGTERM: the server stops cleanly and every write it acknowledged is stored.
+. "$INSITU_TEST_LIB"
+
+insitu init >/dev/null
+insitu ingest "$DATA/csv/hydroweb_wse_long.csv" >/dev/null
+insitu ingest "$DATA/theia/CATC_package.zip" >/dev/null
+
+PID=""
+# start_server [ENV=VALUE...] -- [serve options...]: starts the server on a free port; sets
+# PID and URL (http://127.0.0.1:PORT/v1.1)
+start_server() {
+  envs=""
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs="$envs $1"; shift; done
+  [ $# -gt 0 ] && shift
+  # the file is truncated by the child, later: the last server's address must not be read
+  rm -f "$T/serve.err"
+  # shellcheck disable=SC2086
+  env $envs "$INSITU" --store "$STORE" serve --listen 127.0.0.1:0 --threads 2 \
+    --access-log "$T/access.log" "$@" 2>"$T/serve.err" &
+  PID=$!
+  URL=""
+  i=0
+  while [ $i -lt 200 ] && [ -z "$URL" ]; do
+    URL=$(sed -n 's/^insitu: serving .* at \(http:[^ ]*\) .*/\1/p' "$T/serve.err" 2>/dev/null)
+    kill -0 "$PID" 2>/dev/null || break
+    [ -z "$URL" ] && sleep 0.05
+    i=$((i + 1))
+  done
+  [ -n "$URL" ] || { not_ok "server started" "$(cat "$T/serve.err")"; done_testing; exit 1; }
+}
+
+stop_server() {
+  kill -TERM "$PID"
+  wait "$PID"
+  STOP_RC=$?
+  PID=""
+}
+trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"' EXIT
+
+# fetch METHOD URL [curl options]: status in CODE, body in BODY, headers in $T/headers
+fetch() {
+  m=$1 u=$2
+  shift 2
+  CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" "$@" "$u")
+  BODY=$(cat "$T/body" 2>/dev/null)
+  # no answer at all: show what the server said
+  [ "$CODE" = 000 ] && CODE="000 (server: $(tr '\n' ' ' <"$T/serve.err" 2>/dev/null))"
+}
+
+# py EXPR: evaluates EXPR with d = the JSON body
+py() { printf '%s' "$BODY" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+header() { tr -d '\r' <"$T/headers" | sed -n "s/^$1: //Ip" | head -n 1; }
+
+start_server --
+fetch GET "$URL"
+equal "GET /v1.1: the eight entity sets" "$CODE $(py 'len(d["value"]), sorted(e["name"] for e in d["value"])[0]')" \
+  "200 8 Datastreams"
+equal "serverSettings lists the conformance classes" \
+  "$(py '"http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete" in d["serverSettings"]["conformance"]')" "True"
+equal "entity set URLs are absolute and resolvable" \
+  "$(py '[e["url"] for e in d["value"] if e["name"] == "Things"][0]')" "$URL/Things"
+
+fetch GET "$URL/Things(3)"
+equal "a Thing: its keys" \
+  "$(py 'sorted(d.keys())')" \
+  "['@iot.id', '@iot.selfLink', 'Datastreams@iot.navigationLink', 'HistoricalLocations@iot.navigationLink', 'Locations@iot.navigationLink', 'description', 'name']"
+self=$(py 'd["@iot.selfLink"]')
+nav=$(py 'd["Datastreams@iot.navigationLink"]')
+equal "the selfLink is absolute" "$self" "$URL/Things(3)"
+fetch GET "$self"
+equal "the selfLink resolves to the same Thing" "$CODE $(py 'd["name"]')" "200 R_MARONI_OELEMARI_KM0387"
+fetch GET "$nav"
+equal "the navigationLink resolves to its Datastreams" "$CODE $(py 'len(d["value"]), d["value"][0]["@iot.id"]')" \
+  "200 1 3"
+equal "JSON is served as application/json" "$(header Content-Type)" "application/json; charset=utf-8"
+equal "CORS: any origin may read" "$(header Access-Control-Allow-Origin)" "*"
+
+fetch GET "$URL/Observations(5)/Datastream/Thing"
+equal "navigation Observations(5)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
+fetch GET "$URL/Datastreams(4)/Observations?\$filter=phenomenonTime%20ge%202023-12-01T00:00:00Z%20and%20phenomenonTime%20lt%202024-01-01T00:00:00Z&\$orderby=phenomenonTime%20desc&\$select=result,phenomenonTime"
+equal "a filtered, ordered series" "$(py '[(o["phenomenonTime"], o["result"]) for o in d["value"]]')" \
+  "[('2023-12-28T01:35:00Z', 49.15), ('2023-12-01T01:35:00Z', 49)]"
+fetch GET "$URL/Things?\$filter=geo.intersects(Locations/location,%20geography'POLYGON((-55%202,-53%202,-53%205,-55%205,-55%202))')&\$select=name&\$orderby=name"
+equal "geo.intersects through Locations" "$(py '[t["name"] for t in d["value"]]')" \
+  "['R_MARONI_OELEMARI_KM0387', 'R_MARONI_TAPANAHONY_KM0198']"
+fetch GET "$URL/Things(4)?\$expand=Datastreams(\$expand=Observations(\$top=1;\$orderby=phenomenonTime;\$count=true))"
+equal "\$expand nested with its own options" \
+  "$(py 'd["Datastreams"][0]["Observations@iot.count"], d["Datastreams"][0]["Observations"][0]["result"]')" "4 48.96"
+fetch GET "$URL/Things(1)/name/\$value"
+equal "a property's raw \$value" "$CODE $BODY" "200 R_APPROUAGUE_APPROUAGUE_KM0041"
+
+# following @iot.nextLink to the end
+pages=$(python3 - "$URL/Observations?\$top=3&\$count=true&\$select=id" <<'PY'
+import json, sys, urllib.request
+url, ids, pages, count = sys.argv[1], [], 0, None
+while url:
+    with urllib.request.urlopen(url) as r:
+        d = json.load(r)
+    pages += 1
+    count = d["@iot.count"]
+    ids += [o["@iot.id"] for o in d["value"]]
+    url = d.get("@iot.nextLink")
+print(pages, count, len(ids), ids == sorted(set(ids)))
+PY
+)
+equal "@iot.nextLink leads through every page once" "$pages" "6 16 16 True"
+
+fetch GET "$URL/Observations?\$filter=result%20gt%20'oops"
+equal "a malformed \$filter: 400 saying what and where" "$CODE $(py 'd["code"], d["message"]')" \
+  "400 400 \$filter: at character 11: string not closed (a quote inside a string is written '')"
+fetch GET "$URL/Nothing(1)"
+equal "an unknown entity set: 404" "$CODE" "404"
+fetch GET "$URL/Things?\$apply=x"
+equal "an unsupported query option: 501" "$CODE" "501"
+fetch HEAD "$URL/Things(1)" -I
+equal "HEAD answers like GET, without a body" "$CODE" "200"
+fetch OPTIONS "$URL/Things"
+equal "a CORS preflight" "$CODE $(header Access-Control-Allow-Methods)" \
+  "204 GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS"
+
+# no credential configured: writes are refused
+fetch POST "$URL/Things" -H 'Content-Type: application/json' -d '{"name":"x","description":"y"}'
+equal "no credential configured: writes refused (403)" "$CODE $(py 'd["message"]' | cut -d: -f1)" \
+  "403 writes are disabled"
+stop_server
+equal "SIGTERM: the server exits 0" "$STOP_RC" "0"
+case $(cat "$T/serve.err") in *"insitu: stopped"*) ok "SIGTERM: it says it stopped";;
+  *) not_ok "SIGTERM: it says it stopped" "$(cat "$T/serve.err")";; esac
+if curl -s -o /dev/null "$URL" 2>/dev/null; then not_ok "the port is closed after SIGTERM"
+else ok "the port is closed after SIGTERM"; fi
+
+# a bearer token from the environment
+start_server INSITU_SERVE_TOKEN=s3cret --
+fetch POST "$URL/Things" -d '{"name":"x","description":"y"}'
+equal "no Authorization: 401 with a challenge" "$CODE $(header WWW-Authenticate)" \
+  "401 Bearer realm=\"insitu\", Basic realm=\"insitu\""
+fetch POST "$URL/Things" -H 'Authorization: Bearer wrong' -d '{"name":"x","description":"y"}'
+equal "a wrong token: 403" "$CODE" "403"
+fetch DELETE "$URL/Things(1)" -H 'Authorization: Bearer wrong'
+equal "a wrong token cannot delete either" "$CODE" "403"
+fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
+  -d '{"name":"river gauge","description":"new","Locations":[{"name":"here","description":"d","encodingType":"application/geo+json","location":{"type":"Point","coordinates":[-52.3,4.9]}}],"Datastreams":[{"name":"stage","description":"d","observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","unitOfMeasurement":{"name":"metre","symbol":"m","definition":"http://qudt.org/vocab/unit/M"},"ObservedProperty":{"name":"stage","definition":"http://example.org/stage","description":"d"},"Sensor":{"name":"radar","description":"d","encodingType":"text/plain","metadata":"radar"}}]}'
+loc=$(header Location)
+equal "the right token: 201 Created with a Location" "$CODE $(py 'd["name"]')" "201 river gauge"
+fetch GET "$loc?\$expand=Datastreams"
+ds=$(py 'd["Datastreams"][0]["@iot.id"]')
+equal "the Location resolves to the deep-inserted Thing" "$CODE $(py 'len(d["Datastreams"])')" "200 1"
+fetch POST "$URL/CreateObservations" -H 'Authorization: Bearer s3cret' \
+  -d "[{\"Datastream\":{\"@iot.id\":$ds},\"components\":[\"phenomenonTime\",\"result\"],\"dataArray\":[[\"2024-03-01T00:00:00Z\",1.5],[\"2024-03-01T01:00:00Z\",1.75],[\"bad time\",2]]}]"
+equal "CreateObservations: links, and an error for the bad row" \
+  "$CODE $(py 'len(d), d[2][:5], d[0].startswith("'"$URL"'/Observations(")')" "201 3 error True"
+fetch GET "$URL/Datastreams($ds)/Observations?aggregate=day&stat=mean"
+equal "the aggregation extension: a daily mean" \
+  "$(py 'd["value"][0]["phenomenonTime"], d["value"][0]["result"], d["value"][0]["parameters"]["count"]')" \
+  "2024-03-01T00:00:00Z/2024-03-02T00:00:00Z 1.625 2"
+fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"patched"}'
+equal "PATCH with the token" "$CODE $(py 'd["description"]')" "200 patched"
+stop_server
+
+# many writes in flight when SIGTERM comes: each one acknowledged is in the store
+start_server INSITU_SERVE_TOKEN=s3cret --
+before=$(sql "SELECT count(*) FROM observations WHERE datastream_id = $ds")
+k=0
+while [ $k -lt 40 ]; do
+  curl -s -o /dev/null -w '%{http_code}\n' -X POST -H 'Authorization: Bearer s3cret' \
+    -d "{\"result\": $k, \"phenomenonTime\": \"2024-04-01T00:00:$(printf '%02d' $k)Z\"}" \
+    "$URL/Datastreams($ds)/Observations" >>"$T/codes" 2>/dev/null &
+  k=$((k + 1))
+done
+# SIGTERM once the first writes are acknowledged, with the others still coming
+i=0
+while [ $i -lt 100 ] && [ "$(grep -c '^201$' "$T/codes" 2>/dev/null)" -lt 3 ]; do
+  sleep 0.05
+  i=$((i + 1))
+done
+stop_server
+wait
+acked=$(grep -c '^201$' "$T/codes")
+after=$(sql "SELECT count(*) FROM observations WHERE datastream_id = $ds")
+if [ "$acked" -gt 0 ] && [ $((after - before)) -ge "$acked" ]; then
+  ok "SIGTERM during writes: all $acked acknowledged writes are stored"
+else
+  not_ok "SIGTERM during writes: acknowledged writes are stored" "acked $acked, stored $((after - before))"
+fi
+equal "the API's provenance run is complete after the stop" \
+  "$(sql "SELECT status || ' ' || ingester FROM ingest_runs WHERE ingester = 'sta' ORDER BY id DESC LIMIT 1")" \
+  "complete sta"
+equal "the summary counts the series exactly" \
+  "$(sql "SELECT n_obs FROM datastreams WHERE id = $ds")" "$after"
+
+# HTTP Basic from an auth file, and the body limit
+printf 'user = hydro\npassword = p4ss word\n' >"$T/auth"
+chmod 600 "$T/auth"
+start_server -- --auth-file "$T/auth" --max-body 1024
+fetch POST "$URL/Things" -u 'hydro:p4ss word' -d '{"name":"b","description":"basic"}'
+equal "HTTP Basic from --auth-file: 201" "$CODE" "201"
+fetch POST "$URL/Things" -u 'hydro:nope' -d '{"name":"b","description":"basic"}'
+equal "a wrong password: 403" "$CODE" "403"
+python3 -c 'print("{\"name\":\"" + "x" * 5000 + "\",\"description\":\"big\"}")' >"$T/big.json"
+fetch POST "$URL/Things" -u 'hydro:p4ss word' --data-binary "@$T/big.json"
+equal "a body over --max-body: 413" "$CODE" "413"
+stop_server
+
+# read-only, behind a proxy
+start_server INSITU_SERVE_TOKEN=s3cret -- --read-only --base-url https://sta.example.org/hydro/v1.1/
+fetch GET "$URL/Things(1)"
+equal "--read-only still reads" "$CODE" "200"
+equal "--base-url: links start with it" "$(py 'd["@iot.selfLink"]')" \
+  "https://sta.example.org/hydro/v1.1/Things(1)"
+fetch DELETE "$URL/Things(1)" -H 'Authorization: Bearer s3cret'
+equal "--read-only refuses writes: 405 with Allow" "$CODE $(header Allow)" "405 GET, HEAD, OPTIONS"
+stop_server
+equal "the Thing is still there" "$(sql 'SELECT count(*) FROM things WHERE id = 1')" "1"
+
+# the access log
+equal "the access log has one line per request, with status and time" \
+  "$(grep -c '"GET /v1.1/Things(1) HTTP/1.1" 200 [0-9]* [0-9.]*ms$' "$T/access.log")" "1"
+case $(cat "$T/access.log") in *' - hydro ['*'"POST /v1.1/Things HTTP/1.1" 201 '*) ok "the access log names the writer";;
+  *) not_ok "the access log names the writer" "$(tail -n 5 "$T/access.log")";; esac
+
+expect 2 "a bad --listen is a usage error" "--listen" -- insitu serve --listen nowhere
+expect 1 "a port in use is reported" "cannot listen" -- sh -c "python3 -c 'import socket,time,sys; s=socket.socket(); s.bind((\"127.0.0.1\",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(3)' >'$T/port' & sleep 0.5; '$INSITU' --store '$STORE' serve --listen 127.0.0.1:\$(cat '$T/port')"
+done_testing

@@ -1,0 +1,746 @@
+/*
+ * test_filter.c: src/filter.c: the $filter parser (precedence, literals, every operator and
+ * function), the SQL it compiles to (bound values, never pasted text) run on a real store
+ * built from tests/data, the $orderby/$select/$expand/$top/$skip/$count options, and hostile
+ * input (quotes, semicolons, comments, huge numbers, deep nesting, unicode, long input).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+#include "store.h"
+#include "tap.h"
+#include "testutil.h"
+
+static insitu_store *store;
+static char last_sql[8192];
+static char last_err[1024];
+
+/* 2030-01-01, -05, -10 in microseconds */
+#define T20300101 INT64_C(1893456000000000)
+#define T20300105 INT64_C(1893801600000000)
+#define T20300110 INT64_C(1894233600000000)
+
+static int suite_init(void)
+{
+    tu_init();
+    store = tu_store(NULL);
+    insitu_error err;
+    if (!store || tu_ingest(store, tu_data("csv/hydroweb_wse_long.csv"), NULL, NULL, &err) ||
+        tu_ingest(store, tu_data("theia/CATC_package.zip"), NULL, NULL, &err)) {
+        fprintf(stderr, "set-up: %s\n", err.message);
+        return -1;
+    }
+    /* rows no source file shows: an interval, an instant, JSON results, parameters */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, id, "
+             "result, result_json, parameters, feature_id) VALUES "
+             "(7, %lld, %lld, 101, NULL, '\"high\"', '{\"depth\": 5, \"method\": \"x\"}', 9), "
+             "(7, %lld, NULL, 102, NULL, 'true', NULL, 9)",
+             (long long)T20300101, (long long)T20300110, (long long)T20300105);
+    if (st_exec(&store->base, sql, &err) ||
+        st_exec(&store->base, "UPDATE things SET properties = '{\"owner\": \"me\", \"n\": 3}' "
+                              "WHERE id = 1",
+                &err)) {
+        fprintf(stderr, "set-up: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    insitu_store_close(store);
+    return 0;
+}
+
+static const struct sql_dialect *dialect(void) { return store->base.dialect; }
+
+/* Compiles filter on type t; -1 on a compile error (last_err), -2 when SQLite refuses the
+ * SQL, else the count of matching rows. */
+static int64_t count(enum sta_type t, const char *filter)
+{
+    struct fexpr *e = NULL;
+    insitu_error err = {0};
+    last_err[0] = '\0';
+    last_sql[0] = '\0';
+    if (filter_parse(filter, &e, &err)) {
+        snprintf(last_err, sizeof last_err, "%s", err.message);
+        return -1;
+    }
+    struct sqlfrag f = {0};
+    frag_printf(&f, "SELECT count(*) FROM %s e WHERE ", sta_type_def(t)->table);
+    int rc = filter_sql(e, t, "e", dialect(), INT64_C(1800000000000000), &f, &err);
+    fexpr_free(e);
+    snprintf(last_sql, sizeof last_sql, "%s", sb_str(&f.sql));
+    if (rc) {
+        snprintf(last_err, sizeof last_err, "%s", err.message);
+        frag_free(&f);
+        return -1;
+    }
+    struct stmt *s;
+    if (st_prepare(&store->base, sb_str(&f.sql), &s, &err)) {
+        snprintf(last_err, sizeof last_err, "%s", err.message);
+        printf("# SQL refused: %s\n# %s\n", err.message, last_sql);
+        frag_free(&f);
+        return -2;
+    }
+    int idx = 1;
+    frag_bind(&f, s, &idx);
+    int64_t n = st_step(s, &err) == 1 ? st_col_int64(s, 0) : -3;
+    st_finalize(s);
+    frag_free(&f);
+    return n;
+}
+
+static int err_has(const char *needle)
+{
+    if (strstr(last_err, needle))
+        return 1;
+    printf("# error was: %s\n# expected: %s\n", last_err, needle);
+    return 0;
+}
+
+#define COUNT(t, f, n) CU_ASSERT_EQUAL(count(t, f), n)
+
+/* ---- the parser ---- */
+
+static struct fexpr *parse(const char *text)
+{
+    struct fexpr *e = NULL;
+    insitu_error err = {0};
+    if (filter_parse(text, &e, &err))
+        printf("# %s\n", err.message);
+    return e;
+}
+
+static void test_precedence(void)
+{
+    /* and binds tighter than or */
+    struct fexpr *e = parse("name eq 'a' or name eq 'b' and id eq 1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->kind, FX_OR);
+    CU_ASSERT_EQUAL(e->a->kind, FX_EQ);
+    CU_ASSERT_EQUAL(e->b->kind, FX_AND);
+    fexpr_free(e);
+    /* mul before add, add before comparison */
+    e = parse("result add 2 mul 3 gt 10");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->kind, FX_GT);
+    CU_ASSERT_EQUAL(e->a->kind, FX_ADD);
+    CU_ASSERT_EQUAL(e->a->b->kind, FX_MUL);
+    CU_ASSERT_EQUAL(e->a->b->a->i, 2);
+    CU_ASSERT_EQUAL(e->b->i, 10);
+    fexpr_free(e);
+    /* sub is left-associative: (10 sub 2) sub 3 */
+    e = parse("10 sub 2 sub 3 eq result");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->a->kind, FX_SUB);
+    CU_ASSERT_EQUAL(e->a->a->kind, FX_SUB);
+    CU_ASSERT_EQUAL(e->a->b->i, 3);
+    fexpr_free(e);
+    /* not applies to the comparison after it; parentheses group */
+    e = parse("not (result gt 1 or result lt 0) and not startswith(name, 'x')");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->kind, FX_AND);
+    CU_ASSERT_EQUAL(e->a->kind, FX_NOT);
+    CU_ASSERT_EQUAL(e->a->a->kind, FX_OR);
+    CU_ASSERT_EQUAL(e->b->kind, FX_NOT);
+    CU_ASSERT_EQUAL(e->b->a->kind, FX_CALL);
+    fexpr_free(e);
+    /* -1 is a literal, a path can hold several segments */
+    e = parse("Datastream/Thing/name eq 'x' and result gt -1.5");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->a->a->kind, FX_PATH);
+    CU_ASSERT_EQUAL(e->a->a->nsegs, 3);
+    CU_ASSERT_STRING_EQUAL(e->a->a->segs[1], "Thing");
+    CU_ASSERT_EQUAL(e->b->b->kind, FX_REAL);
+    CU_ASSERT_DOUBLE_EQUAL(e->b->b->d, -1.5, 1e-12);
+    fexpr_free(e);
+}
+
+static void test_literals(void)
+{
+    struct fexpr *e = parse("phenomenonTime eq 2020-01-01T00:00:00Z");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->b->kind, FX_TIME);
+    CU_ASSERT_EQUAL(e->b->t0, INT64_C(1577836800000000));
+    CU_ASSERT_EQUAL(e->b->t1, INSITU_TIME_NONE);
+    fexpr_free(e);
+    e = parse("phenomenonTime eq 2020-01-01T01:00:00+01:00/2020-01-02");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->b->t0, INT64_C(1577836800000000));
+    CU_ASSERT_EQUAL(e->b->t1, INT64_C(1577923200000000));
+    fexpr_free(e);
+    /* a '+' of an offset that arrived as a space (form encoding) */
+    e = parse("phenomenonTime ge 2020-01-01T01:00:00 01:00");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->b->t0, INT64_C(1577836800000000));
+    fexpr_free(e);
+    e = parse("name eq 'it''s' and result eq null and id eq true");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_STRING_EQUAL(e->a->a->b->s, "it's");
+    CU_ASSERT_EQUAL(e->a->b->b->kind, FX_NULL);
+    CU_ASSERT_EQUAL(e->b->b->kind, FX_BOOL);
+    fexpr_free(e);
+    e = parse("geo.intersects(location, geography'POLYGON((0 0, 2 0, 2 3, 0 3, 0 0))')");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->args[1]->kind, FX_GEOM);
+    CU_ASSERT_DOUBLE_EQUAL(e->args[1]->env[2], 2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(e->args[1]->env[3], 3, 1e-12);
+    fexpr_free(e);
+    e = parse("phenomenonTime add duration'P1DT1H' gt 2020-01-01");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->a->b->i, INT64_C(90000000000));
+    fexpr_free(e);
+    /* an integer too large for 64 bits is read as a real */
+    e = parse("result eq 99999999999999999999999");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->b->kind, FX_REAL);
+    fexpr_free(e);
+}
+
+/* ---- operators, run on the store ---- */
+
+static void test_comparison(void)
+{
+    COUNT(STA_OBSERVATION, "result gt 100", 3);
+    COUNT(STA_OBSERVATION, "result ge 49 and result le 49.15", 2);
+    COUNT(STA_OBSERVATION, "result eq 49", 1);
+    COUNT(STA_OBSERVATION, "result ne 49", 15);
+    COUNT(STA_OBSERVATION, "result lt 1", 2);
+    COUNT(STA_OBSERVATION, "100 lt result", 3);
+    COUNT(STA_OBSERVATION, "result eq null", 0);
+    COUNT(STA_OBSERVATION, "result ne null", 18);
+    COUNT(STA_THING, "name eq 'R_MARONI_OELEMARI_KM0387'", 1);
+    COUNT(STA_THING, "name ne 'R_MARONI_OELEMARI_KM0387'", 6);
+    COUNT(STA_THING, "id eq '3'", 1); /* an id written as text, as OGC's examples do */
+    COUNT(STA_THING, "id le 3 and id gt 1", 2);
+    COUNT(STA_THING, "properties eq null", 4);
+}
+
+static void test_logical(void)
+{
+    COUNT(STA_OBSERVATION, "result gt 100 or result lt 1", 5);
+    COUNT(STA_OBSERVATION, "result gt 100 and result lt 123", 2);
+    COUNT(STA_OBSERVATION, "not (result gt 100)", 13);
+    COUNT(STA_OBSERVATION, "not result gt 100 and not result lt 1", 11);
+    COUNT(STA_OBSERVATION, "(result gt 1 or result lt 0) and (result lt 50 or result gt 120)",
+          10);
+    COUNT(STA_THING, "true", 7);
+    COUNT(STA_THING, "false or id eq 1", 1);
+}
+
+static void test_arithmetic(void)
+{
+    COUNT(STA_OBSERVATION, "result add 1 gt 123", 3);
+    COUNT(STA_OBSERVATION, "result sub 100 gt 22.5", 2);
+    COUNT(STA_OBSERVATION, "result mul 2 lt 2", 2);
+    COUNT(STA_OBSERVATION, "result div 2 gt 61.5", 1);
+    COUNT(STA_OBSERVATION, "result mod 2 gt 1.5", 2); /* 29.83 mod 2 = 1.83, 31.73 -> 1.73 */
+    COUNT(STA_OBSERVATION, "(result sub 5) mul 2 gt 235", 2);
+    COUNT(STA_OBSERVATION, "- result lt -123", 1);
+    COUNT(STA_THING, "id mod 2 eq 0", 3);
+}
+
+static void test_string_functions(void)
+{
+    COUNT(STA_THING, "startswith(name, 'R_MARONI')", 2);
+    COUNT(STA_THING, "endswith(name, 'KM0177')", 1);
+    COUNT(STA_THING, "endswith(name, 'a much longer suffix than any name here')", 0);
+    COUNT(STA_THING, "substringof('MARONI', name)", 2);
+    COUNT(STA_THING, "contains(name, 'APPROUAGUE')", 2);
+    COUNT(STA_THING, "length(name) eq 30", 2);
+    COUNT(STA_THING, "indexof(name, 'MARONI') eq 2", 2);
+    COUNT(STA_THING, "substring(name, 2, 6) eq 'MARONI'", 2);
+    COUNT(STA_THING, "substring(name, 24) eq 'KM0041'", 1);
+    COUNT(STA_THING, "tolower(name) eq 'sankoro (puits)'", 1);
+    COUNT(STA_THING, "toupper(tolower(name)) eq name", 7);
+    COUNT(STA_THING, "trim(concat('  ', name)) eq name", 7);
+    COUNT(STA_THING, "concat(name, '!') eq 'SANKORO (PUITS)!'", 1);
+    COUNT(STA_THING, "startswith(name, 'R') eq false", 2);
+}
+
+static void test_date_functions(void)
+{
+    COUNT(STA_OBSERVATION, "year(phenomenonTime) eq 2023", 8);
+    COUNT(STA_OBSERVATION, "month(phenomenonTime) eq 12", 5);
+    COUNT(STA_OBSERVATION, "day(phenomenonTime) eq 24", 3);
+    COUNT(STA_OBSERVATION, "hour(phenomenonTime) eq 13 and minute(phenomenonTime) eq 32", 4);
+    COUNT(STA_OBSERVATION, "minute(phenomenonTime) eq 35", 4);
+    COUNT(STA_OBSERVATION, "second(phenomenonTime) eq 0", 18);
+    COUNT(STA_OBSERVATION, "fractionalseconds(phenomenonTime) eq 0", 18);
+    COUNT(STA_OBSERVATION, "date(phenomenonTime) eq 2024-01-24", 3);
+    COUNT(STA_OBSERVATION, "time(phenomenonTime) eq 13:31:00", 1);
+    COUNT(STA_OBSERVATION, "time(phenomenonTime) eq '13:31:00'", 1);
+    COUNT(STA_OBSERVATION, "totaloffsetminutes(phenomenonTime) eq 0", 18);
+    COUNT(STA_OBSERVATION, "phenomenonTime lt now()", 16); /* now() is 2027-01-15 here */
+    COUNT(STA_OBSERVATION, "phenomenonTime gt mindatetime() and phenomenonTime lt maxdatetime()",
+          18);
+    COUNT(STA_OBSERVATION, "resultTime eq null", 18);
+    COUNT(STA_OBSERVATION, "phenomenonTime ge 2024-01-01T00:00:00Z", 7);
+    COUNT(STA_OBSERVATION, "phenomenonTime ge '2024-01-01T00:00:00Z'", 7);
+    COUNT(STA_OBSERVATION, "phenomenonTime lt 2023-11-05T00:00:00Z", 5);
+    COUNT(STA_OBSERVATION, "phenomenonTime sub duration'P1D' ge 2030-01-01T00:00:00Z", 1);
+    COUNT(STA_OBSERVATION, "year(phenomenonTime add duration'P3650D') eq 2034", 5);
+}
+
+/* OGC 18-088: intervals are half-open; lt/gt are before/after; le/ge compare both ends. */
+static void test_time_intervals(void)
+{
+    const char *ds7 = "Datastream/id eq 7 and ";
+    char f[256];
+#define DS7(expr, n)                                                                          \
+    do {                                                                                      \
+        snprintf(f, sizeof f, "%s%s", ds7, expr);                                             \
+        COUNT(STA_OBSERVATION, f, n);                                                         \
+    } while (0)
+    DS7("phenomenonTime lt 2030-01-09T00:00:00Z", 2);  /* the interval ends after */
+    DS7("phenomenonTime lt 2030-01-10T00:00:00Z", 3);  /* its end is not in it */
+    DS7("phenomenonTime gt 2030-01-01T00:00:00Z", 1);  /* the interval starts at it */
+    DS7("phenomenonTime ge 2030-01-01T00:00:00Z", 2);
+    DS7("phenomenonTime le 2030-01-10T00:00:00Z", 3);
+    DS7("phenomenonTime le 2030-01-09T00:00:00Z", 2);
+    DS7("phenomenonTime eq 2030-01-01T00:00:00Z/2030-01-10T00:00:00Z", 1);
+    DS7("phenomenonTime eq 2030-01-05T00:00:00Z", 1);
+    DS7("phenomenonTime gt 2029-01-01T00:00:00Z/2030-01-01T00:00:00Z", 2);
+    DS7("overlaps(phenomenonTime, 2030-01-09T00:00:00Z/2030-02-01T00:00:00Z)", 1);
+    DS7("overlaps(phenomenonTime, 2030-01-05T00:00:00Z)", 2);
+    DS7("overlaps(phenomenonTime, 2030-01-10T00:00:00Z/2030-02-01T00:00:00Z)", 0);
+    DS7("during(phenomenonTime, 2029-12-01T00:00:00Z/2030-02-01T00:00:00Z)", 2);
+    DS7("before(phenomenonTime, 2030-01-05T00:00:00Z)", 1);
+    DS7("after(phenomenonTime, 2020-01-01T00:00:00Z)", 2);
+    DS7("meets(phenomenonTime, 2030-01-10T00:00:00Z)", 1);
+    DS7("starts(phenomenonTime, 2030-01-01T00:00:00Z/2030-01-02T00:00:00Z)", 1);
+    DS7("finishes(phenomenonTime, 2030-01-09T00:00:00Z/2030-01-10T00:00:00Z)", 1);
+#undef DS7
+}
+
+static void test_math_functions(void)
+{
+    COUNT(STA_OBSERVATION, "round(result) eq 49", 4); /* 48.96, 49, 49.15, 48.59 */
+    COUNT(STA_OBSERVATION, "floor(result) eq 49", 2);
+    COUNT(STA_OBSERVATION, "ceiling(result) eq 49", 3); /* 48.96, 49, 48.59 */
+}
+
+static void test_json_and_results(void)
+{
+    COUNT(STA_OBSERVATION, "result eq 'high'", 1);
+    COUNT(STA_OBSERVATION, "result eq true", 1);
+    COUNT(STA_OBSERVATION, "parameters/depth gt 4", 1);
+    COUNT(STA_OBSERVATION, "parameters/method eq 'x' and parameters/none eq null", 1);
+    COUNT(STA_OBSERVATION, "startswith(result, 'hi')", 1);
+    COUNT(STA_THING, "properties/owner eq 'me'", 1);
+    COUNT(STA_THING, "properties/n add 1 eq 4", 1);
+    COUNT(STA_DATASTREAM, "unitOfMeasurement/symbol eq 'm'", 5);
+}
+
+static void test_navigation(void)
+{
+    COUNT(STA_OBSERVATION, "Datastream/Thing/name eq 'R_MARONI_OELEMARI_KM0387'", 3);
+    COUNT(STA_OBSERVATION, "Datastream/id eq 3", 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_sql, "(e.datastream_id) = (?)")); /* no subquery for an id */
+    COUNT(STA_OBSERVATION, "Datastream/@iot.id eq 3", 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_sql, "(e.datastream_id) = (?)"));
+    COUNT(STA_OBSERVATION, "FeatureOfInterest/id eq 3", 3);
+    COUNT(STA_OBSERVATION, "Datastream/ObservedProperty/name eq 'Silicon'", 5);
+    COUNT(STA_DATASTREAM, "ObservedProperty/name eq 'Silicon'", 2);
+    COUNT(STA_DATASTREAM, "Thing/Locations/name eq 'R_OYAPOCK_CAMOPI_KM0177'", 1);
+    /* to-many: true when any related entity satisfies the comparison */
+    COUNT(STA_THING, "Datastreams/Observations/result gt 120", 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_sql, "EXISTS (SELECT 1 FROM datastreams j1, "
+                                            "observations j2 WHERE"));
+    COUNT(STA_THING, "Datastreams/Observations/result gt 120 or id eq 1", 2);
+    COUNT(STA_DATASTREAM, "Observations/result lt 1", 2);
+    COUNT(STA_LOCATION, "Things/Datastreams/ObservedProperty/name eq 'Silicon'", 2);
+}
+
+#define BOX "geography'POLYGON((-55 2, -53 2, -53 5, -55 5, -55 2))'"
+
+static void test_geo_functions(void)
+{
+    COUNT(STA_LOCATION, "geo.intersects(location, " BOX ")", 2);
+    /* the spatial index is used: its R*Tree bounds the candidates */
+    CU_ASSERT_PTR_NOT_NULL(strstr(last_sql, "idx_locations_geom"));
+    COUNT(STA_LOCATION, "st_intersects(location, " BOX ")", 2);
+    COUNT(STA_LOCATION, "st_within(location, " BOX ")", 2);
+    COUNT(STA_LOCATION, "st_contains(" BOX ", location)", 2);
+    COUNT(STA_LOCATION, "st_disjoint(location, " BOX ")", 5);
+    CU_ASSERT_PTR_NULL(strstr(last_sql, "idx_locations_geom")); /* disjoint: no prefilter */
+    COUNT(STA_LOCATION, "st_equals(location, geography'POINT(-54.2864 3.1944)')", 1);
+    COUNT(STA_LOCATION, "st_touches(location, " BOX ")", 0);
+    COUNT(STA_LOCATION, "st_overlaps(location, " BOX ")", 0);
+    COUNT(STA_LOCATION, "st_crosses(geography'LINESTRING(-60 3.1944, -50 3.1944)', " BOX ")",
+          7);
+    COUNT(STA_LOCATION, "st_relate(location, " BOX ", 'T********')", 2);
+    COUNT(STA_LOCATION, "geo.distance(location, geography'POINT(-54.2864 3.1944)') lt 0.01", 1);
+    COUNT(STA_LOCATION, "geo.length(geography'LINESTRING(0 0, 3 4)') eq 5", 7);
+    COUNT(STA_THING, "geo.intersects(Locations/location, " BOX ")", 2);
+    COUNT(STA_FEATURE, "st_within(feature, " BOX ")", 2);
+    COUNT(STA_OBSERVATION, "st_within(FeatureOfInterest/feature, " BOX ")", 7);
+    COUNT(STA_LOCATION, "geo.intersects(location, geography'SRID=4326;POINT(-54.2864 3.1944)')",
+          1);
+}
+
+/* The client's text reaches SQLite only as bound values. */
+static void test_bound_values(void)
+{
+    COUNT(STA_THING, "name eq 'x'' or 1=1; DROP TABLE things; --'", 0);
+    CU_ASSERT_PTR_NULL(strstr(last_sql, "DROP"));
+    CU_ASSERT_PTR_NULL(strstr(last_sql, "1=1"));
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things"), 7);
+    /* the compiled fragment carries the exact string */
+    struct fexpr *e = parse("name eq 'a''b \"c\" \\d' and id eq 42");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    struct sqlfrag f = {0};
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(filter_sql(e, STA_THING, "e", dialect(), 0, &f, &err), 0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&f.sql), "(((e.name) = (?) AND (e.id) = (?)))");
+    CU_ASSERT_EQUAL_FATAL(f.n, 2);
+    CU_ASSERT_EQUAL(f.vals[0].type, SV_TEXT);
+    CU_ASSERT_STRING_EQUAL(f.vals[0].s, "a'b \"c\" \\d");
+    CU_ASSERT_EQUAL(f.vals[1].type, SV_INT);
+    CU_ASSERT_EQUAL(f.vals[1].i, 42);
+    frag_free(&f);
+    fexpr_free(e);
+    /* a time literal and a JSON path are values too */
+    e = parse("phenomenonTime ge 2020-01-01T00:00:00Z and parameters/a eq 1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(filter_sql(e, STA_OBSERVATION, "e", dialect(), 0, &f, &err), 0);
+    CU_ASSERT_PTR_NULL(strstr(sb_str(&f.sql), "2020"));
+    CU_ASSERT_PTR_NULL(strstr(sb_str(&f.sql), "$."));
+    int found_path = 0;
+    for (size_t i = 0; i < f.n; i++)
+        found_path |= f.vals[i].type == SV_TEXT && strcmp(f.vals[i].s, "$.\"a\"") == 0;
+    CU_ASSERT_TRUE(found_path);
+    frag_free(&f);
+    fexpr_free(e);
+    /* unicode text goes through unchanged */
+    COUNT(STA_THING, "name eq 'débit ∑ 水位'", 0);
+}
+
+static void test_errors(void)
+{
+    COUNT(STA_THING, "name eq", -1);
+    CU_ASSERT_TRUE(err_has("$filter: at character 8: expected a value, found the end"));
+    COUNT(STA_THING, "(name eq 'a'", -1);
+    CU_ASSERT_TRUE(err_has("expected ')' to close the '(' at character 1"));
+    COUNT(STA_THING, "name eq 'a' and", -1);
+    CU_ASSERT_TRUE(err_has("at character 16: expected a value"));
+    COUNT(STA_THING, "name eq 'unclosed", -1);
+    CU_ASSERT_TRUE(err_has("at character 9: string not closed"));
+    COUNT(STA_THING, "name eq 'a'; DELETE FROM things", -1);
+    CU_ASSERT_TRUE(err_has("at character 12: unexpected character ';'"));
+    COUNT(STA_THING, "id eq 1 -- comment", -1);
+    CU_ASSERT_TRUE(err_has("at character 9"));
+    COUNT(STA_THING, "id eq 1 /* comment */", -1);
+    CU_ASSERT_TRUE(err_has("at character 9"));
+    COUNT(STA_THING, "id eq 1 eq 2", -1);
+    CU_ASSERT_TRUE(err_has("unexpected 'eq'"));
+    COUNT(STA_THING, "foo eq 1", -1);
+    CU_ASSERT_TRUE(err_has("at character 1: Thing has no property 'foo'"));
+    COUNT(STA_THING, "Datastreams eq 1", -1);
+    CU_ASSERT_TRUE(err_has("'Datastreams' is an entity"));
+    COUNT(STA_THING, "Datastreams/Observations eq 1", -1);
+    CU_ASSERT_TRUE(err_has("'Observations' is an entity"));
+    COUNT(STA_OBSERVATION, "Datastream eq 1", -1);
+    CU_ASSERT_TRUE(err_has("'Datastream' is an entity"));
+    COUNT(STA_THING, "year(name) eq 2020", -1);
+    CU_ASSERT_TRUE(err_has("expected a time"));
+    COUNT(STA_THING, "geo.intersects(name, geography'POINT(1 2)')", -1);
+    CU_ASSERT_TRUE(err_has("geo.intersects: argument 1: expected a geometry"));
+    COUNT(STA_LOCATION, "geo.intersects(location, geography'POINT(1')", -1);
+    CU_ASSERT_TRUE(err_has("not valid WKT"));
+    COUNT(STA_LOCATION, "geo.intersects(location, geography'SRID=3857;POINT(1 2)')", -1);
+    CU_ASSERT_TRUE(err_has("only SRID=4326"));
+    COUNT(STA_THING, "unknownfn(name) eq 1", -1);
+    CU_ASSERT_TRUE(err_has("at character 1: unknown function 'unknownfn'"));
+    COUNT(STA_THING, "substring(name) eq 'a'", -1);
+    CU_ASSERT_TRUE(err_has("substring takes 2 or more arguments, not 1"));
+    COUNT(STA_THING, "now(1) eq 1", -1);
+    CU_ASSERT_TRUE(err_has("at character 1: now takes 0 arguments, not 1"));
+    COUNT(STA_LOCATION, "st_relate(location, " BOX ", 'nonsense')", -1);
+    CU_ASSERT_TRUE(err_has("the pattern must be 9 characters"));
+    COUNT(STA_OBSERVATION, "result gt 1e999", -1);
+    CU_ASSERT_TRUE(err_has("number out of range"));
+    COUNT(STA_OBSERVATION, "result gt 99999999999999999999999", 0);
+    COUNT(STA_OBSERVATION, "phenomenonTime gt 2020-13-01T00:00:00Z", -1);
+    CU_ASSERT_TRUE(err_has("bad date/time '2020-13-01T00:00:00Z'"));
+    COUNT(STA_THING, "name add 1 eq 2", -1);
+    CU_ASSERT_TRUE(err_has("'add' needs numbers, not text"));
+    COUNT(STA_LOCATION, "location eq 1", -1);
+    CU_ASSERT_TRUE(err_has("geometries are compared with the geo.* and st_* functions"));
+    COUNT(STA_DATASTREAM, "unitOfMeasurement eq 'm'", -1);
+    CU_ASSERT_TRUE(err_has("unitOfMeasurement: give name, symbol or definition"));
+    COUNT(STA_THING, "name", -1);
+    CU_ASSERT_TRUE(err_has("expected a condition, found text"));
+    COUNT(STA_THING, "", -1);
+    CU_ASSERT_TRUE(err_has("$filter: empty expression"));
+    COUNT(STA_THING, "name eq 'a' and duration'P1M' eq 1", -1);
+    CU_ASSERT_TRUE(err_has("bad duration"));
+    COUNT(STA_THING, "name eq x'1'", -1);
+    CU_ASSERT_TRUE(err_has("unknown literal type 'x'"));
+    COUNT(STA_THING, "name eq 'a' \x01", -1);
+    CU_ASSERT_TRUE(err_has("unexpected character"));
+}
+
+static void test_limits(void)
+{
+    /* deep nesting */
+    struct strbuf sb = {0};
+    for (int i = 0; i < 2000; i++)
+        sb_putc(&sb, '(');
+    sb_puts(&sb, "id eq 1");
+    for (int i = 0; i < 2000; i++)
+        sb_putc(&sb, ')');
+    COUNT(STA_THING, sb_str(&sb), -1);
+    CU_ASSERT_TRUE(err_has("nested too deeply (more than 48 levels)"));
+    sb_reset(&sb);
+    for (int i = 0; i < 2000; i++)
+        sb_puts(&sb, "not ");
+    sb_puts(&sb, "id eq 1");
+    COUNT(STA_THING, sb_str(&sb), -1);
+    CU_ASSERT_TRUE(err_has("nested too deeply"));
+    sb_reset(&sb);
+    for (int i = 0; i < 1500; i++)
+        sb_puts(&sb, "tolower(");
+    sb_puts(&sb, "name");
+    for (int i = 0; i < 1500; i++)
+        sb_putc(&sb, ')');
+    COUNT(STA_THING, sb_str(&sb), -1);
+    CU_ASSERT_TRUE(err_has("nested too deeply"));
+    /* nesting within the limit is fine */
+    sb_reset(&sb);
+    for (int i = 0; i < 20; i++)
+        sb_putc(&sb, '(');
+    sb_puts(&sb, "id eq 1");
+    for (int i = 0; i < 20; i++)
+        sb_putc(&sb, ')');
+    COUNT(STA_THING, sb_str(&sb), 1);
+    /* very long input */
+    sb_reset(&sb);
+    sb_puts(&sb, "name eq '");
+    for (int i = 0; i < 20000; i++)
+        sb_putc(&sb, 'a');
+    sb_puts(&sb, "'");
+    COUNT(STA_THING, sb_str(&sb), -1);
+    CU_ASSERT_TRUE(err_has("$filter: too long (20010 characters, at most 16384)"));
+    /* many terms */
+    sb_reset(&sb);
+    for (int i = 0; i < 1200; i++)
+        sb_puts(&sb, "1 eq 1 or ");
+    sb_puts(&sb, "1 eq 1");
+    COUNT(STA_THING, sb_str(&sb), -1);
+    CU_ASSERT_TRUE(err_has("expression too large"));
+    /* a long number */
+    sb_reset(&sb);
+    sb_puts(&sb, "result eq ");
+    for (int i = 0; i < 500; i++)
+        sb_putc(&sb, '9');
+    COUNT(STA_OBSERVATION, sb_str(&sb), -1);
+    CU_ASSERT_TRUE(err_has("number too long (500 digits)"));
+    /* text that is not UTF-8 */
+    COUNT(STA_THING, "name eq '\xff\xfe'", -1);
+    CU_ASSERT_TRUE(err_has("$filter: not valid UTF-8"));
+    /* an error position counts characters, not bytes */
+    COUNT(STA_THING, "name eq 'é' and ;", -1);
+    CU_ASSERT_TRUE(err_has("at character 17: unexpected character ';'"));
+    sb_free(&sb);
+}
+
+/* ---- the other options ---- */
+
+static void test_orderby(void)
+{
+    struct sta_query q;
+    sq_init(&q);
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", "Datastream/id desc, phenomenonTime", 0,
+                                    &err), 0);
+    CU_ASSERT_EQUAL_FATAL(q.n_orderby, 2);
+    CU_ASSERT_EQUAL(q.orderby[0].desc, 1);
+    CU_ASSERT_EQUAL(q.orderby[1].desc, 0);
+    struct sqlfrag f = {0};
+    int unique = -1;
+    CU_ASSERT_EQUAL(orderby_sql(q.orderby, q.n_orderby, STA_OBSERVATION, "e", dialect(), 0, &f,
+                                &unique, &err),
+                    0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&f.sql), "e.datastream_id DESC NULLS LAST, "
+                                           "e.phenomenon_start ASC NULLS FIRST");
+    CU_ASSERT_EQUAL(unique, 0);
+    frag_free(&f);
+    sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", "substring(name, 1) asc,id desc", 0, &err),
+                    0);
+    CU_ASSERT_EQUAL(orderby_sql(q.orderby, q.n_orderby, STA_THING, "e", dialect(), 0, &f,
+                                &unique, &err),
+                    0);
+    CU_ASSERT_EQUAL(unique, 1);
+    frag_free(&f);
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$orderby", "name up", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "$orderby: at character 6: unexpected 'up'"));
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$orderby", "name,,id", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "$orderby: at character 6: empty sort key"));
+    sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", "location desc", 0, &err), 0);
+    CU_ASSERT_EQUAL(orderby_sql(q.orderby, q.n_orderby, STA_LOCATION, "e", dialect(), 0, &f,
+                                &unique, &err),
+                    0);
+    /* a geometry orders by its GeoJSON: the stored text, or the geometry's */
+    struct strbuf want = {0};
+    dialect_geojson_sql(dialect(), &want, "e", "location");
+    sb_puts(&want, " DESC NULLS LAST");
+    CU_ASSERT_STRING_EQUAL(sb_str(&f.sql), sb_str(&want));
+    sb_free(&want);
+    frag_free(&f);
+    sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", "Datastreams/name", 0, &err), 0);
+    CU_ASSERT_NOT_EQUAL(orderby_sql(q.orderby, q.n_orderby, STA_THING, "e", dialect(), 0, &f,
+                                    &unique, &err),
+                        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'Datastreams' leads to many entities"));
+    frag_free(&f);
+    sq_free(&q);
+}
+
+static void test_select_expand(void)
+{
+    struct sta_query q;
+    sq_init(&q);
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$select", "id, name,Datastreams", 0, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(q.n_select, 3);
+    CU_ASSERT_STRING_EQUAL(q.select[1], "name");
+    CU_ASSERT_STRING_EQUAL(q.select[2], "Datastreams");
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$select", "name", 0, &err), 0);
+    CU_ASSERT_STRING_EQUAL(err.message, "$select given twice");
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$select", "na me", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "expected a property name, found 'na me'"));
+    sq_free(&q);
+    /* nested options, and a path that nests */
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$expand",
+                                    "Datastreams($top=2;$select=name;$filter=name eq 'a;b(';"
+                                    "$expand=Observations($orderby=phenomenonTime desc;"
+                                    "$count=true)),Locations,Datastreams/Sensor",
+                                    0, &err),
+                    0);
+    if (err.code)
+        printf("# %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(q.n_expand, 2);
+    const struct sta_expand *ds = &q.expand[0];
+    CU_ASSERT_STRING_EQUAL(ds->nav, "Datastreams");
+    CU_ASSERT_EQUAL(ds->q.top, 2);
+    CU_ASSERT_EQUAL(ds->q.n_select, 1);
+    CU_ASSERT_PTR_NOT_NULL(ds->q.filter);
+    CU_ASSERT_STRING_EQUAL(ds->q.filter->b->s, "a;b(");
+    CU_ASSERT_EQUAL_FATAL(ds->q.n_expand, 2);
+    CU_ASSERT_STRING_EQUAL(ds->q.expand[0].nav, "Observations");
+    CU_ASSERT_EQUAL(ds->q.expand[0].q.count, 1);
+    CU_ASSERT_EQUAL(ds->q.expand[0].q.orderby[0].desc, 1);
+    CU_ASSERT_STRING_EQUAL(ds->q.expand[1].nav, "Sensor");
+    CU_ASSERT_STRING_EQUAL(q.expand[1].nav, "Locations");
+    sq_free(&q);
+    /* errors say where */
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$expand", "Datastreams($top=x)", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "$expand: $top: expected a non-negative integer"));
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$expand", "Datastreams($top=1", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "expected ')' to close the options of "
+                                               "'Datastreams'"));
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$expand", "Datastreams($foo=1)", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "$foo: not a supported query option"));
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$expand", "Datastreams,,Locations", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "at character 13: expected a navigation"));
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$expand", "A/B/C/D/E/F/G", 0, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "nested more than 6 levels"));
+    sq_free(&q);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$expand",
+                                        "A($expand=B($expand=C($expand=D($expand=E($expand=F("
+                                        "$expand=G))))))",
+                                        0, &err),
+                        0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "nested more than 6 levels"));
+    sq_free(&q);
+}
+
+static void test_paging_options(void)
+{
+    struct sta_query q;
+    sq_init(&q);
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$top", "10", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.top, 10);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$skip", "0", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.skip, 0);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$count", "true", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.count, 1);
+    CU_ASSERT_NOT_EQUAL(sq_parse_option(&q, "$top", "5", 0, &err), 0);
+    CU_ASSERT_STRING_EQUAL(err.message, "$top given twice");
+    sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$top", "-1", 0, &err), INSITU_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "$top: expected a non-negative integer, not '-1'");
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$skip", "1e3", 0, &err), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$skip", "99999999999999999999", 0, &err),
+                    INSITU_EINVAL);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$count", "yes", 0, &err), INSITU_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.message, "$count: expected true or false, not 'yes'");
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$apply", "x", 0, &err), INSITU_EUNSUPPORTED);
+    sq_free(&q);
+}
+
+static void test_time_range(void)
+{
+    struct fexpr *e = parse("phenomenonTime ge 2020-01-01T00:00:00Z and "
+                            "phenomenonTime lt 2021-01-01T00:00:00Z");
+    int64_t from, to;
+    CU_ASSERT_EQUAL(filter_time_range(e, "phenomenonTime", &from, &to), 1);
+    CU_ASSERT_EQUAL(from, INT64_C(1577836800000000));
+    CU_ASSERT_EQUAL(to, INT64_C(1609459200000000));
+    fexpr_free(e);
+    e = parse("2020-01-01T00:00:00Z lt phenomenonTime");
+    CU_ASSERT_EQUAL(filter_time_range(e, "phenomenonTime", &from, &to), 1);
+    CU_ASSERT_EQUAL(from, INT64_C(1577836800000001));
+    CU_ASSERT_EQUAL(to, INSITU_TIME_NONE);
+    fexpr_free(e);
+    e = parse("phenomenonTime ge 2020-01-01T00:00:00Z or result gt 1");
+    CU_ASSERT_EQUAL(filter_time_range(e, "phenomenonTime", &from, &to), 0);
+    fexpr_free(e);
+    CU_ASSERT_EQUAL(filter_time_range(NULL, "phenomenonTime", &from, &to), 1);
+    CU_ASSERT_EQUAL(from, INSITU_TIME_NONE);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("filter", suite_init, suite_clean);
+    CU_add_test(s, "parser precedence", test_precedence);
+    CU_add_test(s, "literals: times, intervals, strings, geometry, durations", test_literals);
+    CU_add_test(s, "comparison operators", test_comparison);
+    CU_add_test(s, "logical operators", test_logical);
+    CU_add_test(s, "arithmetic operators", test_arithmetic);
+    CU_add_test(s, "string functions", test_string_functions);
+    CU_add_test(s, "date functions", test_date_functions);
+    CU_add_test(s, "time intervals (before, after, overlaps...)", test_time_intervals);
+    CU_add_test(s, "math functions", test_math_functions);
+    CU_add_test(s, "JSON results, parameters, properties", test_json_and_results);
+    CU_add_test(s, "navigation paths, to-one and to-many", test_navigation);
+    CU_add_test(s, "geospatial functions and the spatial index", test_geo_functions);
+    CU_add_test(s, "literals are bound values, never SQL text", test_bound_values);
+    CU_add_test(s, "malformed and hostile input: what and where", test_errors);
+    CU_add_test(s, "limits: nesting, length, size, UTF-8", test_limits);
+    CU_add_test(s, "$orderby", test_orderby);
+    CU_add_test(s, "$select and $expand", test_select_expand);
+    CU_add_test(s, "$top, $skip, $count", test_paging_options);
+    CU_add_test(s, "time range of a filter", test_time_range);
+    return tap_run();
+}

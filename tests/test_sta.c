@@ -1,0 +1,1095 @@
+/*
+ * test_sta.c: src/sta.c and src/sta_write.c through sta_handle(), without HTTP, on a store
+ * built from tests/data: the JSON shape of every entity type, navigation, properties,
+ * $value and $ref, $expand with its own options, $select, $orderby, paging to the end,
+ * $count from the summaries, deep insert, PATCH/PUT, DELETE cascades, CreateObservations,
+ * dataArray, the aggregation extension, errors, and the provenance of writes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sta.h"
+#include "store.h"
+#include "tap.h"
+#include "testutil.h"
+
+#define BASE "http://test.example"
+
+static insitu_store *store;
+static struct sta_service *svc;
+static struct sta_conn *conn;
+
+/* the last response */
+static int status;
+static char location[512];
+static char *body_text;
+static const char *ctype;
+
+static int suite_init(void)
+{
+    tu_init();
+    store = tu_store(NULL);
+    insitu_error err;
+    if (!store || tu_ingest(store, tu_data("csv/hydroweb_wse_long.csv"), NULL, NULL, &err) ||
+        tu_ingest(store, tu_data("theia/CATC_package.zip"), NULL, NULL, &err)) {
+        fprintf(stderr, "set-up: %s\n", err.message);
+        return -1;
+    }
+    struct sta_config cfg = {0};
+    cfg.max_top = 10; /* small, so that server-driven paging shows on 16 observations */
+    cfg.source = BASE "/v1.1";
+    cfg.query_seconds = 10;
+    if (sta_service_new(&cfg, &svc, &err) || sta_conn_new(svc, store, &conn, &err))
+        return -1;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    sta_conn_free(conn);
+    sta_service_free(svc, store);
+    /* the run of the API's writes is complete once the service is gone */
+    char *st = tu_text(store, "SELECT status FROM ingest_runs WHERE ingester = 'sta'");
+    int ok = st && strcmp(st, "complete") == 0;
+    free(st);
+    insitu_store_close(store);
+    free(body_text);
+    return ok ? 0 : -1;
+}
+
+/* Runs one request; url holds the path and the query. Returns the parsed JSON body (caller
+ * decrefs) or NULL when it is not JSON. */
+static json_t *call(const char *method, const char *url, const char *body)
+{
+    char *copy = strdup(url);
+    char *q = strchr(copy, '?');
+    if (q)
+        *q++ = '\0';
+    struct sta_param *params;
+    size_t n;
+    char *storage;
+    sta_parse_query(q, &params, &n, &storage);
+    struct sta_request req = {method, copy, params, n, body, body ? strlen(body) : 0,
+                              BASE, "tester"};
+    struct sta_response resp = {0};
+    sta_handle(conn, &req, &resp);
+    status = resp.status;
+    snprintf(location, sizeof location, "%s", resp.location);
+    ctype = resp.content_type;
+    free(body_text);
+    body_text = strdup(sb_str(&resp.body));
+    sta_response_free(&resp);
+    free(params);
+    free(storage);
+    free(copy);
+    json_t *j = json_loads(body_text, JSON_DECODE_ANY, NULL);
+    if (status >= 400 && !j)
+        printf("# %s %s: %d %s\n", method, url, status, body_text);
+    return j;
+}
+
+static json_t *get(const char *url) { return call("GET", url, NULL); }
+
+static const char *str(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static json_int_t num(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* 1 when o has exactly these keys (NULL-terminated). */
+static int keys_are(json_t *o, ...)
+{
+    va_list ap;
+    va_start(ap, o);
+    size_t n = 0;
+    int ok = json_is_object(o);
+    const char *k;
+    while ((k = va_arg(ap, const char *))) {
+        n++;
+        if (ok && !json_object_get(o, k)) {
+            printf("# missing key %s\n", k);
+            ok = 0;
+        }
+    }
+    va_end(ap);
+    if (ok && json_object_size(o) != n) {
+        char *t = json_dumps(o, JSON_COMPACT);
+        printf("# %zu keys, expected %zu: %.600s\n", json_object_size(o), n, t);
+        free(t);
+        ok = 0;
+    }
+    return ok;
+}
+
+static int message_has(json_t *j, const char *needle)
+{
+    const char *m = str(j, "message");
+    if (m && strstr(m, needle) && num(j, "code") == status && strcmp(str(j, "type"), "error") == 0)
+        return 1;
+    printf("# error body: %s\n# expected: %s\n", body_text, needle);
+    return 0;
+}
+
+/* ---- reading ---- */
+
+static void test_root(void)
+{
+    json_t *j = get("/v1.1");
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 8);
+    int things = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        CU_ASSERT_TRUE(keys_are(e, "name", "url", NULL));
+        if (strcmp(str(e, "name"), "Things") == 0)
+            things = strcmp(str(e, "url"), BASE "/v1.1/Things") == 0;
+    }
+    CU_ASSERT_TRUE(things);
+    json_t *conf = json_object_get(json_object_get(j, "serverSettings"), "conformance");
+    CU_ASSERT_EQUAL(json_array_size(conf), 5);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(conf, 3)),
+                           "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete");
+    json_decref(j);
+    j = get("/v1.1/");
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+}
+
+static void test_entity_shapes(void)
+{
+    json_t *j = get("/v1.1/Things(1)");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
+                            "Locations@iot.navigationLink",
+                            "HistoricalLocations@iot.navigationLink",
+                            "Datastreams@iot.navigationLink", NULL));
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), 1);
+    CU_ASSERT_STRING_EQUAL(str(j, "@iot.selfLink"), BASE "/v1.1/Things(1)");
+    CU_ASSERT_STRING_EQUAL(str(j, "name"), "R_APPROUAGUE_APPROUAGUE_KM0041");
+    CU_ASSERT_STRING_EQUAL(str(j, "Datastreams@iot.navigationLink"),
+                           BASE "/v1.1/Things(1)/Datastreams");
+    json_decref(j);
+    j = get("/v1.1/Things(6)");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(json_object_get(j, "properties"), "producer"),
+                               "id"),
+                           "CATC");
+    json_decref(j);
+    j = get("/v1.1/Locations(3)");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
+                            "encodingType", "location", "Things@iot.navigationLink",
+                            "HistoricalLocations@iot.navigationLink", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "encodingType"), "application/geo+json");
+    json_t *loc = json_object_get(j, "location");
+    CU_ASSERT_STRING_EQUAL(str(loc, "type"), "Point");
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_array_get(json_object_get(loc, "coordinates"), 0)),
+                           -54.2864, 1e-9);
+    json_decref(j);
+    j = get("/v1.1/HistoricalLocations(1)");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "time", "Thing@iot.navigationLink",
+                            "Locations@iot.navigationLink", NULL));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
+                            "observationType", "unitOfMeasurement", "phenomenonTime",
+                            "Thing@iot.navigationLink", "Sensor@iot.navigationLink",
+                            "ObservedProperty@iot.navigationLink",
+                            "Observations@iot.navigationLink", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2023-11-04T01:35:00Z/2024-01-24T01:35:00Z");
+    CU_ASSERT_STRING_EQUAL(str(j, "observationType"),
+                           "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement");
+    json_t *uom = json_object_get(j, "unitOfMeasurement");
+    CU_ASSERT_TRUE(keys_are(uom, "name", "symbol", "definition", NULL));
+    CU_ASSERT_STRING_EQUAL(str(uom, "symbol"), "m");
+    CU_ASSERT_TRUE(json_is_null(json_object_get(uom, "definition")));
+    json_decref(j);
+    j = get("/v1.1/Sensors(1)");
+    CU_ASSERT_TRUE(json_is_string(json_object_get(j, "metadata")) ||
+                   json_is_object(json_object_get(j, "metadata")));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "encodingType"));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "Datastreams@iot.navigationLink"));
+    json_decref(j);
+    j = get("/v1.1/ObservedProperties(1)");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "definition", "description",
+                            "Datastreams@iot.navigationLink", NULL));
+    json_decref(j);
+    j = get("/v1.1/Observations(1)");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "phenomenonTime", "resultTime",
+                            "result", "Datastream@iot.navigationLink",
+                            "FeatureOfInterest@iot.navigationLink", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2024-01-24T13:31:00Z");
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "result")), 0.72, 1e-12);
+    CU_ASSERT_TRUE(json_is_null(json_object_get(j, "resultTime")));
+    json_decref(j);
+    j = get("/v1.1/Observations(14)");
+    CU_ASSERT_STRING_EQUAL(str(j, "resultQuality"), "13"); /* the CATC quality flag */
+    json_decref(j);
+    j = get("/v1.1/FeaturesOfInterest(1)");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
+                            "encodingType", "feature", "Observations@iot.navigationLink", NULL));
+    json_decref(j);
+    j = get("/v1.1/Things");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_TRUE(keys_are(j, "value", NULL));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 7);
+    json_decref(j);
+}
+
+static void test_navigation(void)
+{
+    json_t *j = get("/v1.1/Observations(5)/Datastream/Thing");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), 3);
+    json_decref(j);
+    j = get("/v1.1/Things(3)/Datastreams(3)/Observations");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 3);
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations");
+    json_t *v = json_object_get(j, "value"); /* a series comes in time order */
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "phenomenonTime"), "2023-11-04T01:35:00Z");
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 3), "phenomenonTime"), "2024-01-24T01:35:00Z");
+    json_decref(j);
+    j = get("/v1.1/Observations(1)/FeatureOfInterest");
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), 1);
+    json_decref(j);
+    j = get("/v1.1/Locations(1)/Things(1)/Datastreams(1)/ObservedProperty");
+    CU_ASSERT_STRING_EQUAL(str(j, "name"), "water_surface_height");
+    json_decref(j);
+    j = get("/v1.1/Things(3)/Datastreams(1)");
+    CU_ASSERT_EQUAL(status, 404);
+    CU_ASSERT_TRUE(message_has(j, "Things(3) has no Datastreams(1)"));
+    json_decref(j);
+    j = get("/v1.1/Things(999)/Datastreams");
+    CU_ASSERT_EQUAL(status, 404);
+    CU_ASSERT_TRUE(message_has(j, "Things(999): no such entity"));
+    json_decref(j);
+    j = get("/v1.1/Things(1)/Datastreams/Observations");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "name one entity (Datastreams(id)) before 'Observations'"));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(1)/Thing(1)");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = get("/v1.1/Things(abc)");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "Things(abc): bad entity id"));
+    json_decref(j);
+    j = get("/v1.1/Things('2')");
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), 2);
+    json_decref(j);
+}
+
+static void test_properties(void)
+{
+    json_t *j = get("/v1.1/Things(1)/name");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_TRUE(keys_are(j, "name", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "name"), "R_APPROUAGUE_APPROUAGUE_KM0041");
+    json_decref(j);
+    json_decref(get("/v1.1/Things(1)/name/$value"));
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(body_text, "R_APPROUAGUE_APPROUAGUE_KM0041");
+    CU_ASSERT_STRING_EQUAL(ctype, "text/plain; charset=utf-8");
+    json_decref(get("/v1.1/Observations(1)/result/$value"));
+    CU_ASSERT_STRING_EQUAL(body_text, "0.72");
+    json_decref(get("/v1.1/Observations(1)/phenomenonTime/$value"));
+    CU_ASSERT_STRING_EQUAL(body_text, "2024-01-24T13:31:00Z");
+    j = get("/v1.1/Datastreams(1)/unitOfMeasurement/symbol");
+    CU_ASSERT_STRING_EQUAL(str(j, "symbol"), "m");
+    json_decref(j);
+    j = get("/v1.1/Locations(1)/location");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(j, "location"), "type"), "Point");
+    json_decref(j);
+    json_decref(get("/v1.1/Things(1)/properties"));
+    CU_ASSERT_EQUAL(status, 204); /* a null property */
+    CU_ASSERT_STRING_EQUAL(body_text, "");
+    j = get("/v1.1/Things(6)/properties/producer");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(j, "producer"), "name"), "AMMA-CATCH");
+    json_decref(j);
+    j = get("/v1.1/Things(1)/nosuch");
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+    j = get("/v1.1/Things(99)/name");
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+}
+
+static void test_refs(void)
+{
+    json_t *j = get("/v1.1/Things(3)/Datastreams/$ref");
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 1);
+    CU_ASSERT_TRUE(keys_are(json_array_get(v, 0), "@iot.selfLink", NULL));
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "@iot.selfLink"),
+                           BASE "/v1.1/Datastreams(3)");
+    json_decref(j);
+    j = get("/v1.1/Observations(1)/Datastream/$ref");
+    CU_ASSERT_TRUE(keys_are(j, "@iot.selfLink", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "@iot.selfLink"), BASE "/v1.1/Datastreams(1)");
+    json_decref(j);
+    j = get("/v1.1/Things/$ref?$top=2&$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 7);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 2);
+    CU_ASSERT_STRING_EQUAL(str(j, "@iot.nextLink"),
+                           BASE "/v1.1/Things/$ref?$count=true&$top=2&$skip=2");
+    json_decref(j);
+}
+
+static void test_expand(void)
+{
+    json_t *j = get("/v1.1/Things(4)?$expand=Datastreams($select=name;$expand=Observations("
+                    "$top=2;$orderby=phenomenonTime%20desc;$count=true))");
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *ds = json_object_get(j, "Datastreams");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(ds), 1);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "Datastreams@iot.navigationLink"));
+    json_t *d = json_array_get(ds, 0);
+    CU_ASSERT_TRUE(keys_are(d, "name", "Observations@iot.count", "Observations",
+                            "Observations@iot.nextLink", NULL));
+    CU_ASSERT_EQUAL(num(d, "Observations@iot.count"), 4);
+    json_t *obs = json_object_get(d, "Observations");
+    CU_ASSERT_EQUAL(json_array_size(obs), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(obs, 0), "phenomenonTime"), "2024-01-24T01:35:00Z");
+    CU_ASSERT_STRING_EQUAL(str(d, "Observations@iot.nextLink"),
+                           BASE "/v1.1/Datastreams(4)/Observations?$orderby=phenomenonTime%20desc"
+                                "&$count=true&$top=2&$skip=2");
+    json_decref(j);
+    /* to-one expansions, and the path form */
+    j = get("/v1.1/Datastreams(1)?$expand=Thing,Sensor,ObservedProperty($select=name)");
+    CU_ASSERT_EQUAL(num(json_object_get(j, "Thing"), "@iot.id"), 1);
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(json_object_get(j, "Sensor"), "@iot.selfLink"));
+    CU_ASSERT_TRUE(keys_are(json_object_get(j, "ObservedProperty"), "name", NULL));
+    CU_ASSERT_PTR_NULL(json_object_get(j, "Thing@iot.navigationLink"));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "Observations@iot.navigationLink"));
+    json_decref(j);
+    j = get("/v1.1/Things?$filter=id%20eq%203&$expand=Datastreams/Observations($select=result)");
+    json_t *t = json_array_get(json_object_get(j, "value"), 0);
+    json_t *o = json_object_get(json_array_get(json_object_get(t, "Datastreams"), 0),
+                                "Observations");
+    CU_ASSERT_EQUAL(json_array_size(o), 3);
+    CU_ASSERT_TRUE(keys_are(json_array_get(o, 0), "result", NULL));
+    json_decref(j);
+    /* an expansion's $filter, and deep nesting back to the start */
+    j = get("/v1.1/Datastreams(4)?$expand=Observations($filter=result%20gt%2049;$select=result),"
+            "Thing($expand=Datastreams($expand=Thing($select=id)))");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "Observations")), 1);
+    json_t *back = json_object_get(json_array_get(json_object_get(json_object_get(j, "Thing"),
+                                                                  "Datastreams"),
+                                                  0),
+                                   "Thing");
+    CU_ASSERT_EQUAL(num(back, "@iot.id"), 4);
+    json_decref(j);
+    j = get("/v1.1/Things(1)?$expand=Nope");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$expand: at character 1: Thing has no navigation property "
+                                  "'Nope'"));
+    json_decref(j);
+}
+
+static void test_select(void)
+{
+    json_t *j = get("/v1.1/Things?$select=id,name&$top=1");
+    json_t *t = json_array_get(json_object_get(j, "value"), 0);
+    CU_ASSERT_TRUE(keys_are(t, "@iot.id", "@iot.selfLink", "name", NULL));
+    json_decref(j);
+    j = get("/v1.1/Things(1)?$select=Datastreams,description");
+    CU_ASSERT_TRUE(keys_are(j, "description", "Datastreams@iot.navigationLink", NULL));
+    json_decref(j);
+    j = get("/v1.1/Things(1)?$select=properties");
+    CU_ASSERT_TRUE(keys_are(j, "properties", NULL)); /* asked for: shown even when null */
+    CU_ASSERT_TRUE(json_is_null(json_object_get(j, "properties")));
+    json_decref(j);
+    j = get("/v1.1/Things?$select=foo");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$select: Thing has no property 'foo'"));
+    json_decref(j);
+}
+
+static void test_orderby(void)
+{
+    json_t *j = get("/v1.1/Observations?$orderby=Datastream/id%20desc,phenomenonTime%20asc&"
+                    "$select=id&$top=10");
+    static const int expect[] = {16, 14, 15, 10, 11, 12, 13, 6, 7, 8};
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(v), 10);
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(num(json_array_get(v, (size_t)i), "@iot.id"), expect[i]);
+    json_decref(j);
+    j = get("/v1.1/Things?$orderby=name%20desc&$select=name&$top=2");
+    v = json_object_get(j, "value");
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "name"), "TCHAKPAISSA (PUITS)");
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 1), "name"), "SANKORO (PUITS)");
+    json_decref(j);
+    j = get("/v1.1/Observations?$orderby=result&$select=result&$top=1");
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(json_array_get(json_object_get(j, "value"),
+                                                                          0),
+                                                           "result")),
+                           0.72, 1e-12);
+    json_decref(j);
+}
+
+/* Follows @iot.nextLink to the end; every observation comes once, in order. */
+static void test_paging(void)
+{
+    char url[1024] = "/v1.1/Observations?$top=5&$count=true&$select=id";
+    int pages = 0, seen = 0, in_order = 1;
+    int64_t last = 0;
+    for (;;) {
+        json_t *j = get(url);
+        CU_ASSERT_EQUAL_FATAL(status, 200);
+        CU_ASSERT_EQUAL(num(j, "@iot.count"), 16);
+        pages++;
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(j, "value"), i, e) {
+            in_order &= num(e, "@iot.id") == last + 1;
+            last = num(e, "@iot.id");
+            seen++;
+        }
+        const char *next = str(j, "@iot.nextLink");
+        if (!next) {
+            json_decref(j);
+            break;
+        }
+        CU_ASSERT_EQUAL_FATAL(strncmp(next, BASE, strlen(BASE)), 0);
+        snprintf(url, sizeof url, "%s", next + strlen(BASE));
+        json_decref(j);
+        if (pages > 10)
+            break;
+    }
+    CU_ASSERT_EQUAL(pages, 4);
+    CU_ASSERT_EQUAL(seen, 16);
+    CU_ASSERT_TRUE(in_order);
+    /* the server's page (max 10 here) limits a larger $top and the default */
+    json_t *j = get("/v1.1/Observations?$top=50&$select=id");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 10);
+    CU_ASSERT_STRING_EQUAL(str(j, "@iot.nextLink"),
+                           BASE "/v1.1/Observations?$select=id&$top=10&$skip=10");
+    json_decref(j);
+    j = get("/v1.1/Observations?$skip=20");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 0);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "@iot.nextLink"));
+    json_decref(j);
+    j = get("/v1.1/Observations?$top=0&$count=true");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 0);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 16);
+    json_decref(j);
+    j = get("/v1.1/Observations?$top=16");
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(j, "@iot.nextLink")); /* 10 of 16 */
+    json_decref(j);
+    j = get("/v1.1/Datastreams(5)/Observations?$top=4");
+    CU_ASSERT_PTR_NULL(json_object_get(j, "@iot.nextLink")); /* exactly 4: no next page */
+    json_decref(j);
+    j = get("/v1.1/Observations?$filter=result%20gt%2049&$top=3&$skip=3&$select=id");
+    CU_ASSERT_STRING_EQUAL(str(j, "@iot.nextLink"),
+                           BASE "/v1.1/Observations?$filter=result%20gt%2049&$select=id&$top=3"
+                                "&$skip=6");
+    json_decref(j);
+}
+
+/* $count of a series comes from the datastream summary, not a count of rows. */
+static void test_count_from_summary(void)
+{
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?$count=true&$top=1");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 4);
+    json_decref(j);
+    insitu_error err;
+    st_exec(&store->base, "UPDATE datastreams SET n_obs = 99 WHERE id = 4", &err);
+    j = get("/v1.1/Datastreams(4)/Observations?$count=true&$top=1");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 99);
+    json_decref(j);
+    j = get("/v1.1/Observations?$count=true&$top=1");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 16 - 4 + 99);
+    json_decref(j);
+    /* with a filter the rows are counted */
+    j = get("/v1.1/Datastreams(4)/Observations?$count=true&$filter=result%20gt%200");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 4);
+    json_decref(j);
+    st_exec(&store->base, "UPDATE datastreams SET n_obs = 4 WHERE id = 4", &err);
+}
+
+static void test_data_array(void)
+{
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=dataArray&"
+                    "$select=id,phenomenonTime,result");
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *g = json_array_get(json_object_get(j, "value"), 0);
+    CU_ASSERT_TRUE(keys_are(g, "Datastream@iot.navigationLink", "components",
+                            "dataArray@iot.count", "dataArray", NULL));
+    CU_ASSERT_STRING_EQUAL(str(g, "Datastream@iot.navigationLink"), BASE "/v1.1/Datastreams(4)");
+    CU_ASSERT_EQUAL(num(g, "dataArray@iot.count"), 4);
+    json_t *row = json_array_get(json_object_get(g, "dataArray"), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(row, 0)), 7);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(row, 1)), "2023-12-01T01:35:00Z");
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_array_get(row, 2)), 49, 1e-12);
+    json_decref(j);
+    j = get("/v1.1/Observations?$resultFormat=dataArray&$top=3&$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 16);
+    CU_ASSERT_PTR_NOT_NULL(strstr(str(j, "@iot.nextLink"), "$resultFormat=dataArray"));
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 3); /* observations 1, 2, 3: three datastreams */
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(json_array_get(v, 0), "components")), 7);
+    CU_ASSERT_EQUAL(json_array_size(json_array_get(json_object_get(json_array_get(v, 0),
+                                                                   "dataArray"),
+                                                   0)),
+                    7);
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=dataArray");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+}
+
+static void test_aggregate(void)
+{
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?aggregate=month&stat=mean");
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(v), 3);
+    json_t *dec = json_array_get(v, 1);
+    CU_ASSERT_TRUE(keys_are(dec, "phenomenonTime", "result", "parameters", NULL));
+    CU_ASSERT_STRING_EQUAL(str(dec, "phenomenonTime"), "2023-12-01T00:00:00Z/2024-01-01T00:00:00Z");
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(dec, "result")), 49.075, 1e-9);
+    json_t *p = json_object_get(dec, "parameters");
+    CU_ASSERT_STRING_EQUAL(str(p, "aggregate"), "month");
+    CU_ASSERT_STRING_EQUAL(str(p, "stat"), "mean");
+    CU_ASSERT_EQUAL(num(p, "count"), 2);
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?aggregate=P1D&stat=max&$count=true&$top=1&"
+            "$filter=phenomenonTime%20ge%202023-12-01T00:00:00Z%20and%20phenomenonTime%20lt%20"
+            "2024-01-01T00:00:00Z");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 2);
+    v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 1);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "phenomenonTime"),
+                           "2023-12-01T00:00:00Z/2023-12-02T00:00:00Z");
+    CU_ASSERT_PTR_NOT_NULL(strstr(str(j, "@iot.nextLink"), "&aggregate=P1D&stat=max"));
+    json_decref(j);
+    j = get("/v1.1/Observations?aggregate=day");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "aggregates are read from the Observations of one Datastream"));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?aggregate=week");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "expected hour, day, month or year"));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?aggregate=day&$filter=result%20gt%201");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$filter may only bound phenomenonTime"));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?aggregate=day&stat=median");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+}
+
+static void test_read_errors(void)
+{
+    json_t *j = get("/v1.1/Nothing");
+    CU_ASSERT_EQUAL(status, 404);
+    CU_ASSERT_TRUE(message_has(j, "no entity set named 'Nothing'"));
+    json_decref(j);
+    j = get("/v1.0/Things");
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+    j = get("/v1.1/Things?$apply=groupby");
+    CU_ASSERT_EQUAL(status, 501);
+    CU_ASSERT_TRUE(message_has(j, "$apply: not a supported query option"));
+    json_decref(j);
+    j = get("/v1.1/Things?$top=many");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$top: expected a non-negative integer, not 'many'"));
+    json_decref(j);
+    j = get("/v1.1/Things?$filter=name%20eq%20'a");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$filter: at character 9: string not closed"));
+    json_decref(j);
+    j = get("/v1.1/Observations?$filter=Datastream/Thing/nope%20eq%201");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "Thing has no property 'nope'"));
+    json_decref(j);
+    j = get("/v1.1/Things?$count=maybe");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = call("TRACE", "/v1.1/Things", NULL);
+    CU_ASSERT_EQUAL(status, 405);
+    json_decref(j);
+    j = get("/v1.1/CreateObservations");
+    CU_ASSERT_EQUAL(status, 405);
+    json_decref(j);
+}
+
+/* An answer larger than the configured size is refused, with what to do instead. */
+static void test_answer_limit(void)
+{
+    struct sta_config cfg = {0};
+    cfg.max_answer = 4096;
+    cfg.source = BASE "/v1.1";
+    struct sta_service *small;
+    struct sta_conn *c;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(sta_service_new(&cfg, &small, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(sta_conn_new(small, store, &c, &err), 0);
+    struct sta_param p = {"$expand", "Datastreams($expand=Observations)"};
+    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL};
+    struct sta_response resp = {0};
+    sta_handle(c, &req, &resp);
+    CU_ASSERT_EQUAL(resp.status, 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&resp.body), "the answer would be larger than 4 KiB: "
+                                                      "ask for fewer entities"));
+    sta_response_free(&resp);
+    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL};
+    struct sta_response r2 = {0};
+    sta_handle(c, &one, &r2);
+    CU_ASSERT_EQUAL(r2.status, 200);
+    sta_response_free(&r2);
+    sta_conn_free(c);
+    sta_service_free(small, NULL);
+}
+
+/* ---- writing ---- */
+
+static const char *const deep_thing =
+    "{\"name\":\"oven\",\"description\":\"a thermostat\",\"properties\":{\"room\":\"kitchen\"},"
+    "\"Locations\":[{\"name\":\"CCIT\",\"description\":\"Calgary\",\"encodingType\":"
+    "\"application/vnd.geo+json\",\"location\":{\"type\":\"Feature\",\"geometry\":{\"type\":"
+    "\"Point\",\"coordinates\":[-114.06,51.05]}}}],"
+    "\"Datastreams\":[{\"name\":\"oven temperature\",\"description\":\"inside\","
+    "\"unitOfMeasurement\":{\"name\":\"degree Celsius\",\"symbol\":\"degC\",\"definition\":"
+    "\"http://unitsofmeasure.org/ucum.html#para-30\"},\"observationType\":"
+    "\"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement\","
+    "\"ObservedProperty\":{\"name\":\"temperature\",\"definition\":\"http://example.org/t\","
+    "\"description\":\"air temperature\"},\"Sensor\":{\"name\":\"DS18B20\",\"description\":"
+    "\"a sensor\",\"encodingType\":\"application/pdf\",\"metadata\":\"http://example.org/ds.pdf\"},"
+    "\"Observations\":[{\"phenomenonTime\":\"2012-06-26T03:42:02-06:00\",\"result\":70.4},"
+    "{\"phenomenonTime\":\"2012-06-26T04:42:02-06:00\",\"result\":\"hot\",\"resultQuality\":"
+    "{\"flag\":1}}]}]}";
+
+static int64_t things_count(void) { return tu_int(store, "SELECT count(*) FROM things"); }
+
+static void test_deep_insert(void)
+{
+    json_t *j = call("POST", "/v1.1/Things", deep_thing);
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t id = num(j, "@iot.id");
+    CU_ASSERT_EQUAL(id, 8);
+    CU_ASSERT_STRING_EQUAL(location, BASE "/v1.1/Things(8)");
+    CU_ASSERT_STRING_EQUAL(str(j, "name"), "oven");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(j, "properties"), "room"), "kitchen");
+    json_decref(j);
+    j = get("/v1.1/Things(8)?$expand=Locations,HistoricalLocations($expand=Locations),"
+            "Datastreams($expand=Sensor,ObservedProperty,Observations($expand="
+            "FeatureOfInterest;$orderby=phenomenonTime))");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "Locations")), 1);
+    json_t *hl = json_array_get(json_object_get(j, "HistoricalLocations"), 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(hl, "Locations")), 1);
+    json_t *ds = json_array_get(json_object_get(j, "Datastreams"), 0);
+    CU_ASSERT_STRING_EQUAL(str(ds, "phenomenonTime"), "2012-06-26T09:42:02Z/2012-06-26T10:42:02Z");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(ds, "unitOfMeasurement"), "symbol"), "degC");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(ds, "Sensor"), "metadata"),
+                           "http://example.org/ds.pdf");
+    json_t *obs = json_object_get(ds, "Observations");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(obs), 2);
+    json_t *o2 = json_array_get(obs, 1);
+    CU_ASSERT_STRING_EQUAL(str(o2, "result"), "hot");
+    CU_ASSERT_EQUAL(num(json_object_get(o2, "resultQuality"), "flag"), 1);
+    /* no FeatureOfInterest given: one made from the Thing's Location */
+    json_t *foi = json_object_get(json_array_get(obs, 0), "FeatureOfInterest");
+    CU_ASSERT_STRING_EQUAL(str(foi, "name"), "CCIT");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(json_object_get(foi, "feature"), "geometry"),
+                               "type"),
+                           "Point");
+    CU_ASSERT_EQUAL(num(foi, "@iot.id"), num(json_object_get(o2, "FeatureOfInterest"), "@iot.id"));
+    json_decref(j);
+    /* POST under a navigation property links to the parent; the phenomenonTime defaults to
+     * now */
+    j = call("POST", "/v1.1/Datastreams(8)/Observations", "{\"result\": 21.5}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_PTR_NOT_NULL(strstr(location, "/v1.1/Observations("));
+    CU_ASSERT_PTR_NOT_NULL(str(j, "phenomenonTime"));
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 3);
+    /* one Observation per time in a series: the same time again replaces it */
+    j = call("POST", "/v1.1/Datastreams(8)/Observations",
+             "{\"result\": 1, \"phenomenonTime\": \"2012-06-26T11:00:00Z\"}");
+    int64_t first = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", "/v1.1/Datastreams(8)/Observations",
+             "{\"result\": 2, \"phenomenonTime\": \"2012-06-26T11:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), first);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result")), 2);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 4);
+    j = call("DELETE", "/v1.1/Observations(0)", NULL);
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+    char del[64];
+    snprintf(del, sizeof del, "/v1.1/Observations(%lld)", (long long)first);
+    json_decref(call("DELETE", del, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    /* linking to existing entities */
+    j = call("POST", "/v1.1/Observations",
+             "{\"Datastream\":{\"@iot.id\":8},\"FeatureOfInterest\":{\"@iot.id\":1},"
+             "\"phenomenonTime\":\"2012-06-26T12:00:00Z\",\"result\":[1,2],"
+             "\"parameters\":{\"depth\":2}}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "result")), 2);
+    CU_ASSERT_EQUAL(num(json_object_get(j, "parameters"), "depth"), 2);
+    json_decref(j);
+    j = get("/v1.1/Observations?$filter=Datastream/id%20eq%208%20and%20FeatureOfInterest/id%20eq"
+            "%201&$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 1);
+    json_decref(j);
+    /* an identical ObservedProperty is the same entity */
+    j = call("POST", "/v1.1/ObservedProperties",
+             "{\"name\":\"temperature\",\"definition\":\"http://example.org/t\","
+             "\"description\":\"again\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), tu_int(store, "SELECT observed_property_id FROM "
+                                                     "datastreams WHERE id = 8"));
+    json_decref(j);
+    /* a new Location linked to a Thing becomes its location, with a HistoricalLocation */
+    j = call("POST", "/v1.1/Things(8)/Locations",
+             "{\"name\":\"moved\",\"description\":\"x\",\"encodingType\":\"application/geo+json\","
+             "\"location\":{\"type\":\"Point\",\"coordinates\":[1,2]}}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    j = get("/v1.1/Things(8)/Locations");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 1);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(json_object_get(j, "value"), 0), "name"), "moved");
+    json_decref(j);
+    j = get("/v1.1/Things(8)/HistoricalLocations?$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 2);
+    json_decref(j);
+    j = call("POST", "/v1.1/HistoricalLocations",
+             "{\"time\":\"2020-01-01T00:00:00Z\",\"Thing\":{\"@iot.id\":8},"
+             "\"Locations\":[{\"@iot.id\":1}]}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_STRING_EQUAL(str(j, "time"), "2020-01-01T00:00:00Z");
+    json_decref(j);
+}
+
+static void test_create_errors(void)
+{
+    int64_t before = things_count();
+    int64_t obs_before = tu_int(store, "SELECT count(*) FROM observations");
+    json_t *j = call("POST", "/v1.1/Things", "{\"name\":\"x\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'description' is required"));
+    json_decref(j);
+    /* a failure deep inside undoes the whole request */
+    char *bad = strdup(deep_thing);
+    char *r = strstr(bad, "\"result\":70.4");
+    memcpy(r, "\"resulx\"", 8);
+    j = call("POST", "/v1.1/Things", bad);
+    free(bad);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "Datastreams[0].Observations[0]: Observation has no property "
+                                  "'resulx'"));
+    json_decref(j);
+    CU_ASSERT_EQUAL(things_count(), before);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), obs_before);
+    j = call("POST", "/v1.1/Datastreams",
+             "{\"name\":\"d\",\"description\":\"d\",\"observationType\":\"x\","
+             "\"unitOfMeasurement\":{\"name\":null,\"symbol\":null,\"definition\":null},"
+             "\"Thing\":{\"@iot.id\":1},\"ObservedProperty\":{\"@iot.id\":1}}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'Sensor' is required"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Datastreams",
+             "{\"name\":\"d\",\"description\":\"d\",\"observationType\":\"x\","
+             "\"unitOfMeasurement\":{},\"Thing\":{\"@iot.id\":1},\"ObservedProperty\":"
+             "{\"@iot.id\":1},\"Sensor\":{\"@iot.id\":999}}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "Sensor: links to Sensors(999), which does not exist"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Things", "{\"name\": \"x\", ");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "the body is not JSON: line 1, column"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Things", NULL);
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = call("POST", "/v1.1/Locations",
+             "{\"name\":\"l\",\"description\":\"d\",\"encodingType\":\"text/plain\","
+             "\"location\":\"somewhere\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "only GeoJSON"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Locations",
+             "{\"name\":\"l\",\"description\":\"d\",\"encodingType\":\"application/geo+json\","
+             "\"location\":{\"type\":\"Point\",\"coordinates\":\"nope\"}}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "not a valid GeoJSON geometry"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Observations",
+             "{\"Datastream\":{\"@iot.id\":1},\"result\":1,\"phenomenonTime\":\"yesterday\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'phenomenonTime'"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Things(1)", "{\"name\":\"x\",\"description\":\"y\"}");
+    CU_ASSERT_EQUAL(status, 405);
+    json_decref(j);
+    CU_ASSERT_EQUAL(things_count(), before);
+}
+
+static void test_update(void)
+{
+    json_t *j = call("PATCH", "/v1.1/Things(8)", "{\"name\":\"oven 2\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(str(j, "name"), "oven 2");
+    CU_ASSERT_STRING_EQUAL(str(j, "description"), "a thermostat"); /* untouched */
+    json_decref(j);
+    /* a complex property is merged member by member */
+    j = call("PATCH", "/v1.1/Datastreams(8)", "{\"unitOfMeasurement\":{\"symbol\":\"K\"}}");
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *u = json_object_get(j, "unitOfMeasurement");
+    CU_ASSERT_STRING_EQUAL(str(u, "symbol"), "K");
+    CU_ASSERT_STRING_EQUAL(str(u, "name"), "degree Celsius");
+    json_decref(j);
+    /* moving an observation in time updates the series summary */
+    int64_t oid = tu_int(store, "SELECT min(id) FROM observations WHERE datastream_id = 8");
+    char url[128];
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)oid);
+    j = call("PATCH", url, "{\"phenomenonTime\":\"2000-01-01T00:00:00Z\",\"result\":-1}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result")), -1);
+    json_decref(j);
+    j = get("/v1.1/Datastreams(8)");
+    CU_ASSERT_PTR_NOT_NULL(strstr(str(j, "phenomenonTime"), "2000-01-01T00:00:00Z/"));
+    json_decref(j);
+    /* ... and a move to another datastream, both summaries */
+    int64_t n8 = tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8");
+    j = call("PATCH", url, "{\"Datastream\":{\"@iot.id\":1}}");
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 1"), 2);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), n8 - 1);
+    j = call("PATCH", url, "{\"phenomenonTime\":\"2024-01-24T13:31:00Z\"}");
+    CU_ASSERT_EQUAL(status, 409); /* datastream 1 has one at that time */
+    CU_ASSERT_TRUE(message_has(j, "already has an Observation at this phenomenonTime"));
+    json_decref(j);
+    j = call("PATCH", "/v1.1/Things(8)", "{\"Datastreams\":[{\"name\":\"new\"}]}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "it cannot create them"));
+    json_decref(j);
+    j = call("PATCH", "/v1.1/Things(8)", "{\"colour\":\"red\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "Thing has no property 'colour'"));
+    json_decref(j);
+    j = call("PATCH", "/v1.1/Things(999)", "{\"name\":\"x\"}");
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+    j = call("PATCH", "/v1.1/Things(8)", "{\"name\":null}");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    /* PUT replaces: mandatory properties must be there, the others become null */
+    j = call("PUT", "/v1.1/Things(8)", "{\"name\":\"oven 3\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "PUT replaces the entity: 'description' is required"));
+    json_decref(j);
+    j = call("PUT", "/v1.1/Things(8)", "{\"name\":\"oven 3\",\"description\":\"d\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "properties"));
+    json_decref(j);
+    /* a link in a to-many member moves the Thing: a new HistoricalLocation */
+    j = call("PATCH", "/v1.1/Things(8)", "{\"Locations\":[{\"@iot.id\":1}]}");
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    j = get("/v1.1/Things(8)/Locations");
+    CU_ASSERT_EQUAL(num(json_array_get(json_object_get(j, "value"), 0), "@iot.id"), 1);
+    json_decref(j);
+}
+
+static void test_delete(void)
+{
+    /* an Observation: the series summary follows */
+    int64_t n4 = tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 4");
+    json_t *j = call("DELETE", "/v1.1/Observations(9)", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(body_text, "");
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 4"), n4 - 1);
+    j = get("/v1.1/Datastreams(4)");
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2023-11-04T01:35:00Z/2023-12-28T01:35:00Z");
+    json_decref(j);
+    j = call("DELETE", "/v1.1/Observations(9)", NULL);
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(j);
+    /* a Thing: its Datastreams with their Observations, its HistoricalLocations; not its
+     * Locations */
+    int64_t locs = tu_int(store, "SELECT count(*) FROM locations");
+    j = call("DELETE", "/v1.1/Things(8)", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM datastreams WHERE thing_id = 8"), 0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations WHERE datastream_id = 8"), 0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM historical_locations WHERE thing_id = 8"),
+                    0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM locations"), locs);
+    json_decref(get("/v1.1/Things(8)"));
+    CU_ASSERT_EQUAL(status, 404);
+    /* a Location: the HistoricalLocations that name it */
+    int64_t hl = tu_int(store, "SELECT count(*) FROM historical_locations");
+    j = call("DELETE", "/v1.1/Locations(1)", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    CU_ASSERT_TRUE(tu_int(store, "SELECT count(*) FROM historical_locations") < hl);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM thing_locations WHERE location_id = 1"),
+                    0);
+    /* a Sensor, an ObservedProperty, a FeatureOfInterest: made here, then deleted with
+     * what hangs on them */
+    j = call("POST", "/v1.1/Datastreams",
+             "{\"name\":\"d\",\"description\":\"d\",\"observationType\":\"x\","
+             "\"unitOfMeasurement\":{\"name\":\"u\",\"symbol\":\"u\",\"definition\":\"u\"},"
+             "\"Thing\":{\"@iot.id\":2},\"ObservedProperty\":{\"name\":\"p\",\"definition\":"
+             "\"http://p\",\"description\":\"p\"},\"Sensor\":{\"name\":\"s\",\"description\":"
+             "\"s\",\"encodingType\":\"text/plain\",\"metadata\":\"m\"},"
+             "\"Observations\":[{\"phenomenonTime\":\"2001-01-01T00:00:00Z\",\"result\":1,"
+             "\"FeatureOfInterest\":{\"name\":\"f\",\"description\":\"f\",\"encodingType\":"
+             "\"application/geo+json\",\"feature\":{\"type\":\"Point\",\"coordinates\":[0,0]}}},"
+             "{\"phenomenonTime\":\"2001-01-02T00:00:00Z\",\"result\":2}]}");
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t ds = num(j, "@iot.id");
+    json_decref(j);
+    char url[96], sql[160];
+    snprintf(sql, sizeof sql, "SELECT feature_id FROM observations WHERE datastream_id = %lld "
+                              "AND result = 1", (long long)ds);
+    int64_t foi = tu_int(store, sql);
+    snprintf(url, sizeof url, "/v1.1/FeaturesOfInterest(%lld)", (long long)foi);
+    j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT n_obs FROM datastreams WHERE id = %lld", (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1); /* the other observation is left */
+    snprintf(sql, sizeof sql, "SELECT sensor_id FROM datastreams WHERE id = %lld", (long long)ds);
+    snprintf(url, sizeof url, "/v1.1/Sensors(%lld)", (long long)tu_int(store, sql));
+    j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM datastreams WHERE id = %lld", (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    int64_t props = tu_int(store, "SELECT count(*) FROM observed_properties");
+    j = call("DELETE", "/v1.1/ObservedProperties(2)", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observed_properties"), props - 1);
+    /* Silicon's datastreams went with it */
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM datastreams WHERE id IN (6, 7)"), 0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations WHERE datastream_id IN "
+                                  "(6, 7)"),
+                    0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM run_datastreams WHERE datastream_id = 7"),
+                    0);
+    /* a Datastream */
+    j = call("DELETE", "/v1.1/Datastreams(3)", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations WHERE datastream_id = 3"), 0);
+    j = call("DELETE", "/v1.1/Things", NULL);
+    CU_ASSERT_EQUAL(status, 405);
+    json_decref(j);
+}
+
+static void test_create_observations(void)
+{
+    json_t *j = call("POST", "/v1.1/CreateObservations",
+                     "[{\"Datastream\":{\"@iot.id\":4},\"components\":[\"phenomenonTime\","
+                     "\"result\",\"FeatureOfInterest/id\"],\"dataArray@iot.count\":3,"
+                     "\"dataArray\":[[\"2010-12-23T10:20:00-0700\",20,4],"
+                     "[\"2010-12-23T10:21:00-0700\",30,\"probablyNotAValidId\"],"
+                     "[\"2010-12-23T10:22:00-0700\",40,4]]},"
+                     "{\"Datastream\":{\"@iot.id\":2},\"components\":[\"phenomenonTime\","
+                     "\"result\"],\"dataArray\":[[\"2010-12-23T10:20:00-0700\",65]]}]");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(j), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_array_get(j, 0)),
+                                  BASE "/v1.1/Observations("));
+    CU_ASSERT_EQUAL(strncmp(json_string_value(json_array_get(j, 1)), "error", 5), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_array_get(j, 1)), "no such "
+                                                                          "FeatureOfInterest"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_array_get(j, 3)), "/Observations("));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?$filter=year(phenomenonTime)%20eq%202010&"
+            "$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(json_object_get(j, "value"), 0), "phenomenonTime"),
+                           "2010-12-23T17:20:00Z");
+    json_decref(j);
+    /* the datastream of the second group has no Location left (deleted above): its
+     * FeatureOfInterest came from Location 2 of Thing 2 */
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 2"), 2);
+    j = call("POST", "/v1.1/CreateObservations", "{\"not\":\"an array\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = call("POST", "/v1.1/CreateObservations",
+             "[{\"Datastream\":{\"@iot.id\":4},\"components\":[\"colour\"],\"dataArray\":[]}]");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "components[0]: not an Observation component"));
+    json_decref(j);
+}
+
+/* Writes are recorded as one ingest run of the service; rows carry its id. */
+static void test_provenance(void)
+{
+    int64_t run = tu_int(store, "SELECT id FROM ingest_runs WHERE ingester = 'sta'");
+    CU_ASSERT_TRUE(run > 0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM ingest_runs WHERE ingester = 'sta'"), 1);
+    char *s = tu_text(store, "SELECT source || '|' || status || '|' || settings FROM ingest_runs "
+                             "WHERE ingester = 'sta'");
+    CU_ASSERT_STRING_EQUAL(s, BASE "/v1.1|running|user=tester");
+    free(s);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE run_id = %lld",
+             (long long)run);
+    /* CreateObservations' three rows, and the one PATCH moved to datastream 1 */
+    CU_ASSERT_EQUAL(tu_int(store, sql), 4);
+    s = tu_text(store, "SELECT n_observations || ' ' || n_inserted || ' ' || n_updated || ' ' "
+                       "|| n_things FROM ingest_runs WHERE ingester = 'sta'");
+    /* written: 2 deep, 4 single POSTs (one replacing another), 2 in the cascade test, 3 by
+     * CreateObservations; the Things: oven (deleted since) */
+    CU_ASSERT_STRING_EQUAL(s, "11 10 1 1");
+    free(s);
+    CU_ASSERT_TRUE(tu_int(store, "SELECT n_deleted FROM ingest_runs WHERE ingester = 'sta'") >=
+                   10);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("sta", suite_init, suite_clean);
+    CU_add_test(s, "service root and conformance", test_root);
+    CU_add_test(s, "the JSON of each entity type", test_entity_shapes);
+    CU_add_test(s, "navigation", test_navigation);
+    CU_add_test(s, "properties and $value", test_properties);
+    CU_add_test(s, "$ref", test_refs);
+    CU_add_test(s, "$expand with its own options", test_expand);
+    CU_add_test(s, "$select", test_select);
+    CU_add_test(s, "$orderby with several keys", test_orderby);
+    CU_add_test(s, "$top, $skip, $count, following @iot.nextLink to the end", test_paging);
+    CU_add_test(s, "$count of a series from its summary", test_count_from_summary);
+    CU_add_test(s, "$resultFormat=dataArray", test_data_array);
+    CU_add_test(s, "aggregation extension", test_aggregate);
+    CU_add_test(s, "read errors: status and message", test_read_errors);
+    CU_add_test(s, "answers larger than the limit are refused", test_answer_limit);
+    CU_add_test(s, "POST with deep insert and links", test_deep_insert);
+    CU_add_test(s, "POST errors leave the store as it was", test_create_errors);
+    CU_add_test(s, "PATCH and PUT", test_update);
+    CU_add_test(s, "DELETE and its cascades", test_delete);
+    CU_add_test(s, "CreateObservations (dataArray)", test_create_observations);
+    CU_add_test(s, "provenance of writes", test_provenance);
+    return tap_run();
+}
