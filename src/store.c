@@ -334,8 +334,8 @@ static char *merge_properties(const char *stored, const char *given)
 {
     if (!given || !*given)
         return xstrdup(stored);
-    if (!stored || !*stored)
-        return xstrdup(given);
+    if (!stored || !*stored || strcmp(stored, given) == 0)
+        return xstrdup(given); /* the same text: nothing to merge (the common re-read) */
     json_t *a = json_loads(stored, 0, NULL), *b = json_loads(given, 0, NULL);
     char *out;
     if (json_is_object(a) && json_is_object(b) && json_object_update(a, b) == 0)
