@@ -32,6 +32,7 @@ const struct ingester *const ingesters[] = {
     &ingester_hydroweb,
     &ingester_hydroweb_next,
     &ingester_hydrocron,
+    &ingester_waterml2,
     &ingester_csv,
     &ingester_raster_sample, /* never probed: insitu sample names it */
     NULL,

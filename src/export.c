@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <libxml/xmlwriter.h>
 
 #include "config.h"
@@ -203,6 +204,69 @@ static void wml_time_element(xmlTextWriterPtr w, const char *name, int64_t us)
     xmlTextWriterWriteElement(w, BAD_CAST name, BAD_CAST time_format_iso(us, buf, sizeof buf));
 }
 
+/* The station as a wml2:MonitoringPoint: its code and name, and its position when its
+ * current Location is a Point (gml:pos in EPSG:4326's own order, latitude first). */
+static void wml_monitoring_point(xmlTextWriterPtr w, struct store *st, int64_t datastream_id)
+{
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT t.code, t.name, ");
+    dialect_geojson_sql(st->dialect, &sql, "l", "location");
+    sb_puts(&sql, " FROM datastreams d JOIN things t ON t.id = d.thing_id LEFT JOIN "
+                  "thing_locations tl ON tl.thing_id = t.id LEFT JOIN locations l ON l.id = "
+                  "tl.location_id WHERE d.id = ? ORDER BY l.id LIMIT 1");
+    struct stmt *s;
+    if (!sql.data || st_prepare(st, sql.data, &s, NULL)) {
+        sb_free(&sql);
+        return;
+    }
+    sb_free(&sql);
+    st_bind_int64(s, 1, datastream_id);
+    if (st_step(s, NULL) == 1) {
+        char id[48], pos[96] = "";
+        json_t *g = st_col_is_null(s, 2) ? NULL : json_loads(st_col_text(s, 2), 0, NULL);
+        json_t *c = json_object_get(g, "coordinates");
+        const char *type = json_string_value(json_object_get(g, "type"));
+        if (type && strcmp(type, "Point") == 0 && json_array_size(c) >= 2) {
+            char lat[40], lon[40];
+            fmt_double(json_number_value(json_array_get(c, 1)), lat, sizeof lat);
+            fmt_double(json_number_value(json_array_get(c, 0)), lon, sizeof lon);
+            snprintf(pos, sizeof pos, "%s %s", lat, lon);
+        }
+        json_decref(g);
+        xmlTextWriterStartElement(w, BAD_CAST "wml2:MonitoringPoint");
+        snprintf(id, sizeof id, "mp-%lld", (long long)datastream_id);
+        xmlTextWriterWriteAttribute(w, BAD_CAST "gml:id", BAD_CAST id);
+        xmlTextWriterStartElement(w, BAD_CAST "gml:identifier");
+        xmlTextWriterWriteAttribute(w, BAD_CAST "codeSpace", BAD_CAST "insitu");
+        xmlTextWriterWriteString(w, BAD_CAST st_col_text(s, 0));
+        xmlTextWriterEndElement(w);
+        xmlTextWriterWriteElement(w, BAD_CAST "gml:name", BAD_CAST st_col_text(s, 1));
+        xmlTextWriterStartElement(w, BAD_CAST "sf:type");
+        xmlTextWriterWriteAttribute(
+            w, BAD_CAST "xlink:href",
+            BAD_CAST "http://www.opengis.net/def/samplingFeatureType/OGC-OM/2.0/SF_SamplingPoint");
+        xmlTextWriterEndElement(w);
+        xmlTextWriterStartElement(w, BAD_CAST "sf:sampledFeature");
+        xmlTextWriterWriteAttribute(w, BAD_CAST "xlink:title", BAD_CAST st_col_text(s, 1));
+        xmlTextWriterEndElement(w);
+        if (*pos) {
+            xmlTextWriterStartElement(w, BAD_CAST "sams:shape");
+            xmlTextWriterStartElement(w, BAD_CAST "gml:Point");
+            snprintf(id, sizeof id, "pos-%lld", (long long)datastream_id);
+            xmlTextWriterWriteAttribute(w, BAD_CAST "gml:id", BAD_CAST id);
+            xmlTextWriterStartElement(w, BAD_CAST "gml:pos");
+            xmlTextWriterWriteAttribute(w, BAD_CAST "srsName",
+                                        BAD_CAST "http://www.opengis.net/def/crs/EPSG/0/4326");
+            xmlTextWriterWriteString(w, BAD_CAST pos);
+            xmlTextWriterEndElement(w);
+            xmlTextWriterEndElement(w);
+            xmlTextWriterEndElement(w);
+        }
+        xmlTextWriterEndElement(w);
+    }
+    st_finalize(s);
+}
+
 static void wml_begin_series(xmlTextWriterPtr w, struct store *st, const insitu_obs *o,
                              int aggregate)
 {
@@ -248,6 +312,7 @@ static void wml_begin_series(xmlTextWriterPtr w, struct store *st, const insitu_
     xmlTextWriterEndElement(w);
     xmlTextWriterStartElement(w, BAD_CAST "om:featureOfInterest");
     xmlTextWriterWriteAttribute(w, BAD_CAST "xlink:title", BAD_CAST o->thing);
+    wml_monitoring_point(w, st, o->datastream_id);
     xmlTextWriterEndElement(w);
     xmlTextWriterStartElement(w, BAD_CAST "om:result");
     xmlTextWriterStartElement(w, BAD_CAST "wml2:MeasurementTimeseries");
@@ -318,6 +383,10 @@ static int export_waterml2(struct store *st, insitu_cursor *cur, const insitu_qu
     xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:wml2", BAD_CAST NS_WML2);
     xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:gml", BAD_CAST NS_GML);
     xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:om", BAD_CAST "http://www.opengis.net/om/2.0");
+    xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:sf",
+                                BAD_CAST "http://www.opengis.net/sampling/2.0");
+    xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:sams",
+                                BAD_CAST "http://www.opengis.net/samplingSpatial/2.0");
     xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:xlink", BAD_CAST "http://www.w3.org/1999/xlink");
     xmlTextWriterWriteAttribute(w, BAD_CAST "xmlns:xsi",
                                 BAD_CAST "http://www.w3.org/2001/XMLSchema-instance");
