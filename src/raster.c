@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -585,7 +586,18 @@ static int usable(const struct raster *r, const struct window_buf *wb, size_t k)
     return !(r->main.has_nodata && v == r->main.nodata);
 }
 
-static double scaled(const struct raster *r, double v) { return v * r->scale + r->offset; }
+/* The physical value of a stored one. Rounded to 15 significant digits: the product of a
+ * decimal scale is not exact in binary (5144 x 0.0001 = 0.5144000000000001), and 15 digits
+ * are more than any raster's scale carries. */
+static double scaled(const struct raster *r, double v)
+{
+    double x = v * r->scale + r->offset;
+    if (r->scale == 1.0 && r->offset == 0.0)
+        return x;
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.15g", x);
+    return strtod(buf, NULL);
+}
 
 static int cmp_double(const void *a, const void *b)
 {
