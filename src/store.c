@@ -76,6 +76,36 @@ void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const 
     sb_free(&geom);
 }
 
+int store_apply_schema(struct store *st, const char *schema, int current,
+                       int (*exec)(struct store *st, const char *sql, insitu_error *err),
+                       int *newest, insitu_error *err)
+{
+    static const char marker[] = "-- @version ";
+    int rc = 0;
+    *newest = current;
+    for (const char *p = strstr(schema, marker); p && !rc;) {
+        int version = atoi(p + strlen(marker));
+        const char *next = strstr(p + 1, marker);
+        if (version > current) {
+            char *section = xstrndup(p, next ? (size_t)(next - p) : strlen(p));
+            rc = section ? exec(st, section, err)
+                         : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+            free(section);
+            *newest = version;
+        }
+        p = next;
+    }
+    if (!rc && *newest != current) {
+        char sql[160];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO insitu_meta (key, value) VALUES ('schema_version', '%d') ON "
+                 "CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 *newest);
+        rc = exec(st, sql, err);
+    }
+    return rc;
+}
+
 void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                       const char *table)
 {

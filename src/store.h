@@ -61,6 +61,12 @@ struct sql_dialect {
  * text was not kept (geometries that came as WKB). alias: the table alias. */
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column);
+/* Schema migration for a backend's init(), inside its transaction: runs through exec each
+ * "-- @version N" section of schema with N > current, then records the newest version in
+ * insitu_meta. *newest receives the version reached (current when nothing was run). */
+int store_apply_schema(struct store *st, const char *schema, int current,
+                       int (*exec)(struct store *st, const char *sql, insitu_error *err),
+                       int *newest, insitu_error *err);
 /* Appends the dialect's bbox filter for alias/table to sql, and binds nothing. */
 struct strbuf;
 void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,

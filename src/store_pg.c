@@ -165,6 +165,11 @@ static int pg_schema_version(struct store *st)
     return v;
 }
 
+static int exec_schema(struct store *st, const char *sql, insitu_error *err)
+{
+    return pg_exec((struct pg_store *)st, sql, err);
+}
+
 static int pg_init(struct store *st, insitu_error *err)
 {
     struct pg_store *ps = (struct pg_store *)st;
@@ -175,28 +180,10 @@ static int pg_init(struct store *st, insitu_error *err)
         return rc;
     /* one initialiser at a time */
     rc = pg_exec(ps, "SELECT pg_advisory_xact_lock(2674110981)", err);
-    int current = rc ? 0 : pg_schema_version(st), newest = current;
-    const char *marker = "-- @version ";
-    const char *p = strstr(insitu_schema_postgres, marker);
-    while (p && !rc) {
-        int version = atoi(p + strlen(marker));
-        const char *next = strstr(p + 1, marker);
-        if (version > current) {
-            char *section = xstrndup(p, next ? (size_t)(next - p) : strlen(p));
-            rc = section ? pg_exec(ps, section, err) : INSITU_ENOMEM;
-            free(section);
-            newest = version;
-        }
-        p = next;
-    }
-    if (!rc && newest != current) {
-        char sql[160];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO insitu_meta (key, value) VALUES ('schema_version', '%d') ON "
-                 "CONFLICT (key) DO UPDATE SET value = excluded.value",
-                 newest);
-        rc = pg_exec(ps, sql, err);
-    }
+    int newest = 0;
+    if (!rc)
+        rc = store_apply_schema(st, insitu_schema_postgres, pg_schema_version(st), exec_schema,
+                                &newest, err);
     if (rc) {
         PGresult *r = PQexec(ps->conn, "ROLLBACK");
         PQclear(r);

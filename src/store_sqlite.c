@@ -168,6 +168,11 @@ static int sqlite_schema_version(struct store *st)
     return v;
 }
 
+static int exec_schema(struct store *st, const char *sql, insitu_error *err)
+{
+    return exec_sql((struct sqlite_store *)st, sql, err);
+}
+
 /* Runs every "-- @version N" section of the schema with N > the store's version. */
 static int sqlite_init(struct store *st, insitu_error *err)
 {
@@ -177,28 +182,9 @@ static int sqlite_init(struct store *st, insitu_error *err)
     int rc = exec_sql(ss, "BEGIN IMMEDIATE", err);
     if (rc)
         return rc;
-    int current = sqlite_schema_version(st), newest = current;
-    const char *marker = "-- @version ";
-    const char *p = strstr(insitu_schema_sqlite, marker);
-    while (p && !rc) {
-        int version = atoi(p + strlen(marker));
-        const char *next = strstr(p + 1, marker);
-        if (version > current) {
-            char *section = xstrndup(p, next ? (size_t)(next - p) : strlen(p));
-            rc = section ? exec_sql(ss, section, err) : INSITU_ENOMEM;
-            free(section);
-            newest = version;
-        }
-        p = next;
-    }
-    if (!rc && newest != current) {
-        char sql[160];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO insitu_meta (key, value) VALUES ('schema_version', '%d') ON "
-                 "CONFLICT (key) DO UPDATE SET value = excluded.value",
-                 newest);
-        rc = exec_sql(ss, sql, err);
-    }
+    int newest;
+    rc = store_apply_schema(st, insitu_schema_sqlite, sqlite_schema_version(st), exec_schema,
+                            &newest, err);
     if (rc) {
         sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
         insitu_error_prefix(err, "schema migration to version %d failed", newest);
