@@ -35,4 +35,23 @@ else
   not_ok "peak RSS grows with input size" "100k rows: $small KiB, 1M rows: $large KiB"
 fi
 equal "all rows are in" "$(sqlite3 "$T/m.db" 'SELECT count(*) FROM observations')" 1000000
+
+# the same for a WaterML 2.0 document: one series of 20k, then 400k points (streamed XML)
+wml() { # wml POINTS FILE
+  awk -v n="$1" 'BEGIN {
+    print "<wml2:Collection xmlns:wml2=\"http://www.opengis.net/waterml/2.0\" xmlns:gml=\"http://www.opengis.net/gml/3.2\" xmlns:om=\"http://www.opengis.net/om/2.0\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" gml:id=\"c\"><wml2:observationMember><om:OM_Observation gml:id=\"o\"><om:procedure xlink:title=\"p\"/><om:observedProperty xlink:title=\"q\"/><om:featureOfInterest xlink:title=\"s\"/><om:result><wml2:MeasurementTimeseries gml:id=\"t\">"
+    for (i = 0; i < n; i++)
+      printf "<wml2:point><wml2:MeasurementTVP><wml2:time>%s</wml2:time><wml2:value>%.3f</wml2:value></wml2:MeasurementTVP></wml2:point>\n", strftime("%Y-%m-%dT%H:%M:%SZ", 946684800 + i * 60, 1), (i % 977) / 7
+    print "</wml2:MeasurementTimeseries></om:result></om:OM_Observation></wml2:observationMember></wml2:Collection>" }' >"$2"
+}
+wml 20000 "$T/small.xml"
+wml 400000 "$T/large.xml"
+small=$(rss "$T/small.xml")
+large=$(rss "$T/large.xml")
+echo "# peak RSS: WaterML 20k points $small KiB, 400k points $large KiB"
+if [ -n "$small" ] && [ -n "$large" ] && [ "$large" -lt $((small + 16384)) ]; then
+  ok "WaterML 2.0: peak RSS of 400k points ($large KiB) within 16 MiB of 20k ($small KiB)"
+else
+  not_ok "WaterML 2.0 peak RSS grows with input size" "20k: $small KiB, 400k: $large KiB"
+fi
 done_testing
