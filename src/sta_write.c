@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cpl_error.h>
 #include <jansson.h>
+#include <ogr_api.h>
 #include <openssl/rand.h>
 
 #include "ingest.h"
@@ -295,7 +297,20 @@ static int geometry_text(struct wx *w, json_t *loc, const char *key, char **out)
     if (!json_is_object(g) || !json_is_string(json_object_get(g, "type")))
         return fail(w, INSITU_EINVAL, "'%s' must be a GeoJSON geometry or Feature", key);
     *out = json_dumps(g, JSON_COMPACT);
-    return *out ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
+    if (!*out)
+        return fail(w, INSITU_ENOMEM, "out of memory");
+    /* checked here, not by the database: SpatiaLite answers NULL where PostGIS raises an
+     * error, and the message should be the same on both (the handler is per thread) */
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    OGRGeometryH geom = OGR_G_CreateGeometryFromJson(*out);
+    CPLPopErrorHandler();
+    if (!geom) {
+        free(*out);
+        *out = NULL;
+        return fail(w, INSITU_EINVAL, "'%s' is not a valid GeoJSON geometry", key);
+    }
+    OGR_G_DestroyGeometry(geom);
+    return 0;
 }
 
 static int check_encoding(struct wx *w, const char *enc)
@@ -1196,7 +1211,9 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
         if (!rc && strcmp(p->name, "phenomenonTime") == 0) {
             if (a == INSITU_TIME_NONE)
                 rc = fail(w, INSITU_EINVAL, "'phenomenonTime' cannot be null");
-            else {
+            else if (t == STA_OBSERVATION && w->st->ops->reserve_times)
+                rc = w->st->ops->reserve_times(w->st, &a, 1, w->err); /* a new partition */
+            if (!rc) {
                 set_col(l, p->col, 'T', a, 0, NULL);
                 set_col(l, p->col2, 'T', b, 0, NULL);
                 *times_changed = 1;

@@ -49,8 +49,15 @@ static const struct sql_dialect sqlite_dialect = {
                   "CAST(strftime('%%S', %1$s / 1000000, 'unixepoch') AS INTEGER)"},
     .time_of_day = "strftime('%%H:%%M:%%S', %1$s / 1000000, 'unixepoch')",
     .strpos = "instr(%1$s, %2$s)",
-    .json_extract = "json_extract(%1$s, ?)",
+    .json_number = "(CASE json_type(%1$s, ?) WHEN 'integer' THEN CAST(json_extract(%1$s, ?) AS "
+                   "REAL) WHEN 'real' THEN json_extract(%1$s, ?) END)",
+    .json_text = "(CASE json_type(%1$s, ?) WHEN 'text' THEN json_extract(%1$s, ?) END)",
+    .json_bool = "(CASE json_type(%1$s, ?) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)",
+    .json_null = "(coalesce(json_type(%1$s, ?), 'null') = 'null')",
     .json_path_style = JSON_PATH_DOLLAR,
+    .round = "round(%1$s)",
+    .lower = "lower(%1$s)",
+    .upper = "upper(%1$s)",
 };
 
 static int sqlite_accepts(const char *uri)
