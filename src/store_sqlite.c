@@ -307,14 +307,20 @@ static int sqlite_bind_blob(struct stmt *s, int i, const void *data, size_t n)
     return sqlite3_bind_blob64(SQ(s), i, data, n, SQLITE_TRANSIENT);
 }
 
+static int past_deadline(void *ctx);
+
 static int sqlite_step(struct stmt *s, insitu_error *err)
 {
+    struct sqlite_store *ss = (struct sqlite_store *)s->st;
+    /* the progress handler stops long statements; one that starts late does not start */
+    if (ss->deadline_us && !sqlite3_stmt_busy(SQ(s)) && past_deadline(ss))
+        return insitu_error_set(err, INSITU_ELIMIT, "statement failed: the request took "
+                                "longer than its time limit");
     int rc = sqlite3_step(SQ(s));
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    struct sqlite_store *ss = (struct sqlite_store *)s->st;
     return db_error(ss, err, "statement failed");
 }
 
