@@ -146,16 +146,10 @@ static int exists(struct wx *w, enum sta_type t, int64_t id, int *yes)
 
 /* ==== provenance ==== */
 
-/* The ingest run of this service's writes, made in the current transaction when it is the
- * first write (and found again by its source and version when another connection made it). */
-static int api_run(struct wx *w)
+/* Finds the run of this service (by its source and version), or makes it. */
+static int find_or_make_run(struct wx *w)
 {
     struct sta_service *svc = w->c->svc;
-    pthread_mutex_lock(&svc->lock);
-    w->run_id = svc->run_id;
-    pthread_mutex_unlock(&svc->lock);
-    if (w->run_id)
-        return 0;
     struct strbuf key = {0}, version = {0};
     sb_printf(&key, "sta:%s", svc->source);
     int64_t started = svc->started;
@@ -182,14 +176,29 @@ static int api_run(struct wx *w)
     return rc;
 }
 
-/* After commit: the run is known to every connection. */
-static void api_run_committed(struct wx *w)
+/* The ingest run of this service's writes. The first write makes it in a transaction of its
+ * own, under the service's lock: concurrent first writes on several connections then share
+ * one run (each would make its own where transactions see only what was committed before
+ * they read, as on PostgreSQL). Called outside the request's transaction. */
+static int api_run(struct wx *w)
 {
     struct sta_service *svc = w->c->svc;
     pthread_mutex_lock(&svc->lock);
-    if (!svc->run_id)
-        svc->run_id = w->run_id;
+    int rc = 0;
+    if (!svc->run_id) {
+        rc = st_begin(w->st, w->err);
+        if (!rc)
+            rc = find_or_make_run(w);
+        if (!rc)
+            rc = st_commit(w->st, w->err);
+        if (rc)
+            st_rollback(w->st);
+        else
+            svc->run_id = w->run_id;
+    }
+    w->run_id = svc->run_id;
     pthread_mutex_unlock(&svc->lock);
+    return rc;
 }
 
 void sta_service_free(struct sta_service *svc, insitu_store *st)
@@ -977,9 +986,9 @@ static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent 
 
 static int begin(struct wx *w)
 {
-    int rc = st_begin(w->st, w->err);
+    int rc = api_run(w);
     if (!rc)
-        rc = api_run(w);
+        rc = st_begin(w->st, w->err);
     return rc;
 }
 
@@ -1002,8 +1011,6 @@ static int commit(struct wx *w)
         rc = st_commit(w->st, w->err);
     if (rc)
         st_rollback(w->st);
-    else
-        api_run_committed(w);
     bw_delete(w->bw);
     w->bw = NULL;
     return rc;

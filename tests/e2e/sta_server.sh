@@ -80,8 +80,10 @@ equal "the navigationLink resolves to its Datastreams" "$CODE $(py 'len(d["value
 equal "JSON is served as application/json" "$(header Content-Type)" "application/json; charset=utf-8"
 equal "CORS: any origin may read" "$(header Access-Control-Allow-Origin)" "*"
 
-fetch GET "$URL/Observations(5)/Datastream/Thing"
-equal "navigation Observations(5)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
+# the third Observation of Datastream 3 (ids are the backend's: name it by series and time)
+o3=$(sql "SELECT id FROM observations WHERE datastream_id = 3 ORDER BY phenomenon_start LIMIT 1 OFFSET 2")
+fetch GET "$URL/Observations($o3)/Datastream/Thing"
+equal "navigation Observations(id)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
 fetch GET "$URL/Datastreams(4)/Observations?\$filter=phenomenonTime%20ge%202023-12-01T00:00:00Z%20and%20phenomenonTime%20lt%202024-01-01T00:00:00Z&\$orderby=phenomenonTime%20desc&\$select=result,phenomenonTime"
 equal "a filtered, ordered series" "$(py '[(o["phenomenonTime"], o["result"]) for o in d["value"]]')" \
   "[('2023-12-28T01:35:00Z', 49.15), ('2023-12-01T01:35:00Z', 49)]"
@@ -190,6 +192,10 @@ fi
 equal "the API's provenance run is complete after the stop" \
   "$(sql "SELECT status || ' ' || ingester FROM ingest_runs WHERE ingester = 'sta' ORDER BY id DESC LIMIT 1")" \
   "complete sta"
+# concurrent first writes share the server's one run (none is left running)
+equal "one provenance run per server, all complete" \
+  "$(sql "SELECT count(*) || ' ' || sum(CASE WHEN status = 'complete' THEN 1 ELSE 0 END) FROM ingest_runs WHERE ingester = 'sta'")" \
+  "2 2"
 equal "the summary counts the series exactly" \
   "$(sql "SELECT n_obs FROM datastreams WHERE id = $ds")" "$after"
 
