@@ -821,6 +821,12 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
     sta_select_sql(def, w->c->st->dialect, &f.sql);
     int rc = coll_from(w, cq, &f);
     int series = cq->type == STA_OBSERVATION && cq->has_parent && cq->ptype == STA_DATASTREAM;
+    /* stable pages: a total order. A series reads in time order; other Observations by
+     * (Datastream, time), their key, which both backends read in order (PostgreSQL has no
+     * ordered index on the ids of its partitioned table); other entities by id. */
+    const char *total = series                         ? "e.phenomenon_start ASC"
+                        : cq->type == STA_OBSERVATION ? "e.datastream_id ASC, e.phenomenon_start ASC"
+                                                      : "e.id ASC";
     if (!rc) {
         frag_puts(&f, " ORDER BY ");
         if (cq->q && cq->q->n_orderby) {
@@ -828,10 +834,9 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
             rc = orderby_sql(cq->q->orderby, cq->q->n_orderby, cq->type, "e",
                              w->c->st->dialect, w->c->now_us, &f, &unique, w->err);
             if (!rc && !unique && !(series && orders_by_time(cq->q)))
-                frag_puts(&f, ", e.id ASC");
+                frag_printf(&f, ", %s", total);
         } else {
-            /* a series reads in time order; other collections by id (stable pages) */
-            frag_puts(&f, series ? "e.phenomenon_start ASC" : "e.id ASC");
+            frag_puts(&f, total);
         }
     }
     if (!rc) {
