@@ -2581,6 +2581,14 @@ int orderby_sql(const struct sta_orderkey *keys, int n, enum sta_type type, cons
         if (e->kind == FX_PATH && e->nsegs == 1 &&
             (strcmp(e->segs[0], "id") == 0 || strcmp(e->segs[0], "@iot.id") == 0))
             *unique = 1;
+        /* a column never null needs no NULLS clause: without one, PostgreSQL follows its
+         * index (ascending = NULLS LAST there, NULLS FIRST on SQLite) instead of sorting */
+        const struct sta_prop *prop =
+            e->kind == FX_PATH && e->nsegs == 1
+                ? sta_prop_find(type, e->segs[0], strlen(e->segs[0]))
+                : NULL;
+        if (prop && (prop->flags & SPF_NOTNULL))
+            dir = keys[k].desc ? " DESC" : " ASC";
         struct cv v = {0};
         int rc = cval(&c, e, type, alias, &v);
         if (!rc && (v.t == VT_NULL || (v.t == VT_GEOM && !v.b.sql.len)))

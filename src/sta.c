@@ -1632,9 +1632,6 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
         sq_free(&q);
         return;
     }
-    if (c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0)
-        c->st->ops->set_deadline(
-            c->st, (int64_t)((now_seconds() + c->svc->cfg.query_seconds) * 1e6));
     switch (t->kind) {
     case TG_ROOT: answer_root(base, resp); break;
     case TG_COLLECTION:
@@ -1651,8 +1648,6 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
     case TG_PROPERTY: rc = answer_property(&w, t, resp); break;
     case TG_CREATE_OBS: sta_error(resp, 405, "CreateObservations takes POST"); break;
     }
-    if (c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0)
-        c->st->ops->set_deadline(c->st, 0);
     if (rc)
         fail_with(resp, &err, rc);
     wctx_free(&w);
@@ -1666,9 +1661,28 @@ static int64_t wall_now_us(void)
     return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
 }
 
+static void dispatch(struct sta_conn *c, const struct sta_request *req,
+                     struct sta_response *resp);
+
+/* A read (its path too) may spend query_seconds in the database; the limit is set for the
+ * whole request, so that PostgreSQL's statement_timeout is not set and reset between the
+ * statements of one request. */
 void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_response *resp)
 {
     c->now_us = wall_now_us();
+    int limited = c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0 &&
+                  (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
+    if (limited)
+        c->st->ops->set_deadline(
+            c->st, (int64_t)((now_seconds() + c->svc->cfg.query_seconds) * 1e6));
+    dispatch(c, req, resp);
+    if (limited)
+        c->st->ops->set_deadline(c->st, 0);
+}
+
+static void dispatch(struct sta_conn *c, const struct sta_request *req,
+                     struct sta_response *resp)
+{
     resp->content_type = "application/json; charset=utf-8";
     resp->location[0] = '\0';
     const char *path = req->path ? req->path : "";
