@@ -1463,6 +1463,15 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
         switch (prop->kind) {
         case SP_OBJECT:
         case SP_ANYJSON:
+            if (more && prop->kind == SP_ANYJSON) {
+                /* text kept bare (a quality flag "good", a URL) holds no members: only an
+                 * object or array is read as JSON (else both engines would fail the query) */
+                out->t = VT_ANY;
+                frag_printf(&out->a, "(CASE WHEN substr(ltrim(%1$s.%2$s), 1, 1) IN ('{', '[') "
+                                     "THEN %1$s.%2$s END)",
+                            alias, prop->col);
+                return json_path_param(c, e->segs, i + 1, e->nsegs, &out->path);
+            }
             if (more)
                 return json_value(c, alias, prop->col, e->segs, i + 1, e->nsegs, out);
             out->t = VT_STR;

@@ -824,9 +824,10 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
     /* stable pages: a total order. A series reads in time order; other Observations by
      * (Datastream, time), their key, which both backends read in order (PostgreSQL has no
      * ordered index on the ids of its partitioned table); other entities by id. */
-    const char *total = series                         ? "e.phenomenon_start ASC"
-                        : cq->type == STA_OBSERVATION ? "e.datastream_id ASC, e.phenomenon_start ASC"
-                                                      : "e.id ASC";
+    const char *total = series ? "e.phenomenon_start ASC"
+                        : cq->type == STA_OBSERVATION
+                            ? "e.datastream_id ASC, e.phenomenon_start ASC"
+                            : "e.id ASC";
     if (!rc) {
         frag_puts(&f, " ORDER BY ");
         if (cq->q && cq->q->n_orderby) {

@@ -366,6 +366,9 @@ static void test_json_types(void)
     COUNT(STA_OBSERVATION, "parameters/list ne null", 1);
     COUNT(STA_OBSERVATION, "length(parameters/method) eq 1", 1);
     COUNT(STA_OBSERVATION, "startswith(parameters/depth, '5')", 1); /* the string only */
+    /* a quality flag kept as bare text ("13") has no members: no match, no error */
+    COUNT(STA_OBSERVATION, "resultQuality/flag eq 1 or resultQuality/flag eq null", 18);
+    COUNT(STA_SENSOR, "metadata/x eq 'y'", 0);
     /* results: numbers in result, the others as JSON ('"high"', 'true') */
     COUNT(STA_OBSERVATION, "result eq true", 1);
     COUNT(STA_OBSERVATION, "result ne true", 0);
