@@ -182,3 +182,76 @@ CREATE TABLE run_datastreams (
     PRIMARY KEY (run_id, datastream_id)
 );
 CREATE INDEX run_datastreams_ds ON run_datastreams (datastream_id);
+
+-- @version 2
+-- Functions for the SensorThings $filter (src/store_pg.c's SQL dialect). They give the
+-- answers SQLite gives for the same expressions, so that a filter means the same on both
+-- backends.
+
+-- A value inside JSON text at a path (text[] of member names), read as one SQL type: a
+-- number as a double, a string as text, true/false as 1/0; NULL when absent or of another
+-- type. insitu_json_null: the value is absent or JSON null.
+CREATE FUNCTION insitu_json_number(doc TEXT, path TEXT[]) RETURNS DOUBLE PRECISION
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN jsonb_typeof(doc::jsonb #> path) = 'number'
+                      THEN (doc::jsonb #>> path)::double precision END $$;
+CREATE FUNCTION insitu_json_text(doc TEXT, path TEXT[]) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN jsonb_typeof(doc::jsonb #> path) = 'string'
+                      THEN doc::jsonb #>> path END $$;
+CREATE FUNCTION insitu_json_bool(doc TEXT, path TEXT[]) RETURNS INTEGER
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT CASE WHEN jsonb_typeof(doc::jsonb #> path) = 'boolean'
+                      THEN CASE WHEN (doc::jsonb #>> path) = 'true' THEN 1 ELSE 0 END END $$;
+CREATE FUNCTION insitu_json_null(doc TEXT, path TEXT[]) RETURNS BOOLEAN
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(jsonb_typeof(doc::jsonb #> path), 'null') = 'null' $$;
+
+-- The UTC calendar parts of a time in microseconds since 1970 (part 0..5: year, month, day,
+-- hour, minute, second), as SQLite's strftime(..., us / 1000000, 'unixepoch') gives them:
+-- the microseconds truncated toward zero to seconds, the proleptic Gregorian calendar with
+-- a year 0, and NULL outside SQLite's range (4714 BC to 9999).
+CREATE FUNCTION insitu_time_part(us BIGINT, part INTEGER) RETURNS INTEGER
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$
+DECLARE
+    s BIGINT := us / 1000000;
+    days BIGINT;
+    sod BIGINT;
+    z BIGINT;
+    era BIGINT;
+    doe BIGINT;
+    yoe BIGINT;
+    doy BIGINT;
+    mp BIGINT;
+    m BIGINT;
+BEGIN
+    IF s < -210866760000 OR s > 253402300799 THEN
+        RETURN NULL;
+    END IF;
+    days := CASE WHEN s >= 0 THEN s / 86400 ELSE -((-s + 86399) / 86400) END;
+    sod := s - days * 86400;
+    IF part = 3 THEN RETURN sod / 3600; END IF;
+    IF part = 4 THEN RETURN sod % 3600 / 60; END IF;
+    IF part = 5 THEN RETURN sod % 60; END IF;
+    -- civil from days (H. Hinnant's algorithm)
+    z := days + 719468;
+    era := (CASE WHEN z >= 0 THEN z ELSE z - 146096 END) / 146097;
+    doe := z - era * 146097;
+    yoe := (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy := doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp := (5 * doy + 2) / 153;
+    m := CASE WHEN mp < 10 THEN mp + 3 ELSE mp - 9 END;
+    IF part = 1 THEN RETURN m; END IF;
+    IF part = 2 THEN RETURN doy - (153 * mp + 2) / 5 + 1; END IF;
+    RETURN yoe + era * 400 + CASE WHEN m <= 2 THEN 1 ELSE 0 END;
+END
+$$;
+
+-- The UTC time of day of a time in microseconds since 1970 as 'HH:MM:SS' (as SQLite's
+-- strftime('%H:%M:%S', us / 1000000, 'unixepoch')).
+CREATE FUNCTION insitu_time_of_day(us BIGINT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT lpad(insitu_time_part(us, 3)::text, 2, '0') || ':' ||
+                 lpad(insitu_time_part(us, 4)::text, 2, '0') || ':' ||
+                 lpad(insitu_time_part(us, 5)::text, 2, '0') $$;

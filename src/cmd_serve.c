@@ -19,8 +19,9 @@
 static void serve_help(void)
 {
     printf("usage: insitu [--store URI] serve [--listen HOST:PORT] [--read-only]\n"
-           "          [--base-url URL] [--threads N] [--access-log FILE]\n"
-           "          [--auth-file FILE] [--max-body BYTES] [--query-timeout SECONDS]\n\n"
+           "          [--read-store URI] [--base-url URL] [--threads N]\n"
+           "          [--access-log FILE] [--auth-file FILE] [--max-body BYTES]\n"
+           "          [--query-timeout SECONDS]\n\n"
            "Serves the store as an OGC SensorThings API v1.1 endpoint at /v1.1 (Things,\n"
            "Locations, Datastreams, Observations... with $filter, $expand, $select,\n"
            "$orderby, $top, $skip, $count; POST, PATCH, PUT, DELETE; dataArray; daily,\n"
@@ -28,10 +29,13 @@ static void serve_help(void)
            "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0\n"
            "                       picks a free port; [::1]:8080 for IPv6)\n"
            "  --read-only          refuse every write (405)\n"
+           "  --read-store URI     answer reads (GET, HEAD) from this store, opened\n"
+           "                       read-only: a PostgreSQL streaming replica of --store, or\n"
+           "                       the same SQLite file; writes go to --store\n"
            "  --base-url URL       links start with URL/v1.1 (behind a reverse proxy);\n"
            "                       default: http://<the Host the client asked for>\n"
            "  --threads N          worker threads, each with its own store connection\n"
-           "                       (default 4)\n"
+           "                       (and one to the read store; default 4)\n"
            "  --access-log FILE    one line per request (Common Log Format + duration);\n"
            "                       '-' is stderr; default: no access log\n"
            "  --auth-file FILE     the write credential: lines 'token = ...', or\n"
@@ -133,6 +137,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
                                          {"listen", required_argument, NULL, 'l'},
                                          {"read-only", no_argument, NULL, 'r'},
+                                         {"read-store", required_argument, NULL, 'R'},
                                          {"base-url", required_argument, NULL, 'b'},
                                          {"threads", required_argument, NULL, 't'},
                                          {"access-log", required_argument, NULL, 'a'},
@@ -145,6 +150,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     int64_t threads = 4, max_body = 16 << 20;
     double query_seconds = 30;
     const char *base_url = NULL, *log_path = NULL, *auth_file = NULL, *listen = NULL;
+    const char *read_store = NULL;
     int read_only = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -156,6 +162,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
                                  optarg);
             break;
         case 'r': read_only = 1; break;
+        case 'R': read_store = optarg; break;
         case 'b':
             if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
                 return cli_usage("serve", "--base-url %s: expected an http(s):// URL", optarg);
@@ -218,6 +225,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct http_config cfg = {cli->store_uri,
+                              read_store,
                               host,
                               port,
                               base_url,
@@ -238,9 +246,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     }
     int v6 = strchr(host, ':') != NULL;
     if (!cli->quiet)
-        fprintf(stderr, "insitu: serving %s at http://%s%s%s:%d%s (%lld threads, %s)\n",
-                cli->store_uri, v6 ? "[" : "", host, v6 ? "]" : "", http_port(srv), "/v1.1",
-                (long long)threads,
+        fprintf(stderr, "insitu: serving %s%s%s at http://%s%s%s:%d%s (%lld threads, %s)\n",
+                cli->store_uri, read_store ? ", reads from " : "", read_store ? read_store : "",
+                v6 ? "[" : "", host, v6 ? "]" : "", http_port(srv), "/v1.1", (long long)threads,
                 read_only                    ? "read-only"
                 : cred.token || cred.user ? "writes with a credential"
                                           : "writes refused: no credential configured");

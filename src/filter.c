@@ -1309,11 +1309,16 @@ static int sq_option(struct sta_query *q, const char *key, const char *value, in
 enum vt { VT_NUM, VT_STR, VT_BOOL, VT_TIME, VT_DUR, VT_GEOM, VT_ANY, VT_RESULT, VT_NULL };
 enum tkind { TKI_INST, TKI_INTV, TKI_MAYBE };
 
-/* A compiled value. */
+/* A compiled value. A JSON value (ANY) and a result (RESULT) have no one SQL type: they are
+ * read through the dialect's json_number, json_text or json_bool, chosen by what they are
+ * compared with or used as, so that both backends answer alike (a value of another type
+ * never matches). */
 struct cv {
     enum vt t;
-    struct sqlfrag a;     /* the value; TIME: start; RESULT: the number; BOOL: a condition */
+    struct sqlfrag a;     /* the value; TIME: start; RESULT: the number; BOOL: a condition;
+                           * ANY: the JSON text holding it */
     struct sqlfrag b;     /* TIME: end (not for TKI_INST); RESULT: the JSON text */
+    struct sqlfrag path;  /* ANY: the path parameter inside a */
     enum tkind tk;
     const struct fexpr *lit; /* the literal it came from, or NULL */
     const char *galias, *gtable; /* GEOM: a geometry column of this row */
@@ -1323,6 +1328,7 @@ static void cv_free(struct cv *v)
 {
     frag_free(&v->a);
     frag_free(&v->b);
+    frag_free(&v->path);
 }
 
 struct hoist {
@@ -1407,19 +1413,13 @@ static int json_path_param(struct fctx *c, char *const *segs, int from, int n,
     return rc;
 }
 
-/* json_extract(<col>, ?) with the path of segs[from..n) */
+/* A JSON value: the text of column col and the path of segs[from..n) in it. */
 static int json_value(struct fctx *c, const char *alias, const char *col, char *const *segs,
-                      int from, int n, struct sqlfrag *out)
+                      int from, int n, struct cv *out)
 {
-    struct sqlfrag colref = {0}, path = {0};
-    frag_printf(&colref, "%s.%s", alias, col);
-    int rc = json_path_param(c, segs, from, n, &path);
-    const struct sqlfrag *args[] = {&colref};
-    if (!rc)
-        rc = frag_format(out, c->d->json_extract, args, 1, path.vals, (int)path.n);
-    frag_free(&colref);
-    frag_free(&path);
-    return rc;
+    out->t = VT_ANY;
+    frag_printf(&out->a, "%s.%s", alias, col);
+    return json_path_param(c, segs, from, n, &out->path);
 }
 
 /* Wraps every fragment of v as a scalar subquery over a to-one navigation. */
@@ -1463,17 +1463,22 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
         switch (prop->kind) {
         case SP_OBJECT:
         case SP_ANYJSON:
-            if (more) {
+            if (more && prop->kind == SP_ANYJSON) {
+                /* text kept bare (a quality flag "good", a URL) holds no members: only an
+                 * object or array is read as JSON (else both engines would fail the query) */
                 out->t = VT_ANY;
-                return json_value(c, alias, prop->col, e->segs, i + 1, e->nsegs, &out->a);
+                frag_printf(&out->a, "(CASE WHEN substr(ltrim(%1$s.%2$s), 1, 1) IN ('{', '[') "
+                                     "THEN %1$s.%2$s END)",
+                            alias, prop->col);
+                return json_path_param(c, e->segs, i + 1, e->nsegs, &out->path);
             }
+            if (more)
+                return json_value(c, alias, prop->col, e->segs, i + 1, e->nsegs, out);
             out->t = VT_STR;
             return frag_printf(&out->a, "%s.%s", alias, prop->col);
         case SP_RESULT:
-            if (more) {
-                out->t = VT_ANY;
-                return json_value(c, alias, prop->col2, e->segs, i + 1, e->nsegs, &out->a);
-            }
+            if (more)
+                return json_value(c, alias, prop->col2, e->segs, i + 1, e->nsegs, out);
             out->t = VT_RESULT;
             frag_printf(&out->a, "%s.%s", alias, prop->col);
             return frag_printf(&out->b, "%s.%s", alias, prop->col2);
@@ -1768,41 +1773,57 @@ static const char *sql_op(enum fx_kind k)
     }
 }
 
-/* The JSON scalar of a result kept as JSON text. */
-static int result_json_scalar(struct fctx *c, const struct cv *v, struct sqlfrag *o)
+/* How a JSON value or a result is read. */
+enum acc { AC_NUM, AC_TEXT, AC_BOOL, AC_NULL };
+
+static int is_dyn(const struct cv *v) { return v->t == VT_ANY || v->t == VT_RESULT; }
+
+/* A JSON value or a result read as a number, text, 1/0 for true/false (NULL when it is of
+ * another type), or as the condition that it is null or absent. */
+static int dyn_as(struct fctx *c, const struct cv *v, enum acc how, struct sqlfrag *o)
 {
-    struct sql_value root = {SV_TEXT, 0, 0,
-                             c->d->json_path_style == JSON_PATH_DOLLAR ? "$" : "{}"};
-    const struct sqlfrag *args[] = {&v->b};
-    return frag_format(o, c->d->json_extract, args, 1, &root, 1);
+    if (v->t == VT_RESULT && how == AC_NUM)
+        return frag_cat(o, &v->a); /* numbers are kept in the REAL column */
+    const char *tpl = how == AC_NUM    ? c->d->json_number
+                      : how == AC_TEXT ? c->d->json_text
+                      : how == AC_BOOL ? c->d->json_bool
+                                       : c->d->json_null;
+    struct sqlfrag root = {0};
+    const struct sqlfrag *doc = &v->a, *path = &v->path;
+    if (v->t == VT_RESULT) {
+        /* any other result is JSON text: its root */
+        json_path_param(c, NULL, 0, 0, &root);
+        doc = &v->b;
+        path = &root;
+    }
+    const struct sqlfrag *args[] = {doc};
+    int rc = frag_format(o, tpl, args, 1, path->vals, (int)path->n);
+    frag_free(&root);
+    return rc;
 }
 
-/* A result as a plain value for comparing with other: the number, the JSON scalar, or both. */
-static int result_as(struct fctx *c, const struct cv *v, const struct cv *other,
-                     struct sqlfrag *o)
+/* The accessor for a JSON value or result used where a value of type t is. */
+static enum acc acc_for(enum vt t)
 {
-    if (other->t == VT_NUM || other->t == VT_DUR)
-        return frag_cat(o, &v->a);
-    if (other->t == VT_STR || other->t == VT_BOOL)
-        return result_json_scalar(c, v, o);
-    frag_puts(o, "coalesce(");
-    frag_cat(o, &v->a);
-    frag_puts(o, ", ");
-    result_json_scalar(c, v, o);
-    return frag_puts(o, ")");
+    return t == VT_STR ? AC_TEXT : t == VT_BOOL ? AC_BOOL : AC_NUM;
 }
 
+/* v, in parentheses, as an operand beside a value of other's type. */
 static void put_operand(struct fctx *c, struct sqlfrag *o, const struct cv *v,
                         const struct cv *other)
 {
     frag_puts(o, "(");
-    if (v->t == VT_RESULT)
-        result_as(c, v, other, o);
-    else if (v->t == VT_TIME)
-        frag_cat(o, &v->a);
+    if (is_dyn(v))
+        dyn_as(c, v, acc_for(other->t), o);
     else
         frag_cat(o, &v->a);
     frag_puts(o, ")");
+}
+
+static void num_operand(struct fctx *c, struct sqlfrag *o, const struct cv *v)
+{
+    static const struct cv number = {.t = VT_NUM};
+    put_operand(c, o, v, &number);
 }
 
 /* A literal number written as text ('1') becomes a number when compared with a number. */
@@ -1824,33 +1845,99 @@ static void coerce_number(struct cv *v, const struct cv *other)
     }
 }
 
+/* x op y with null: IS NULL / IS NOT NULL; ordering a null is never true. */
+static int compare_null(struct fctx *c, enum fx_kind op, const struct cv *v, struct sqlfrag *o)
+{
+    if (v->t == VT_NULL)
+        return frag_puts(o, op == FX_EQ ? "1 = 1" : "1 = 0");
+    if (op != FX_EQ && op != FX_NE)
+        return frag_puts(o, "1 = 0");
+    frag_puts(o, op == FX_EQ ? "(" : "NOT (");
+    if (v->t == VT_RESULT) {
+        frag_cat(o, &v->a);
+        frag_puts(o, " IS NULL AND ");
+        frag_cat(o, &v->b);
+        frag_puts(o, " IS NULL");
+    } else if (v->t == VT_ANY) {
+        dyn_as(c, v, AC_NULL, o); /* JSON null and a missing member alike */
+    } else if (v->t == VT_BOOL) {
+        frag_puts(o, "1 = 0");
+    } else {
+        frag_puts(o, "(");
+        frag_cat(o, &v->a);
+        frag_puts(o, ") IS NULL");
+    }
+    return frag_puts(o, ")");
+}
+
+/* A condition as 1/0: a literal true/false as a bound value, else CASE. */
+static void put_flag(struct sqlfrag *o, const struct cv *b)
+{
+    if (b->lit) {
+        frag_int(o, b->lit->i ? 1 : 0);
+        return;
+    }
+    frag_puts(o, "(CASE WHEN ");
+    frag_cat(o, &b->a);
+    frag_puts(o, " THEN 1 ELSE 0 END)");
+}
+
+/* Comparisons with true/false (eq, ne): conditions, JSON values, results and numbers. */
+static int compare_bool(struct fctx *c, const struct fexpr *e, struct cv *x, struct cv *y,
+                        struct sqlfrag *o)
+{
+    enum fx_kind op = e->kind;
+    if (op != FX_EQ && op != FX_NE)
+        return cfail(c, e, "true and false can only be compared with eq or ne");
+    if (x->t == VT_BOOL && y->t == VT_BOOL) {
+        struct cv *cond = !x->lit ? x : y, *other = cond == x ? y : x;
+        if (other->lit) {
+            int positive = (op == FX_EQ) == (other->lit->i != 0);
+            frag_puts(o, positive ? "(" : "NOT (");
+            frag_cat(o, &cond->a);
+            return frag_puts(o, ")");
+        }
+        put_flag(o, x);
+        frag_printf(o, " %s ", sql_op(op));
+        put_flag(o, y);
+        return 0;
+    }
+    struct cv *b = x->t == VT_BOOL ? x : y, *other = b == x ? y : x;
+    if (other->t == VT_STR)
+        return cfail(c, e, "cannot compare a condition with text");
+    if (other->t != VT_NUM && !is_dyn(other))
+        return cfail(c, e, "cannot compare a condition with %s", vt_name(other->t));
+    /* a JSON value or result is compared when it is true or false; a number as 1/0 */
+    put_operand(c, o, other, b);
+    frag_printf(o, " %s ", sql_op(op));
+    put_flag(o, b);
+    return 0;
+}
+
+/* Two JSON values or results: compared when both are numbers, both text or both true or
+ * false; values of different types never match. */
+static void compare_dyn(struct fctx *c, enum fx_kind op, const struct cv *x, const struct cv *y,
+                        struct sqlfrag *o)
+{
+    static const enum acc hows[] = {AC_NUM, AC_TEXT, AC_BOOL};
+    frag_puts(o, "(");
+    for (int k = 0; k < 3; k++) {
+        frag_puts(o, k ? " OR (" : "(");
+        dyn_as(c, x, hows[k], o);
+        frag_printf(o, ") %s (", sql_op(op));
+        dyn_as(c, y, hows[k], o);
+        frag_puts(o, ")");
+    }
+    frag_puts(o, ")");
+}
+
 static int compare(struct fctx *c, const struct fexpr *e, struct cv *x, struct cv *y,
                    struct sqlfrag *o)
 {
     enum fx_kind op = e->kind;
     if (x->t == VT_NULL || y->t == VT_NULL) {
-        struct cv *v = x->t == VT_NULL ? y : x;
-        if (v->t == VT_NULL) {
-            return frag_puts(o, op == FX_EQ ? "1 = 1" : "1 = 0");
-        }
-        if (op != FX_EQ && op != FX_NE)
-            return frag_puts(o, "1 = 0"); /* ordering null: never true */
-        const char *is = op == FX_EQ ? " IS NULL" : " IS NOT NULL";
         frag_puts(o, "(");
-        if (v->t == VT_RESULT) {
-            frag_puts(o, op == FX_EQ ? "(" : "NOT (");
-            frag_cat(o, &v->a);
-            frag_puts(o, " IS NULL AND ");
-            frag_cat(o, &v->b);
-            frag_puts(o, " IS NULL)");
-        } else if (v->t == VT_BOOL) {
-            frag_puts(o, op == FX_EQ ? "1 = 0" : "1 = 1");
-        } else {
-            frag_puts(o, "(");
-            frag_cat(o, &v->a);
-            frag_puts(o, ")");
-            frag_puts(o, is);
-        }
+        compare_null(c, op, x->t == VT_NULL ? y : x, o);
         return frag_puts(o, ")");
     }
     if (x->t == VT_TIME || y->t == VT_TIME)
@@ -1859,45 +1946,18 @@ static int compare(struct fctx *c, const struct fexpr *e, struct cv *x, struct c
         return cfail(c, e, "geometries are compared with the geo.* and st_* functions");
     coerce_number(x, y);
     coerce_number(y, x);
-    /* a condition compared with true/false is the condition or its negation */
-    if ((x->t == VT_BOOL || y->t == VT_BOOL) && (op == FX_EQ || op == FX_NE)) {
-        struct cv *cond = x->t == VT_BOOL && !x->lit ? x : y;
-        struct cv *other = cond == x ? y : x;
-        if (other->t == VT_BOOL) {
-            int positive = op == FX_EQ;
-            if (other->lit) {
-                positive = positive == (other->lit->i != 0);
-                frag_puts(o, positive ? "(" : "NOT (");
-                frag_cat(o, &cond->a);
-                return frag_puts(o, ")");
-            }
-            frag_puts(o, "(CASE WHEN ");
-            frag_cat(o, &x->a);
-            frag_puts(o, " THEN 1 ELSE 0 END) ");
-            frag_puts(o, sql_op(op));
-            frag_puts(o, " (CASE WHEN ");
-            frag_cat(o, &y->a);
-            return frag_puts(o, " THEN 1 ELSE 0 END)");
-        }
-        if (other->t == VT_STR && !other->lit)
-            return cfail(c, e, "cannot compare a condition with text");
-        /* a JSON value compared with true/false: 1/0 */
-        if (cond->lit) {
-            put_operand(c, o, other, cond);
-            frag_printf(o, " %s ", sql_op(op));
-            return frag_int(o, cond->lit->i ? 1 : 0);
-        }
+    if (x->t == VT_BOOL || y->t == VT_BOOL)
+        return compare_bool(c, e, x, y, o);
+    /* text and numbers are not compared (SQLite would order them by type, PostgreSQL
+     * refuses): the same error on both */
+    int x_num = x->t == VT_NUM || x->t == VT_DUR, y_num = y->t == VT_NUM || y->t == VT_DUR;
+    if ((x->t == VT_STR && y_num) || (y->t == VT_STR && x_num)) {
+        const struct cv *lit = x->lit ? x : y->lit ? y : NULL;
+        return cfail(c, lit ? lit->lit : e, "cannot compare text with a number");
     }
-    if (x->t == VT_BOOL || y->t == VT_BOOL) {
-        if (op != FX_EQ && op != FX_NE)
-            return cfail(c, e, "true and false can only be compared with eq or ne");
-    }
-    int textual = (x->t == VT_STR && y->t == VT_NUM && !x->lit) ||
-                  (y->t == VT_STR && x->t == VT_NUM && !y->lit);
-    if (textual && !(x->t == VT_ANY || y->t == VT_ANY)) {
-        const struct cv *lit = x->lit ? x : y;
-        if (lit->lit)
-            return cfail(c, lit->lit, "cannot compare text with a number");
+    if (is_dyn(x) && is_dyn(y)) {
+        compare_dyn(c, op, x, y, o);
+        return 0;
     }
     put_operand(c, o, x, y);
     frag_printf(o, " %s ", sql_op(op));
@@ -1921,7 +1981,7 @@ static int arith(struct fctx *c, const struct fexpr *e, enum sta_type type, cons
         }
         out->t = x.t == VT_DUR ? VT_DUR : VT_NUM;
         frag_puts(&out->a, "(- ");
-        put_operand(c, &out->a, &x, &x);
+        num_operand(c, &out->a, &x);
         frag_puts(&out->a, ")");
         goto done;
     }
@@ -1973,21 +2033,27 @@ static int arith(struct fctx *c, const struct fexpr *e, enum sta_type type, cons
     }
     out->t = (x.t == VT_DUR || y.t == VT_DUR) ? VT_DUR : VT_NUM;
     frag_puts(&out->a, "(");
+    /* a division by zero is null (SQLite's answer; PostgreSQL would fail the statement) */
     if (e->kind == FX_MOD) {
         /* OData mod: the remainder of the truncated division, decimals too (SQL's % is
          * integer-only in SQLite): a - b * trunc(a / b) */
-        put_operand(c, &out->a, &x, &y);
+        num_operand(c, &out->a, &x);
         frag_puts(&out->a, " - ");
-        put_operand(c, &out->a, &y, &x);
+        num_operand(c, &out->a, &y);
         frag_puts(&out->a, " * trunc(");
-        put_operand(c, &out->a, &x, &y);
-        frag_puts(&out->a, " / ");
-        put_operand(c, &out->a, &y, &x);
-        frag_puts(&out->a, ")");
+        num_operand(c, &out->a, &x);
+        frag_puts(&out->a, " / NULLIF(");
+        num_operand(c, &out->a, &y);
+        frag_puts(&out->a, ", 0))");
+    } else if (e->kind == FX_DIV) {
+        num_operand(c, &out->a, &x);
+        frag_puts(&out->a, " / NULLIF(");
+        num_operand(c, &out->a, &y);
+        frag_puts(&out->a, ", 0)");
     } else {
-        put_operand(c, &out->a, &x, &y);
+        num_operand(c, &out->a, &x);
         frag_printf(&out->a, " %s ", sql_op(e->kind));
-        put_operand(c, &out->a, &y, &x);
+        num_operand(c, &out->a, &y);
     }
     frag_puts(&out->a, ")");
 done:
@@ -1999,16 +2065,15 @@ done:
 /* Checks that argument v is text (a JSON value or a result may be). */
 static int want_text(struct fctx *c, const struct fexpr *e, int k, struct cv *v, struct cv *as)
 {
-    if (v->t == VT_STR || v->t == VT_ANY) {
+    if (v->t == VT_STR) {
         *as = *v;
         memset(v, 0, sizeof *v);
         return 0;
     }
-    if (v->t == VT_RESULT) {
+    if (is_dyn(v)) {
         memset(as, 0, sizeof *as);
         as->t = VT_STR;
-        result_json_scalar(c, v, &as->a);
-        return 0;
+        return dyn_as(c, v, AC_TEXT, &as->a);
     }
     return cfail(c, e->args[k], "%s: argument %d: expected text, found %s", fns[e->fn].name,
                  k + 1, vt_name(v->t));
@@ -2020,12 +2085,6 @@ static int want_number(struct fctx *c, const struct fexpr *e, int k, const struc
         return 0;
     return cfail(c, e->args[k], "%s: argument %d: expected a number, found %s",
                  fns[e->fn].name, k + 1, vt_name(v->t));
-}
-
-static void num_operand(struct fctx *c, struct sqlfrag *o, const struct cv *v)
-{
-    static const struct cv number = {.t = VT_NUM};
-    put_operand(c, o, v, &number);
 }
 
 static int want_geom(struct fctx *c, const struct fexpr *e, int k, const struct cv *v)
@@ -2090,6 +2149,12 @@ static int tpl2(struct sqlfrag *out, const char *tpl, const struct sqlfrag *a,
     return frag_format(out, tpl, args, b ? 2 : 1, NULL, 0);
 }
 
+/* An integer argument of substr: truncated toward zero, at least 0, and small enough for
+ * PostgreSQL's integer. */
+#define SUBSTR_INT(x)                                                                         \
+    "CAST(CASE WHEN " x " < 0 THEN 0 WHEN " x " > 1000000000 THEN 1000000000 ELSE trunc(" x \
+    ") END AS INTEGER)"
+
 /* substringof, contains, startswith, endswith, indexof, concat, length, tolower, toupper,
  * trim, substring */
 static int call_text(struct fctx *c, const struct fexpr *e, struct cv *v, struct cv *out)
@@ -2102,8 +2167,8 @@ static int call_text(struct fctx *c, const struct fexpr *e, struct cv *v, struct
         return rc;
     switch (fn) {
     case F_LENGTH: out->t = VT_NUM; rc = tpl2(o, "length(%1$s)", &s0.a, NULL); break;
-    case F_TOLOWER: out->t = VT_STR; rc = tpl2(o, "lower(%1$s)", &s0.a, NULL); break;
-    case F_TOUPPER: out->t = VT_STR; rc = tpl2(o, "upper(%1$s)", &s0.a, NULL); break;
+    case F_TOLOWER: out->t = VT_STR; rc = tpl2(o, c->d->lower, &s0.a, NULL); break;
+    case F_TOUPPER: out->t = VT_STR; rc = tpl2(o, c->d->upper, &s0.a, NULL); break;
     case F_TRIM: out->t = VT_STR; rc = tpl2(o, "trim(%1$s)", &s0.a, NULL); break;
     case F_SUBSTRING: {
         /* OData counts from 0, SQL from 1 */
@@ -2116,7 +2181,12 @@ static int call_text(struct fctx *c, const struct fexpr *e, struct cv *v, struct
             num_operand(c, &len, &v[2]);
         const struct sqlfrag *args[] = {&s0.a, &from, &len};
         out->t = VT_STR;
-        rc = frag_format(o, e->nargs == 3 ? "substr(%1$s, %2$s + 1, %3$s)" : "substr(%1$s, %2$s + 1)",
+        /* whole numbers from 0 (a negative start or length counts as 0): SQLite would count
+         * a negative start from the end, PostgreSQL refuses a negative length */
+        rc = frag_format(o,
+                         e->nargs == 3
+                             ? "substr(%1$s, " SUBSTR_INT("%2$s") " + 1, " SUBSTR_INT("%3$s") ")"
+                             : "substr(%1$s, " SUBSTR_INT("%2$s") " + 1)",
                          args, 3, NULL, 0);
         frag_free(&from);
         frag_free(&len);
@@ -2264,7 +2334,7 @@ static int call(struct fctx *c, const struct fexpr *e, enum sta_type type, const
     } else if (fn <= F_FINISHES) {
         rc = call_interval(c, e, v, out);
     } else if (fn <= F_CEILING) {
-        static const char *const tpl[] = {"round(%1$s)", "floor(%1$s)", "ceiling(%1$s)"};
+        const char *const tpl[] = {c->d->round, "floor(%1$s)", "ceiling(%1$s)"};
         if (!(rc = want_number(c, e, 0, &v[0]))) {
             struct sqlfrag x = {0};
             num_operand(c, &x, &v[0]);
@@ -2420,7 +2490,7 @@ static int cleaf(struct fctx *c, const struct fexpr *e, enum sta_type type, cons
         } else if (!rc && (v.t == VT_ANY) && e->kind == FX_PATH) {
             /* a JSON property standing alone: true when it is true */
             frag_puts(&body, "(");
-            frag_cat(&body, &v.a);
+            dyn_as(c, &v, AC_BOOL, &body);
             frag_puts(&body, ") = 1");
         } else if (!rc) {
             rc = cfail(c, e, "expected a condition, found %s", vt_name(v.t));
@@ -2520,6 +2590,14 @@ int orderby_sql(const struct sta_orderkey *keys, int n, enum sta_type type, cons
         if (e->kind == FX_PATH && e->nsegs == 1 &&
             (strcmp(e->segs[0], "id") == 0 || strcmp(e->segs[0], "@iot.id") == 0))
             *unique = 1;
+        /* a column never null needs no NULLS clause: without one, PostgreSQL follows its
+         * index (ascending = NULLS LAST there, NULLS FIRST on SQLite) instead of sorting */
+        const struct sta_prop *prop =
+            e->kind == FX_PATH && e->nsegs == 1
+                ? sta_prop_find(type, e->segs[0], strlen(e->segs[0]))
+                : NULL;
+        if (prop && (prop->flags & SPF_NOTNULL))
+            dir = keys[k].desc ? " DESC" : " ASC";
         struct cv v = {0};
         int rc = cval(&c, e, type, alias, &v);
         if (!rc && (v.t == VT_NULL || (v.t == VT_GEOM && !v.b.sql.len)))
@@ -2539,6 +2617,15 @@ int orderby_sql(const struct sta_orderkey *keys, int n, enum sta_type type, cons
             frag_puts(out, dir);
             frag_puts(out, ", ");
             frag_cat(out, &v.b);
+        } else if (v.t == VT_ANY) {
+            /* by number, then text, then true/false: no one SQL type holds them all */
+            dyn_as(&c, &v, AC_NUM, out);
+            frag_puts(out, dir);
+            frag_puts(out, ", ");
+            dyn_as(&c, &v, AC_TEXT, out);
+            frag_puts(out, dir);
+            frag_puts(out, ", ");
+            dyn_as(&c, &v, AC_BOOL, out);
         } else if (v.t == VT_BOOL) {
             frag_puts(out, "(CASE WHEN ");
             frag_cat(out, &v.a);

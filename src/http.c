@@ -1,7 +1,8 @@
 /*
  * http.c: `insitu serve`'s HTTP server on libmicrohttpd (see http.h): a thread pool where
  * every thread answers through its own store connection (SQLite connections are opened
- * without a mutex), body and time limits, write credentials (Bearer or Basic, compared in
+ * without a mutex) and its own read-store connection when reads go elsewhere (a streaming
+ * replica), body and time limits, write credentials (Bearer or Basic, compared in
  * constant time), CORS for web maps, the access log, and a stop that lets requests finish.
  * It never prints: errors go back to the caller, requests to the access log.
  */
@@ -23,9 +24,11 @@
 #include "sta.h"
 #include "util.h"
 
+/* A thread's connections: writes (and reads without a read store) through st; reads
+ * through rst when there is a read store. */
 struct worker {
-    insitu_store *st;
-    struct sta_conn *conn;
+    insitu_store *st, *rst;
+    struct sta_conn *conn, *rconn;
 };
 
 struct http_server {
@@ -280,7 +283,9 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
                               sb_str(&base),
                               r->user[0] ? r->user : NULL};
     struct sta_response resp = {0};
-    sta_handle(wk->conn, &req, &resp);
+    /* a read store takes the reads; a write, and the entity it answers with, stay on the
+     * store written to (a replica may not have the new row yet) */
+    sta_handle(wk->rconn && !is_write(method) ? wk->rconn : wk->conn, &req, &resp);
     int status = resp.status ? resp.status : 500;
     bytes = resp.body.len;
     static const char *const allow[] = {"Allow", "GET, HEAD, OPTIONS", NULL};
@@ -398,9 +403,11 @@ static void close_workers(struct http_server *srv)
 {
     for (int i = 0; i < srv->nworkers; i++) {
         sta_conn_free(srv->workers[i].conn);
+        sta_conn_free(srv->workers[i].rconn);
         if (i == 0)
             sta_service_free(srv->svc, srv->workers[0].st);
         insitu_store_close(srv->workers[i].st);
+        insitu_store_close(srv->workers[i].rst);
     }
     if (!srv->nworkers)
         sta_service_free(srv->svc, NULL);
@@ -437,10 +444,16 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
     if (!srv->workers)
         rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     for (int i = 0; !rc && i <= srv->cfg.threads; i++) {
+        struct worker *wk = &srv->workers[i];
         rc = insitu_store_open(cfg->store_uri, cfg->read_only ? INSITU_OPEN_READONLY : 0,
-                               &srv->workers[i].st, err);
+                               &wk->st, err);
         if (!rc)
             srv->nworkers++;
+        if (!rc && cfg->read_store_uri) {
+            rc = insitu_store_open(cfg->read_store_uri, INSITU_OPEN_READONLY, &wk->rst, err);
+            if (rc)
+                insitu_error_prefix(err, "--read-store");
+        }
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
@@ -471,8 +484,12 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
         sc.source = sb_str(&src);
         rc = sta_service_new(&sc, &srv->svc, err);
     }
-    for (int i = 0; !rc && i < srv->nworkers; i++)
-        rc = sta_conn_new(srv->svc, srv->workers[i].st, &srv->workers[i].conn, err);
+    for (int i = 0; !rc && i < srv->nworkers; i++) {
+        struct worker *wk = &srv->workers[i];
+        rc = sta_conn_new(srv->svc, wk->st, &wk->conn, err);
+        if (!rc && wk->rst)
+            rc = sta_conn_new(srv->svc, wk->rst, &wk->rconn, err);
+    }
     sb_free(&src);
     if (rc) {
         if (srv->d)

@@ -1,8 +1,9 @@
 /*
  * http.h: the HTTP server of `insitu serve` (libmicrohttpd): listening, a thread pool with one
- * store connection per thread, request size and time limits, write credentials, CORS, the
- * access log, and a graceful stop. Requests are answered by sta.c; this module never reads
- * or writes the store itself beyond opening and closing connections.
+ * store connection per thread (two with a read store: reads go to it, writes to the store),
+ * request size and time limits, write credentials, CORS, the access log, and a graceful stop.
+ * Requests are answered by sta.c; this module never reads or writes the store itself beyond
+ * opening and closing connections.
  */
 #ifndef INSITU_HTTP_H
 #define INSITU_HTTP_H
@@ -15,6 +16,7 @@ struct accesslog;
 
 struct http_config {
     const char *store_uri;
+    const char *read_store_uri; /* GET and HEAD read from it (opened read-only), or NULL */
     const char *host;          /* address to bind ("127.0.0.1", "::1", "0.0.0.0") */
     int port;                  /* 0: any free port (see http_port()) */
     const char *base_url;      /* links start with it; NULL: http://<Host header> */

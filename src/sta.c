@@ -821,6 +821,13 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
     sta_select_sql(def, w->c->st->dialect, &f.sql);
     int rc = coll_from(w, cq, &f);
     int series = cq->type == STA_OBSERVATION && cq->has_parent && cq->ptype == STA_DATASTREAM;
+    /* stable pages: a total order. A series reads in time order; other Observations by
+     * (Datastream, time), their key, which both backends read in order (PostgreSQL has no
+     * ordered index on the ids of its partitioned table); other entities by id. */
+    const char *total = series ? "e.phenomenon_start ASC"
+                        : cq->type == STA_OBSERVATION
+                            ? "e.datastream_id ASC, e.phenomenon_start ASC"
+                            : "e.id ASC";
     if (!rc) {
         frag_puts(&f, " ORDER BY ");
         if (cq->q && cq->q->n_orderby) {
@@ -828,10 +835,9 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
             rc = orderby_sql(cq->q->orderby, cq->q->n_orderby, cq->type, "e",
                              w->c->st->dialect, w->c->now_us, &f, &unique, w->err);
             if (!rc && !unique && !(series && orders_by_time(cq->q)))
-                frag_puts(&f, ", e.id ASC");
+                frag_printf(&f, ", %s", total);
         } else {
-            /* a series reads in time order; other collections by id (stable pages) */
-            frag_puts(&f, series ? "e.phenomenon_start ASC" : "e.id ASC");
+            frag_puts(&f, total);
         }
     }
     if (!rc) {
@@ -1627,9 +1633,6 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
         sq_free(&q);
         return;
     }
-    if (c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0)
-        c->st->ops->set_deadline(
-            c->st, (int64_t)((now_seconds() + c->svc->cfg.query_seconds) * 1e6));
     switch (t->kind) {
     case TG_ROOT: answer_root(base, resp); break;
     case TG_COLLECTION:
@@ -1646,8 +1649,6 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
     case TG_PROPERTY: rc = answer_property(&w, t, resp); break;
     case TG_CREATE_OBS: sta_error(resp, 405, "CreateObservations takes POST"); break;
     }
-    if (c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0)
-        c->st->ops->set_deadline(c->st, 0);
     if (rc)
         fail_with(resp, &err, rc);
     wctx_free(&w);
@@ -1661,9 +1662,28 @@ static int64_t wall_now_us(void)
     return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
 }
 
+static void dispatch(struct sta_conn *c, const struct sta_request *req,
+                     struct sta_response *resp);
+
+/* A read (its path too) may spend query_seconds in the database; the limit is set for the
+ * whole request, so that PostgreSQL's statement_timeout is not set and reset between the
+ * statements of one request. */
 void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_response *resp)
 {
     c->now_us = wall_now_us();
+    int limited = c->st->ops->set_deadline && c->svc->cfg.query_seconds > 0 &&
+                  (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0);
+    if (limited)
+        c->st->ops->set_deadline(
+            c->st, (int64_t)((now_seconds() + c->svc->cfg.query_seconds) * 1e6));
+    dispatch(c, req, resp);
+    if (limited)
+        c->st->ops->set_deadline(c->st, 0);
+}
+
+static void dispatch(struct sta_conn *c, const struct sta_request *req,
+                     struct sta_response *resp)
+{
     resp->content_type = "application/json; charset=utf-8";
     resp->location[0] = '\0';
     const char *path = req->path ? req->path : "";

@@ -12,31 +12,33 @@
 /* ---- properties: names, kinds, columns, index in the select list ---- */
 
 static const struct sta_prop thing_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
-    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
     {"properties", SP_OBJECT, "properties", NULL, NULL, 3, 0},
 };
 
 static const struct sta_prop location_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
-    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS},
-    {"encodingType", SP_TEXT, "encoding_type", NULL, NULL, 3, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"encodingType", SP_TEXT, "encoding_type", NULL, NULL, 3,
+     SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
     {"location", SP_GEO, "location", "geom", NULL, 4, SPF_REQUIRED | SPF_ALWAYS},
     {"properties", SP_OBJECT, "properties", NULL, NULL, 5, 0},
 };
 
 static const struct sta_prop hloc_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"time", SP_TIME, "time", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"time", SP_TIME, "time", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
 };
 
 static const struct sta_prop datastream_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
-    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS},
-    {"observationType", SP_TEXT, "observation_type", NULL, NULL, 3, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"observationType", SP_TEXT, "observation_type", NULL, NULL, 3,
+     SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
     {"unitOfMeasurement", SP_UOM, "unit_name", "unit_symbol", "unit_definition", 4,
      SPF_REQUIRED | SPF_ALWAYS},
     {"properties", SP_OBJECT, "properties", NULL, NULL, 7, 0},
@@ -45,25 +47,27 @@ static const struct sta_prop datastream_props[] = {
 };
 
 static const struct sta_prop sensor_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
-    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS},
-    {"encodingType", SP_TEXT, "encoding_type", NULL, NULL, 3, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"encodingType", SP_TEXT, "encoding_type", NULL, NULL, 3,
+     SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
     {"metadata", SP_ANYJSON, "metadata", NULL, NULL, 4, SPF_REQUIRED | SPF_ALWAYS},
     {"properties", SP_OBJECT, "properties", NULL, NULL, 5, 0},
 };
 
 static const struct sta_prop property_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
-    {"definition", SP_TEXT, "definition", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS},
-    {"description", SP_TEXT, "description", NULL, NULL, 3, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"definition", SP_TEXT, "definition", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 3, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
     {"properties", SP_OBJECT, "properties", NULL, NULL, 4, 0},
 };
 
 static const struct sta_prop observation_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"phenomenonTime", SP_PERIOD, "phenomenon_start", "phenomenon_end", NULL, 1, SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"phenomenonTime", SP_PERIOD, "phenomenon_start", "phenomenon_end", NULL, 1,
+     SPF_ALWAYS | SPF_NOTNULL},
     {"resultTime", SP_TIME, "result_time", NULL, NULL, 3, SPF_ALWAYS},
     {"result", SP_RESULT, "result", "result_json", NULL, 4, SPF_REQUIRED | SPF_ALWAYS},
     {"resultQuality", SP_ANYJSON, "result_quality", NULL, NULL, 6, 0},
@@ -72,10 +76,11 @@ static const struct sta_prop observation_props[] = {
 };
 
 static const struct sta_prop feature_props[] = {
-    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS},
-    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS},
-    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS},
-    {"encodingType", SP_TEXT, "encoding_type", NULL, NULL, 3, SPF_REQUIRED | SPF_ALWAYS},
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"encodingType", SP_TEXT, "encoding_type", NULL, NULL, 3,
+     SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
     {"feature", SP_GEO, "feature", "geom", NULL, 4, SPF_REQUIRED | SPF_ALWAYS},
     {"properties", SP_OBJECT, "properties", NULL, NULL, 5, 0},
 };

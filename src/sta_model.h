@@ -38,7 +38,9 @@ enum sta_pkind {
 enum {
     SPF_REQUIRED = 1, /* mandatory when creating */
     SPF_COMPUTED = 2, /* kept by the server (Datastream phenomenonTime): not writable */
-    SPF_ALWAYS = 4    /* printed even when null */
+    SPF_ALWAYS = 4,   /* printed even when null */
+    SPF_NOTNULL = 8   /* never null in the store (a time: its start): an order by it needs no
+                       * NULLS clause, and so can follow an index on PostgreSQL too */
 };
 
 struct sta_prop {

@@ -16,7 +16,7 @@
 struct sta_service {
     struct sta_config cfg;
     char *source;
-    pthread_mutex_t lock;   /* guards run_id */
+    pthread_mutex_t lock;   /* guards run_id, and is held while the run is made */
     int64_t run_id;         /* provenance run of this service's writes, 0 until the first */
     int64_t started;        /* when the service started (µs): tells its run apart */
 };

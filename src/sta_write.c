@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cpl_error.h>
 #include <jansson.h>
+#include <ogr_api.h>
 #include <openssl/rand.h>
 
 #include "ingest.h"
@@ -144,16 +146,10 @@ static int exists(struct wx *w, enum sta_type t, int64_t id, int *yes)
 
 /* ==== provenance ==== */
 
-/* The ingest run of this service's writes, made in the current transaction when it is the
- * first write (and found again by its source and version when another connection made it). */
-static int api_run(struct wx *w)
+/* Finds the run of this service (by its source and version), or makes it. */
+static int find_or_make_run(struct wx *w)
 {
     struct sta_service *svc = w->c->svc;
-    pthread_mutex_lock(&svc->lock);
-    w->run_id = svc->run_id;
-    pthread_mutex_unlock(&svc->lock);
-    if (w->run_id)
-        return 0;
     struct strbuf key = {0}, version = {0};
     sb_printf(&key, "sta:%s", svc->source);
     int64_t started = svc->started;
@@ -180,14 +176,29 @@ static int api_run(struct wx *w)
     return rc;
 }
 
-/* After commit: the run is known to every connection. */
-static void api_run_committed(struct wx *w)
+/* The ingest run of this service's writes. The first write makes it in a transaction of its
+ * own, under the service's lock: concurrent first writes on several connections then share
+ * one run (each would make its own where transactions see only what was committed before
+ * they read, as on PostgreSQL). Called outside the request's transaction. */
+static int api_run(struct wx *w)
 {
     struct sta_service *svc = w->c->svc;
     pthread_mutex_lock(&svc->lock);
-    if (!svc->run_id)
-        svc->run_id = w->run_id;
+    int rc = 0;
+    if (!svc->run_id) {
+        rc = st_begin(w->st, w->err);
+        if (!rc)
+            rc = find_or_make_run(w);
+        if (!rc)
+            rc = st_commit(w->st, w->err);
+        if (rc)
+            st_rollback(w->st);
+        else
+            svc->run_id = w->run_id;
+    }
+    w->run_id = svc->run_id;
     pthread_mutex_unlock(&svc->lock);
+    return rc;
 }
 
 void sta_service_free(struct sta_service *svc, insitu_store *st)
@@ -295,7 +306,20 @@ static int geometry_text(struct wx *w, json_t *loc, const char *key, char **out)
     if (!json_is_object(g) || !json_is_string(json_object_get(g, "type")))
         return fail(w, INSITU_EINVAL, "'%s' must be a GeoJSON geometry or Feature", key);
     *out = json_dumps(g, JSON_COMPACT);
-    return *out ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
+    if (!*out)
+        return fail(w, INSITU_ENOMEM, "out of memory");
+    /* checked here, not by the database: SpatiaLite answers NULL where PostGIS raises an
+     * error, and the message should be the same on both (the handler is per thread) */
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    OGRGeometryH geom = OGR_G_CreateGeometryFromJson(*out);
+    CPLPopErrorHandler();
+    if (!geom) {
+        free(*out);
+        *out = NULL;
+        return fail(w, INSITU_EINVAL, "'%s' is not a valid GeoJSON geometry", key);
+    }
+    OGR_G_DestroyGeometry(geom);
+    return 0;
 }
 
 static int check_encoding(struct wx *w, const char *enc)
@@ -962,9 +986,9 @@ static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent 
 
 static int begin(struct wx *w)
 {
-    int rc = st_begin(w->st, w->err);
+    int rc = api_run(w);
     if (!rc)
-        rc = api_run(w);
+        rc = st_begin(w->st, w->err);
     return rc;
 }
 
@@ -987,8 +1011,6 @@ static int commit(struct wx *w)
         rc = st_commit(w->st, w->err);
     if (rc)
         st_rollback(w->st);
-    else
-        api_run_committed(w);
     bw_delete(w->bw);
     w->bw = NULL;
     return rc;
@@ -1196,7 +1218,9 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
         if (!rc && strcmp(p->name, "phenomenonTime") == 0) {
             if (a == INSITU_TIME_NONE)
                 rc = fail(w, INSITU_EINVAL, "'phenomenonTime' cannot be null");
-            else {
+            else if (t == STA_OBSERVATION && w->st->ops->reserve_times)
+                rc = w->st->ops->reserve_times(w->st, &a, 1, w->err); /* a new partition */
+            if (!rc) {
                 set_col(l, p->col, 'T', a, 0, NULL);
                 set_col(l, p->col2, 'T', b, 0, NULL);
                 *times_changed = 1;

@@ -666,9 +666,12 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
         st_bind_text(s, 6, geojson);
     rc = st_step(s, err);
     if (rc < 0 && !wkb) {
-        /* PostGIS raises an error where SpatiaLite returns NULL: the same message for both */
-        rc = insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s (%.300s)",
-                              geojson, err ? err->message : "");
+        /* PostGIS raises an error where SpatiaLite returns NULL: the same message for both
+         * (the cause copied first: it is in the buffer being written) */
+        char cause[304];
+        snprintf(cause, sizeof cause, "%.300s", err ? err->message : "");
+        rc = insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s (%s)",
+                              geojson, cause);
     } else if (rc == 1) {
         *id = st_col_int64(s, 0);
         cache_put(st, &ckey, *id);

@@ -51,11 +51,19 @@ struct sql_dialect {
     const char *time_of_day;
     /* printf: the 1-based position of text %2$s in text %1$s, 0 when absent. */
     const char *strpos;
-    /* printf: the scalar at a path inside the JSON text %1$s, as an SQL value (number, text,
-     * 1/0 for true/false, NULL when absent); the path is one '?' parameter spelt in
-     * json_path_style. */
-    const char *json_extract;
+    /* printf: the value at a path inside the JSON text %1$s, read as one SQL type, so that
+     * a comparison means the same on every backend: json_number, a JSON number as a double
+     * (integers too); json_text, a JSON string as text; json_bool, true/false as 1/0; each
+     * NULL when the value is absent or of another type. json_null: a condition, true when
+     * the value is absent or JSON null. The path is a '?' parameter spelt in json_path_style
+     * (every '?' of the format takes it). */
+    const char *json_number, *json_text, *json_bool, *json_null;
     enum json_path_style json_path_style;
+    /* printf: %1$s rounded half away from zero, as a double (SQLite's round()). */
+    const char *round;
+    /* printf: text %1$s with the ASCII letters (only) in lower / upper case, as SQLite's
+     * lower() and upper() without ICU. */
+    const char *lower, *upper;
 };
 /* Appends the GeoJSON of a locations/features row: its text, or its geometry's when the
  * text was not kept (geometries that came as WKB). alias: the table alias. */
@@ -124,6 +132,10 @@ struct store_ops {
      * in microseconds; 0 removes the limit) stop and fail with INSITU_ELIMIT. A server
      * bounds the time one request may spend in the database with it. */
     void (*set_deadline)(struct store *st, int64_t deadline_us);
+    /* Optional (may be NULL): makes the store able to hold observations whose phenomenon
+     * time starts at each of the n times, before an UPDATE moves observations there
+     * (PostgreSQL creates their yearly partitions). Inside the caller's transaction. */
+    int (*reserve_times)(struct store *st, const int64_t *starts, size_t n, insitu_error *err);
 };
 
 /* Statements prepared once per connection and reused (hot upserts). */

@@ -1,8 +1,10 @@
 /*
  * store_pg.c: the PostgreSQL + PostGIS backend (libpq). Implements struct store_ops: the
  * common SQL ('?' placeholders, rewritten to $n) as named prepared statements cached per
- * connection, COPY into a staging table merged with INSERT ... ON CONFLICT for bulk
- * observations, and yearly partitions created as data arrives. Knows nothing above the store.
+ * connection and typed by the values bound (as SQLite's values carry their type), COPY into
+ * a staging table merged with INSERT ... ON CONFLICT for bulk observations, yearly
+ * partitions created as data arrives, and statement_timeout for deadlines. Knows nothing
+ * above the store.
  */
 #include <endian.h>
 #include <stdint.h>
@@ -23,8 +25,13 @@ struct pg_store {
     struct store base;
     PGconn *conn;
     int64_t last_changes;
-    struct strmap prepared;   /* converted SQL -> statement number */
+    struct strmap prepared;   /* parameter types + converted SQL -> statement number */
     int next_stmt;
+    unsigned generation;      /* counts DEALLOCATE ALL: older statement names are gone */
+    int64_t deadline_us;      /* set_deadline(): 0, or when statements stop */
+    int timeout_want;         /* statement_timeout (ms) the deadline asks for; 0: none */
+    int timeout_set;          /* what the session has: 0 its default, -1 not known */
+    int timeout_in_tx;        /* statement_timeout was changed in the open transaction */
     struct strmap partitions; /* years whose partition is known to exist */
     int stage_ready;          /* the session's staging table exists */
     int bulk;                 /* in a bulk transaction (begin with bulk) */
@@ -32,12 +39,20 @@ struct pg_store {
     size_t n_pending, cap_pending;
 };
 
+/* A statement is prepared on the server at its first execution, with the types of the
+ * values bound then (bigint, double precision, bytea; text and NULL left for the server to
+ * infer): `? < ?` then compares numbers, not text, as on SQLite. Bound again with other
+ * types, it is prepared once more under another name. */
 struct pg_stmt {
     struct stmt base;
-    char name[24];
+    char *sql;         /* with $n placeholders */
+    char name[24];     /* the server-side statement of the types in sig, or "" */
+    unsigned generation;
+    char *sig;         /* one letter per parameter: i(nt8), d(ouble), b(ytea), u(nknown) */
     int nparams;
     char **values;
     int *lengths, *formats;
+    Oid *types;
     PGresult *res;
     int row, executed;
     int reads_obs; /* the SQL names observations: pending partitions are attached first */
@@ -47,9 +62,30 @@ static const struct sql_dialect pg_dialect = {
     .geom_from_geojson = "ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "ST_Force2D(ST_GeomFromWKB(?, 4326))",
     .geom_as_geojson = "ST_AsGeoJSON(%s, 9)",
+    /* the exact test takes the box as ST_Envelope makes it: a point or a line when the box
+     * is flat, where ST_MakeEnvelope's flat polygon intersects nothing */
     .bbox_filter = "%1$s.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(%1$s.geom, "
-                   "ST_MakeEnvelope(?, ?, ?, ?, 4326))",
+                   "ST_SetSRID(ST_Envelope(ST_MakeLine(ST_MakePoint(?, ?), ST_MakePoint(?, ?))), "
+                   "4326))",
     .bbox_repeat = 2,
+    .geom_from_wkt = "ST_GeomFromText(?, 4326)",
+    .spatial_true = "(%1$s)",
+    /* functions of schema version 2: SQLite's strftime() results, exactly */
+    .time_part = {"insitu_time_part(%1$s, 0)", "insitu_time_part(%1$s, 1)",
+                  "insitu_time_part(%1$s, 2)", "insitu_time_part(%1$s, 3)",
+                  "insitu_time_part(%1$s, 4)", "insitu_time_part(%1$s, 5)"},
+    .time_of_day = "insitu_time_of_day(%1$s)",
+    .strpos = "strpos(%1$s, %2$s)",
+    .json_number = "insitu_json_number(%1$s, ?)",
+    .json_text = "insitu_json_text(%1$s, ?)",
+    .json_bool = "insitu_json_bool(%1$s, ?)",
+    .json_null = "insitu_json_null(%1$s, ?)",
+    .json_path_style = JSON_PATH_ARRAY,
+    /* round(double precision) rounds half to even; numeric rounds half away from zero */
+    .round = "CAST(round(CAST(%1$s AS numeric)) AS double precision)",
+    /* lower() and upper() follow the locale; SQLite's change ASCII letters only */
+    .lower = "translate(%1$s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
+    .upper = "translate(%1$s, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')",
 };
 
 static int pg_accepts(const char *uri)
@@ -74,7 +110,15 @@ static int pg_error(struct pg_store *ps, const PGresult *res, insitu_error *err,
     safe_uri(ps->base.uri, uri, sizeof uri);
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(ps->conn);
-    int code = state && strncmp(state, "23", 2) == 0 ? INSITU_ECONFLICT : INSITU_ESTORE;
+    if (state && strcmp(state, "57014") == 0 && ps->deadline_us)
+        return insitu_error_set(err, INSITU_ELIMIT, "%s: the request took longer than its time "
+                                "limit", what);
+    /* 23: a constraint; 22: a value the statement cannot compute with (a number out of
+     * range: the input's doing) */
+    int code = !state                       ? INSITU_ESTORE
+               : strncmp(state, "23", 2) == 0 ? INSITU_ECONFLICT
+               : strncmp(state, "22", 2) == 0 ? INSITU_EINVAL
+                                              : INSITU_ESTORE;
     insitu_error_set(err, code, "%s: %s: %s", uri, what, msg && *msg ? msg : "failed");
     /* libpq messages end with a newline */
     size_t n = err ? strlen(err->message) : 0;
@@ -195,11 +239,17 @@ static int pg_init(struct store *st, insitu_error *err)
 
 static int attach_pending(struct pg_store *ps, insitu_error *err);
 
+static int apply_deadline(struct pg_store *ps, insitu_error *err);
+
 static int pg_begin(struct store *st, int bulk, insitu_error *err)
 {
     struct pg_store *ps = (struct pg_store *)st;
-    int rc = pg_exec(ps, "BEGIN", err);
+    /* statement_timeout is set outside the transaction, where a rollback cannot undo it */
+    int rc = apply_deadline(ps, err);
+    if (!rc)
+        rc = pg_exec(ps, "BEGIN", err);
     ps->bulk = !rc && bulk;
+    ps->timeout_in_tx = 0;
     return rc;
 }
 
@@ -208,7 +258,10 @@ static int pg_commit(struct store *st, insitu_error *err)
     struct pg_store *ps = (struct pg_store *)st;
     int rc = attach_pending(ps, err);
     ps->bulk = 0;
-    return rc ? rc : pg_exec(ps, "COMMIT", err);
+    rc = rc ? rc : pg_exec(ps, "COMMIT", err);
+    if (!rc)
+        ps->timeout_in_tx = 0;
+    return rc;
 }
 
 static void pg_rollback(struct store *st)
@@ -216,7 +269,10 @@ static void pg_rollback(struct store *st)
     struct pg_store *ps = (struct pg_store *)st;
     PGresult *r = PQexec(ps->conn, "ROLLBACK");
     PQclear(r);
-    /* what the transaction created (partitions, the staging table) is gone with it */
+    /* what the transaction created (partitions, the staging table, a SET) is gone with it */
+    if (ps->timeout_in_tx)
+        ps->timeout_set = -1;
+    ps->timeout_in_tx = 0;
     strmap_free(&ps->partitions);
     ps->stage_ready = 0;
     ps->n_pending = 0;
@@ -247,49 +303,32 @@ static int convert_placeholders(const char *sql, struct strbuf *out)
 
 static int pg_prepare(struct store *st, const char *sql, struct stmt **out, insitu_error *err)
 {
-    struct pg_store *ps = (struct pg_store *)st;
-    struct strbuf text = {0};
-    int nparams = convert_placeholders(sql, &text);
-    int64_t number;
-    if (!strmap_get(&ps->prepared, text.data, text.len, &number)) {
-        /* a bounded cache: generated SQL ($filter) could otherwise grow it without end */
-        if (ps->prepared.count >= 2000) {
-            PGresult *r = PQexec(ps->conn, "DEALLOCATE ALL");
-            PQclear(r);
-            strmap_free(&ps->prepared);
-        }
-        number = ++ps->next_stmt;
-        char name[24];
-        snprintf(name, sizeof name, "insitu_%d", (int)number);
-        PGresult *res = PQprepare(ps->conn, name, text.data, 0, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            int rc = pg_error(ps, res, err, "cannot prepare statement");
-            PQclear(res);
-            sb_free(&text);
-            return rc;
-        }
-        PQclear(res);
-        strmap_put(&ps->prepared, text.data, text.len, number);
-    }
-    sb_free(&text);
     struct pg_stmt *s = calloc(1, sizeof *s);
     if (!s)
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    struct strbuf text = {0};
+    int nparams = convert_placeholders(sql, &text);
     s->base.st = st;
-    snprintf(s->name, sizeof s->name, "insitu_%d", (int)number);
+    s->sql = text.data ? text.data : xstrdup("");
     s->nparams = nparams;
     s->reads_obs = strstr(sql, "observations") != NULL;
     if (nparams) {
         s->values = calloc((size_t)nparams, sizeof *s->values);
         s->lengths = calloc((size_t)nparams, sizeof *s->lengths);
         s->formats = calloc((size_t)nparams, sizeof *s->formats);
-        if (!s->values || !s->lengths || !s->formats) {
-            free(s->values);
-            free(s->lengths);
-            free(s->formats);
-            free(s);
-            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-        }
+        s->types = calloc((size_t)nparams, sizeof *s->types);
+        s->sig = calloc((size_t)nparams + 1, 1);
+    }
+    if (!s->sql || (nparams && (!s->values || !s->lengths || !s->formats || !s->types ||
+                                !s->sig))) {
+        free(s->sql);
+        free(s->values);
+        free(s->lengths);
+        free(s->formats);
+        free(s->types);
+        free(s->sig);
+        free(s);
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     }
     *out = &s->base;
     return 0;
@@ -297,7 +336,10 @@ static int pg_prepare(struct store *st, const char *sql, struct stmt **out, insi
 
 #define PS(x) ((struct pg_stmt *)(x))
 
-static int set_param(struct stmt *s, int idx, const char *v, size_t n, int binary)
+/* Type OIDs of pg_type (stable across PostgreSQL versions). */
+enum { OID_BYTEA = 17, OID_INT8 = 20, OID_FLOAT8 = 701 };
+
+static int set_param(struct stmt *s, int idx, const char *v, size_t n, int binary, Oid type)
 {
     struct pg_stmt *p = PS(s);
     if (idx < 1 || idx > p->nparams)
@@ -306,6 +348,7 @@ static int set_param(struct stmt *s, int idx, const char *v, size_t n, int binar
     p->values[idx - 1] = NULL;
     p->lengths[idx - 1] = 0;
     p->formats[idx - 1] = binary;
+    p->types[idx - 1] = v ? type : 0;
     if (v) {
         p->values[idx - 1] = malloc(n + 1);
         if (!p->values[idx - 1])
@@ -317,26 +360,132 @@ static int set_param(struct stmt *s, int idx, const char *v, size_t n, int binar
     return 0;
 }
 
-static int pg_bind_null(struct stmt *s, int i) { return set_param(s, i, NULL, 0, 0); }
+static int pg_bind_null(struct stmt *s, int i) { return set_param(s, i, NULL, 0, 0, 0); }
 static int pg_bind_int64(struct stmt *s, int i, int64_t v)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", (long long)v);
-    return set_param(s, i, buf, (size_t)n, 0);
+    return set_param(s, i, buf, (size_t)n, 0, OID_INT8);
 }
 static int pg_bind_double(struct stmt *s, int i, double v)
 {
     char buf[48];
     fmt_double(v, buf, sizeof buf);
-    return set_param(s, i, buf, strlen(buf), 0);
+    return set_param(s, i, buf, strlen(buf), 0, OID_FLOAT8);
 }
 static int pg_bind_text(struct stmt *s, int i, const char *v)
 {
-    return set_param(s, i, v, v ? strlen(v) : 0, 0);
+    return set_param(s, i, v, v ? strlen(v) : 0, 0, 0);
 }
 static int pg_bind_blob(struct stmt *s, int i, const void *data, size_t n)
 {
-    return set_param(s, i, data, n, 1);
+    return set_param(s, i, data, n, 1, OID_BYTEA);
+}
+
+/* PQprepare of p as `name`. A parameter whose type neither its value nor the statement
+ * says (a NULL in "? IS NULL") is made text, PostgreSQL's type for unknown literals, and the
+ * statement prepared again; inside a transaction the attempts run under a savepoint, since a
+ * failed one would abort the transaction. */
+static int prepare_named(struct pg_store *ps, const char *name, struct pg_stmt *p,
+                         insitu_error *err)
+{
+    int in_tx = PQtransactionStatus(ps->conn) != PQTRANS_IDLE;
+    int rc = in_tx ? pg_exec(ps, "SAVEPOINT insitu_prepare", err) : 0;
+    for (int attempt = 0; !rc; attempt++) {
+        PGresult *res = PQprepare(ps->conn, name, p->sql, p->nparams, p->types);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+            PQclear(res);
+            break;
+        }
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        const char *dollar = msg ? strchr(msg, '$') : NULL;
+        int k = dollar ? atoi(dollar + 1) : 0;
+        int untyped = state && strcmp(state, "42P18") == 0 && k >= 1 && k <= p->nparams &&
+                      p->types[k - 1] == 0 && attempt < p->nparams;
+        if (!untyped) {
+            rc = pg_error(ps, res, err, "cannot prepare statement");
+            PQclear(res);
+            break;
+        }
+        PQclear(res);
+        p->types[k - 1] = 25; /* text */
+        if (in_tx)
+            rc = pg_exec(ps, "ROLLBACK TO SAVEPOINT insitu_prepare", err);
+    }
+    if (in_tx) {
+        PGresult *r = PQexec(ps->conn, rc ? "ROLLBACK TO SAVEPOINT insitu_prepare; RELEASE "
+                                            "SAVEPOINT insitu_prepare"
+                                          : "RELEASE SAVEPOINT insitu_prepare");
+        PQclear(r);
+    }
+    return rc;
+}
+
+/* Prepares p on the server for the types of its bound values, once per connection and set
+ * of types; fills p->name. */
+static int prepare_typed(struct pg_store *ps, struct pg_stmt *p, insitu_error *err)
+{
+    struct strbuf key = {0};
+    for (int i = 0; i < p->nparams; i++)
+        sb_putc(&key, p->types[i] == OID_INT8     ? 'i'
+                      : p->types[i] == OID_FLOAT8 ? 'd'
+                      : p->types[i] == OID_BYTEA  ? 'b'
+                                                  : 'u');
+    if (p->name[0] && p->generation == ps->generation &&
+        (p->nparams == 0 || memcmp(p->sig, key.data, (size_t)p->nparams) == 0)) {
+        sb_free(&key);
+        return 0;
+    }
+    if (p->nparams)
+        memcpy(p->sig, key.data, (size_t)p->nparams);
+    sb_putc(&key, '|');
+    sb_puts(&key, p->sql);
+    int64_t number;
+    if (!strmap_get(&ps->prepared, key.data, key.len, &number)) {
+        /* a bounded cache: generated SQL ($filter) could otherwise grow it without end */
+        if (ps->prepared.count >= 2000) {
+            PGresult *r = PQexec(ps->conn, "DEALLOCATE ALL");
+            PQclear(r);
+            strmap_free(&ps->prepared);
+            ps->generation++;
+        }
+        number = ++ps->next_stmt;
+        char name[24];
+        snprintf(name, sizeof name, "insitu_%d", (int)number);
+        int rc = prepare_named(ps, name, p, err);
+        if (rc) {
+            sb_free(&key);
+            p->name[0] = '\0';
+            return rc;
+        }
+        strmap_put(&ps->prepared, key.data, key.len, number);
+    }
+    sb_free(&key);
+    snprintf(p->name, sizeof p->name, "insitu_%d", (int)number);
+    p->generation = ps->generation;
+    return 0;
+}
+
+/* Before a statement: past the deadline it does not run; otherwise the session's
+ * statement_timeout is made what the deadline asks for (a SET only when that changed). */
+static int apply_deadline(struct pg_store *ps, insitu_error *err)
+{
+    if (ps->deadline_us && (int64_t)(now_seconds() * 1e6) > ps->deadline_us)
+        return insitu_error_set(err, INSITU_ELIMIT, "statement failed: the request took "
+                                "longer than its time limit");
+    if (ps->timeout_want == ps->timeout_set)
+        return 0;
+    char sql[64];
+    /* without a deadline the session's own setting (the server's, the role's) comes back */
+    if (ps->timeout_want)
+        snprintf(sql, sizeof sql, "SET statement_timeout = %d", ps->timeout_want);
+    else
+        snprintf(sql, sizeof sql, "RESET statement_timeout");
+    int rc = pg_exec(ps, sql, err);
+    ps->timeout_set = rc ? -1 : ps->timeout_want;
+    ps->timeout_in_tx |= PQtransactionStatus(ps->conn) != PQTRANS_IDLE;
+    return rc;
 }
 
 static int pg_step(struct stmt *s, insitu_error *err)
@@ -349,11 +498,16 @@ static int pg_step(struct stmt *s, insitu_error *err)
             if (rc)
                 return rc;
         }
+        int rc = apply_deadline(ps, err);
+        if (!rc)
+            rc = prepare_typed(ps, p, err);
+        if (rc)
+            return rc;
         p->res = PQexecPrepared(ps->conn, p->name, p->nparams, (const char *const *)p->values,
                                 p->lengths, p->formats, 0);
         ExecStatusType status = PQresultStatus(p->res);
         if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-            int rc = pg_error(ps, p->res, err, "statement failed");
+            rc = pg_error(ps, p->res, err, "statement failed");
             PQclear(p->res);
             p->res = NULL;
             return rc;
@@ -399,6 +553,7 @@ static void pg_reset(struct stmt *s)
         free(p->values[i]);
         p->values[i] = NULL;
         p->lengths[i] = p->formats[i] = 0;
+        p->types[i] = 0;
     }
 }
 
@@ -406,10 +561,27 @@ static void pg_finalize(struct stmt *s)
 {
     struct pg_stmt *p = PS(s);
     pg_reset(s);
+    free(p->sql);
+    free(p->sig);
     free(p->values);
     free(p->lengths);
     free(p->formats);
+    free(p->types);
     free(p);
+}
+
+static void pg_set_deadline(struct store *st, int64_t deadline_us)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    ps->deadline_us = deadline_us;
+    ps->timeout_want = 0;
+    if (deadline_us) {
+        /* the time left, in steps of 10 ms so that one request's limit is the next one's
+         * (no SET between them) */
+        int64_t left_ms = (deadline_us - (int64_t)(now_seconds() * 1e6) + 999) / 1000;
+        left_ms = (left_ms + 9) / 10 * 10;
+        ps->timeout_want = (int)(left_ms < 10 ? 10 : left_ms > INT32_MAX ? INT32_MAX : left_ms);
+    }
 }
 
 static int64_t pg_changes(struct store *st) { return ((struct pg_store *)st)->last_changes; }
@@ -794,6 +966,20 @@ static int pg_append_observations(struct store *st, const struct obs_row *rows, 
     return rc;
 }
 
+/* The yearly partitions of the times (an Observation moved in time by an UPDATE). */
+static int pg_reserve_times(struct store *st, const int64_t *starts, size_t n,
+                            insitu_error *err)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    int rc = attach_pending(ps, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct obs_row row = {0};
+        row.phenomenon_start = starts[i];
+        rc = ensure_partitions(ps, &row, 1, 0, err);
+    }
+    return rc;
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .accepts = pg_accepts,
@@ -822,4 +1008,6 @@ const struct store_ops store_pg_ops = {
     .changes = pg_changes,
     .put_observations = pg_put_observations,
     .append_observations = pg_append_observations,
+    .set_deadline = pg_set_deadline,
+    .reserve_times = pg_reserve_times,
 };

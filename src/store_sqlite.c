@@ -49,8 +49,15 @@ static const struct sql_dialect sqlite_dialect = {
                   "CAST(strftime('%%S', %1$s / 1000000, 'unixepoch') AS INTEGER)"},
     .time_of_day = "strftime('%%H:%%M:%%S', %1$s / 1000000, 'unixepoch')",
     .strpos = "instr(%1$s, %2$s)",
-    .json_extract = "json_extract(%1$s, ?)",
+    .json_number = "(CASE json_type(%1$s, ?) WHEN 'integer' THEN CAST(json_extract(%1$s, ?) AS "
+                   "REAL) WHEN 'real' THEN json_extract(%1$s, ?) END)",
+    .json_text = "(CASE json_type(%1$s, ?) WHEN 'text' THEN json_extract(%1$s, ?) END)",
+    .json_bool = "(CASE json_type(%1$s, ?) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)",
+    .json_null = "(coalesce(json_type(%1$s, ?), 'null') = 'null')",
     .json_path_style = JSON_PATH_DOLLAR,
+    .round = "round(%1$s)",
+    .lower = "lower(%1$s)",
+    .upper = "upper(%1$s)",
 };
 
 static int sqlite_accepts(const char *uri)
@@ -286,14 +293,20 @@ static int sqlite_bind_blob(struct stmt *s, int i, const void *data, size_t n)
     return sqlite3_bind_blob64(SQ(s), i, data, n, SQLITE_TRANSIENT);
 }
 
+static int past_deadline(void *ctx);
+
 static int sqlite_step(struct stmt *s, insitu_error *err)
 {
+    struct sqlite_store *ss = (struct sqlite_store *)s->st;
+    /* the progress handler stops long statements; one that starts late does not start */
+    if (ss->deadline_us && !sqlite3_stmt_busy(SQ(s)) && past_deadline(ss))
+        return insitu_error_set(err, INSITU_ELIMIT, "statement failed: the request took "
+                                "longer than its time limit");
     int rc = sqlite3_step(SQ(s));
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    struct sqlite_store *ss = (struct sqlite_store *)s->st;
     return db_error(ss, err, "statement failed");
 }
 

@@ -64,7 +64,7 @@ $VG "$INSITU" --store "$S" ingest "$T/bad.csv" >"$T/out" 2>&1
 # the server: reads, a write with a credential, refused writes, errors, then SIGTERM
 echo "valgrind: insitu serve"
 rm -f "$T/serve.err"
-INSITU_SERVE_TOKEN=vg $VG "$INSITU" --store "$S" serve --listen 127.0.0.1:0 --threads 2 \
+INSITU_SERVE_TOKEN=vg $VG "$INSITU" --store "$S" serve --listen 127.0.0.1:0 --threads 2 --read-store "$S" \
   --access-log "$T/access.log" 2>"$T/serve.err" &
 pid=$!
 url=""

@@ -80,8 +80,10 @@ equal "the navigationLink resolves to its Datastreams" "$CODE $(py 'len(d["value
 equal "JSON is served as application/json" "$(header Content-Type)" "application/json; charset=utf-8"
 equal "CORS: any origin may read" "$(header Access-Control-Allow-Origin)" "*"
 
-fetch GET "$URL/Observations(5)/Datastream/Thing"
-equal "navigation Observations(5)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
+# the third Observation of Datastream 3 (ids are the backend's: name it by series and time)
+o3=$(sql "SELECT id FROM observations WHERE datastream_id = 3 ORDER BY phenomenon_start LIMIT 1 OFFSET 2")
+fetch GET "$URL/Observations($o3)/Datastream/Thing"
+equal "navigation Observations(id)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
 fetch GET "$URL/Datastreams(4)/Observations?\$filter=phenomenonTime%20ge%202023-12-01T00:00:00Z%20and%20phenomenonTime%20lt%202024-01-01T00:00:00Z&\$orderby=phenomenonTime%20desc&\$select=result,phenomenonTime"
 equal "a filtered, ordered series" "$(py '[(o["phenomenonTime"], o["result"]) for o in d["value"]]')" \
   "[('2023-12-28T01:35:00Z', 49.15), ('2023-12-01T01:35:00Z', 49)]"
@@ -94,10 +96,12 @@ equal "\$expand nested with its own options" \
 fetch GET "$URL/Things(1)/name/\$value"
 equal "a property's raw \$value" "$CODE $BODY" "200 R_APPROUAGUE_APPROUAGUE_KM0041"
 
-# following @iot.nextLink to the end
-pages=$(python3 - "$URL/Observations?\$top=3&\$count=true&\$select=id" <<'PY'
+# following @iot.nextLink to the end: every Observation once, by Datastream then time
+order=$(sql "SELECT id FROM observations ORDER BY datastream_id, phenomenon_start" | tr '\n' ' ')
+pages=$(python3 - "$URL/Observations?\$top=3&\$count=true&\$select=id" "$order" <<'PY'
 import json, sys, urllib.request
 url, ids, pages, count = sys.argv[1], [], 0, None
+order = [int(i) for i in sys.argv[2].split()]
 while url:
     with urllib.request.urlopen(url) as r:
         d = json.load(r)
@@ -105,7 +109,7 @@ while url:
     count = d["@iot.count"]
     ids += [o["@iot.id"] for o in d["value"]]
     url = d.get("@iot.nextLink")
-print(pages, count, len(ids), ids == sorted(set(ids)))
+print(pages, count, len(ids), ids == order)
 PY
 )
 equal "@iot.nextLink leads through every page once" "$pages" "6 16 16 True"
@@ -190,6 +194,10 @@ fi
 equal "the API's provenance run is complete after the stop" \
   "$(sql "SELECT status || ' ' || ingester FROM ingest_runs WHERE ingester = 'sta' ORDER BY id DESC LIMIT 1")" \
   "complete sta"
+# concurrent first writes share the server's one run (none is left running)
+equal "one provenance run per server, all complete" \
+  "$(sql "SELECT count(*) || ' ' || sum(CASE WHEN status = 'complete' THEN 1 ELSE 0 END) FROM ingest_runs WHERE ingester = 'sta'")" \
+  "2 2"
 equal "the summary counts the series exactly" \
   "$(sql "SELECT n_obs FROM datastreams WHERE id = $ds")" "$after"
 
