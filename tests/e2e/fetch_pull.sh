@@ -9,7 +9,7 @@ mkdir -p "$T/scratch"
 python3 "$HTTPD" --root "$DATA" --port-file "$T/port" --log "$T/requests.log" \
   --scratch "$T/scratch" &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$T"' EXIT
+at_exit 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null'
 i=0
 while [ ! -s "$T/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 U="http://127.0.0.1:$(cat "$T/port")"

@@ -10,11 +10,14 @@ n=0
 # The backend under test: sqlite (a file), or postgresql (a throw-away cluster on 127.0.0.1,
 # started here and stopped at exit; the .pgsh twin of each script sets it).
 BACKEND=${INSITU_TEST_BACKEND:-sqlite}
+# Cleanup at exit: a script adds its own steps with `at_exit 'COMMAND'` (run first, newest
+# first) instead of replacing this trap, so that its cluster is always stopped.
+EXIT_STEPS=""
+at_exit() { EXIT_STEPS="$1; $EXIT_STEPS"; }
+trap 'eval "$EXIT_STEPS"; [ "$BACKEND" = postgresql ] && "$INSITU_TEST_PG_CLUSTER" stop "$T/pg"; rm -rf "$T"' EXIT
 if [ "$BACKEND" = postgresql ]; then
-  trap '"$INSITU_TEST_PG_CLUSTER" stop "$T/pg"; rm -rf "$T"' EXIT
   STORE=$("$INSITU_TEST_PG_CLUSTER" start "$T/pg") || { echo "1..0 # SKIP no PostgreSQL"; exit 1; }
 else
-  trap 'rm -rf "$T"' EXIT
   STORE="$T/store.db"
 fi
 

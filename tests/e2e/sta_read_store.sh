@@ -13,7 +13,8 @@ insitu ingest "$DATA/theia/CATC_package.zip" >/dev/null
 
 PID=""
 REPLICA_DIR=""
-trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; [ -n "$REPLICA_DIR" ] && "$INSITU_TEST_PG_CLUSTER" stop "$REPLICA_DIR"; [ "$BACKEND" = postgresql ] && "$INSITU_TEST_PG_CLUSTER" stop "$T/pg"; rm -rf "$T"' EXIT
+at_exit '[ -n "$REPLICA_DIR" ] && "$INSITU_TEST_PG_CLUSTER" stop "$REPLICA_DIR"'
+at_exit '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null'
 
 # rsql QUERY: QUERY on the read store
 rsql() {

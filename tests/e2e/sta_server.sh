@@ -39,7 +39,7 @@ stop_server() {
   STOP_RC=$?
   PID=""
 }
-trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"' EXIT
+at_exit '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null'
 
 # fetch METHOD URL [curl options]: status in CODE, body in BODY, headers in $T/headers
 fetch() {
