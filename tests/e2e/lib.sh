@@ -37,6 +37,28 @@ run() {
   ERR=$(cat "$T/.err")
 }
 
+# After `PID=$!` of an `insitu serve --listen 127.0.0.1:0 ... 2>"$T/serve.err" &`: waits for
+# the URL the server prints (in URL); ends the script when it does not start.
+serve_wait() {
+  URL=""
+  i=0
+  while [ $i -lt 200 ] && [ -z "$URL" ]; do
+    URL=$(sed -n 's/^insitu: serving .* at \(http:[^ ]*\) .*/\1/p' "$T/serve.err" 2>/dev/null)
+    kill -0 "$PID" 2>/dev/null || break
+    [ -z "$URL" ] && sleep 0.05
+    i=$((i + 1))
+  done
+  [ -n "$URL" ] || { not_ok "server started" "$(cat "$T/serve.err")"; done_testing; exit 1; }
+}
+
+# Stops the server with SIGTERM; its exit status in STOP_RC.
+stop_server() {
+  kill -TERM "$PID"
+  wait "$PID"
+  STOP_RC=$?
+  PID=""
+}
+
 # insitu ARGS...: the binary on the test store
 insitu() { "$INSITU" --store "$STORE" "$@"; }
 

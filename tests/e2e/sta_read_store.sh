@@ -42,22 +42,7 @@ start_server() {
   INSITU_SERVE_TOKEN=s3cret "$INSITU" --store "$STORE" serve --read-store "$READ" \
     --listen 127.0.0.1:0 --threads 2 "$@" 2>"$T/serve.err" &
   PID=$!
-  URL=""
-  i=0
-  while [ $i -lt 200 ] && [ -z "$URL" ]; do
-    URL=$(sed -n 's/^insitu: serving .* at \(http:[^ ]*\) .*/\1/p' "$T/serve.err" 2>/dev/null)
-    kill -0 "$PID" 2>/dev/null || break
-    [ -z "$URL" ] && sleep 0.05
-    i=$((i + 1))
-  done
-  [ -n "$URL" ] || { not_ok "server started" "$(cat "$T/serve.err")"; done_testing; exit 1; }
-}
-
-stop_server() {
-  kill -TERM "$PID"
-  wait "$PID"
-  STOP_RC=$?
-  PID=""
+  serve_wait
 }
 
 fetch() {
