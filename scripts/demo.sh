@@ -10,7 +10,18 @@ SRC=${2:-.}
 DATA="$SRC/tests/data"
 STORE=${DEMO_STORE:-demo.db}
 rm -f "$STORE" "$STORE-wal" "$STORE-shm"
-run() { echo "\$ insitu --store $STORE $*" | sed "s|$DATA|tests/data|g"; "$INSITU" --store "$STORE" "$@"; echo; }
+# run ARGS...: shows the command (arguments with spaces or ; quoted, as a user types them),
+# then runs it on the demo store
+run() {
+  shown=""
+  for a in "$@"; do
+    case $a in *[\ \;\(\)]*) a="'$a'";; esac
+    shown="$shown $a"
+  done
+  echo "\$ insitu --store $STORE$shown" | sed "s|$DATA|tests/data|g"
+  "$INSITU" --store "$STORE" "$@"
+  echo
+}
 run init
 run ingest "$DATA/theia/CATC_package.zip"
 run ingest --lenient "$DATA/theia/TEST"
@@ -23,7 +34,10 @@ run ingest "$DATA/hydroweb/hydroprd_R_MARONI_OELEMARI_KM0387_from_20231101_to_20
 run ingest "$DATA/waterml2/usgs_435601087432701_precipitation.xml"
 run ingest "$DATA/raster/ndvi_insitu.csv"
 run sample --product MOD13Q1 --property NDVI --scale 0.0001 --nodata -3000 "$DATA/raster/mod13q1"
-run things --format geojson
+run things --format geojson -o "${STORE%.db}-stations.geojson"
+echo "(${STORE%.db}-stations.geojson: every station, reach and virtual station; QGIS opens it as a layer)"
+echo
+run things --bbox -55,2,-51,5
 run datastreams --thing R_MARONI_TAPANAHONY_KM0198
 run query --thing R_MARONI_TAPANAHONY_KM0198 --property water_surface_height \
     --from 2023-11-01 --to 2024-02-01 --format csv
@@ -33,4 +47,4 @@ run query --thing 57205900041 --property wse --format csv
 run query --thing "HIKA RAIN GAGE NEAR CLEVELAND, WI" --from 2012-09-01 --format waterml2
 run matchup --insitu ndvi_insitu --product NDVI --tolerance P2D
 run sources
-echo "demo store: $STORE (open it in QGIS, or query it with 'insitu --store $STORE ...')"
+echo "demo store: $STORE, stations: ${STORE%.db}-stations.geojson (open both in QGIS, or query the store with 'insitu --store $STORE ...')"
