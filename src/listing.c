@@ -138,22 +138,20 @@ int insitu_export_datastreams(insitu_store *store, const insitu_filter *f, FILE 
                   "ON p.id = d.observed_property_id JOIN sensors s ON s.id = d.sensor_id WHERE "
                   "1 = 1");
     int64_t thing_id = 0;
+    struct ds_select w = {0};
     if (f && f->thing) {
         int rc = store_find_thing(st, f->thing, &thing_id, err);
         if (rc) {
             sb_free(&sql);
             return rc;
         }
-        sb_puts(&sql, " AND d.thing_id = ?");
+        w.thing_id = &thing_id;
     }
-    if (f && f->property)
-        sb_puts(&sql, " AND (lower(p.name) = lower(?) OR p.definition = ?)");
-    if (f && f->has_bbox) {
-        sb_puts(&sql, " AND d.thing_id IN (SELECT tl.thing_id FROM thing_locations tl JOIN "
-                      "locations l ON l.id = tl.location_id WHERE ");
-        dialect_bbox_sql(st->dialect, &sql, "l", "locations");
-        sb_puts(&sql, ")");
+    if (f) {
+        w.property = f->property;
+        w.bbox = f->has_bbox ? f->bbox : NULL;
     }
+    ds_select_sql(st->dialect, &w, &sql);
     sb_puts(&sql, " ORDER BY d.id");
     struct stmt *s;
     int rc = st_prepare(st, sql.data, &s, err);
@@ -161,14 +159,7 @@ int insitu_export_datastreams(insitu_store *store, const insitu_filter *f, FILE 
     if (rc)
         return rc;
     int idx = 1;
-    if (f && f->thing)
-        st_bind_int64(s, idx++, thing_id);
-    if (f && f->property) {
-        st_bind_text(s, idx++, f->property);
-        st_bind_text(s, idx++, f->property);
-    }
-    if (f && f->has_bbox)
-        dialect_bbox_bind(st->dialect, s, &idx, f->bbox);
+    ds_select_bind(st->dialect, &w, s, &idx);
     rc = stream_rows(s, cols, (int)ARRAY_LEN(cols), 11, out, fmt, err);
     st_finalize(s);
     return rc;

@@ -68,16 +68,9 @@ static int select_datastreams(struct insitu_cursor *c, insitu_error *err)
             sb_puts(&sql, i ? ", ?" : "?");
         sb_puts(&sql, ")");
     }
-    if (q->thing)
-        sb_puts(&sql, " AND d.thing_id = ?");
-    if (q->property)
-        sb_puts(&sql, " AND (lower(p.name) = lower(?) OR p.definition = ?)");
-    if (q->has_bbox) {
-        sb_puts(&sql, " AND d.thing_id IN (SELECT tl.thing_id FROM thing_locations tl JOIN "
-                      "locations l ON l.id = tl.location_id WHERE ");
-        dialect_bbox_sql(st->dialect, &sql, "l", "locations");
-        sb_puts(&sql, ")");
-    }
+    struct ds_select w = {q->thing ? &thing_id : NULL, q->property,
+                          q->has_bbox ? q->bbox : NULL};
+    ds_select_sql(st->dialect, &w, &sql);
     sb_puts(&sql, " ORDER BY d.id");
     struct stmt *s;
     int rc = st_prepare(st, sql.data, &s, err);
@@ -87,14 +80,7 @@ static int select_datastreams(struct insitu_cursor *c, insitu_error *err)
     int idx = 1;
     for (size_t i = 0; i < q->n_datastreams; i++)
         st_bind_int64(s, idx++, q->datastreams[i]);
-    if (q->thing)
-        st_bind_int64(s, idx++, thing_id);
-    if (q->property) {
-        st_bind_text(s, idx++, q->property);
-        st_bind_text(s, idx++, q->property);
-    }
-    if (q->has_bbox)
-        dialect_bbox_bind(st->dialect, s, &idx, q->bbox);
+    ds_select_bind(st->dialect, &w, s, &idx);
     size_t cap = 0;
     while ((rc = st_step(s, err)) == 1) {
         if (c->n_ds == cap) {

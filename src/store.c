@@ -119,6 +119,33 @@ void dialect_bbox_bind(const struct sql_dialect *d, struct stmt *s, int *idx, co
             st_bind_double(s, (*idx)++, bbox[k]);
 }
 
+void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struct strbuf *sql)
+{
+    if (w->thing_id)
+        sb_puts(sql, " AND d.thing_id = ?");
+    if (w->property)
+        sb_puts(sql, " AND (lower(p.name) = lower(?) OR p.definition = ?)");
+    if (w->bbox) {
+        sb_puts(sql, " AND d.thing_id IN (SELECT tl.thing_id FROM thing_locations tl JOIN "
+                     "locations l ON l.id = tl.location_id WHERE ");
+        dialect_bbox_sql(d, sql, "l", "locations");
+        sb_putc(sql, ')');
+    }
+}
+
+void ds_select_bind(const struct sql_dialect *d, const struct ds_select *w, struct stmt *s,
+                    int *idx)
+{
+    if (w->thing_id)
+        st_bind_int64(s, (*idx)++, *w->thing_id);
+    if (w->property) {
+        st_bind_text(s, (*idx)++, w->property);
+        st_bind_text(s, (*idx)++, w->property);
+    }
+    if (w->bbox)
+        dialect_bbox_bind(d, s, idx, w->bbox);
+}
+
 /* ---- statement helpers ---- */
 
 int st_prepare(struct store *st, const char *sql, struct stmt **out, insitu_error *err)

@@ -82,6 +82,18 @@ void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const cha
 /* Binds a bbox from parameter index *idx on, as many times as the dialect needs. */
 void dialect_bbox_bind(const struct sql_dialect *d, struct stmt *s, int *idx, const double bbox[4]);
 
+/* The datastreams that the CLI's --thing, --property and --bbox select, as conditions on a
+ * datastream "d" joined to its observed property "p": appended after a WHERE ("AND ..."),
+ * then bound from *idx on in the same order. A NULL thing_id or property selects any. */
+struct ds_select {
+    const int64_t *thing_id;
+    const char *property; /* a name (any case) or a definition URI */
+    const double *bbox;   /* W, S, E, N of the Thing's locations */
+};
+void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struct strbuf *sql);
+void ds_select_bind(const struct sql_dialect *d, const struct ds_select *w, struct stmt *s,
+                    int *idx);
+
 /* Per-row outcome of put_observations. */
 enum { OBS_INSERTED = 1, OBS_UPDATED = 2 };
 
