@@ -583,19 +583,86 @@ static int datastream_existing(struct store *st, const struct datastream_in *d, 
     return rc;
 }
 
+/* The content key of a datastream: what it would hold, so that the key of a stored row and
+ * the key of an upsert that would leave it unchanged are the same. */
+static void datastream_key(struct strbuf *key, int64_t thing_id, int64_t property_id,
+                           int64_t sensor_id, const char *qualifier, const char *name,
+                           const char *description, const char *observation_type,
+                           const char *unit_name, const char *unit_symbol,
+                           const char *unit_definition, const char *properties)
+{
+    const int64_t ids[] = {thing_id, property_id, sensor_id};
+    const char *parts[] = {qualifier,
+                           name,
+                           description,
+                           observation_type ? observation_type : OBSERVATION_TYPE_MEASUREMENT,
+                           unit_name,
+                           unit_symbol,
+                           unit_definition,
+                           properties};
+    cache_key_ids(key, 'D', ids, 3, 8, parts);
+}
+
+/* Caches every datastream of a Thing under its content key, once per Thing and process:
+ * one query where a new product of known reaches made one per (reach, variable). An
+ * upsert that would change a row misses the cache and reads it as before. */
+static int prefetch_datastreams(struct store *st, int64_t thing_id, insitu_error *err)
+{
+    struct strbuf mark = {0};
+    const int64_t ids[] = {thing_id};
+    cache_key_ids(&mark, 'P', ids, 1, 0, NULL);
+    int64_t seen;
+    if (cache_get(st, &mark, &seen)) {
+        sb_free(&mark);
+        return 0;
+    }
+    struct stmt *s;
+    int rc = st_prepare_cached(st, SLOT_THING_DATASTREAMS,
+                               "SELECT id, observed_property_id, sensor_id, qualifier, name, "
+                               "description, observation_type, unit_name, unit_symbol, "
+                               "unit_definition, properties FROM datastreams WHERE thing_id = ?",
+                               &s, err);
+    if (rc) {
+        sb_free(&mark);
+        return rc;
+    }
+    st_bind_int64(s, 1, thing_id);
+    struct strbuf key = {0};
+    while ((rc = st_step(s, err)) == 1) {
+        sb_reset(&key);
+        datastream_key(&key, thing_id, st_col_int64(s, 1), st_col_int64(s, 2),
+                       st_col_text(s, 3), st_col_text(s, 4), st_col_text(s, 5),
+                       st_col_text(s, 6), st_col_text(s, 7), st_col_text(s, 8),
+                       st_col_text(s, 9), st_col_text(s, 10));
+        cache_put(st, &key, st_col_int64(s, 0));
+    }
+    st_finalize(s);
+    if (rc == 0)
+        cache_put(st, &mark, 1);
+    sb_free(&key);
+    sb_free(&mark);
+    return rc < 0 ? rc : 0;
+}
+
 int store_upsert_datastream(struct store *st, const struct datastream_in *d, int64_t *id,
                             insitu_error *err)
 {
     /* most upserts of a re-read source change nothing: find those without a write, and
      * without SQL when this process wrote or read them before */
-    const int64_t ids[] = {d->thing_id, d->property_id, d->sensor_id};
-    const char *parts[] = {d->qualifier, d->name, d->description, d->observation_type,
-                           d->unit_name, d->unit_symbol, d->unit_definition, d->properties};
     struct strbuf key = {0};
-    cache_key_ids(&key, 'D', ids, 3, 8, parts);
+    datastream_key(&key, d->thing_id, d->property_id, d->sensor_id, d->qualifier, d->name,
+                   d->description, d->observation_type, d->unit_name, d->unit_symbol,
+                   d->unit_definition, d->properties);
     struct datastream_in merged = {0};
     int cached = cache_get(st, &key, id);
-    int rc = cached ? 1 : datastream_existing(st, d, id, &merged, err);
+    int rc = 0;
+    if (!cached) {
+        /* the first datastream of a Thing this process has not seen reads all of them */
+        rc = prefetch_datastreams(st, d->thing_id, err);
+        cached = !rc && cache_get(st, &key, id);
+    }
+    if (!rc)
+        rc = cached ? 1 : datastream_existing(st, d, id, &merged, err);
     if (rc == 0)
         rc = upsert_datastream_row(st, d, id, err);
     else if (rc == 2)
