@@ -372,11 +372,12 @@ int bw_property(struct batch_writer *bw, const struct property_in *p, int64_t *i
 int bw_datastream(struct batch_writer *bw, const struct datastream_in *d, int64_t *id,
                   insitu_error *err)
 {
-    char key[1024], ids[64];
-    snprintf(ids, sizeof ids, "%lld/%lld/%lld", (long long)d->thing_id,
-             (long long)d->property_id, (long long)d->sensor_id);
-    const char *parts[] = {ids, d->qualifier};
-    size_t n = make_key(key, sizeof key, 2, parts);
+    /* the three ids as bytes, then the qualifier (a key, never printed) */
+    char key[1024];
+    const int64_t ids[] = {d->thing_id, d->property_id, d->sensor_id};
+    memcpy(key, ids, sizeof ids);
+    const char *parts[] = {d->qualifier};
+    size_t n = sizeof ids + make_key(key + sizeof ids, sizeof key - sizeof ids, 1, parts);
     CACHED_UPSERT(bw->datastreams, key, n, bw->n_datastreams++,
                   store_upsert_datastream(bw->st, d, id, err));
 }
@@ -412,7 +413,7 @@ int bw_thing_location_wkb(struct batch_writer *bw, int64_t thing_id, const char 
                           insitu_error *err)
 {
     struct strbuf key = {0};
-    location_key(&key, thing_id, geojson, wkb, wkb_len);
+    location_cache_key(&key, thing_id, geojson, wkb, wkb_len);
     int64_t seen;
     int rc = 0;
     if (!strmap_get(&bw->locations, key.data, key.len, &seen)) {

@@ -399,6 +399,46 @@ static int wanted_measure(const struct product *p, const char *name, OGRFieldTyp
     return (fields && strcmp(fields, "all") == 0) || m->basic;
 }
 
+/* Tells OGR not to parse the fields that nothing reads (about half of a RiverSP record:
+ * the measurements outside the `fields` selection): their values stay unset, their
+ * indexes unchanged. */
+static int ignore_unused_fields(struct product *p, int n, insitu_error *err)
+{
+    char *used = calloc((size_t)n + 1, 1);
+    if (!used)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    used[p->key_index] = 1;
+    used[p->time_index] = 1;
+    if (p->time_str_index >= 0)
+        used[p->time_str_index] = 1;
+    for (int k = 0; k < p->n_measures; k++) {
+        used[p->measures[k].index] = 1;
+        if (p->measures[k].flag_index >= 0)
+            used[p->measures[k].flag_index] = 1;
+    }
+    for (int k = 0; k < p->n_flag_fields; k++)
+        used[p->flag_fields[k]] = 1;
+    for (int k = 0; k < p->n_property_fields; k++)
+        used[p->property_fields[k]] = 1;
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(p->layer);
+    const char *fallback[] = {"p_lon", "p_lat"}; /* fallback_location() reads them */
+    for (size_t k = 0; k < ARRAY_LEN(fallback); k++) {
+        int i = OGR_FD_GetFieldIndex(defn, fallback[k]);
+        if (i >= 0)
+            used[i] = 1;
+    }
+    char **ignored = NULL;
+    for (int i = 0; i < n; i++)
+        if (!used[i])
+            ignored = CSLAddString(ignored, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)));
+    free(used);
+    /* a failure only costs the parsing it would have saved */
+    if (ignored)
+        OGR_L_SetIgnoredFields(p->layer, (const char **)ignored);
+    CSLDestroy(ignored);
+    return 0;
+}
+
 /* Sorts the layer's fields into measurements, Thing properties and quality flags. */
 static int classify_fields(struct product *p, insitu_error *err)
 {
@@ -457,7 +497,7 @@ static int classify_fields(struct product *p, insitu_error *err)
     if (fields && !p->n_measures)
         return insitu_error_set(err, INSITU_EUSAGE, "swot: %s: fields=%s names no measurement",
                                 p->files.name, fields);
-    return 0;
+    return ignore_unused_fields(p, n, err);
 }
 
 static int open_product(struct product *p, const struct swot_kind *const *kinds,

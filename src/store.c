@@ -315,27 +315,73 @@ void store_cache_clear(struct store *st)
     strmap_free(&st->cache_pending);
 }
 
-/* Builds a content key: a type letter and two 64-bit hashes of the parts (joined by the
- * unit separator), short whatever the entity's size; a false match needs two 64-bit
- * hashes to collide at once. */
-static void cache_key(struct strbuf *key, char type, int n, const char *const *parts)
+/* Two 64-bit hashes of a byte run, 8 bytes a step (the content keys hash whole entities,
+ * properties included, for every row of a source: byte by byte was ~1 us a datastream). */
+struct hash2 {
+    uint64_t h1, h2;
+};
+
+static void hash2_init(struct hash2 *h)
 {
-    uint64_t h1 = 1469598103934665603ULL, h2 = 0x9E3779B97F4A7C15ULL;
-    for (int i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)(parts[i] ? parts[i] : "");
-        for (; *p; p++) {
-            h1 = (h1 ^ *p) * 1099511628211ULL;
-            h2 = (h2 ^ *p) * 0x100000001B3ULL + 0x7F4A7C15ULL;
-            h2 ^= h2 >> 29;
-        }
-        h1 = (h1 ^ 0x1f) * 1099511628211ULL;
-        h2 = (h2 ^ 0x1f) * 0x100000001B3ULL;
+    h->h1 = 1469598103934665603ULL;
+    h->h2 = 0x9E3779B97F4A7C15ULL;
+}
+
+static void hash2_word(struct hash2 *h, uint64_t w)
+{
+    h->h1 = (h->h1 ^ w) * 0x100000001B3ULL;
+    h->h1 ^= h->h1 >> 32;
+    h->h2 = (h->h2 ^ w) * 0xBF58476D1CE4E5B9ULL + 0x7F4A7C15ULL;
+    h->h2 ^= h->h2 >> 29;
+}
+
+/* Hashes n bytes and then their length (so that "ab"+"c" and "a"+"bc" differ). */
+static void hash2_bytes(struct hash2 *h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        hash2_word(h, w);
     }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i);
+        hash2_word(h, w);
+    }
+    hash2_word(h, (uint64_t)n ^ 0x1f00000000000000ULL);
+}
+
+static void hash2_key(struct strbuf *key, char type, const struct hash2 *h)
+{
     char buf[1 + 16];
     buf[0] = type;
-    memcpy(buf + 1, &h1, 8);
-    memcpy(buf + 9, &h2, 8);
+    memcpy(buf + 1, &h->h1, 8);
+    memcpy(buf + 9, &h->h2, 8);
     sb_append(key, buf, sizeof buf);
+}
+
+/* Builds a content key: a type letter and two 64-bit hashes of the integers ids (n_ids)
+ * and the text parts (NULL as ""), short whatever the entity's size; a false match needs
+ * two 64-bit hashes to collide at once. */
+static void cache_key_ids(struct strbuf *key, char type, const int64_t *ids, int n_ids, int n,
+                          const char *const *parts)
+{
+    struct hash2 h;
+    hash2_init(&h);
+    for (int i = 0; i < n_ids; i++)
+        hash2_word(&h, (uint64_t)ids[i]);
+    for (int i = 0; i < n; i++) {
+        const char *p = parts[i] ? parts[i] : "";
+        hash2_bytes(&h, p, strlen(p));
+    }
+    hash2_key(key, type, &h);
+}
+
+static void cache_key(struct strbuf *key, char type, int n, const char *const *parts)
+{
+    cache_key_ids(key, type, NULL, 0, n, parts);
 }
 
 static int cache_get(struct store *st, const struct strbuf *key, int64_t *id)
@@ -441,14 +487,15 @@ int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, 
                            t->properties};
     cache_key(&key, 'T', 5, parts);
     struct thing_in merged = {0};
-    int rc = cache_get(st, &key, id) ? 1 : thing_existing(st, t, id, &merged, err);
+    int cached = cache_get(st, &key, id);
+    int rc = cached ? 1 : thing_existing(st, t, id, &merged, err);
     if (rc == 0)
         rc = upsert_thing_row(st, t, id, err);
     else if (rc == 2)
         rc = upsert_thing_row(st, &merged, id, err);
     else if (rc > 0)
         rc = 0;
-    if (!rc)
+    if (!rc && !cached)
         cache_put(st, &key, *id);
     free((char *)merged.description);
     free((char *)merged.properties);
@@ -563,27 +610,94 @@ static int datastream_existing(struct store *st, const struct datastream_in *d, 
     return rc;
 }
 
+/* The content key of a datastream: what it would hold, so that the key of a stored row and
+ * the key of an upsert that would leave it unchanged are the same. */
+static void datastream_key(struct strbuf *key, int64_t thing_id, int64_t property_id,
+                           int64_t sensor_id, const char *qualifier, const char *name,
+                           const char *description, const char *observation_type,
+                           const char *unit_name, const char *unit_symbol,
+                           const char *unit_definition, const char *properties)
+{
+    const int64_t ids[] = {thing_id, property_id, sensor_id};
+    const char *parts[] = {qualifier,
+                           name,
+                           description,
+                           observation_type ? observation_type : OBSERVATION_TYPE_MEASUREMENT,
+                           unit_name,
+                           unit_symbol,
+                           unit_definition,
+                           properties};
+    cache_key_ids(key, 'D', ids, 3, 8, parts);
+}
+
+/* Caches every datastream of a Thing under its content key, once per Thing and process:
+ * one query where a new product of known reaches made one per (reach, variable). An
+ * upsert that would change a row misses the cache and reads it as before. */
+static int prefetch_datastreams(struct store *st, int64_t thing_id, insitu_error *err)
+{
+    struct strbuf mark = {0};
+    const int64_t ids[] = {thing_id};
+    cache_key_ids(&mark, 'P', ids, 1, 0, NULL);
+    int64_t seen;
+    if (cache_get(st, &mark, &seen)) {
+        sb_free(&mark);
+        return 0;
+    }
+    struct stmt *s;
+    int rc = st_prepare_cached(st, SLOT_THING_DATASTREAMS,
+                               "SELECT id, observed_property_id, sensor_id, qualifier, name, "
+                               "description, observation_type, unit_name, unit_symbol, "
+                               "unit_definition, properties FROM datastreams WHERE thing_id = ?",
+                               &s, err);
+    if (rc) {
+        sb_free(&mark);
+        return rc;
+    }
+    st_bind_int64(s, 1, thing_id);
+    struct strbuf key = {0};
+    while ((rc = st_step(s, err)) == 1) {
+        sb_reset(&key);
+        datastream_key(&key, thing_id, st_col_int64(s, 1), st_col_int64(s, 2),
+                       st_col_text(s, 3), st_col_text(s, 4), st_col_text(s, 5),
+                       st_col_text(s, 6), st_col_text(s, 7), st_col_text(s, 8),
+                       st_col_text(s, 9), st_col_text(s, 10));
+        cache_put(st, &key, st_col_int64(s, 0));
+    }
+    st_finalize(s);
+    if (rc == 0)
+        cache_put(st, &mark, 1);
+    sb_free(&key);
+    sb_free(&mark);
+    return rc < 0 ? rc : 0;
+}
+
 int store_upsert_datastream(struct store *st, const struct datastream_in *d, int64_t *id,
                             insitu_error *err)
 {
     /* most upserts of a re-read source change nothing: find those without a write, and
      * without SQL when this process wrote or read them before */
-    char ids[64];
-    snprintf(ids, sizeof ids, "%lld/%lld/%lld", (long long)d->thing_id,
-             (long long)d->property_id, (long long)d->sensor_id);
-    const char *parts[] = {ids, d->qualifier, d->name, d->description, d->observation_type,
-                           d->unit_name, d->unit_symbol, d->unit_definition, d->properties};
     struct strbuf key = {0};
-    cache_key(&key, 'D', 9, parts);
+    datastream_key(&key, d->thing_id, d->property_id, d->sensor_id, d->qualifier, d->name,
+                   d->description, d->observation_type, d->unit_name, d->unit_symbol,
+                   d->unit_definition, d->properties);
     struct datastream_in merged = {0};
-    int rc = cache_get(st, &key, id) ? 1 : datastream_existing(st, d, id, &merged, err);
+    int cached = cache_get(st, &key, id);
+    int rc = 0;
+    if (!cached) {
+        /* the first datastream of a Thing this process has not seen reads all of them */
+        rc = prefetch_datastreams(st, d->thing_id, err);
+        cached = !rc && cache_get(st, &key, id);
+    }
+    if (!rc)
+        rc = cached ? 1 : datastream_existing(st, d, id, &merged, err);
     if (rc == 0)
         rc = upsert_datastream_row(st, d, id, err);
     else if (rc == 2)
         rc = upsert_datastream_row(st, &merged, id, err);
     else if (rc > 0)
         rc = 0;
-    if (!rc)
+    /* a hit is already cached (in the store's cache or this transaction's) */
+    if (!rc && !cached)
         cache_put(st, &key, *id);
     free((char *)merged.description);
     free((char *)merged.unit_name);
@@ -741,6 +855,19 @@ void location_key(struct strbuf *key, int64_t thing_id, const char *geojson,
     sb_printf(key, "%lld|sha256:%s%s", (long long)thing_id, geojson ? "" : "wkb:", hex);
 }
 
+void location_cache_key(struct strbuf *key, int64_t thing_id, const char *geojson,
+                        const unsigned char *wkb, size_t wkb_len)
+{
+    struct hash2 h;
+    hash2_init(&h);
+    hash2_word(&h, (uint64_t)thing_id);
+    if (geojson)
+        hash2_bytes(&h, geojson, strlen(geojson));
+    else
+        hash2_bytes(&h, wkb, wkb_len);
+    hash2_key(key, geojson ? 'G' : 'W', &h);
+}
+
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err)
 {
@@ -751,12 +878,22 @@ int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *nam
                              const char *geojson, const unsigned char *wkb, size_t wkb_len,
                              int64_t when, insitu_error *err)
 {
-    struct strbuf key = {0};
-    location_key(&key, thing_id, geojson, wkb, wkb_len);
+    /* a geometry this process saw for this Thing is found by a cheap hash of its text or
+     * WKB, without the SHA-256 of its natural key (a long one's) nor that key's lookup */
+    struct strbuf quick = {0};
+    location_cache_key(&quick, thing_id, geojson, wkb, wkb_len);
     int64_t loc_id = 0;
-    int rc = upsert_geometry_row(st, SLOT_LOCATION, "locations", "location", sb_str(&key), name,
-                                 NULL, geojson, wkb, wkb_len, NULL, &loc_id, err);
-    sb_free(&key);
+    int rc = 0;
+    if (!cache_get(st, &quick, &loc_id)) {
+        struct strbuf key = {0};
+        location_key(&key, thing_id, geojson, wkb, wkb_len);
+        rc = upsert_geometry_row(st, SLOT_LOCATION, "locations", "location", sb_str(&key),
+                                 name, NULL, geojson, wkb, wkb_len, NULL, &loc_id, err);
+        sb_free(&key);
+        if (!rc)
+            cache_put(st, &quick, loc_id);
+    }
+    sb_free(&quick);
     if (rc)
         return rc;
     /* the Thing's current location, as this process last saw it */

@@ -155,7 +155,8 @@ enum stmt_slot {
     SLOT_THING, SLOT_SENSOR, SLOT_PROPERTY, SLOT_DATASTREAM, SLOT_LOCATION, SLOT_FEATURE,
     SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
     SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
-    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_DATASTREAM_END, SLOT_MAX
+    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_DATASTREAM_END, SLOT_THING_DATASTREAMS,
+    SLOT_MAX
 };
 
 /* The base of every backend's store struct. */
@@ -235,6 +236,10 @@ int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *
  * long, or the SHA-256 of the WKB when there is no GeoJSON). */
 void location_key(struct strbuf *key, int64_t thing_id, const char *geojson,
                   const unsigned char *wkb, size_t wkb_len);
+/* A short in-process cache key for the same (two 64-bit hashes of the thing id and the
+ * GeoJSON or WKB): cheaper than location_key for a long geometry. */
+void location_cache_key(struct strbuf *key, int64_t thing_id, const char *geojson,
+                        const unsigned char *wkb, size_t wkb_len);
 /* Links a location (GeoJSON geometry) to a Thing; a new geometry also records a
  * HistoricalLocation at time `when`. */
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
