@@ -397,10 +397,10 @@ static void cache_put(struct store *st, const struct strbuf *key, int64_t id)
 
 /* ---- upserts ---- */
 
-static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t *id,
-                            insitu_error *err);
-static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t *id,
-                                 insitu_error *err);
+static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t known,
+                            int64_t *id, insitu_error *err);
+static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t known,
+                                 int64_t *id, insitu_error *err);
 
 /* Runs a prepared upsert whose last clause is RETURNING id. */
 static int run_returning_id(struct stmt *s, int64_t *id, const char *what, insitu_error *err)
@@ -414,6 +414,50 @@ static int run_returning_id(struct stmt *s, int64_t *id, const char *what, insit
     }
     st_finalize(s);
     return rc;
+}
+
+/* Prepares into `slot` an INSERT (`sql` without its end) that gives the new row's id: the
+ * dialect's returning_id clause is added when the slot is first prepared. */
+static int prepare_insert_id(struct store *st, enum stmt_slot slot, const char *sql,
+                             struct stmt **out, insitu_error *err)
+{
+    if (st->slots[slot])
+        return st_prepare_cached(st, slot, sql, out, err);
+    struct strbuf full = {0};
+    sb_puts(&full, sql);
+    sb_puts(&full, st->dialect->returning_id);
+    int rc = st_prepare_cached(st, slot, full.data, out, err);
+    sb_free(&full);
+    return rc;
+}
+
+/* Steps an INSERT prepared by prepare_insert_id: 1 with *id, the id of the row it wrote
+ * (from its result row or from the connection); 0 when it wrote none (an INSERT ... SELECT
+ * that selected nothing); < 0 on error. `known` is the id of the row an upsert updates
+ * instead of inserting, 0 when the caller found none in its write transaction (the row is
+ * then new). The statement is finalized. */
+static int step_insert_id(struct store *st, struct stmt *s, int64_t known, int64_t *id,
+                          insitu_error *err)
+{
+    int rc = st_step(s, err);
+    if (rc == 1) {
+        *id = st_col_int64(s, 0);
+    } else if (rc == 0 && !st->dialect->returning_id[0] && st->ops->changes(st) > 0) {
+        *id = known ? known : st->ops->last_insert_id(st);
+        rc = 1;
+    }
+    st_finalize(s);
+    return rc;
+}
+
+/* step_insert_id for an upsert, which always writes a row: 0 with *id, or an error. */
+static int run_insert_id(struct store *st, struct stmt *s, int64_t known, int64_t *id,
+                         const char *what, insitu_error *err)
+{
+    int rc = step_insert_id(st, s, known, id, err);
+    if (rc == 0)
+        rc = insitu_error_set(err, INSITU_ESTORE, "%s: upsert returned no id", what);
+    return rc < 0 ? rc : 0;
 }
 
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -490,9 +534,9 @@ int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, 
     int cached = cache_get(st, &key, id);
     int rc = cached ? 1 : thing_existing(st, t, id, &merged, err);
     if (rc == 0)
-        rc = upsert_thing_row(st, t, id, err);
+        rc = upsert_thing_row(st, t, 0, id, err);
     else if (rc == 2)
-        rc = upsert_thing_row(st, &merged, id, err);
+        rc = upsert_thing_row(st, &merged, *id, id, err);
     else if (rc > 0)
         rc = 0;
     if (!rc && !cached)
@@ -503,16 +547,17 @@ int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, 
     return rc;
 }
 
-static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t *id,
-                            insitu_error *err)
+/* known: the id of the existing row (0: none, the row is new) */
+static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t known,
+                            int64_t *id, insitu_error *err)
 {
     int rc;
     struct stmt *s;
-    rc = st_prepare_cached(st, SLOT_THING,
+    rc = prepare_insert_id(st, SLOT_THING,
                         "INSERT INTO things (namespace, code, name, description, properties) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, code) DO UPDATE SET "
                         "name = excluded.name, description = excluded.description, "
-                        "properties = excluded.properties RETURNING id",
+                        "properties = excluded.properties",
                         &s, err);
     if (rc)
         return rc;
@@ -521,7 +566,7 @@ static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t 
     st_bind_text(s, 3, t->name ? t->name : t->code);
     st_bind_text(s, 4, nz(t->description));
     st_bind_text(s, 5, t->properties);
-    return run_returning_id(s, id, "thing", err);
+    return run_insert_id(st, s, known, id, "thing", err);
 }
 
 int store_upsert_sensor(struct store *st, const struct sensor_in *v, int64_t *id,
@@ -691,9 +736,9 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
     if (!rc)
         rc = cached ? 1 : datastream_existing(st, d, id, &merged, err);
     if (rc == 0)
-        rc = upsert_datastream_row(st, d, id, err);
+        rc = upsert_datastream_row(st, d, 0, id, err);
     else if (rc == 2)
-        rc = upsert_datastream_row(st, &merged, id, err);
+        rc = upsert_datastream_row(st, &merged, *id, id, err);
     else if (rc > 0)
         rc = 0;
     /* a hit is already cached (in the store's cache or this transaction's) */
@@ -708,12 +753,12 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
     return rc;
 }
 
-static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t *id,
-                                 insitu_error *err)
+static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t known,
+                                 int64_t *id, insitu_error *err)
 {
     int rc;
     struct stmt *s;
-    rc = st_prepare_cached(
+    rc = prepare_insert_id(
         st, SLOT_DATASTREAM,
         "INSERT INTO datastreams (thing_id, observed_property_id, sensor_id, qualifier, name, "
         "description, observation_type, unit_name, unit_symbol, unit_definition, properties) "
@@ -721,7 +766,7 @@ static int upsert_datastream_row(struct store *st, const struct datastream_in *d
         "sensor_id, qualifier) DO UPDATE SET name = excluded.name, description = "
         "excluded.description, observation_type = excluded.observation_type, unit_name = "
         "excluded.unit_name, unit_symbol = excluded.unit_symbol, unit_definition = "
-        "excluded.unit_definition, properties = excluded.properties RETURNING id",
+        "excluded.unit_definition, properties = excluded.properties",
         &s, err);
     if (rc)
         return rc;
@@ -736,7 +781,7 @@ static int upsert_datastream_row(struct store *st, const struct datastream_in *d
     st_bind_text(s, 9, nz(d->unit_symbol));
     st_bind_text(s, 10, nz(d->unit_definition));
     st_bind_text(s, 11, d->properties);
-    return run_returning_id(s, id, "datastream", err);
+    return run_insert_id(st, s, known, id, "datastream", err);
 }
 
 /* The id of the row of `table` with `key` (1), or 0 when there is none. */
@@ -785,8 +830,9 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
     sb_printf(&sql,
               "INSERT INTO %s (key, name, description, %s, properties, geom) "
               "SELECT ?, ?, ?, ?, ?, g FROM (SELECT %s AS g) AS parsed "
-              "WHERE g IS NOT NULL RETURNING id",
-              table, geo_col, wkb ? st->dialect->geom_from_wkb : st->dialect->geom_from_geojson);
+              "WHERE g IS NOT NULL%s",
+              table, geo_col, wkb ? st->dialect->geom_from_wkb : st->dialect->geom_from_geojson,
+              st->dialect->returning_id);
     if (wkb)
         slot = slot == SLOT_LOCATION ? SLOT_LOCATION_WKB : SLOT_FEATURE_WKB;
     struct stmt *s;
@@ -805,7 +851,7 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
         st_bind_blob(s, 6, wkb, wkb_len);
     else
         st_bind_text(s, 6, geojson);
-    rc = st_step(s, err);
+    rc = step_insert_id(st, s, 0, id, err);
     if (rc < 0 && !wkb) {
         /* PostGIS raises an error where SpatiaLite returns NULL: the same message for both
          * (the cause copied first: it is in the buffer being written) */
@@ -814,7 +860,6 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
         rc = insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s (%s)",
                               geojson, cause);
     } else if (rc == 1) {
-        *id = st_col_int64(s, 0);
         cache_put(st, &ckey, *id);
         rc = 0;
     } else if (rc == 0) {
@@ -822,7 +867,6 @@ static int upsert_geometry_row(struct store *st, enum stmt_slot slot, const char
                  : insitu_error_set(err, INSITU_EINVAL, "invalid GeoJSON geometry: %.200s",
                                     geojson);
     }
-    st_finalize(s);
     sb_free(&ckey);
     return rc;
 }
@@ -923,8 +967,9 @@ int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *nam
     if (rc < 0 || st->ops->changes(st) == 0)
         return rc < 0 ? rc : 0;
     /* A new current location: the others become history, and the move is recorded. */
-    rc = st_prepare(st, "DELETE FROM thing_locations WHERE thing_id = ? AND location_id <> ?", &s,
-                    err);
+    rc = st_prepare_cached(st, SLOT_LOCATION_HISTORY_CLEAR,
+                           "DELETE FROM thing_locations WHERE thing_id = ? AND location_id <> ?",
+                           &s, err);
     if (rc)
         return rc;
     st_bind_int64(s, 1, thing_id);
@@ -933,20 +978,21 @@ int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *nam
     st_finalize(s);
     if (rc < 0)
         return rc;
-    rc = st_prepare(st, "INSERT INTO historical_locations (thing_id, time) VALUES (?, ?) "
-                        "RETURNING id",
-                    &s, err);
+    rc = prepare_insert_id(st, SLOT_HISTORICAL_LOCATION,
+                           "INSERT INTO historical_locations (thing_id, time) VALUES (?, ?)", &s,
+                           err);
     if (rc)
         return rc;
     st_bind_int64(s, 1, thing_id);
     st_bind_int64(s, 2, when);
     int64_t hl_id;
-    rc = run_returning_id(s, &hl_id, "historical location", err);
+    rc = run_insert_id(st, s, 0, &hl_id, "historical location", err);
     if (rc)
         return rc;
-    rc = st_prepare(st, "INSERT INTO historical_location_locations (historical_location_id, "
-                        "location_id) VALUES (?, ?)",
-                    &s, err);
+    rc = st_prepare_cached(st, SLOT_HISTORICAL_LOCATION_LOCATION,
+                           "INSERT INTO historical_location_locations (historical_location_id, "
+                           "location_id) VALUES (?, ?)",
+                           &s, err);
     if (rc)
         return rc;
     st_bind_int64(s, 1, hl_id);

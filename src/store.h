@@ -26,6 +26,10 @@ enum json_path_style {
  * marked "printf" are filled with sb_printf() using positional arguments; anything a user
  * gave is never one of those arguments, only bound parameters. */
 struct sql_dialect {
+    /* The clause an INSERT ends with to give the new row's id as a result row (" RETURNING
+     * id"), or "" where the backend tells it more cheaply (ops->last_insert_id): SQLite's
+     * RETURNING costs ~8 us a statement, more than the insert (docs/performance.md). */
+    const char *returning_id;
     /* A geometry (EPSG:4326, 2-D) from one GeoJSON text parameter. */
     const char *geom_from_geojson;
     /* The same from one WKB blob parameter (faster to parse than GeoJSON). */
@@ -131,6 +135,9 @@ struct store_ops {
     void (*finalize)(struct stmt *s);
     /* Rows changed by the last INSERT/UPDATE/DELETE. */
     int64_t (*changes)(struct store *st);
+    /* Optional (NULL when the dialect's returning_id gives the id): the id of the row the
+     * last INSERT of this connection added. */
+    int64_t (*last_insert_id)(struct store *st);
     /* Writes n observation rows (upsert on (datastream_id, phenomenon_start)); outcome[i]
      * receives OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
     int (*put_observations)(struct store *st, const struct obs_row *rows, size_t n,
@@ -156,6 +163,7 @@ enum stmt_slot {
     SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
     SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
     SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_DATASTREAM_END, SLOT_THING_DATASTREAMS,
+    SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_MAX
 };
 

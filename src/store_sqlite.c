@@ -32,6 +32,7 @@ struct sqlite_stmt {
 };
 
 static const struct sql_dialect sqlite_dialect = {
+    .returning_id = "",
     .geom_from_geojson = "CastToXY(SetSRID(GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "CastToXY(GeomFromWKB(?, 4326))",
     .geom_as_geojson = "AsGeoJSON(%s, 9)",
@@ -346,6 +347,11 @@ static int64_t sqlite_changes(struct store *st)
     return sqlite3_changes64(((struct sqlite_store *)st)->db);
 }
 
+static int64_t sqlite_last_insert_id(struct store *st)
+{
+    return sqlite3_last_insert_rowid(((struct sqlite_store *)st)->db);
+}
+
 /* Binds the value columns of an observation from index `first` on: phenomenon_end,
  * result_time, result, result_json, result_quality, parameters, feature_id, run_id. */
 static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r, int64_t run_id)
@@ -560,6 +566,7 @@ const struct store_ops store_sqlite_ops = {
     .reset = sqlite_reset,
     .finalize = sqlite_finalize,
     .changes = sqlite_changes,
+    .last_insert_id = sqlite_last_insert_id,
     .put_observations = sqlite_put_observations,
     .set_deadline = sqlite_set_deadline,
 };
