@@ -125,6 +125,18 @@ typedef struct insitu_ingest_report {
 int insitu_ingest(insitu_store *store, const char *source, const insitu_ingest_options *opts,
                   insitu_ingest_report *report, insitu_error *err);
 
+/* Groups the next insitu_ingest calls into one transaction, made durable by
+ * insitu_ingest_group_commit: each source stays atomic (a failed one leaves nothing, the
+ * others go on), and pages that several sources write are written once instead of once per
+ * source. Until the commit, the group's rows are seen by this connection only, and a crash
+ * loses the whole group (never part of a source). The caller commits often enough (the CLI:
+ * every 5 s) for other writers to get their turn. Returns 1 when the group is open, 0 when
+ * the backend commits each source on its own (PostgreSQL: these calls then do nothing),
+ * or an error code. */
+int insitu_ingest_group_begin(insitu_store *store, insitu_error *err);
+/* Commits the group; on failure nothing of it is kept and err says why. */
+int insitu_ingest_group_commit(insitu_store *store, insitu_error *err);
+
 /* Expands a source into what is ingested one by one: the source itself when an ingester
  * reads it whole (a file, a package folder), else the files of the folder, sorted. Free the
  * list with insitu_ingest_expand_free(). */

@@ -1427,6 +1427,16 @@ static int record_skip(struct store *st, const struct run_info *ri, const char *
     return rc;
 }
 
+int insitu_ingest_group_begin(insitu_store *store, insitu_error *err)
+{
+    return st_group_begin(&store->base, err);
+}
+
+int insitu_ingest_group_commit(insitu_store *store, insitu_error *err)
+{
+    return st_group_commit(&store->base, err);
+}
+
 int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_options *opts,
                   insitu_ingest_report *rep, insitu_error *err)
 {

@@ -1,7 +1,8 @@
 /*
  * cmd_ingest.c: `insitu ingest SOURCE...`: each source (a file, a package folder or zip,
  * or each file of a plain folder) is ingested atomically; a failure is reported and the
- * next source goes on. Shows progress on a terminal, silent otherwise.
+ * next source goes on. Sources are committed in groups (--commit-every): a source's line is
+ * printed once its group is durable. Shows progress on a terminal, silent otherwise.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@ static void ingest_help(void)
            "  --force            ingest even when the same content was ingested before\n"
            "  --lenient          skip invalid parts with a warning instead of failing\n"
            "  --batch N          observations per write batch (default 20000)\n"
+           "  --commit-every S   commit the sources ingested in S seconds together (default 5;\n"
+           "                     0: each on its own). Each source stays atomic; a source's\n"
+           "                     line is printed when its group is committed\n"
            "shorthands for common CSV settings:\n"
            "  --sep C  --decimal C  --tz ZONE  --time-format PATTERN  --thing CODE\n"
            "  --property NAME  --unit UNIT  --lat DEG  --lon DEG  --namespace NS\n"
@@ -123,8 +127,70 @@ void cli_print_report(const char *source, const insitu_ingest_report *r)
     printf("\n");
 }
 
+/* The sources ingested since the group transaction began: their lines wait for its commit. */
+struct group {
+    insitu_store *st;
+    double every, started; /* seconds; every 0: no groups */
+    int open, unsupported;
+    struct done {
+        char *source;
+        insitu_ingest_report rep;
+    } *done;
+    size_t n, cap;
+};
+
+static void group_begin(struct group *g)
+{
+    insitu_error err = {0};
+    g->open = g->every > 0 && insitu_ingest_group_begin(g->st, &err) == 1;
+    g->started = now_seconds();
+}
+
+/* Commits the group and prints its sources' lines (or, when the commit failed, why they
+ * were not kept); returns the number of sources lost. */
+static int group_commit(struct group *g, struct cli *cli)
+{
+    insitu_error err = {0};
+    int rc = g->open ? insitu_ingest_group_commit(g->st, &err) : 0;
+    g->open = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        if (rc)
+            fprintf(stderr, "insitu: %s: not kept: %s\n", g->done[i].source, err.message);
+        else if (!cli->quiet)
+            cli_print_report(g->done[i].source, &g->done[i].rep);
+        free(g->done[i].source);
+    }
+    fflush(stdout);
+    int lost = rc ? (int)g->n : 0;
+    g->n = 0;
+    return lost;
+}
+
+static void group_add(struct group *g, struct cli *cli, const char *source,
+                      const insitu_ingest_report *rep)
+{
+    if (!g->open) {
+        if (!cli->quiet)
+            cli_print_report(source, rep);
+        return;
+    }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16;
+        struct done *p = realloc(g->done, cap * sizeof *p);
+        if (!p) {
+            if (!cli->quiet)
+                cli_print_report(source, rep);
+            return;
+        }
+        g->done = p;
+        g->cap = cap;
+    }
+    g->done[g->n].source = xstrdup(source);
+    g->done[g->n++].rep = *rep;
+}
+
 /* Ingests every source an argument expands to; returns the number that failed. */
-static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
+static int ingest_argument(struct group *g, struct cli *cli, const char *arg, int last_arg,
                            const insitu_ingest_options *opts, int tty, int *usage,
                            int *sources)
 {
@@ -138,22 +204,31 @@ static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
     int failed = 0;
     *sources += (int)n;
     for (size_t i = 0; i < n; i++) {
+        /* a group for one source would only add its savepoint */
+        if (!g->open && g->every > 0 && !g->unsupported && !(last_arg && i + 1 == n)) {
+            group_begin(g);
+            g->unsupported = !g->open; /* PostgreSQL: each source commits on its own */
+        }
         insitu_ingest_report rep;
         memset(&err, 0, sizeof err);
-        int rc = insitu_ingest(st, list[i], opts, &rep, &err);
+        int rc = insitu_ingest(g->st, list[i], opts, &rep, &err);
         if (tty)
             fprintf(stderr, "\r%*s\r", 70, "");
         if (rc) {
             cli_fail(&err);
             failed++;
+            /* after a failure the group is committed at once: an error that undid more
+             * than its source (a full disk) is then told about the sources before it */
+            failed += group_commit(g, cli);
             if (rc == INSITU_EUSAGE) {
                 *usage = 1; /* the same mistake would repeat for every file */
                 break;
             }
             continue;
         }
-        if (!cli->quiet)
-            cli_print_report(list[i], &rep);
+        group_add(g, cli, list[i], &rep);
+        if (g->open && now_seconds() - g->started >= g->every)
+            failed += group_commit(g, cli);
     }
     insitu_ingest_expand_free(list, n);
     return failed;
@@ -161,7 +236,7 @@ static int ingest_argument(insitu_store *st, struct cli *cli, const char *arg,
 
 int cmd_ingest(struct cli *cli, int argc, char **argv)
 {
-    enum { O_FORMAT = 256, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_FETCH,
+    enum { O_FORMAT = 256, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_COMMIT, O_FETCH,
            O_SHORT = O_FETCH + CLI_FETCH_N };
     static const char *const shorthand[] = {"sep",   "decimal",  "tz",  "time_format",
                                             "thing", "property", "unit", "lat",
@@ -175,6 +250,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
         {"force", no_argument, NULL, O_FORCE},
         {"lenient", no_argument, NULL, O_LENIENT},
         {"batch", required_argument, NULL, O_BATCH},
+        {"commit-every", required_argument, NULL, O_COMMIT},
         {"sep", required_argument, NULL, O_SHORT + 0},
         {"decimal", required_argument, NULL, O_SHORT + 1},
         {"tz", required_argument, NULL, O_SHORT + 2},
@@ -191,6 +267,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     insitu_fetch_options fo = {0};
     o.fetch = &fo;
     struct settings set = {0};
+    struct group group = {.every = 5};
     int c, rc = EXIT_OK;
     while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -211,6 +288,13 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
             if (n < 1 || n > 10000000)
                 rc = cli_usage("ingest", "--batch %s: expected 1 to 10000000", optarg);
             o.batch_rows = (size_t)n;
+            break;
+        }
+        case O_COMMIT: {
+            char *end;
+            group.every = strtod(optarg, &end);
+            if (*end || end == optarg || !(group.every >= 0 && group.every <= 86400))
+                rc = cli_usage("ingest", "--commit-every %s: expected 0 to 86400 seconds", optarg);
             break;
         }
         default:
@@ -238,8 +322,13 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     o.warning = on_warning;
     o.ctx = &tty;
     int failed = 0, total = 0, usage = 0;
+    group.st = st;
+    if (o.dry_run)
+        group.every = 0; /* a dry run writes nothing: nothing to group */
     for (int i = optind; i < argc && !usage; i++)
-        failed += ingest_argument(st, cli, argv[i], &o, tty, &usage, &total);
+        failed += ingest_argument(&group, cli, argv[i], i + 1 == argc, &o, tty, &usage, &total);
+    failed += group_commit(&group, cli);
+    free(group.done);
     insitu_store_close(st);
     if (failed && total > 1)
         fprintf(stderr, "insitu: %d source%s failed (of %d)\n", failed, failed > 1 ? "s" : "",

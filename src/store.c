@@ -267,21 +267,22 @@ int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error
     return rc;
 }
 
-int st_begin(struct store *st, insitu_error *err)
+static int begin_tx(struct store *st, int bulk, insitu_error *err)
 {
-    int rc = st->ops->begin(st, 0, err);
+    int rc;
+    if (st->group && st->group_lost)
+        rc = insitu_error_set(err, INSITU_ESTORE,
+                              "%s: an earlier error rolled back this group of sources", st->uri);
+    else
+        rc = st->group ? st->ops->savepoint(st, SP_BEGIN, err) : st->ops->begin(st, bulk, err);
     if (!rc)
         st->in_tx = 1;
     return rc;
 }
 
-int st_begin_bulk(struct store *st, insitu_error *err)
-{
-    int rc = st->ops->begin(st, 1, err);
-    if (!rc)
-        st->in_tx = 1;
-    return rc;
-}
+int st_begin(struct store *st, insitu_error *err) { return begin_tx(st, TX_PLAIN, err); }
+
+int st_begin_bulk(struct store *st, insitu_error *err) { return begin_tx(st, TX_BULK, err); }
 
 static void promote(const char *key, size_t keylen, int64_t value, void *ctx)
 {
@@ -290,9 +291,11 @@ static void promote(const char *key, size_t keylen, int64_t value, void *ctx)
 
 int st_commit(struct store *st, insitu_error *err)
 {
-    int rc = st->ops->commit(st, err);
+    int rc = st->group ? st->ops->savepoint(st, SP_RELEASE, err) : st->ops->commit(st, err);
     if (!rc) {
         st->in_tx = 0;
+        /* in a group, the rows are visible to this connection from now on: cached as if
+         * committed, and forgotten if the group is lost */
         strmap_each(&st->cache_pending, promote, &st->cache);
     }
     strmap_free(&st->cache_pending);
@@ -301,10 +304,58 @@ int st_commit(struct store *st, insitu_error *err)
 
 void st_rollback(struct store *st)
 {
-    if (st->in_tx)
-        st->ops->rollback(st);
+    if (st->in_tx) {
+        if (st->group) {
+            insitu_error ignored;
+            if (st->ops->savepoint(st, SP_ROLLBACK, &ignored)) {
+                st->group_lost = 1;
+                store_cache_clear(st);
+            }
+        } else {
+            st->ops->rollback(st);
+        }
+    }
     st->in_tx = 0;
     strmap_free(&st->cache_pending);
+}
+
+int st_group_begin(struct store *st, insitu_error *err)
+{
+    if (!st->ops->savepoint)
+        return 0;
+    if (st->group)
+        return 1;
+    int rc = st->ops->begin(st, TX_GROUP, err);
+    if (rc)
+        return rc;
+    st->group = 1;
+    st->group_lost = 0;
+    return 1;
+}
+
+int st_group_commit(struct store *st, insitu_error *err)
+{
+    if (!st->group)
+        return 0;
+    int lost = st->group_lost;
+    st->group = st->group_lost = 0;
+    int rc = lost ? insitu_error_set(err, INSITU_ESTORE,
+                                     "%s: an error rolled back this group of sources", st->uri)
+                  : st->ops->commit(st, err);
+    if (rc) {
+        st->ops->rollback(st);
+        store_cache_clear(st);
+    }
+    return rc;
+}
+
+void st_group_rollback(struct store *st)
+{
+    if (!st->group)
+        return;
+    st->group = st->group_lost = 0;
+    st->ops->rollback(st);
+    store_cache_clear(st);
 }
 
 /* ---- the entity cache ---- */

@@ -98,6 +98,9 @@ void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struc
 void ds_select_bind(const struct sql_dialect *d, const struct ds_select *w, struct stmt *s,
                     int *idx);
 
+/* What a transaction is for (store_ops.begin). */
+enum { TX_PLAIN, TX_BULK, TX_GROUP };
+
 /* Per-row outcome of put_observations. */
 enum { OBS_INSERTED = 1, OBS_UPDATED = 2 };
 
@@ -110,12 +113,17 @@ struct store_ops {
     /* Create or migrate the schema to the newest version. */
     int (*init)(struct store *st, insitu_error *err);
     int (*schema_version)(struct store *st);
-    /* Write transactions: begin takes the write lock at once. A bulk transaction (one
-     * source's ingest) may use a cheaper way to write many rows when no one else is
-     * connected; it is as atomic as any other. */
-    int (*begin)(struct store *st, int bulk, insitu_error *err);
+    /* Write transactions: begin takes the write lock at once. A bulk transaction (TX_BULK:
+     * one source's ingest; TX_GROUP: several sources', each a savepoint) may use a cheaper
+     * way to write many rows when no one else is connected; it is as atomic as any other. */
+    int (*begin)(struct store *st, int kind, insitu_error *err);
     int (*commit)(struct store *st, insitu_error *err);
     void (*rollback)(struct store *st);
+    /* Optional (NULL: each source commits on its own): transactions nested in an open one,
+     * as savepoints. SP_BEGIN opens one, SP_RELEASE keeps its writes in the outer
+     * transaction, SP_ROLLBACK undoes them. SP_ROLLBACK returns INSITU_ESTORE when the
+     * outer transaction is gone too (SQLite rolls it back itself on some errors). */
+    int (*savepoint)(struct store *st, int op, insitu_error *err);
     /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. */
     int (*prepare)(struct store *st, const char *sql, struct stmt **out, insitu_error *err);
     int (*bind_null)(struct stmt *s, int idx);
@@ -174,6 +182,9 @@ struct store {
     char *uri;
     unsigned flags;
     int in_tx;
+    /* A group transaction is open (st_group_begin): st_begin..st_commit are savepoints in
+     * it. group_lost: it was rolled back by an error, so what it held is gone. */
+    int group, group_lost;
     struct stmt *slots[SLOT_MAX];
     /* Entities known to be in the store exactly as cached (content key -> id), so that the
      * next source of the same process finds them without SQL. Entries written in the open
@@ -229,6 +240,15 @@ int st_begin(struct store *st, insitu_error *err);
 int st_begin_bulk(struct store *st, insitu_error *err);
 int st_commit(struct store *st, insitu_error *err);
 void st_rollback(struct store *st);
+/* Group transaction: several sources' transactions (st_begin..st_commit) committed as one,
+ * each still atomic (a savepoint), so that pages several sources write are written once.
+ * st_group_begin returns 1 when the group is open, 0 on a backend without savepoints (where
+ * the group calls do nothing). st_group_commit makes the group durable; on its failure (or
+ * a lost group), everything the group held is gone and the caches are cleared. */
+int st_group_begin(struct store *st, insitu_error *err);
+int st_group_commit(struct store *st, insitu_error *err);
+void st_group_rollback(struct store *st);
+enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK };
 
 /* Entity upserts by natural key (see model.h); each returns the entity's id. */
 int store_upsert_thing(struct store *st, const struct thing_in *t, int64_t *id, insitu_error *err);

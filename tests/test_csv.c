@@ -314,6 +314,60 @@ static void test_empty_and_missing(void)
     free(header);
 }
 
+/* A group of sources: each source stays atomic inside it (a bad one leaves nothing, the
+ * others stay), nothing is durable before the group commits, and entities cached by a
+ * rolled back source are not reused. */
+static void test_group(void)
+{
+    const char *dir = tu_tmpdir();
+    char *good1 = tu_write(dir, "g1.csv", "thing,time,value\nG1,2020-01-01,1\nG1,2020-01-02,2\n");
+    char *bad = tu_write(dir, "gbad.csv", "thing,time,value\nGB,2020-01-01,1\nGB,2020-01-02,x\n");
+    char *good2 = tu_write(dir, "g2.csv", "thing,time,value\nGB,2020-01-03,3\n");
+    const char *uri;
+    insitu_store *st = tu_store(&uri);
+    insitu_ingest_report rep;
+    insitu_error err = {0};
+    int open = insitu_ingest_group_begin(st, &err);
+    /* PostgreSQL: each source commits on its own */
+    CU_ASSERT_EQUAL(open, strcmp(tu_backend(), "sqlite") == 0 ? 1 : 0);
+    CU_ASSERT_EQUAL(tu_ingest(st, good1, NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(tu_ingest(st, bad, NULL, &rep, &err), INSITU_EINVAL);
+    /* the bad source made Thing GB and its datastream, then rolled back: the next source
+     * must write them again, not take their ids from a cache */
+    CU_ASSERT_EQUAL(tu_ingest(st, good2, NULL, &rep, &err), 0);
+    if (open == 1) { /* not committed yet: another connection sees nothing */
+        insitu_store *other = NULL;
+        CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &other, &err), 0);
+        if (other) {
+            CU_ASSERT_EQUAL(tu_int(other, "SELECT count(*) FROM observations"), 0);
+            insitu_store_close(other);
+        }
+    }
+    CU_ASSERT_EQUAL(insitu_ingest_group_commit(st, &err), 0);
+    CU_ASSERT_EQUAL(count_obs(st), 3);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON "
+                               "d.id = o.datastream_id JOIN things t ON t.id = d.thing_id "
+                               "WHERE t.code = 'GB'"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE status = 'failed'"), 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE status = 'complete'"), 2);
+    /* a group closed without its commit keeps nothing (a crash) */
+    char *good3 = tu_write(dir, "g3.csv", "thing,time,value\nG3,2020-01-01,1\n");
+    open = insitu_ingest_group_begin(st, &err);
+    CU_ASSERT_EQUAL(tu_ingest(st, good3, NULL, &rep, &err), 0);
+    insitu_store_close(st);
+    st = NULL;
+    CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &st, &err), 0);
+    if (st) {
+        CU_ASSERT_EQUAL(count_obs(st), open == 1 ? 3 : 4);
+        insitu_store_close(st);
+    }
+    free(good1);
+    free(bad);
+    free(good2);
+    free(good3);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "long layout: things, positions, values", test_long_layout);
@@ -325,6 +379,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "a bad row 5000 leaves the store as it was", test_atomic);
     CU_add_test(s, "a changed source replaces its old version", test_changed_source);
     CU_add_test(s, "dry run writes nothing", test_dry_run);
+    CU_add_test(s, "a group of sources: each atomic, durable at its commit", test_group);
     CU_add_test(s, "empty, missing and header-only files", test_empty_and_missing);
 }
 

@@ -68,4 +68,20 @@ expect 1 "a file that no ingester reads" "no ingester recognises" -- \
   insitu ingest "$INSITU"
 expect 1 "a source that does not exist" "$T/none.csv" -- insitu ingest "$T/none.csv"
 unchanged "all bad inputs"
+# a folder of sources committed as one group: the bad one is left out, the others kept, and
+# each good source's line is printed (after the group's commit); the same with one commit
+# per source
+for every in 5 0; do
+  mkdir "$T/mixed$every"
+  printf 'thing,time,value\nMIX%sA,2020-01-01,1\n' "$every" >"$T/mixed$every/a.csv"
+  printf 'thing,time,value\nMIX%sB,2020-01-01,x\n' "$every" >"$T/mixed$every/b.csv"
+  printf 'thing,time,value\nMIX%sC,2020-01-01,3\n' "$every" >"$T/mixed$every/c.csv"
+  expect 1 "a bad source in a group (--commit-every $every)" "b.csv:2" "ingested $T/mixed$every/a.csv" \
+    "ingested $T/mixed$every/c.csv" "1 source failed (of 3)" -- \
+    insitu ingest --commit-every "$every" "$T/mixed$every"
+  equal "the group's good sources are kept (--commit-every $every)" \
+    "$(sql "SELECT count(*) || ':' || min(code) || ',' || max(code) FROM things WHERE code LIKE 'MIX$every%'")" \
+    "2:MIX${every}A,MIX${every}C"
+done
+expect 2 "--commit-every takes seconds" "--commit-every soon" -- insitu ingest --commit-every soon "$T/ok.csv"
 done_testing
