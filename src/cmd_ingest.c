@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fetch.h"
 #include "util.h"
 
 static void ingest_help(void)
@@ -204,8 +205,12 @@ static int ingest_argument(struct group *g, struct cli *cli, const char *arg, in
     int failed = 0;
     *sources += (int)n;
     for (size_t i = 0; i < n; i++) {
+        /* a download is not done while the group holds the store's write lock */
+        int url = fetch_is_url(list[i]);
+        if (url)
+            failed += group_commit(g, cli);
         /* a group for one source would only add its savepoint */
-        if (!g->open && g->every > 0 && !g->unsupported && !(last_arg && i + 1 == n)) {
+        if (!g->open && g->every > 0 && !g->unsupported && !url && !(last_arg && i + 1 == n)) {
             group_begin(g);
             g->unsupported = !g->open; /* PostgreSQL: each source commits on its own */
         }
