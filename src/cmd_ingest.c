@@ -18,8 +18,8 @@ static void ingest_help(void)
 {
     printf("usage: insitu [--store URI] ingest [OPTIONS] SOURCE...\n\n"
            "Ingests files, folders, .zip archives and URLs. The format is probed unless --format\n"
-           "names it ('insitu formats' lists them). Each source is one transaction: a bad\n"
-           "source changes nothing, and the error names the file, line and field. A source\n"
+           "names it ('insitu formats' lists them). Each source is atomic: a bad source\n"
+           "changes nothing, and the error names the file, line and field. A source\n"
            "whose content was ingested before is skipped; a changed one replaces its old\n"
            "version. A folder that is not itself a package is ingested file by file.\n\n"
            "  --format NAME      ingester to use (csv, theia-pivot, ...)\n"
