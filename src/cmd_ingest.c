@@ -143,7 +143,7 @@ struct group {
 static void group_begin(struct group *g)
 {
     insitu_error err = {0};
-    g->open = g->every > 0 && insitu_ingest_group_begin(g->st, &err) == 1;
+    g->open = insitu_ingest_group_begin(g->st, &err) == 1;
     g->started = now_seconds();
 }
 

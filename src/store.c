@@ -349,15 +349,6 @@ int st_group_commit(struct store *st, insitu_error *err)
     return rc;
 }
 
-void st_group_rollback(struct store *st)
-{
-    if (!st->group)
-        return;
-    st->group = st->group_lost = 0;
-    st->ops->rollback(st);
-    store_cache_clear(st);
-}
-
 /* ---- the entity cache ---- */
 
 void store_cache_clear(struct store *st)
@@ -453,20 +444,6 @@ static int upsert_thing_row(struct store *st, const struct thing_in *t, int64_t 
 static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t known,
                                  int64_t *id, insitu_error *err);
 
-/* Runs a prepared upsert whose last clause is RETURNING id. */
-static int run_returning_id(struct stmt *s, int64_t *id, const char *what, insitu_error *err)
-{
-    int rc = st_step(s, err);
-    if (rc == 1) {
-        *id = st_col_int64(s, 0);
-        rc = 0;
-    } else if (rc == 0) {
-        rc = insitu_error_set(err, INSITU_ESTORE, "%s: upsert returned no id", what);
-    }
-    st_finalize(s);
-    return rc;
-}
-
 /* Prepares into `slot` an INSERT (`sql` without its end) that gives the new row's id: the
  * dialect's returning_id clause is added when the slot is first prepared. */
 static int prepare_insert_id(struct store *st, enum stmt_slot slot, const char *sql,
@@ -501,7 +478,9 @@ static int step_insert_id(struct store *st, struct stmt *s, int64_t known, int64
     return rc;
 }
 
-/* step_insert_id for an upsert, which always writes a row: 0 with *id, or an error. */
+/* step_insert_id for an upsert, which always writes a row: 0 with *id, or an error. An
+ * upsert that cannot tell whether it inserted (sensors, properties: no lookup first) ends
+ * with RETURNING id on every backend, and its result row gives the id. */
 static int run_insert_id(struct store *st, struct stmt *s, int64_t known, int64_t *id,
                          const char *what, insitu_error *err)
 {
@@ -641,7 +620,7 @@ int store_upsert_sensor(struct store *st, const struct sensor_in *v, int64_t *id
     st_bind_text(s, 5, v->encoding_type ? v->encoding_type : "text/plain");
     st_bind_text(s, 6, nz(v->metadata));
     st_bind_text(s, 7, v->properties);
-    return run_returning_id(s, id, "sensor", err);
+    return run_insert_id(st, s, 0, id, "sensor", err);
 }
 
 int store_upsert_property(struct store *st, const struct property_in *p, int64_t *id,
@@ -662,7 +641,7 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
     st_bind_text(s, 2, p->definition);
     st_bind_text(s, 3, nz(p->description));
     st_bind_text(s, 4, p->properties);
-    return run_returning_id(s, id, "observed property", err);
+    return run_insert_id(st, s, 0, id, "observed property", err);
 }
 
 /* Looks up an existing datastream, as thing_existing does (merged: description, units and

@@ -247,7 +247,6 @@ void st_rollback(struct store *st);
  * a lost group), everything the group held is gone and the caches are cleared. */
 int st_group_begin(struct store *st, insitu_error *err);
 int st_group_commit(struct store *st, insitu_error *err);
-void st_group_rollback(struct store *st);
 enum { SP_BEGIN, SP_RELEASE, SP_ROLLBACK };
 
 /* Entity upserts by natural key (see model.h); each returns the entity's id. */
