@@ -41,31 +41,7 @@ static void ingest_help(void)
            cli_fetch_help);
 }
 
-struct settings {
-    char **items;
-    size_t n, cap;
-};
-
-static int settings_add(struct settings *s, const char *key, const char *value)
-{
-    if (s->n + 2 > s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        char **p = realloc(s->items, s->cap * sizeof *p);
-        if (!p)
-            return -1;
-        s->items = p;
-    }
-    struct strbuf sb = {0};
-    if (value)
-        sb_printf(&sb, "%s=%s", key, value);
-    else
-        sb_puts(&sb, key);
-    s->items[s->n++] = sb.data;
-    s->items[s->n] = NULL;
-    return 0;
-}
-
-static int settings_from_file(struct settings *s, const char *path)
+static int settings_from_file(struct strlist *s, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -86,7 +62,7 @@ static int settings_from_file(struct settings *s, const char *path)
             return EXIT_USAGE;
         }
         *eq = '\0';
-        settings_add(s, str_trim(t), str_trim(eq + 1));
+        strlist_addkv(s, str_trim(t), str_trim(eq + 1));
     }
     fclose(f);
     return EXIT_OK;
@@ -271,7 +247,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     insitu_ingest_options o = {0};
     insitu_fetch_options fo = {0};
     o.fetch = &fo;
-    struct settings set = {0};
+    struct strlist set = {0};
     struct group group = {.every = 5};
     int c, rc = EXIT_OK;
     while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -282,7 +258,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
             if (!strchr(optarg, '='))
                 rc = cli_usage("ingest", "--set %s: expected KEY=VALUE", optarg);
             else
-                settings_add(&set, optarg, NULL);
+                strlist_add(&set, optarg);
             break;
         case O_MAPPING: rc = settings_from_file(&set, optarg); break;
         case O_DRY: o.dry_run = 1; break;
@@ -306,7 +282,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
             if (c >= O_FETCH && c < O_FETCH + CLI_FETCH_N)
                 rc = cli_fetch_option("ingest", c - O_FETCH, optarg, &fo);
             else if (c >= O_SHORT && c < O_SHORT + (int)ARRAY_LEN(shorthand))
-                settings_add(&set, shorthand[c - O_SHORT], optarg);
+                strlist_addkv(&set, shorthand[c - O_SHORT], optarg);
             else
                 rc = cli_usage("ingest", "unknown option");
         }
@@ -340,8 +316,6 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
                 total);
     rc = usage ? EXIT_USAGE : failed ? EXIT_FAIL : EXIT_OK;
 done:
-    for (size_t i = 0; i < set.n; i++)
-        free(set.items[i]);
-    free(set.items);
+    strlist_free(&set);
     return rc;
 }

@@ -41,34 +41,7 @@ static void pull_help(void)
            cli_fetch_help);
 }
 
-struct list {
-    char **items;
-    size_t n, cap;
-};
-
-static int list_add(struct list *l, const char *s)
-{
-    if (l->n + 2 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **p = realloc(l->items, cap * sizeof *p);
-        if (!p)
-            return -1;
-        l->items = p;
-        l->cap = cap;
-    }
-    l->items[l->n++] = xstrdup(s);
-    l->items[l->n] = NULL;
-    return 0;
-}
-
-static void list_free(struct list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-}
-
-static int ids_from_file(struct list *ids, const char *path)
+static int ids_from_file(struct strlist *ids, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -79,7 +52,7 @@ static int ids_from_file(struct list *ids, const char *path)
     while (fgets(line, sizeof line, f)) {
         char *t = str_trim(line);
         if (*t && *t != '#')
-            list_add(ids, t);
+            strlist_add(ids, t);
     }
     fclose(f);
     return EXIT_OK;
@@ -144,7 +117,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
     insitu_pull_options po = {0};
     insitu_ingest_options io = {0};
     insitu_fetch_options fo = {0};
-    struct list ids = {0}, settings = {0};
+    struct strlist ids = {0}, settings = {0};
     int c, rc = EXIT_OK;
     /* the service comes first; its options follow (getopt permutes the ids after them) */
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -179,7 +152,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
             if (!strchr(optarg, '='))
                 rc = cli_usage("pull", "--set %s: expected KEY=VALUE", optarg);
             else
-                list_add(&settings, optarg);
+                strlist_add(&settings, optarg);
             break;
         case O_DRY: io.dry_run = 1; break;
         case O_FORCE: io.force = 1; break;
@@ -193,7 +166,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
     if (rc)
         goto done;
     for (int i = optind; i < argc; i++)
-        list_add(&ids, argv[i]);
+        strlist_add(&ids, argv[i]);
     if (!po.base_url)
         po.base_url = service_env(po.service, "URL");
     if (!po.api_key)
@@ -224,7 +197,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
         rc = EXIT_FAIL;
     }
 done:
-    list_free(&ids);
-    list_free(&settings);
+    strlist_free(&ids);
+    strlist_free(&settings);
     return rc;
 }

@@ -48,45 +48,6 @@ static void sample_help(void)
            "  --dry-run             sample and validate, write nothing\n");
 }
 
-struct list {
-    char **items;
-    size_t n, cap;
-};
-
-static int list_add(struct list *l, const char *s)
-{
-    if (l->n + 2 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **p = realloc(l->items, cap * sizeof *p);
-        if (!p)
-            return -1;
-        l->items = p;
-        l->cap = cap;
-    }
-    l->items[l->n] = xstrdup(s);
-    if (!l->items[l->n])
-        return -1;
-    l->items[++l->n] = NULL;
-    return 0;
-}
-
-static int list_addkv(struct list *l, const char *key, const char *value)
-{
-    struct strbuf sb = {0};
-    sb_printf(&sb, "%s=%s", key, value);
-    int rc = list_add(l, sb_str(&sb));
-    sb_free(&sb);
-    return rc;
-}
-
-static void list_free(struct list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-    memset(l, 0, sizeof *l);
-}
-
 /* A raster to sample: a file and, for DRIVER:"file":var names, the variable. */
 struct target {
     char *path, *subdataset;
@@ -269,7 +230,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
         {"force", no_argument, NULL, O_FORCE},
         {"dry-run", no_argument, NULL, O_DRY},
         {NULL, 0, NULL, 0}};
-    struct list set = {0};
+    struct strlist set = {0};
     struct strbuf things = {0};
     struct targets ts = {0};
     insitu_ingest_options o = {0};
@@ -286,9 +247,9 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
         } else if (c == O_THING) {
             sb_printf(&things, "%s%s", things.len ? "," : "", optarg);
         } else if (c == O_BILINEAR) {
-            list_add(&set, "bilinear=yes");
+            strlist_add(&set, "bilinear=yes");
         } else if (c >= O_BASE && c < O_BASE + (int)ARRAY_LEN(plain)) {
-            list_addkv(&set, plain[c - O_BASE].setting, optarg);
+            strlist_addkv(&set, plain[c - O_BASE].setting, optarg);
             if (c == O_BASE + 0)
                 product = optarg;
             if (c == O_BASE + 18)
@@ -308,7 +269,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
         goto done;
     }
     if (things.len)
-        list_addkv(&set, "things", sb_str(&things));
+        strlist_addkv(&set, "things", sb_str(&things));
     for (int i = optind; i < argc && !rc; i++)
         rc = expand_argument(argv[i], &ts);
     if (rc)
@@ -334,16 +295,16 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
         rc = EXIT_FAIL;
         goto done;
     }
-    list_addkv(&set, "stations", digest);
+    strlist_addkv(&set, "stations", digest);
     o.format = "raster-sample";
     o.warning = on_warning;
     int failed = 0, usage = 0;
     for (size_t i = 0; i < ts.n && !usage; i++) {
-        struct list per = {0};
+        struct strlist per = {0};
         for (size_t k = 0; k < set.n; k++)
-            list_add(&per, set.items[k]);
+            strlist_add(&per, set.items[k]);
         if (ts.v[i].subdataset)
-            list_addkv(&per, "subdataset", ts.v[i].subdataset);
+            strlist_addkv(&per, "subdataset", ts.v[i].subdataset);
         o.settings = (const char *const *)per.items;
         insitu_ingest_report rep;
         memset(&err, 0, sizeof err);
@@ -354,7 +315,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
         } else if (!cli->quiet) {
             print_report(ts.v[i].path, &rep);
         }
-        list_free(&per);
+        strlist_free(&per);
     }
     insitu_store_close(st);
     if (failed && ts.n > 1)
@@ -362,7 +323,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
                 ts.n);
     rc = usage ? EXIT_USAGE : failed ? EXIT_FAIL : EXIT_OK;
 done:
-    list_free(&set);
+    strlist_free(&set);
     sb_free(&things);
     targets_free(&ts);
     return rc;

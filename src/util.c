@@ -340,6 +340,42 @@ void strmap_free(struct strmap *m)
     m->cap = m->count = 0;
 }
 
+/* ---- string lists ---- */
+
+int strlist_add(struct strlist *l, const char *s)
+{
+    if (l->n + 2 > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **p = realloc(l->items, cap * sizeof *p);
+        if (!p)
+            return -1;
+        l->items = p;
+        l->cap = cap;
+    }
+    l->items[l->n] = xstrdup(s);
+    if (!l->items[l->n])
+        return -1;
+    l->items[++l->n] = NULL;
+    return 0;
+}
+
+int strlist_addkv(struct strlist *l, const char *key, const char *value)
+{
+    struct strbuf sb = {0};
+    sb_printf(&sb, "%s=%s", key, value);
+    int rc = sb.data ? strlist_add(l, sb.data) : -1;
+    sb_free(&sb);
+    return rc;
+}
+
+void strlist_free(struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
 /* ---- SHA-256 ---- */
 
 int sha256_init(struct sha256 *h)
@@ -411,6 +447,11 @@ int sha256_file(const char *path, char hex[65], uint64_t *bytes, insitu_error *e
 /* ---- strings and numbers ---- */
 
 char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
+
+int mem_contains(const void *p, size_t n, const char *what)
+{
+    return memmem(p, n, what, strlen(what)) != NULL;
+}
 
 char *xstrndup(const char *s, size_t n)
 {

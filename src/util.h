@@ -50,6 +50,18 @@ int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value);
 void strmap_each(const struct strmap *m,
                  void (*fn)(const char *key, size_t keylen, int64_t value, void *ctx), void *ctx);
 void strmap_free(struct strmap *m);
+/* A NULL-terminated list of strings it owns (options' "key=value" settings, ids):
+ * zero-initialise, then strlist_free(). items is NULL until the first add. */
+struct strlist {
+    char **items;
+    size_t n, cap;
+};
+/* Appends a copy of s; -1 when out of memory. */
+int strlist_add(struct strlist *l, const char *s);
+/* Appends "key=value". */
+int strlist_addkv(struct strlist *l, const char *key, const char *value);
+void strlist_free(struct strlist *l);
+
 /* FNV-1a 64-bit hash of n bytes. */
 uint64_t hash64(const void *data, size_t n);
 
@@ -64,6 +76,9 @@ void sha256_update(struct sha256 *h, const void *data, size_t n);
 void sha256_final(struct sha256 *h, char hex[65]);
 /* Hashes a whole file (any GDAL VSI path) in bounded blocks. */
 int sha256_file(const char *path, char hex[65], uint64_t *bytes, insitu_error *err);
+
+/* 1 when the n bytes at p contain the text `what` (a probe looking into a file's head). */
+int mem_contains(const void *p, size_t n, const char *what);
 
 /* Duplicates s (NULL -> NULL); aborts nothing: returns NULL on ENOMEM. */
 char *xstrdup(const char *s);
