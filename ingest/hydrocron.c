@@ -646,34 +646,25 @@ static int hc_run(const struct source *src, struct batch_writer *bw, insitu_erro
     return rc;
 }
 
-static int contains(const unsigned char *p, size_t n, const char *what)
-{
-    size_t k = strlen(what);
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(p + i, what, k) == 0)
-            return 1;
-    return 0;
-}
-
 static int hc_probe(const struct source *src)
 {
     if (src->is_dir || src->is_zip || !src->head_len)
         return 0;
     const unsigned char *p = src->head;
     size_t n = src->head_len;
-    int ids = contains(p, n, "reach_id") || contains(p, n, "node_id") ||
-              contains(p, n, "lake_id");
-    if (contains(p, n, "\"results\"") && contains(p, n, "\"hits\"") &&
-        (contains(p, n, "\"csv\"") || contains(p, n, "\"geojson\"")))
+    int ids = mem_contains(p, n, "reach_id") || mem_contains(p, n, "node_id") ||
+              mem_contains(p, n, "lake_id");
+    if (mem_contains(p, n, "\"results\"") && mem_contains(p, n, "\"hits\"") &&
+        (mem_contains(p, n, "\"csv\"") || mem_contains(p, n, "\"geojson\"")))
         return 90;
-    if (ids && contains(p, n, "time_str")) {
+    if (ids && mem_contains(p, n, "time_str")) {
         size_t i = 0;
         while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
             i++;
         /* a raw CSV begins with its header; a raw GeoJSON is a FeatureCollection */
         if (i < n && p[i] != '{' && p[i] != '"')
             return 85;
-        if (contains(p, n, "\"FeatureCollection\"") || (i < n && p[i] == '"'))
+        if (mem_contains(p, n, "\"FeatureCollection\"") || (i < n && p[i] == '"'))
             return 85;
     }
     return 0;

@@ -354,27 +354,18 @@ static const char *head_start(const struct source *src, size_t *n)
     return p;
 }
 
-static int head_has(const char *p, size_t n, const char *what)
-{
-    size_t k = strlen(what);
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(p + i, what, k) == 0)
-            return 1;
-    return 0;
-}
-
 static int hw_json_probe(const struct source *src)
 {
     if (src->is_dir || src->is_zip || !src->head_len)
         return 0;
     size_t n;
     const char *p = head_start(src, &n);
-    if (!n || *p != '{' || !head_has(p, n, "\"Feature\""))
+    if (!n || *p != '{' || !mem_contains(p, n, "\"Feature\""))
         return 0;
-    return head_has(p, n, "\"water_surface_reference_name\"") ||
-                   head_has(p, n, "\"orthometric_height_of_water_surface_at_reference_position\"")
-               ? 90
-               : 0;
+    int series = mem_contains(p, n, "\"water_surface_reference_name\"") ||
+                 mem_contains(p, n,
+                              "\"orthometric_height_of_water_surface_at_reference_position\"");
+    return series ? 90 : 0;
 }
 
 const struct ingester ingester_hydroweb = {

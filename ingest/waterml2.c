@@ -733,11 +733,7 @@ static int wml_probe(const struct source *src)
     }
     if (!n || *p != '<')
         return 0;
-    static const char ns[] = NS_WML2;
-    for (size_t i = 0; i + sizeof ns - 1 <= n; i++)
-        if (memcmp(p + i, ns, sizeof ns - 1) == 0)
-            return 95;
-    return 0;
+    return mem_contains(p, n, NS_WML2) ? 95 : 0;
 }
 
 const struct ingester ingester_waterml2 = {
