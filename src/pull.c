@@ -81,6 +81,14 @@ static int parse_time_arg(const char *name, const char *text, int64_t *out, insi
     return 0;
 }
 
+/* The request's --from and --to (both required). */
+static int parse_time_range(const insitu_pull_options *o, int64_t *from, int64_t *to,
+                            insitu_error *err)
+{
+    int rc = parse_time_arg("from", o->from, from, err);
+    return rc ? rc : parse_time_arg("to", o->to, to, err);
+}
+
 /* ---- Hydrocron ---- */
 
 static const char *const hydrocron_features[][2] = {
@@ -147,9 +155,7 @@ static int hydrocron_pull(struct pull *p, insitu_error *err)
 {
     const insitu_pull_options *o = p->o;
     int64_t from, to;
-    int rc = parse_time_arg("from", o->from, &from, err);
-    if (!rc)
-        rc = parse_time_arg("to", o->to, &to, err);
+    int rc = parse_time_range(o, &from, &to, err);
     if (rc)
         return rc;
     const char *feature = NULL, *fields = NULL;
@@ -375,9 +381,7 @@ static int hydroweb_pull(struct pull *p, insitu_error *err)
 {
     const insitu_pull_options *o = p->o;
     int64_t from, to;
-    int rc = parse_time_arg("from", o->from, &from, err);
-    if (!rc)
-        rc = parse_time_arg("to", o->to, &to, err);
+    int rc = parse_time_range(o, &from, &to, err);
     if (rc)
         return rc;
     /* as the service's own examples write them: ISO 8601 without a zone, read as UTC */
