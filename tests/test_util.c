@@ -34,6 +34,37 @@ static void test_strbuf(void)
     CU_ASSERT_PTR_NULL(sb.data);
 }
 
+static void test_strlist(void)
+{
+    struct strlist l = {0};
+    for (int i = 0; i < 40; i++) {
+        char s[16];
+        snprintf(s, sizeof s, "id%d", i);
+        CU_ASSERT_EQUAL(strlist_add(&l, s), 0);
+        CU_ASSERT_PTR_NULL(l.items[l.n]); /* NULL-terminated after every add */
+    }
+    CU_ASSERT_EQUAL(strlist_addkv(&l, "tz", "Europe/Paris"), 0);
+    CU_ASSERT_EQUAL(l.n, 41);
+    CU_ASSERT_STRING_EQUAL(l.items[0], "id0");
+    CU_ASSERT_STRING_EQUAL(l.items[39], "id39");
+    CU_ASSERT_STRING_EQUAL(l.items[40], "tz=Europe/Paris");
+    CU_ASSERT_PTR_NULL(l.items[41]);
+    strlist_free(&l);
+    CU_ASSERT_EQUAL(l.n, 0);
+    CU_ASSERT_PTR_NULL(l.items);
+}
+
+static void test_mem_contains(void)
+{
+    const char head[] = "{\"type\": \"Feature\", \"x\": 1}";
+    size_t n = sizeof head - 1;
+    CU_ASSERT_TRUE(mem_contains(head, n, "\"Feature\""));
+    CU_ASSERT_TRUE(mem_contains(head, n, "1}"));
+    CU_ASSERT_FALSE(mem_contains(head, n - 1, "1}")); /* past the n bytes */
+    CU_ASSERT_FALSE(mem_contains(head, n, "FeatureCollection"));
+    CU_ASSERT_FALSE(mem_contains(head, 0, "{"));
+}
+
 static void test_strmap(void)
 {
     struct strmap m = {0};
@@ -198,6 +229,8 @@ int main(void)
     CU_pSuite s = CU_add_suite("util", NULL, NULL);
     CU_add_test(s, "strbuf, CSV and JSON quoting", test_strbuf);
     CU_add_test(s, "string map", test_strmap);
+    CU_add_test(s, "string list, NULL-terminated", test_strlist);
+    CU_add_test(s, "bytes containing a text", test_mem_contains);
     CU_add_test(s, "parse_double is exact and strict", test_parse_double);
     CU_add_test(s, "fmt_double is shortest exact", test_fmt_double);
     CU_add_test(s, "fmt_double without printf writes what printf writes",
