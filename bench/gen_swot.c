@@ -17,20 +17,6 @@
 
 #define FILL (-999999999999.0)
 
-static int copy_vsi(const char *from, const char *to)
-{
-    GByte *buf = NULL;
-    vsi_l_offset n = 0;
-    if (!VSIIngestFile(NULL, from, &buf, &n, 100 << 20))
-        return -1;
-    VSILFILE *f = VSIFOpenL(to, "wb");
-    int rc = f && VSIFWriteL(buf, 1, (size_t)n, f) == n ? 0 : -1;
-    if (f)
-        VSIFCloseL(f);
-    VSIFree(buf);
-    return rc;
-}
-
 static int write_product(OGRLayerH src, const char *xml, const char *out_dir, int tile,
                          int cycle, int repeat)
 {
@@ -72,7 +58,7 @@ static int write_product(OGRLayerH src, const char *xml, const char *out_dir, in
     GDALClose(ds);
     char xml_out[1100];
     snprintf(xml_out, sizeof xml_out, "%s.xml", path);
-    return copy_vsi(xml, xml_out);
+    return CPLCopyFile(xml_out, xml) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)
