@@ -85,14 +85,27 @@ int cli_parse_format(const char *cmd, const char *text, const char *const *allow
                      allowed[3] ? ", waterml2" : "");
 }
 
-FILE *cli_output(const char *path)
+int cli_open_reading(struct cli *cli, const char *output, insitu_store **st, FILE **out)
 {
-    if (!path || strcmp(path, "-") == 0)
-        return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "insitu: %s: cannot write: %m\n", path);
-    return f;
+    int rc = cli_open_store(cli, INSITU_OPEN_READONLY, st);
+    if (rc)
+        return rc;
+    *out = stdout;
+    if (output && strcmp(output, "-") != 0 && !(*out = fopen(output, "w"))) {
+        fprintf(stderr, "insitu: %s: cannot write: %m\n", output);
+        insitu_store_close(*st);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+int cli_close_reading(insitu_store *st, FILE *out, const char *output, int rc,
+                      insitu_error *err)
+{
+    if (out != stdout && fclose(out) && !rc)
+        rc = insitu_error_set(err, INSITU_EIO, "%s: cannot write", output);
+    insitu_store_close(st);
+    return rc;
 }
 
 static void main_help(FILE *out)

@@ -35,8 +35,13 @@ int cli_open_store(struct cli *cli, unsigned flags, insitu_store **out);
 int cli_parse_bbox(const char *text, double bbox[4]);
 /* Parses an output format among those allowed (a NULL-terminated list). */
 int cli_parse_format(const char *cmd, const char *text, const char *const *allowed, int *out);
-/* Opens -o FILE (or stdout for NULL / "-"). */
-FILE *cli_output(const char *path);
+/* For a command that writes what it reads: opens the store read-only and -o FILE (stdout
+ * for NULL / "-"). EXIT_OK, or the exit status after saying what failed. */
+int cli_open_reading(struct cli *cli, const char *output, insitu_store **st, FILE **out);
+/* Closes what cli_open_reading opened; a failure to write the file becomes the error when
+ * rc (the command's result) is 0. Returns rc or that error. */
+int cli_close_reading(insitu_store *st, FILE *out, const char *output, int rc,
+                      insitu_error *err);
 
 /* The download options shared by ingest and pull (cli_fetch.c): getopt entries whose values
  * are base + CLI_FETCH_*, parsed into fo by cli_fetch_option(); EXIT_OK or EXIT_USAGE. */

@@ -65,14 +65,10 @@ static int run_listing(struct cli *cli, int argc, char **argv, enum listing kind
     if (optind < argc)
         return cli_usage(name, "unexpected argument '%s'", argv[optind]);
     insitu_store *st;
-    int rc = cli_open_store(cli, INSITU_OPEN_READONLY, &st);
+    FILE *out;
+    int rc = cli_open_reading(cli, output, &st, &out);
     if (rc)
         return rc;
-    FILE *out = cli_output(output);
-    if (!out) {
-        insitu_store_close(st);
-        return EXIT_FAIL;
-    }
     insitu_error err = {0};
     if (kind == LIST_THINGS)
         rc = insitu_export_things(st, &filter, out, format, &err);
@@ -80,9 +76,7 @@ static int run_listing(struct cli *cli, int argc, char **argv, enum listing kind
         rc = insitu_export_datastreams(st, &filter, out, format, &err);
     else
         rc = insitu_export_sources(st, out, format, &err);
-    if (out != stdout && fclose(out) && !rc)
-        rc = insitu_error_set(&err, INSITU_EIO, "%s: cannot write", output);
-    insitu_store_close(st);
+    rc = cli_close_reading(st, out, output, rc, &err);
     return rc ? cli_fail(&err) : EXIT_OK;
 }
 

@@ -132,19 +132,12 @@ int cmd_matchup(struct cli *cli, int argc, char **argv)
     if (!req.insitu || !req.product || !have_tol)
         return cli_usage("matchup", "--insitu, --product and --tolerance are required");
     insitu_store *st;
-    int rc = cli_open_store(cli, INSITU_OPEN_READONLY, &st);
+    FILE *out;
+    int rc = cli_open_reading(cli, output, &st, &out);
     if (rc)
         return rc;
-    FILE *out = cli_output(output);
-    if (!out) {
-        insitu_store_close(st);
-        return EXIT_FAIL;
-    }
     insitu_error err = {0};
-    rc = matchup_run(st, &req, format, out, plot, &err);
-    if (out != stdout && fclose(out) && !rc)
-        rc = insitu_error_set(&err, INSITU_EIO, "%s: cannot write", output);
-    insitu_store_close(st);
+    rc = cli_close_reading(st, out, output, matchup_run(st, &req, format, out, plot, &err), &err);
     if (rc)
         return cli_fail(&err);
     if (plot && !cli->quiet)

@@ -115,19 +115,13 @@ int cmd_query(struct cli *cli, int argc, char **argv)
         return cli_usage("query", "--to must be after --from");
     q.datastreams = ids;
     insitu_store *st;
-    int rc = cli_open_store(cli, INSITU_OPEN_READONLY, &st);
+    FILE *out;
+    int rc = cli_open_reading(cli, output, &st, &out);
     if (rc)
         return rc;
-    FILE *out = cli_output(output);
-    if (!out) {
-        insitu_store_close(st);
-        return EXIT_FAIL;
-    }
     uint64_t rows = 0;
-    rc = insitu_export_query(st, &q, out, format, &rows, &err);
-    if (out != stdout && fclose(out) && !rc)
-        rc = insitu_error_set(&err, INSITU_EIO, "%s: cannot write", output);
-    insitu_store_close(st);
+    rc = cli_close_reading(st, out, output,
+                           insitu_export_query(st, &q, out, format, &rows, &err), &err);
     if (rc)
         return cli_fail(&err);
     if (output && !cli->quiet)
