@@ -144,6 +144,17 @@ static int exists(struct wx *w, enum sta_type t, int64_t id, int *yes)
     return rc;
 }
 
+/* The entity the request targets, which must exist: 0, or INSITU_ENOTFOUND saying so. */
+static int target_exists(struct wx *w, const struct sta_target *t)
+{
+    int yes = 0;
+    int rc = exists(w, t->type, t->id, &yes);
+    if (!rc && !yes)
+        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
+                              sta_type_def(t->type)->set, (long long)t->id);
+    return rc;
+}
+
 /* ==== provenance ==== */
 
 /* Finds the run of this service (by its source and version), or makes it. */
@@ -1652,13 +1663,9 @@ static void do_delete(struct wx *w, const struct sta_target *t, struct sta_respo
         sta_error(resp, 405, "DELETE removes one entity (/v1.1/Things(1))");
         return;
     }
-    int yes = 0;
     int rc = begin(w);
     if (!rc)
-        rc = exists(w, t->type, t->id, &yes);
-    if (!rc && !yes)
-        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
-                              sta_type_def(t->type)->set, (long long)t->id);
+        rc = target_exists(w, t);
     if (!rc)
         rc = delete_entity(w, t->type, t->id);
     if (!rc)
@@ -1681,17 +1688,13 @@ static void do_update(struct wx *w, const struct sta_request *req, const struct 
         return;
     }
     json_t *body = NULL;
-    int yes = 0;
     int rc = parse_body(w, req, &body);
     if (!rc && !json_is_object(body))
         rc = fail(w, INSITU_EINVAL, "the body must be a JSON object");
     if (!rc)
         rc = begin(w);
     if (!rc)
-        rc = exists(w, t->type, t->id, &yes);
-    if (!rc && !yes)
-        rc = insitu_error_set(w->err, INSITU_ENOTFOUND, "%s(%lld): no such entity",
-                              sta_type_def(t->type)->set, (long long)t->id);
+        rc = target_exists(w, t);
     if (!rc)
         rc = update_entity(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
     if (!rc)
