@@ -59,6 +59,22 @@ stop_server() {
   PID=""
 }
 
+# fetch METHOD URL [curl options]: status in CODE, body in BODY, headers in $T/headers
+fetch() {
+  m=$1 u=$2
+  shift 2
+  CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" "$@" "$u")
+  BODY=$(cat "$T/body" 2>/dev/null)
+  # no answer at all: show what the server said
+  [ "$CODE" = 000 ] && CODE="000 (server: $(tr '\n' ' ' <"$T/serve.err" 2>/dev/null))"
+}
+
+# py EXPR: evaluates EXPR with d = the JSON body of the last fetch
+py() { printf '%s' "$BODY" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# header NAME: the value of a header of the last fetch
+header() { tr -d '\r' <"$T/headers" | sed -n "s/^$1: //Ip" | head -n 1; }
+
 # insitu ARGS...: the binary on the test store
 insitu() { "$INSITU" --store "$STORE" "$@"; }
 

@@ -45,15 +45,6 @@ start_server() {
   serve_wait
 }
 
-fetch() {
-  m=$1 u=$2
-  shift 2
-  CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" "$@" "$u")
-  BODY=$(cat "$T/body" 2>/dev/null)
-  [ "$CODE" = 000 ] && CODE="000 (server: $(tr '\n' ' ' <"$T/serve.err" 2>/dev/null))"
-}
-py() { printf '%s' "$BODY" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-header() { tr -d '\r' <"$T/headers" | sed -n "s/^$1: //Ip" | head -n 1; }
 AUTH="Authorization: Bearer s3cret"
 
 start_server

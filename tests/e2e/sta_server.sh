@@ -26,21 +26,6 @@ start_server() {
 }
 at_exit '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null'
 
-# fetch METHOD URL [curl options]: status in CODE, body in BODY, headers in $T/headers
-fetch() {
-  m=$1 u=$2
-  shift 2
-  CODE=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' -X "$m" "$@" "$u")
-  BODY=$(cat "$T/body" 2>/dev/null)
-  # no answer at all: show what the server said
-  [ "$CODE" = 000 ] && CODE="000 (server: $(tr '\n' ' ' <"$T/serve.err" 2>/dev/null))"
-}
-
-# py EXPR: evaluates EXPR with d = the JSON body
-py() { printf '%s' "$BODY" | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-
-header() { tr -d '\r' <"$T/headers" | sed -n "s/^$1: //Ip" | head -n 1; }
-
 start_server --
 fetch GET "$URL"
 equal "GET /v1.1: the eight entity sets" "$CODE $(py 'len(d["value"]), sorted(e["name"] for e in d["value"])[0]')" \
