@@ -337,29 +337,12 @@ static int hw_json_run(const struct source *src, struct batch_writer *bw, insitu
     return rc;
 }
 
-/* Skips white space and a UTF-8 byte order mark at the start of a file head. */
-static const char *head_start(const struct source *src, size_t *n)
-{
-    const char *p = (const char *)src->head;
-    size_t len = src->head_len;
-    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
-        len -= 3;
-    }
-    while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-        p++;
-        len--;
-    }
-    *n = len;
-    return p;
-}
-
 static int hw_json_probe(const struct source *src)
 {
     if (src->is_dir || src->is_zip || !src->head_len)
         return 0;
     size_t n;
-    const char *p = head_start(src, &n);
+    const char *p = source_head_text(src, &n);
     if (!n || *p != '{' || !mem_contains(p, n, "\"Feature\""))
         return 0;
     int series = mem_contains(p, n, "\"water_surface_reference_name\"") ||
@@ -618,7 +601,7 @@ static int hw_wfs_probe(const struct source *src)
     if (src->is_dir || src->is_zip || !src->head_len)
         return 0;
     size_t n;
-    const char *p = head_start(src, &n);
+    const char *p = source_head_text(src, &n);
     const char *nl = memchr(p, '\n', n);
     size_t first = nl ? (size_t)(nl - p) : n;
     /* the header of a GetFeature CSV of a Hydroweb.next layer */

@@ -86,6 +86,22 @@ const char *source_setting(const struct source *src, const char *key)
     return found;
 }
 
+const char *source_head_text(const struct source *src, size_t *n)
+{
+    const char *p = (const char *)src->head;
+    size_t len = src->head_len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        len -= 3;
+    }
+    while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+        len--;
+    }
+    *n = len;
+    return p;
+}
+
 int source_setting_bool(const struct source *src, const char *key, int dflt)
 {
     const char *v = source_setting(src, key);

@@ -32,6 +32,9 @@ struct source {
 const char *source_setting(const struct source *src, const char *key);
 /* Parses a yes/no setting (default when absent); -1 when the value is neither. */
 int source_setting_bool(const struct source *src, const char *key, int dflt);
+/* The file's head after a UTF-8 byte order mark and white space (for probes); its length in
+ * *n. */
+const char *source_head_text(const struct source *src, size_t *n);
 
 /* A source's identity across versions (e.g. a SWOT granule without its product counter). */
 struct source_identity {

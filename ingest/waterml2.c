@@ -721,16 +721,8 @@ static int wml_probe(const struct source *src)
 {
     if (src->is_dir || src->is_zip || !src->head_len)
         return 0;
-    const char *p = (const char *)src->head;
-    size_t n = src->head_len;
-    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
-        n -= 3;
-    }
-    while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
-        p++;
-        n--;
-    }
+    size_t n;
+    const char *p = source_head_text(src, &n);
     if (!n || *p != '<')
         return 0;
     return mem_contains(p, n, NS_WML2) ? 95 : 0;
