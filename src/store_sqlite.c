@@ -403,11 +403,15 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
     sqlite3_bind_int64(s, i, run_id);
 }
 
-/* Rows per multi-row INSERT: one statement per OBS_CHUNK rows halves the per-row cost. */
+/* Rows per multi-row INSERT: one statement per OBS_CHUNK rows halves the per-row cost.
+ * OR IGNORE, not ON CONFLICT DO NOTHING: a statement that cannot abort needs no statement
+ * journal, where one that can copies every page it touches there first (inside a group of
+ * sources, once per statement: most of a SWOT pass's writes). An existing key is then
+ * updated, as before; the other constraints (NOT NULL keys) the writer guarantees. */
 enum { OBS_CHUNK = 64, OBS_COLS = 11 };
 
 #define OBS_INSERT_COLS                                                                       \
-    "INSERT INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, "         \
+    "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, "         \
     "result_time, result, result_json, result_quality, parameters, feature_id, run_id) VALUES "
 #define OBS_ROW_PLACEHOLDERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
@@ -427,8 +431,7 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
     sb_puts(&many, OBS_INSERT_COLS);
     for (int i = 0; i < OBS_CHUNK; i++)
         sb_puts(&many, i ? ", " OBS_ROW_PLACEHOLDERS : OBS_ROW_PLACEHOLDERS);
-    sb_puts(&many, " ON CONFLICT DO NOTHING");
-    int rc = prepare(ss, OBS_INSERT_COLS OBS_ROW_PLACEHOLDERS " ON CONFLICT DO NOTHING",
+    int rc = prepare(ss, OBS_INSERT_COLS OBS_ROW_PLACEHOLDERS,
                      &ss->obs_insert, err);
     if (!rc)
         rc = prepare(ss, many.data, &ss->obs_insert_many, err);

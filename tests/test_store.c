@@ -32,8 +32,9 @@ static struct store *S(void) { return &store->base; }
 static void test_init_idempotent(void)
 {
     insitu_error err;
-    /* PostgreSQL's version 2 adds the SQL functions of the SensorThings filter */
-    int newest = strcmp(tu_backend(), "postgresql") == 0 ? 2 : 1;
+    /* PostgreSQL's version 2 adds the SQL functions of the SensorThings filter; SQLite's
+     * replaces SpatiaLite's R*Tree triggers */
+    int newest = 2;
     CU_ASSERT_EQUAL(insitu_store_schema_version(store), newest);
     CU_ASSERT_STRING_EQUAL(insitu_store_backend(store), tu_backend());
     CU_ASSERT_EQUAL(insitu_store_init(store, &err), 0);
@@ -408,6 +409,69 @@ static void test_migration_to_2(void)
     insitu_store_close(st);
 }
 
+/* A SQLite store of version 1 (SpatiaLite's R*Tree triggers, which compile an INSERT per
+ * row) gets version 2 from init: its data kept, and triggers that index new geometries. */
+static void test_sqlite_migration_to_2(void)
+{
+    insitu_error err;
+    const char *path;
+    insitu_store *st = tu_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    int64_t thing;
+    struct thing_in t = {.ns = "v1", .code = "KEPT", .name = "kept"};
+    CU_ASSERT_EQUAL(store_upsert_thing(&st->base, &t, &thing, &err), 0);
+    /* back to version 1's triggers */
+    const char *const v1[] = {
+        "DROP TRIGGER gii_locations_geom",
+        "CREATE TRIGGER gii_locations_geom AFTER INSERT ON locations FOR EACH ROW BEGIN "
+        "DELETE FROM idx_locations_geom WHERE pkid = NEW.ROWID; "
+        "SELECT RTreeAlign('idx_locations_geom', NEW.ROWID, NEW.geom); END",
+        "DROP TRIGGER gii_features_geom",
+        "CREATE TRIGGER gii_features_geom AFTER INSERT ON features FOR EACH ROW BEGIN "
+        "DELETE FROM idx_features_geom WHERE pkid = NEW.ROWID; "
+        "SELECT RTreeAlign('idx_features_geom', NEW.ROWID, NEW.geom); END",
+        "UPDATE insitu_meta SET value = '1'"};
+    for (size_t i = 0; i < sizeof v1 / sizeof *v1; i++)
+        CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, v1[i], &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
+    CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE code = 'KEPT'"), 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "sql LIKE '%RTreeAlign%'"),
+                    0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "name IN ('gii_locations_geom', 'giu_locations_geom', "
+                               "'gii_features_geom', 'giu_features_geom')"),
+                    4);
+    /* a new Location and a new Feature are in the spatial indexes, their boxes around them */
+    CU_ASSERT_EQUAL(store_thing_location(&st->base, thing, "here",
+                                         "{\"type\":\"LineString\",\"coordinates\":"
+                                         "[[1.5,43.25],[1.75,43.5]]}",
+                                         1000000, &err),
+                    0);
+    struct feature_in f = {.name = "there",
+                           .geojson = "{\"type\":\"Point\",\"coordinates\":[-0.1,51.5]}"};
+    int64_t fid;
+    CU_ASSERT_EQUAL(store_upsert_feature(&st->base, &f, &fid, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM idx_locations_geom WHERE xmin <= 1.5 AND "
+                               "xmax >= 1.75 AND ymin <= 43.25 AND ymax >= 43.5 AND "
+                               "xmax - xmin < 0.26"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM idx_features_geom WHERE xmin <= -0.1 AND "
+                               "xmax >= -0.1 AND ymin <= 51.5 AND ymax >= 51.5"),
+                    1);
+    /* a moved geometry moves its box */
+    CU_ASSERT_EQUAL(st_exec(&st->base,
+                            "UPDATE features SET geom = MakePoint(10.0, 20.0, 4326)", &err),
+                    0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM idx_features_geom WHERE xmin <= 10 AND "
+                               "xmax >= 10 AND ymin <= 20 AND ymax >= 20"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM idx_features_geom"), 1);
+    insitu_store_close(st);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "init is idempotent and versioned", test_init_idempotent);
@@ -426,6 +490,9 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "a deadline stops statements (INSITU_ELIMIT)", test_deadline);
     if (strcmp(tu_backend(), "postgresql") == 0)
         CU_add_test(s, "version 1 migrates to 2 (the filter's functions)", test_migration_to_2);
+    else
+        CU_add_test(s, "version 1 migrates to 2 (R*Tree triggers without RTreeAlign)",
+                    test_sqlite_migration_to_2);
 }
 
 int main(void) { return tu_main("store", add_tests, suite_init, suite_clean); }
