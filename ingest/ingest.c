@@ -689,9 +689,13 @@ static void bind_run_datastream(struct stmt *s, int first, int64_t run_id,
 static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
 {
     struct strbuf sql = {0};
-    const char *head = "INSERT INTO run_datastreams (run_id, datastream_id, n_obs, n_inserted, "
-                       "n_updated, phenomenon_start, phenomenon_last, phenomenon_end, "
-                       "result_time_start, result_time_end) VALUES ";
+    /* a whole run's rows are new keys (its run id is new): nothing to abort on */
+    struct strbuf head = {0};
+    sb_printf(&head,
+              "INSERT%s INTO run_datastreams (run_id, datastream_id, n_obs, n_inserted, "
+              "n_updated, phenomenon_start, phenomenon_last, phenomenon_end, "
+              "result_time_start, result_time_end) VALUES ",
+              bw->in_parts ? "" : bw->st->dialect->no_abort);
     const char *row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     const char *merge =
         !bw->in_parts
@@ -715,16 +719,17 @@ static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
               "excluded.result_time_end > run_datastreams.result_time_end THEN "
               "excluded.result_time_end ELSE run_datastreams.result_time_end END";
     struct stmt *chunk = NULL, *one = NULL;
-    sb_puts(&sql, head);
+    sb_puts(&sql, head.data);
     for (int i = 0; i < RD_CHUNK; i++)
         sb_printf(&sql, "%s%s", i ? ", " : "", row);
     sb_puts(&sql, merge);
     int rc = st_prepare(bw->st, sql.data, &chunk, err);
     sb_reset(&sql);
-    sb_printf(&sql, "%s%s%s", head, row, merge);
+    sb_printf(&sql, "%s%s%s", head.data, row, merge);
     if (!rc)
         rc = st_prepare(bw->st, sql.data, &one, err);
     sb_free(&sql);
+    sb_free(&head);
     size_t i = 0;
     for (; !rc && i + RD_CHUNK <= bw->n_stats; i += RD_CHUNK) {
         for (int k = 0; k < RD_CHUNK; k++)
@@ -793,10 +798,11 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
         rc = write_run_datastreams(bw, err);
     if (!rc && bw->in_parts)
         rc = add_to_summaries(bw, err);
-    else if (!rc)
-        rc = st_exec_int64(
-            bw->st,
-            "UPDATE datastreams SET n_obs = datastreams.n_obs + r.n_inserted, "
+    else if (!rc) {
+        struct strbuf sql = {0};
+        sb_printf(
+            &sql,
+            "UPDATE%s datastreams SET n_obs = datastreams.n_obs + r.n_inserted, "
             "phenomenon_start = CASE WHEN datastreams.phenomenon_start IS NULL OR "
             "datastreams.phenomenon_start > r.phenomenon_start THEN r.phenomenon_start ELSE "
             "datastreams.phenomenon_start END, "
@@ -812,7 +818,10 @@ static int bw_finish(struct batch_writer *bw, insitu_error *err)
             "r.result_time_end) THEN r.result_time_end ELSE datastreams.result_time_end END "
             "FROM run_datastreams r WHERE r.run_id = ? AND r.datastream_id = datastreams.id AND "
             "r.n_updated = 0",
-            bw->run_id, err);
+            bw->st->dialect->no_abort);
+        rc = st_exec_int64(bw->st, sql.data, bw->run_id, err);
+        sb_free(&sql);
+    }
     /* rows were rewritten: an interval may have shrunk, so count again */
     for (size_t i = 0; !rc && i < bw->n_stats; i++)
         if (bw->stats[i].updated)

@@ -30,6 +30,10 @@ struct sql_dialect {
      * id"), or "" where the backend tells it more cheaply (ops->last_insert_id): SQLite's
      * RETURNING costs ~8 us a statement, more than the insert (docs/performance.md). */
     const char *returning_id;
+    /* The conflict clause of a bulk INSERT or UPDATE that cannot fail on a constraint
+     * (" OR IGNORE" on SQLite, "" elsewhere): a statement that cannot abort needs no
+     * statement journal, where SQLite otherwise copies each page it touches first. */
+    const char *no_abort;
     /* A geometry (EPSG:4326, 2-D) from one GeoJSON text parameter. */
     const char *geom_from_geojson;
     /* The same from one WKB blob parameter (faster to parse than GeoJSON). */

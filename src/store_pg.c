@@ -60,6 +60,7 @@ struct pg_stmt {
 
 static const struct sql_dialect pg_dialect = {
     .returning_id = " RETURNING id",
+    .no_abort = "",
     .geom_from_geojson = "ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "ST_Force2D(ST_GeomFromWKB(?, 4326))",
     .geom_as_geojson = "ST_AsGeoJSON(%s, 9)",

@@ -34,6 +34,7 @@ struct sqlite_stmt {
 
 static const struct sql_dialect sqlite_dialect = {
     .returning_id = "",
+    .no_abort = " OR IGNORE",
     .geom_from_geojson = "CastToXY(SetSRID(GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "CastToXY(GeomFromWKB(?, 4326))",
     .geom_as_geojson = "AsGeoJSON(%s, 9)",
