@@ -404,12 +404,13 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
     sqlite3_bind_int64(s, i, run_id);
 }
 
-/* Rows per multi-row INSERT: one statement per OBS_CHUNK rows halves the per-row cost.
+/* Rows per multi-row INSERT: one statement per OBS_CHUNK rows halves the per-row cost (256:
+ * 4% faster than 64 on 20 SWOT products, the same on CSV).
  * OR IGNORE, not ON CONFLICT DO NOTHING: a statement that cannot abort needs no statement
  * journal, where one that can copies every page it touches there first (inside a group of
  * sources, once per statement: most of a SWOT pass's writes). An existing key is then
  * updated, as before; the other constraints (NOT NULL keys) the writer guarantees. */
-enum { OBS_CHUNK = 64, OBS_COLS = 11 };
+enum { OBS_CHUNK = 256, OBS_COLS = 11 };
 
 #define OBS_INSERT_COLS                                                                       \
     "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, "         \
