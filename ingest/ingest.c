@@ -747,56 +747,41 @@ static int write_run_datastreams(struct batch_writer *bw, insitu_error *err)
     return rc < 0 ? rc : 0;
 }
 
-/* Adds one part's new rows to the summaries of the datastreams it only added to (a run
- * written in parts: run_datastreams holds the whole run, not this part). */
+/* Adds the new rows of the datastreams the run only added to to their summaries, through
+ * the store (which, in a group of sources, keeps them until the group commits). Also for a
+ * run written in parts, whose run_datastreams rows hold the whole run, not this part. */
 static int add_to_summaries(struct batch_writer *bw, insitu_error *err)
 {
-    struct stmt *sum = NULL;
-    int rc = st_prepare(
-        bw->st,
-        "UPDATE datastreams SET n_obs = n_obs + ?, "
-        "phenomenon_start = CASE WHEN phenomenon_start IS NULL OR phenomenon_start > ? "
-        "THEN ? ELSE phenomenon_start END, "
-        "phenomenon_end = CASE WHEN phenomenon_end IS NULL OR phenomenon_end < ? "
-        "THEN ? ELSE phenomenon_end END, "
-        "result_time_start = CASE WHEN ? IS NOT NULL AND (result_time_start IS NULL OR "
-        "result_time_start > ?) THEN ? ELSE result_time_start END, "
-        "result_time_end = CASE WHEN ? IS NOT NULL AND (result_time_end IS NULL OR "
-        "result_time_end < ?) THEN ? ELSE result_time_end END WHERE id = ?",
-        &sum, err);
-    for (size_t i = 0; !rc && i < bw->n_stats; i++) {
+    struct summary_delta *d = malloc((bw->n_stats ? bw->n_stats : 1) * sizeof *d);
+    if (!d)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < bw->n_stats; i++) {
         const struct ds_stat *s = &bw->stats[i];
         if (s->updated)
             continue;
-        int64_t rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt;
-        int64_t rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt;
-        st_bind_int64(sum, 1, (int64_t)s->inserted);
-        st_bind_int64(sum, 2, s->min_start);
-        st_bind_int64(sum, 3, s->min_start);
-        st_bind_int64(sum, 4, s->max_end);
-        st_bind_int64(sum, 5, s->max_end);
-        for (int k = 0; k < 3; k++) {
-            st_bind_time(sum, 6 + k, rt0);
-            st_bind_time(sum, 9 + k, rt1);
-        }
-        st_bind_int64(sum, 12, s->id);
-        rc = st_step(sum, err);
-        st_reset(sum);
-        rc = rc < 0 ? rc : 0;
+        d[n++] = (struct summary_delta){
+            .id = s->id,
+            .n = (int64_t)s->inserted,
+            .start = s->min_start,
+            .end = s->max_end,
+            .rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt,
+            .rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt};
     }
-    if (sum)
-        st_finalize(sum);
+    int rc = store_add_summaries(bw->st, d, n, err);
+    free(d);
     return rc;
 }
 
 /* Writes run_datastreams and brings each touched datastream's summary up to date: in one
- * statement for series the run only added to, by counting again where it rewrote rows. */
+ * statement for series the run only added to (in a group of sources: at the group's
+ * commit), by counting again where it rewrote rows. */
 static int bw_finish(struct batch_writer *bw, insitu_error *err)
 {
     int rc = bw_flush(bw, err);
     if (!rc)
         rc = write_run_datastreams(bw, err);
-    if (!rc && bw->in_parts)
+    if (!rc && (bw->in_parts || bw->st->group))
         rc = add_to_summaries(bw, err);
     else if (!rc) {
         struct strbuf sql = {0};

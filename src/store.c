@@ -165,10 +165,13 @@ int st_prepare_cached(struct store *st, enum stmt_slot slot, const char *sql, st
     return 0;
 }
 
+static void sums_free(struct group_sums *g);
+
 void store_release_cache(struct store *st)
 {
     strmap_free(&st->cache);
     strmap_free(&st->cache_pending);
+    sums_free(&st->sums);
     for (int i = 0; i < SLOT_MAX; i++) {
         if (st->slots[i]) {
             st->slots[i]->cached = 0;
@@ -294,6 +297,7 @@ int st_commit(struct store *st, insitu_error *err)
     int rc = st->group ? st->ops->savepoint(st, SP_RELEASE, err) : st->ops->commit(st, err);
     if (!rc) {
         st->in_tx = 0;
+        st->sums.n_undo = 0; /* the source's summaries now belong to the group */
         /* in a group, the rows are visible to this connection from now on: cached as if
          * committed, and forgotten if the group is lost */
         strmap_each(&st->cache_pending, promote, &st->cache);
@@ -301,6 +305,8 @@ int st_commit(struct store *st, insitu_error *err)
     strmap_free(&st->cache_pending);
     return rc;
 }
+
+static void sums_undo(struct group_sums *g);
 
 void st_rollback(struct store *st)
 {
@@ -310,6 +316,9 @@ void st_rollback(struct store *st)
             if (st->ops->savepoint(st, SP_ROLLBACK, &ignored)) {
                 st->group_lost = 1;
                 store_cache_clear(st);
+                sums_free(&st->sums);
+            } else {
+                sums_undo(&st->sums);
             }
         } else {
             st->ops->rollback(st);
@@ -317,6 +326,160 @@ void st_rollback(struct store *st)
     }
     st->in_tx = 0;
     strmap_free(&st->cache_pending);
+}
+
+/* ---- the summaries a group of sources owes its datastreams ---- */
+
+static void sums_free(struct group_sums *g)
+{
+    free(g->d);
+    free(g->undo);
+    strmap_free(&g->index);
+    memset(g, 0, sizeof *g);
+}
+
+static int grow(void **p, size_t *cap, size_t size)
+{
+    size_t n = *cap ? *cap * 2 : 1024;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return INSITU_ENOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* Remembers entry pos as it is, before the open source changes it. */
+static int sums_log(struct group_sums *g, size_t pos, int was_new)
+{
+    if (g->n_undo == g->cap_undo && grow((void **)&g->undo, &g->cap_undo, sizeof *g->undo))
+        return INSITU_ENOMEM;
+    g->undo[g->n_undo++] = (struct sum_undo){.pos = pos, .was = g->d[pos], .was_new = was_new};
+    return 0;
+}
+
+/* The group's entry for datastream id, logged for undo; made (dropped, i.e. empty) when
+ * absent and create is set. NULL: absent, or out of memory (*rc). */
+static struct summary_delta *sums_entry(struct group_sums *g, int64_t id, int create, int *rc)
+{
+    int64_t pos;
+    *rc = 0;
+    if (strmap_get(&g->index, (const char *)&id, sizeof id, &pos)) {
+        *rc = sums_log(g, (size_t)pos, 0);
+        return *rc ? NULL : &g->d[pos];
+    }
+    if (!create)
+        return NULL;
+    if ((g->n == g->cap && grow((void **)&g->d, &g->cap, sizeof *g->d)) ||
+        strmap_put(&g->index, (const char *)&id, sizeof id, (int64_t)g->n)) {
+        *rc = INSITU_ENOMEM;
+        return NULL;
+    }
+    g->d[g->n] = (struct summary_delta){.id = id, .dropped = 1};
+    *rc = sums_log(g, g->n, 1);
+    return *rc ? NULL : &g->d[g->n++];
+}
+
+/* Takes back what the rolled back source did to the group's summaries, newest first. */
+static void sums_undo(struct group_sums *g)
+{
+    while (g->n_undo > 0) {
+        const struct sum_undo *u = &g->undo[--g->n_undo];
+        if (u->was_new)
+            g->d[u->pos].dropped = 1;
+        else
+            g->d[u->pos] = u->was;
+    }
+}
+
+static void delta_add(struct summary_delta *e, const struct summary_delta *d)
+{
+    if (e->dropped) {
+        *e = *d;
+        e->dropped = 0;
+        return;
+    }
+    e->n += d->n;
+    if (d->start < e->start)
+        e->start = d->start;
+    if (d->end > e->end)
+        e->end = d->end;
+    if (d->rt0 != INSITU_TIME_NONE && (e->rt0 == INSITU_TIME_NONE || d->rt0 < e->rt0))
+        e->rt0 = d->rt0;
+    if (d->rt1 != INSITU_TIME_NONE && (e->rt1 == INSITU_TIME_NONE || d->rt1 > e->rt1))
+        e->rt1 = d->rt1;
+}
+
+/* Adds each delta to its datastream's row: one prepared UPDATE per datastream. */
+static int write_summaries(struct store *st, const struct summary_delta *d, size_t n,
+                           insitu_error *err)
+{
+    struct strbuf sql = {0};
+    sb_printf(&sql,
+              "UPDATE%s datastreams SET n_obs = n_obs + ?, "
+              "phenomenon_start = CASE WHEN phenomenon_start IS NULL OR phenomenon_start > ? "
+              "THEN ? ELSE phenomenon_start END, "
+              "phenomenon_end = CASE WHEN phenomenon_end IS NULL OR phenomenon_end < ? "
+              "THEN ? ELSE phenomenon_end END, "
+              "result_time_start = CASE WHEN ? IS NOT NULL AND (result_time_start IS NULL OR "
+              "result_time_start > ?) THEN ? ELSE result_time_start END, "
+              "result_time_end = CASE WHEN ? IS NOT NULL AND (result_time_end IS NULL OR "
+              "result_time_end < ?) THEN ? ELSE result_time_end END WHERE id = ?",
+              st->dialect->no_abort);
+    struct stmt *s = NULL;
+    int rc = st_prepare_cached(st, SLOT_ADD_SUMMARY, sql.data, &s, err);
+    sb_free(&sql);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (d[i].dropped)
+            continue;
+        st_bind_int64(s, 1, d[i].n);
+        st_bind_int64(s, 2, d[i].start);
+        st_bind_int64(s, 3, d[i].start);
+        st_bind_int64(s, 4, d[i].end);
+        st_bind_int64(s, 5, d[i].end);
+        for (int k = 0; k < 3; k++) {
+            st_bind_time(s, 6 + k, d[i].rt0);
+            st_bind_time(s, 9 + k, d[i].rt1);
+        }
+        st_bind_int64(s, 12, d[i].id);
+        rc = st_step(s, err);
+        st_reset(s);
+        rc = rc < 0 ? rc : 0;
+    }
+    if (s)
+        st_finalize(s);
+    return rc;
+}
+
+static int cmp_delta(const void *a, const void *b)
+{
+    int64_t x = ((const struct summary_delta *)a)->id, y = ((const struct summary_delta *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Writes what the group owes, in datastream order (neighbouring rows share pages). */
+static int sums_write(struct store *st, insitu_error *err)
+{
+    struct group_sums *g = &st->sums;
+    if (!g->n)
+        return 0;
+    qsort(g->d, g->n, sizeof *g->d, cmp_delta);
+    return write_summaries(st, g->d, g->n, err);
+}
+
+int store_add_summaries(struct store *st, const struct summary_delta *d, size_t n,
+                        insitu_error *err)
+{
+    if (!st->group)
+        return write_summaries(st, d, n, err);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        struct summary_delta *e = sums_entry(&st->sums, d[i].id, 1, &rc);
+        if (!e)
+            return insitu_error_set(err, rc, "out of memory");
+        delta_add(e, &d[i]);
+    }
+    return 0;
 }
 
 int st_group_begin(struct store *st, insitu_error *err)
@@ -328,6 +491,7 @@ int st_group_begin(struct store *st, insitu_error *err)
     int rc = st->ops->begin(st, TX_GROUP, err);
     if (rc)
         return rc;
+    sums_free(&st->sums);
     st->group = 1;
     st->group_lost = 0;
     return 1;
@@ -341,7 +505,10 @@ int st_group_commit(struct store *st, insitu_error *err)
     st->group = st->group_lost = 0;
     int rc = lost ? insitu_error_set(err, INSITU_ESTORE,
                                      "%s: an error rolled back this group of sources", st->uri)
-                  : st->ops->commit(st, err);
+                  : sums_write(st, err);
+    sums_free(&st->sums);
+    if (!rc)
+        rc = st->ops->commit(st, err);
     if (rc) {
         st->ops->rollback(st);
         store_cache_clear(st);
@@ -1046,6 +1213,15 @@ int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *e
 
 int store_recompute_summary(struct store *st, int64_t ds, insitu_error *err)
 {
+    /* the count includes the rows whose summary the group still owes: that debt is paid */
+    if (st->group) {
+        int rc;
+        struct summary_delta *e = sums_entry(&st->sums, ds, 0, &rc);
+        if (rc)
+            return insitu_error_set(err, rc, "out of memory");
+        if (e)
+            e->dropped = 1;
+    }
     struct stmt *s;
     /* prepared once per connection: ingests call it per rewritten datastream */
     int rc = st_prepare_cached(st, SLOT_RECOMPUTE_SUMMARY,

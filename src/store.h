@@ -174,12 +174,37 @@ enum stmt_slot {
     SLOT_THING, SLOT_SENSOR, SLOT_PROPERTY, SLOT_DATASTREAM, SLOT_LOCATION, SLOT_FEATURE,
     SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
     SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
-    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_DATASTREAM_END, SLOT_THING_DATASTREAMS,
+    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_ADD_SUMMARY, SLOT_DATASTREAM_END, SLOT_THING_DATASTREAMS,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_MAX
 };
 
 /* The base of every backend's store struct. */
+/* What a write added to one datastream's summary: n new observations, the earliest
+ * phenomenon start, the latest phenomenon end (or start), and the result time span
+ * (INSITU_TIME_NONE: none). dropped: the entry no longer counts (a recount replaced it). */
+struct summary_delta {
+    int64_t id;
+    int64_t n, start, end, rt0, rt1;
+    int dropped;
+};
+
+/* The summaries a group of sources still owes its datastreams: added up over the group's
+ * sources and written once at the group's commit, instead of rewriting each datastream's
+ * row for every source (a SWOT backfill touches each series once per cycle). undo holds
+ * the open source's changes to them, so that rolling it back takes them back. */
+struct group_sums {
+    struct summary_delta *d;
+    size_t n, cap;
+    struct strmap index; /* datastream id (8 bytes) -> position in d */
+    struct sum_undo {
+        size_t pos;
+        struct summary_delta was;
+        int was_new;
+    } *undo;
+    size_t n_undo, cap_undo;
+};
+
 struct store {
     const struct store_ops *ops;
     const struct sql_dialect *dialect;
@@ -189,6 +214,7 @@ struct store {
     /* A group transaction is open (st_group_begin): st_begin..st_commit are savepoints in
      * it. group_lost: it was rolled back by an error, so what it held is gone. */
     int group, group_lost;
+    struct group_sums sums;
     struct stmt *slots[SLOT_MAX];
     /* Entities known to be in the store exactly as cached (content key -> id), so that the
      * next source of the same process finds them without SQL. Entries written in the open
@@ -286,6 +312,10 @@ int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *e
 /* Counts a datastream's observations again and sets its summary (n_obs, phenomenon and
  * result time spans): after rows were rewritten or deleted. */
 int store_recompute_summary(struct store *st, int64_t datastream_id, insitu_error *err);
+/* Adds n deltas to their datastreams' summaries (rows only added, none rewritten). In a
+ * group of sources they are kept and written at the group's commit. */
+int store_add_summaries(struct store *st, const struct summary_delta *d, size_t n,
+                        insitu_error *err);
 
 /* Resolves --thing: an id, or a name/code (error when it names several Things). */
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);

@@ -343,14 +343,37 @@ static void test_group(void)
             insitu_store_close(other);
         }
     }
+    /* the summaries a group owes: a dry run (rolled back: its rows are not owed), a source
+     * skipped as already ingested (it rewrote G1's rows, a recount, then rolled back: G1's
+     * debt is owed again) and a rewrite of one value (a recount of GB), each in the group */
+    char *more = tu_write(dir, "g1more.csv", "thing,time,value\nG1,2020-01-05,5\n");
+    char *again = tu_write(dir, "g1again.csv", "thing,time,value\nG1,2020-01-01,1\nG1,2020-01-02,2\n");
+    char *rewrite = tu_write(dir, "gbrewrite.csv", "thing,time,value\nGB,2020-01-03,3.5\n");
+    insitu_ingest_options dry = {.dry_run = 1};
+    CU_ASSERT_EQUAL(insitu_ingest(st, more, &dry, &rep, &err), 0);
+    CU_ASSERT_EQUAL(tu_ingest(st, again, NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
+    CU_ASSERT_EQUAL(tu_ingest(st, rewrite, NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.updated, 1);
     CU_ASSERT_EQUAL(insitu_ingest_group_commit(st, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams d WHERE d.n_obs <> (SELECT "
+                               "count(*) FROM observations o WHERE o.datastream_id = d.id) OR "
+                               "d.phenomenon_start <> (SELECT min(phenomenon_start) FROM "
+                               "observations o WHERE o.datastream_id = d.id) OR "
+                               "d.phenomenon_end <> (SELECT max(phenomenon_start) FROM "
+                               "observations o WHERE o.datastream_id = d.id)"),
+                    0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT sum(n_obs) FROM datastreams"), 3);
+    free(more);
+    free(again);
+    free(rewrite);
     CU_ASSERT_EQUAL(count_obs(st), 3);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON "
                                "d.id = o.datastream_id JOIN things t ON t.id = d.thing_id "
                                "WHERE t.code = 'GB'"),
                     1);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE status = 'failed'"), 1);
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE status = 'complete'"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE status = 'complete'"), 3);
     /* a group closed without its commit keeps nothing (a crash) */
     char *good3 = tu_write(dir, "g3.csv", "thing,time,value\nG3,2020-01-01,1\n");
     open = insitu_ingest_group_begin(st, &err);
