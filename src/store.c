@@ -166,6 +166,8 @@ int st_prepare_cached(struct store *st, enum stmt_slot slot, const char *sql, st
 }
 
 static void sums_free(struct group_sums *g);
+static int sums_write(struct store *st, insitu_error *err);
+enum { SUMS_MAX = 1 << 20 };
 
 void store_release_cache(struct store *st)
 {
@@ -298,6 +300,16 @@ int st_commit(struct store *st, insitu_error *err)
     if (!rc) {
         st->in_tx = 0;
         st->sums.n_undo = 0; /* the source's summaries now belong to the group */
+        /* memory stays bounded: past ~1M datastreams (~80 MiB), what the group owes is
+         * written now, between two sources, in the group's transaction */
+        if (st->group && st->sums.n >= (st->sums.max ? st->sums.max : SUMS_MAX)) {
+            size_t max = st->sums.max;
+            rc = sums_write(st, err);
+            sums_free(&st->sums);
+            st->sums.max = max;
+            if (rc) /* some summaries may be written, others not: the group cannot stand */
+                st->group_lost = 1;
+        }
         /* in a group, the rows are visible to this connection from now on: cached as if
          * committed, and forgotten if the group is lost */
         strmap_each(&st->cache_pending, promote, &st->cache);
@@ -334,8 +346,37 @@ static void sums_free(struct group_sums *g)
 {
     free(g->d);
     free(g->undo);
-    strmap_free(&g->index);
+    free(g->slots);
     memset(g, 0, sizeof *g);
+}
+
+/* The slot of datastream id: its own, or the empty one where it would go. */
+static struct sum_slot *sums_slot(const struct group_sums *g, int64_t id)
+{
+    size_t mask = g->n_slots - 1;
+    for (size_t i = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20) & mask;;
+         i = (i + 1) & mask)
+        if (g->slots[i].id == id || g->slots[i].id == 0)
+            return &g->slots[i];
+}
+
+/* Keeps the table at most half full (the entries of d are never removed, only dropped). */
+static int sums_reserve(struct group_sums *g)
+{
+    if ((g->n + 1) * 2 <= g->n_slots)
+        return 0;
+    struct group_sums bigger = *g;
+    bigger.n_slots = g->n_slots ? g->n_slots * 2 : 4096;
+    bigger.slots = calloc(bigger.n_slots, sizeof *bigger.slots);
+    if (!bigger.slots)
+        return INSITU_ENOMEM;
+    for (size_t i = 0; i < g->n_slots; i++)
+        if (g->slots[i].id)
+            *sums_slot(&bigger, g->slots[i].id) = g->slots[i];
+    free(g->slots);
+    g->slots = bigger.slots;
+    g->n_slots = bigger.n_slots;
+    return 0;
 }
 
 static int grow(void **p, size_t *cap, size_t size)
@@ -362,19 +403,19 @@ static int sums_log(struct group_sums *g, size_t pos, int was_new)
  * absent and create is set. NULL: absent, or out of memory (*rc). */
 static struct summary_delta *sums_entry(struct group_sums *g, int64_t id, int create, int *rc)
 {
-    int64_t pos;
     *rc = 0;
-    if (strmap_get(&g->index, (const char *)&id, sizeof id, &pos)) {
-        *rc = sums_log(g, (size_t)pos, 0);
-        return *rc ? NULL : &g->d[pos];
+    struct sum_slot *slot = g->n_slots ? sums_slot(g, id) : NULL;
+    if (slot && slot->id) {
+        *rc = sums_log(g, slot->pos, 0);
+        return *rc ? NULL : &g->d[slot->pos];
     }
     if (!create)
         return NULL;
-    if ((g->n == g->cap && grow((void **)&g->d, &g->cap, sizeof *g->d)) ||
-        strmap_put(&g->index, (const char *)&id, sizeof id, (int64_t)g->n)) {
+    if ((g->n == g->cap && grow((void **)&g->d, &g->cap, sizeof *g->d)) || sums_reserve(g)) {
         *rc = INSITU_ENOMEM;
         return NULL;
     }
+    *sums_slot(g, id) = (struct sum_slot){.id = id, .pos = g->n};
     g->d[g->n] = (struct summary_delta){.id = id, .dropped = 1};
     *rc = sums_log(g, g->n, 1);
     return *rc ? NULL : &g->d[g->n++];
@@ -491,7 +532,9 @@ int st_group_begin(struct store *st, insitu_error *err)
     int rc = st->ops->begin(st, TX_GROUP, err);
     if (rc)
         return rc;
+    size_t max = st->sums.max;
     sums_free(&st->sums);
+    st->sums.max = max;
     st->group = 1;
     st->group_lost = 0;
     return 1;

@@ -174,7 +174,8 @@ enum stmt_slot {
     SLOT_THING, SLOT_SENSOR, SLOT_PROPERTY, SLOT_DATASTREAM, SLOT_LOCATION, SLOT_FEATURE,
     SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
     SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
-    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_ADD_SUMMARY, SLOT_DATASTREAM_END, SLOT_THING_DATASTREAMS,
+    SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_ADD_SUMMARY, SLOT_DATASTREAM_END,
+    SLOT_THING_DATASTREAMS,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_MAX
 };
@@ -196,13 +197,19 @@ struct summary_delta {
 struct group_sums {
     struct summary_delta *d;
     size_t n, cap;
-    struct strmap index; /* datastream id (8 bytes) -> position in d */
+    /* open addressing: datastream id (0: empty slot) -> position in d */
+    struct sum_slot {
+        int64_t id;
+        size_t pos;
+    } *slots;
+    size_t n_slots;
     struct sum_undo {
         size_t pos;
         struct summary_delta was;
         int was_new;
     } *undo;
     size_t n_undo, cap_undo;
+    size_t max; /* entries written out between two sources past this many (0: ~1M) */
 };
 
 struct store {

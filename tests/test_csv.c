@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
 #include "tap.h"
 #include "testutil.h"
 #include "timeutil.h"
@@ -347,7 +348,8 @@ static void test_group(void)
      * skipped as already ingested (it rewrote G1's rows, a recount, then rolled back: G1's
      * debt is owed again) and a rewrite of one value (a recount of GB), each in the group */
     char *more = tu_write(dir, "g1more.csv", "thing,time,value\nG1,2020-01-05,5\n");
-    char *again = tu_write(dir, "g1again.csv", "thing,time,value\nG1,2020-01-01,1\nG1,2020-01-02,2\n");
+    char *again =
+        tu_write(dir, "g1again.csv", "thing,time,value\nG1,2020-01-01,1\nG1,2020-01-02,2\n");
     char *rewrite = tu_write(dir, "gbrewrite.csv", "thing,time,value\nGB,2020-01-03,3.5\n");
     insitu_ingest_options dry = {.dry_run = 1};
     CU_ASSERT_EQUAL(insitu_ingest(st, more, &dry, &rep, &err), 0);
@@ -383,6 +385,26 @@ static void test_group(void)
     CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &st, &err), 0);
     if (st) {
         CU_ASSERT_EQUAL(count_obs(st), open == 1 ? 3 : 4);
+        /* a group owing more than its bound writes its debt between two sources */
+        if (insitu_ingest_group_begin(st, &err) == 1) {
+            st->base.sums.max = 1;
+            char *a = tu_write(dir, "ga.csv",
+                               "thing,time,value\nGA,2020-01-01,1\nGA,2020-01-02,2\n");
+            char *b = tu_write(dir, "gb.csv",
+                               "thing,time,value\nGA,2020-01-03,3\nGC,2020-01-01,1\n");
+            CU_ASSERT_EQUAL(tu_ingest(st, a, NULL, &rep, &err), 0);
+            CU_ASSERT_EQUAL(st->base.sums.n, 0);
+            CU_ASSERT_EQUAL(tu_ingest(st, b, NULL, &rep, &err), 0);
+            CU_ASSERT_EQUAL(insitu_ingest_group_commit(st, &err), 0);
+            CU_ASSERT_EQUAL(tu_int(st, "SELECT n_obs * 10 + (phenomenon_end - phenomenon_start) "
+                                       "/ 86400000000 FROM datastreams d JOIN things t ON "
+                                       "t.id = d.thing_id WHERE t.code = 'GA'"),
+                            32);
+            CU_ASSERT_EQUAL(tu_int(st, "SELECT sum(n_obs) FROM datastreams"), 7);
+            st->base.sums.max = 0;
+            free(a);
+            free(b);
+        }
         insitu_store_close(st);
     }
     free(good1);
