@@ -26,7 +26,8 @@ enum {
     INSITU_EUNSUPPORTED = -7, /* no ingester reads this source, or feature not available */
     INSITU_EAUTH = -8,        /* a credential is missing or wrong */
     INSITU_ELIMIT = -9,       /* a size or time limit was hit */
-    INSITU_ECONFLICT = -10    /* the request conflicts with stored data */
+    INSITU_ECONFLICT = -10,   /* the request conflicts with stored data */
+    INSITU_EBUSY = -11        /* another writer holds the store: try again later */
 };
 
 /* Error detail filled by every call that can fail: a code and a one-line message naming the

@@ -289,9 +289,11 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
     int status = resp.status ? resp.status : 500;
     bytes = resp.body.len;
     static const char *const allow[] = {"Allow", "GET, HEAD, OPTIONS", NULL};
+    /* 503: the store was busy or the request ran out of time; a client may try again */
+    static const char *const retry[] = {"Retry-After", "5", NULL};
     enum MHD_Result ok = respond(conn, status, resp.body.len || status == 200 ? resp.body.data : NULL,
                               resp.body.len, resp.content_type, resp.location,
-                              status == 405 ? allow : NULL);
+                              status == 405 ? allow : status == 503 ? retry : NULL);
     if (!(resp.body.len || status == 200))
         free(resp.body.data);
     log_request(srv, conn, r, method, url, &ps, status, bytes);

@@ -126,7 +126,8 @@ int sta_status_of(int code)
     case INSITU_EUNSUPPORTED: return 501;
     case INSITU_ECONFLICT: return 409;
     case INSITU_EAUTH: return 401;
-    case INSITU_ELIMIT: return 503;
+    case INSITU_ELIMIT:
+    case INSITU_EBUSY: return 503;
     default: return 500;
     }
 }

@@ -1524,7 +1524,8 @@ static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, js
     }
     if (bad) {
         /* a database failure is the request's; anything else is this row's */
-        if (row_err.code == INSITU_ESTORE || row_err.code == INSITU_ENOMEM) {
+        if (row_err.code == INSITU_ESTORE || row_err.code == INSITU_EBUSY ||
+            row_err.code == INSITU_ENOMEM) {
             *w->err = row_err;
             obs_input_free(&in);
             return row_err.code;

@@ -116,11 +116,15 @@ static int pg_error(struct pg_store *ps, const PGresult *res, insitu_error *err,
         return insitu_error_set(err, INSITU_ELIMIT, "%s: the request took longer than its time "
                                 "limit", what);
     /* 23: a constraint; 22: a value the statement cannot compute with (a number out of
-     * range: the input's doing) */
-    int code = !state                       ? INSITU_ESTORE
+     * range: the input's doing); 55P03 (a lock not available), 40001 (serialization) and
+     * 40P01 (deadlock): another writer's, worth trying again */
+    int code = !state                         ? INSITU_ESTORE
                : strncmp(state, "23", 2) == 0 ? INSITU_ECONFLICT
                : strncmp(state, "22", 2) == 0 ? INSITU_EINVAL
-                                              : INSITU_ESTORE;
+               : (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 ||
+                  strcmp(state, "40P01") == 0)
+                   ? INSITU_EBUSY
+                   : INSITU_ESTORE;
     insitu_error_set(err, code, "%s: %s: %s", uri, what, msg && *msg ? msg : "failed");
     /* libpq messages end with a newline */
     size_t n = err ? strlen(err->message) : 0;

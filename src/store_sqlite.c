@@ -79,8 +79,9 @@ static int db_error(struct sqlite_store *ss, insitu_error *err, const char *what
     if (code == SQLITE_INTERRUPT && ss->deadline_us)
         return insitu_error_set(err, INSITU_ELIMIT, "%s: the request took longer than its "
                                 "time limit", what);
-    int ecode = code == SQLITE_CONSTRAINT ? INSITU_ECONFLICT
-                : (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? INSITU_ESTORE
+    /* busy: another connection kept the write lock past the busy time-out */
+    int ecode = code == SQLITE_CONSTRAINT                        ? INSITU_ECONFLICT
+                : (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? INSITU_EBUSY
                                                                  : INSITU_ESTORE;
     return insitu_error_set(err, ecode, "%s: %s: %s", sqlite_path(ss->base.uri), what,
                             sqlite3_errmsg(ss->db));
@@ -91,11 +92,15 @@ static int set_journal_mode(struct sqlite_store *ss, const char *mode);
 static int exec_sql(struct sqlite_store *ss, const char *sql, insitu_error *err)
 {
     char *msg = NULL;
-    if (sqlite3_exec(ss->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        insitu_error_set(err, INSITU_ESTORE, "%s: %s", sqlite_path(ss->base.uri),
+    int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        /* BEGIN IMMEDIATE while another connection writes: busy after the time-out */
+        int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? INSITU_EBUSY
+                                                                               : INSITU_ESTORE;
+        insitu_error_set(err, code, "%s: %s", sqlite_path(ss->base.uri),
                          msg ? msg : sqlite3_errmsg(ss->db));
         sqlite3_free(msg);
-        return INSITU_ESTORE;
+        return code;
     }
     return 0;
 }

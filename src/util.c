@@ -64,6 +64,7 @@ const char *insitu_strerror(int code)
     case INSITU_EAUTH: return "not authorised";
     case INSITU_ELIMIT: return "limit exceeded";
     case INSITU_ECONFLICT: return "conflict";
+    case INSITU_EBUSY: return "store busy";
     default: return "unknown error";
     }
 }

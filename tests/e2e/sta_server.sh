@@ -134,6 +134,24 @@ equal "the aggregation extension: a daily mean" \
   "2024-03-01T00:00:00Z/2024-03-02T00:00:00Z 1.625 2"
 fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"patched"}'
 equal "PATCH with the token" "$CODE $(py 'd["description"]')" "200 patched"
+if [ "$BACKEND" = sqlite ]; then
+  # another writer keeps the store past the 10 s busy time-out: 503 and Retry-After
+  python3 -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(12)
+c.execute("ROLLBACK")' "$STORE" "$T/locked" &
+  locker=$!
+  i=0
+  while [ ! -e "$T/locked" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"while locked"}'
+  equal "a write while another writer holds the store: 503, retry after 5 s" \
+    "$CODE $(header Retry-After)" "503 5"
+  wait $locker
+  fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"after"}'
+  equal "the same write once the store is free: 200" "$CODE $(py 'd["description"]')" "200 after"
+fi
 stop_server
 
 # many writes in flight when SIGTERM comes: each one acknowledged is in the store
