@@ -7,6 +7,7 @@
 #include "swot.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,6 +322,7 @@ struct product {
     int64_t sensor_id;
     char *parameters;
     uint64_t features, observed, time_mismatch;
+    struct feature_queue *queue; /* while the reader thread runs */
 };
 
 static void product_free(struct product *p)
@@ -670,58 +672,45 @@ static void put_flag(const struct product *p, OGRFeatureH f, int i, struct strbu
     sb_put_double(sb, v);
 }
 
-/* A feature without geometry (a prior lake not observed in this pass): its prior position
- * (p_lon, p_lat) is the Thing's location until a pass observes it, and the FoI. */
-static int fallback_location(struct product *p, OGRFeatureH f, const char *code,
-                             int64_t thing_id, int64_t *feature_id, insitu_error *err)
-{
-    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(p->layer);
-    int xi = OGR_FD_GetFieldIndex(defn, "p_lon"), yi = OGR_FD_GetFieldIndex(defn, "p_lat");
+/* ---- reading: a thread decodes the features, the caller writes them ----
+ * OGR's reading and the JSON and WKB of each feature (a sixth of a product's time) run on a
+ * second core while the store writes the features before it. The reader alone uses the
+ * layer until it is joined; a bounded queue keeps memory to DECODE_QUEUE features. */
+
+enum { DECODE_QUEUE = 64 };
+
+/* One feature, as the writer needs it: no OGR object. */
+struct decoded {
+    long long fid;
+    char code[128];        /* "": the key field is empty */
+    char *props;           /* the Thing's properties (JSON) */
+    unsigned char *wkb;    /* the geometry, or NULL */
+    size_t wkb_len;
+    int bad_geometry;      /* it could not be exported */
+    int has_prior;         /* no geometry: p_lon, p_lat */
     double lon, lat;
-    if (xi < 0 || yi < 0 || value_missing(p, f, xi, &lon) || value_missing(p, f, yi, &lat))
-        return 0;
-    char geojson[160];
-    geojson_point(geojson, sizeof geojson, lon, lat, 0, 0);
-    int rc = bw_thing_location_default(p->bw, thing_id, code, geojson, err);
-    if (!rc)
-        rc = bw_point_feature(p->bw, lon, lat, 0, 0, code, feature_id, err);
-    return rc;
-}
+    int observed;          /* its time is set: this pass observed it */
+    int64_t t;
+    double *values;        /* per measure */
+    char *has_value;       /* per measure */
+    size_t *quality;       /* per measure: offset + 1 in text, 0: none */
+    struct strbuf text;
+};
 
-static int feature_thing(struct product *p, OGRFeatureH f, const char *code, int64_t *thing_id,
-                         int64_t *feature_id, insitu_error *err)
+static void decoded_free(struct decoded *d)
 {
-    char *props = thing_properties(p, f);
-    struct thing_in t = {.ns = p->kind->ns, .code = code, .name = code, .properties = props};
-    int rc = bw_thing(p->bw, &t, thing_id, err);
-    free(props);
-    OGRGeometryH g = OGR_F_GetGeometryRef(f);
-    if (rc)
-        return rc;
-    if (!g || OGR_G_IsEmpty(g))
-        return fallback_location(p, f, code, *thing_id, feature_id, err);
-    /* the geometry goes to the store as WKB: it writes the GeoJSON only for a new one
-     * (GDAL's GeoJSON export costs more than all the rest of a reach) */
-    size_t wkb_len = (size_t)OGR_G_WkbSize(g);
-    unsigned char *wkb = malloc(wkb_len);
-    if (!wkb || OGR_G_ExportToWkb(g, wkbNDR, wkb) != OGRERR_NONE) {
-        free(wkb);
-        return insitu_error_set(err, INSITU_EINVAL, "swot: %s: %s: unreadable geometry",
-                                p->files.name, code);
-    }
-    rc = bw_thing_location_wkb(p->bw, *thing_id, code, NULL, wkb, wkb_len, err);
-    if (!rc) {
-        char key[256];
-        swot_feature_key(key, sizeof key, p->kind->ns, code);
-        struct feature_in fi = {.key = key, .name = code, .wkb = wkb, .wkb_len = wkb_len};
-        rc = bw_feature(p->bw, &fi, feature_id, err);
-    }
-    free(wkb);
-    return rc;
+    if (!d)
+        return;
+    free(d->props);
+    free(d->wkb);
+    free(d->values);
+    free(d->has_value);
+    free(d->quality);
+    sb_free(&d->text);
+    free(d);
 }
 
-static int feature_time(struct product *p, OGRFeatureH f, const char *code, int64_t *t,
-                        insitu_error *err)
+static int feature_time(struct product *p, OGRFeatureH f, int64_t *t)
 {
     double secs;
     if (value_missing(p, f, p->time_index, &secs))
@@ -734,54 +723,251 @@ static int feature_time(struct product *p, OGRFeatureH f, const char *code, int6
             (time_parse_iso(ts, strlen(ts), NULL, &t2, NULL) || llabs(t2 - *t) > US_PER_SEC))
             p->time_mismatch++;
     }
-    (void)code;
-    (void)err;
     return 1;
 }
 
-static int read_feature(struct product *p, OGRFeatureH f, insitu_error *err)
+/* Reads feature f into a decoded (NULL: out of memory). */
+static struct decoded *decode(struct product *p, OGRFeatureH f)
 {
+    struct decoded *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->fid = (long long)OGR_F_GetFID(f);
     const char *raw = OGR_F_GetFieldAsString(f, p->key_index);
     if (!raw || !*raw || strcmp(raw, "no_data") == 0)
-        return insitu_error_set(err, INSITU_EINVAL, "swot: %s: feature %lld: empty %s",
-                                p->files.name, (long long)OGR_F_GetFID(f), p->kind->key_field);
-    char code[128];
-    snprintf(code, sizeof code, "%s", raw);
-    int64_t thing_id = 0, feature_id = 0, t = 0;
-    int rc = feature_thing(p, f, code, &thing_id, &feature_id, err);
-    if (rc)
-        return rc;
-    p->features++;
-    if (!feature_time(p, f, code, &t, err))
-        return 0;
-    p->observed++;
-    struct strbuf summary = {0}, quality = {0};
+        return d; /* the writer reports it */
+    snprintf(d->code, sizeof d->code, "%s", raw);
+    d->props = thing_properties(p, f);
+    OGRGeometryH g = OGR_F_GetGeometryRef(f);
+    if (g && !OGR_G_IsEmpty(g)) {
+        /* the geometry goes to the store as WKB: it writes the GeoJSON only for a new one
+         * (GDAL's GeoJSON export costs more than all the rest of a reach) */
+        d->wkb_len = (size_t)OGR_G_WkbSize(g);
+        d->wkb = malloc(d->wkb_len);
+        if (d->wkb && OGR_G_ExportToWkb(g, wkbNDR, d->wkb) != OGRERR_NONE)
+            d->bad_geometry = 1;
+    } else {
+        OGRFeatureDefnH defn = OGR_L_GetLayerDefn(p->layer);
+        int xi = OGR_FD_GetFieldIndex(defn, "p_lon"), yi = OGR_FD_GetFieldIndex(defn, "p_lat");
+        d->has_prior = xi >= 0 && yi >= 0 && !value_missing(p, f, xi, &d->lon) &&
+                       !value_missing(p, f, yi, &d->lat);
+    }
+    d->observed = feature_time(p, f, &d->t);
+    int n = p->n_measures;
+    d->values = calloc((size_t)(n ? n : 1), sizeof *d->values);
+    d->has_value = calloc((size_t)(n ? n : 1), 1);
+    d->quality = calloc((size_t)(n ? n : 1), sizeof *d->quality);
+    if (!d->props || (g && !OGR_G_IsEmpty(g) && !d->wkb) || !d->values || !d->has_value ||
+        !d->quality) {
+        decoded_free(d);
+        return NULL;
+    }
+    if (!d->observed)
+        return d;
+    struct strbuf summary = {0};
     sb_putc(&summary, '{');
     for (int k = 0; k < p->n_flag_fields; k++)
         put_flag(p, f, p->flag_fields[k], &summary);
+    for (int k = 0; k < n; k++) {
+        const struct measure *me = &p->measures[k];
+        d->has_value[k] = !value_missing(p, f, me->index, &d->values[k]);
+        size_t start = d->text.len;
+        sb_puts(&d->text, summary.data);
+        if (me->flag_index >= 0)
+            put_flag(p, f, me->flag_index, &d->text);
+        sb_putc(&d->text, '}');
+        sb_putc(&d->text, '\0');
+        /* "{}": no flag to keep */
+        d->quality[k] = d->text.len - start > 3 ? start + 1 : 0;
+    }
+    sb_free(&summary);
+    return d;
+}
+
+struct feature_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    struct decoded *ring[DECODE_QUEUE];
+    size_t head, count;
+    int done;    /* the reader queued its last feature */
+    int stop;    /* the writer wants no more */
+    int failed;  /* the reader ran out of memory */
+};
+
+/* The reader thread: decodes every feature into the queue, waiting while it is full. */
+static void *reader(void *arg)
+{
+    struct product *p = arg;
+    struct feature_queue *q = p->queue;
+    /* as on the caller's thread (cli.c): GDAL's messages come back as errors, not stderr */
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    OGRFeatureH f;
+    int stop = 0;
+    while (!stop && (f = OGR_L_GetNextFeature(p->layer)) != NULL) {
+        struct decoded *d = decode(p, f);
+        OGR_F_Destroy(f);
+        pthread_mutex_lock(&q->lock);
+        while (q->count == DECODE_QUEUE && !q->stop)
+            pthread_cond_wait(&q->changed, &q->lock);
+        stop = q->stop || !d;
+        if (!d)
+            q->failed = 1;
+        if (!stop) {
+            q->ring[(q->head + q->count) % DECODE_QUEUE] = d;
+            q->count++;
+            d = NULL;
+        }
+        pthread_cond_broadcast(&q->changed);
+        pthread_mutex_unlock(&q->lock);
+        decoded_free(d);
+    }
+    pthread_mutex_lock(&q->lock);
+    q->done = 1;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+    CPLPopErrorHandler();
+    return NULL;
+}
+
+/* The next decoded feature, or NULL when there is none (*failed: out of memory). */
+static struct decoded *next_decoded(struct feature_queue *q, int *failed)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->count == 0 && !q->done)
+        pthread_cond_wait(&q->changed, &q->lock);
+    struct decoded *d = NULL;
+    if (q->count) {
+        d = q->ring[q->head];
+        q->head = (q->head + 1) % DECODE_QUEUE;
+        q->count--;
+        pthread_cond_broadcast(&q->changed);
+    }
+    *failed = !d && q->failed;
+    pthread_mutex_unlock(&q->lock);
+    return d;
+}
+
+/* Tells the reader to stop and frees what it queued (after it was joined). */
+static void queue_stop(struct feature_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+}
+
+static void queue_drain(struct feature_queue *q)
+{
+    while (q->count) {
+        decoded_free(q->ring[q->head]);
+        q->head = (q->head + 1) % DECODE_QUEUE;
+        q->count--;
+    }
+}
+
+/* A feature without geometry (a prior lake not observed in this pass): its prior position
+ * (p_lon, p_lat) is the Thing's location until a pass observes it, and the FoI. */
+static int prior_location(struct product *p, const struct decoded *d, int64_t thing_id,
+                          int64_t *feature_id, insitu_error *err)
+{
+    if (!d->has_prior)
+        return 0;
+    char geojson[160];
+    geojson_point(geojson, sizeof geojson, d->lon, d->lat, 0, 0);
+    int rc = bw_thing_location_default(p->bw, thing_id, d->code, geojson, err);
+    if (!rc)
+        rc = bw_point_feature(p->bw, d->lon, d->lat, 0, 0, d->code, feature_id, err);
+    return rc;
+}
+
+static int feature_thing(struct product *p, const struct decoded *d, int64_t *thing_id,
+                         int64_t *feature_id, insitu_error *err)
+{
+    struct thing_in t = {.ns = p->kind->ns, .code = d->code, .name = d->code,
+                         .properties = d->props};
+    int rc = bw_thing(p->bw, &t, thing_id, err);
+    if (rc)
+        return rc;
+    if (!d->wkb)
+        return prior_location(p, d, *thing_id, feature_id, err);
+    if (d->bad_geometry)
+        return insitu_error_set(err, INSITU_EINVAL, "swot: %s: %s: unreadable geometry",
+                                p->files.name, d->code);
+    rc = bw_thing_location_wkb(p->bw, *thing_id, d->code, NULL, d->wkb, d->wkb_len, err);
+    if (!rc) {
+        char key[256];
+        swot_feature_key(key, sizeof key, p->kind->ns, d->code);
+        struct feature_in fi = {.key = key, .name = d->code, .wkb = d->wkb,
+                                .wkb_len = d->wkb_len};
+        rc = bw_feature(p->bw, &fi, feature_id, err);
+    }
+    return rc;
+}
+
+/* Writes one decoded feature: its Thing, Location, FoI, Datastreams and Observations. */
+static int write_feature(struct product *p, const struct decoded *d, insitu_error *err)
+{
+    if (!d->code[0])
+        return insitu_error_set(err, INSITU_EINVAL, "swot: %s: feature %lld: empty %s",
+                                p->files.name, d->fid, p->kind->key_field);
+    int64_t thing_id = 0, feature_id = 0;
+    int rc = feature_thing(p, d, &thing_id, &feature_id, err);
+    if (rc)
+        return rc;
+    p->features++;
+    if (!d->observed)
+        return 0;
+    p->observed++;
     for (int k = 0; k < p->n_measures && !rc; k++) {
         struct measure *me = &p->measures[k];
         int64_t ds_id;
-        rc = measure_datastream(p, me, thing_id, code, &ds_id, err);
+        rc = measure_datastream(p, me, thing_id, d->code, &ds_id, err);
         if (rc)
             break;
         struct obs_row r = {.datastream_id = ds_id,
-                            .phenomenon_start = t,
+                            .phenomenon_start = d->t,
                             .phenomenon_end = INSITU_TIME_NONE,
                             .result_time = INSITU_TIME_NONE,
                             .parameters = p->parameters,
-                            .feature_id = feature_id};
-        r.has_result = !value_missing(p, f, me->index, &r.result);
-        sb_reset(&quality);
-        sb_puts(&quality, summary.data);
-        if (me->flag_index >= 0)
-            put_flag(p, f, me->flag_index, &quality);
-        sb_putc(&quality, '}');
-        r.quality = quality.len > 2 ? quality.data : NULL;
+                            .feature_id = feature_id,
+                            .has_result = d->has_value[k],
+                            .result = d->values[k],
+                            .quality = d->quality[k] ? d->text.data + d->quality[k] - 1 : NULL};
         rc = bw_observation(p->bw, &r, err);
     }
-    sb_free(&summary);
-    sb_free(&quality);
+    return rc;
+}
+
+/* Reads the layer on a thread of its own and writes what it decodes, in order. */
+static int read_features(struct product *p, insitu_error *err)
+{
+    struct feature_queue q;
+    memset(&q, 0, sizeof q);
+    pthread_mutex_init(&q.lock, NULL);
+    pthread_cond_init(&q.changed, NULL);
+    p->queue = &q;
+    OGR_L_ResetReading(p->layer);
+    pthread_t thread;
+    int rc = 0;
+    if (pthread_create(&thread, NULL, reader, p) != 0) {
+        rc = insitu_error_set(err, INSITU_ENOMEM, "swot: %s: cannot start a reader thread",
+                              p->files.name);
+    } else {
+        struct decoded *d;
+        int failed = 0;
+        while (!rc && (d = next_decoded(&q, &failed)) != NULL) {
+            rc = write_feature(p, d, err);
+            decoded_free(d);
+        }
+        if (!rc && failed)
+            rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        queue_stop(&q);
+        pthread_join(thread, NULL);
+        queue_drain(&q);
+    }
+    pthread_cond_destroy(&q.changed);
+    pthread_mutex_destroy(&q.lock);
+    p->queue = NULL;
     return rc;
 }
 
@@ -816,13 +1002,8 @@ int swot_run(const struct source *src, struct batch_writer *bw,
         rc = product_sensor(&p, err);
     if (!rc)
         p.parameters = product_parameters(&p);
-    OGRFeatureH f;
     if (!rc)
-        OGR_L_ResetReading(p.layer);
-    while (!rc && (f = OGR_L_GetNextFeature(p.layer)) != NULL) {
-        rc = read_feature(&p, f, err);
-        OGR_F_Destroy(f);
-    }
+        rc = read_features(&p, err);
     if (!rc && p.time_mismatch)
         bw_warn(bw, "swot: %s: %llu features have a time_str more than 1 s from their time",
                 p.files.name, (unsigned long long)p.time_mismatch);

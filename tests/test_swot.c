@@ -345,6 +345,49 @@ static void test_bad_products(void)
     expect_fail(lake_zip, "swot-river", "not a SWOT L2_HR_RiverSP product file name");
 }
 
+/* A product longer than the reader thread's queue whose second feature has no key: the
+ * writer stops at it, the reader (blocked on the full queue) is released and joined, and
+ * nothing of the product stays (valgrind and ASan runs check that nothing leaks). A bad
+ * last feature: everything before it was written, and rolled back. */
+static void test_bad_feature_stops_reader(void)
+{
+    for (int last = 0; last <= 1; last++) {
+        char *dir = derive(51 + last, "01", 0, NULL, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+        char shp[1100];
+        snprintf(shp, sizeof shp,
+                 "%s/SWOT_L2_HR_RiverSP_Reach_%03d_058_AU_20260419T185249_20260419T190852_PID0_"
+                 "01.shp",
+                 dir, 51 + last);
+        GDALDatasetH ds = GDALOpenEx(shp, GDAL_OF_VECTOR | GDAL_OF_UPDATE, NULL, NULL, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ds);
+        OGRLayerH l = GDALDatasetGetLayer(ds, 0);
+        int ki = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(l), "reach_id");
+        GIntBig n = OGR_L_GetFeatureCount(l, 1);
+        /* three more copies of every reach under new ids: 4 x 52 features */
+        for (int copy = 1; copy <= 3; copy++)
+            for (GIntBig i = 0; i < n; i++) {
+                OGRFeatureH f = OGR_L_GetFeature(l, i);
+                char id[32];
+                snprintf(id, sizeof id, "9%d%09lld", copy, (long long)i);
+                OGR_F_SetFieldString(f, ki, id);
+                OGR_F_SetFID(f, OGRNullFID);
+                CU_ASSERT_EQUAL(OGR_L_CreateFeature(l, f), OGRERR_NONE);
+                OGR_F_Destroy(f);
+            }
+        GIntBig bad = last ? 4 * n - 1 : 1;
+        OGRFeatureH f = OGR_L_GetFeature(l, bad);
+        OGR_F_SetFieldString(f, ki, "");
+        CU_ASSERT_EQUAL(OGR_L_SetFeature(l, f), OGRERR_NONE);
+        OGR_F_Destroy(f);
+        GDALClose(ds);
+        char fragment[64];
+        snprintf(fragment, sizeof fragment, "feature %lld: empty reach_id", (long long)bad);
+        expect_fail(dir, NULL, fragment);
+        free(dir);
+    }
+}
+
 /* A Hydrocron answer for a reach of the product (same format as the real answers in
  * tests/data/hydrocron, values of the product and of a later pass) lands on the same Thing
  * and Datastreams: the two paths share the SWOT mapping. */
@@ -388,6 +431,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "LakeSP prior lakes", test_lake_prior);
     CU_add_test(s, "granule versions replace, passes add up", test_versions_and_passes);
     CU_add_test(s, "bad products change nothing", test_bad_products);
+    CU_add_test(s, "a bad feature stops the reader thread", test_bad_feature_stops_reader);
     CU_add_test(s, "Hydrocron data lands on the product's entities", test_hydrocron_same_entities);
 }
 
