@@ -773,40 +773,16 @@ static int add_to_summaries(struct batch_writer *bw, insitu_error *err)
     return rc;
 }
 
-/* Writes run_datastreams and brings each touched datastream's summary up to date: in one
- * statement for series the run only added to (in a group of sources: at the group's
- * commit), by counting again where it rewrote rows. */
+/* Writes run_datastreams and brings each touched datastream's summary up to date: by adding
+ * to it for series the run only added to (in a group of sources: at the group's commit), by
+ * counting again where it rewrote rows. */
 static int bw_finish(struct batch_writer *bw, insitu_error *err)
 {
     int rc = bw_flush(bw, err);
     if (!rc)
         rc = write_run_datastreams(bw, err);
-    if (!rc && (bw->in_parts || bw->st->group))
+    if (!rc)
         rc = add_to_summaries(bw, err);
-    else if (!rc) {
-        struct strbuf sql = {0};
-        sb_printf(
-            &sql,
-            "UPDATE%s datastreams SET n_obs = datastreams.n_obs + r.n_inserted, "
-            "phenomenon_start = CASE WHEN datastreams.phenomenon_start IS NULL OR "
-            "datastreams.phenomenon_start > r.phenomenon_start THEN r.phenomenon_start ELSE "
-            "datastreams.phenomenon_start END, "
-            "phenomenon_end = CASE WHEN datastreams.phenomenon_end IS NULL OR "
-            "datastreams.phenomenon_end < r.phenomenon_end THEN r.phenomenon_end ELSE "
-            "datastreams.phenomenon_end END, "
-            "result_time_start = CASE WHEN r.result_time_start IS NOT NULL AND "
-            "(datastreams.result_time_start IS NULL OR datastreams.result_time_start > "
-            "r.result_time_start) THEN r.result_time_start ELSE datastreams.result_time_start "
-            "END, "
-            "result_time_end = CASE WHEN r.result_time_end IS NOT NULL AND "
-            "(datastreams.result_time_end IS NULL OR datastreams.result_time_end < "
-            "r.result_time_end) THEN r.result_time_end ELSE datastreams.result_time_end END "
-            "FROM run_datastreams r WHERE r.run_id = ? AND r.datastream_id = datastreams.id AND "
-            "r.n_updated = 0",
-            bw->st->dialect->no_abort);
-        rc = st_exec_int64(bw->st, sql.data, bw->run_id, err);
-        sb_free(&sql);
-    }
     /* rows were rewritten: an interval may have shrunk, so count again */
     for (size_t i = 0; !rc && i < bw->n_stats; i++)
         if (bw->stats[i].updated)

@@ -300,13 +300,11 @@ int st_commit(struct store *st, insitu_error *err)
     if (!rc) {
         st->in_tx = 0;
         st->sums.n_undo = 0; /* the source's summaries now belong to the group */
-        /* memory stays bounded: past ~1M datastreams (~80 MiB), what the group owes is
+        /* memory stays bounded: past ~1M datastreams (~90 MiB), what the group owes is
          * written now, between two sources, in the group's transaction */
         if (st->group && st->sums.n >= (st->sums.max ? st->sums.max : SUMS_MAX)) {
-            size_t max = st->sums.max;
             rc = sums_write(st, err);
             sums_free(&st->sums);
-            st->sums.max = max;
             if (rc) /* some summaries may be written, others not: the group cannot stand */
                 st->group_lost = 1;
         }
@@ -342,12 +340,15 @@ void st_rollback(struct store *st)
 
 /* ---- the summaries a group of sources owes its datastreams ---- */
 
+/* Forgets what the group owes (the bound, a setting, stays). */
 static void sums_free(struct group_sums *g)
 {
+    size_t max = g->max;
     free(g->d);
     free(g->undo);
     free(g->slots);
     memset(g, 0, sizeof *g);
+    g->max = max;
 }
 
 /* The slot of datastream id: its own, or the empty one where it would go. */
@@ -532,9 +533,7 @@ int st_group_begin(struct store *st, insitu_error *err)
     int rc = st->ops->begin(st, TX_GROUP, err);
     if (rc)
         return rc;
-    size_t max = st->sums.max;
     sums_free(&st->sums);
-    st->sums.max = max;
     st->group = 1;
     st->group_lost = 0;
     return 1;
