@@ -322,7 +322,6 @@ struct product {
     int64_t sensor_id;
     char *parameters;
     uint64_t features, observed, time_mismatch;
-    struct feature_queue *queue; /* while the reader thread runs */
 };
 
 static void product_free(struct product *p)
@@ -739,7 +738,8 @@ static struct decoded *decode(struct product *p, OGRFeatureH f)
     snprintf(d->code, sizeof d->code, "%s", raw);
     d->props = thing_properties(p, f);
     OGRGeometryH g = OGR_F_GetGeometryRef(f);
-    if (g && !OGR_G_IsEmpty(g)) {
+    int has_geometry = g && !OGR_G_IsEmpty(g);
+    if (has_geometry) {
         /* the geometry goes to the store as WKB: it writes the GeoJSON only for a new one
          * (GDAL's GeoJSON export costs more than all the rest of a reach) */
         d->wkb_len = (size_t)OGR_G_WkbSize(g);
@@ -757,8 +757,7 @@ static struct decoded *decode(struct product *p, OGRFeatureH f)
     d->values = calloc((size_t)(n ? n : 1), sizeof *d->values);
     d->has_value = calloc((size_t)(n ? n : 1), 1);
     d->quality = calloc((size_t)(n ? n : 1), sizeof *d->quality);
-    if (!d->props || (g && !OGR_G_IsEmpty(g) && !d->wkb) || !d->values || !d->has_value ||
-        !d->quality) {
+    if (!d->props || (has_geometry && !d->wkb) || !d->values || !d->has_value || !d->quality) {
         decoded_free(d);
         return NULL;
     }
@@ -785,6 +784,7 @@ static struct decoded *decode(struct product *p, OGRFeatureH f)
 }
 
 struct feature_queue {
+    struct product *p; /* its layer is the reader's until it is joined */
     pthread_mutex_t lock;
     pthread_cond_t changed;
     struct decoded *ring[DECODE_QUEUE];
@@ -797,8 +797,8 @@ struct feature_queue {
 /* The reader thread: decodes every feature into the queue, waiting while it is full. */
 static void *reader(void *arg)
 {
-    struct product *p = arg;
-    struct feature_queue *q = p->queue;
+    struct feature_queue *q = arg;
+    struct product *p = q->p;
     /* as on the caller's thread (cli.c): GDAL's messages come back as errors, not stderr */
     CPLPushErrorHandler(CPLQuietErrorHandler);
     OGRFeatureH f;
@@ -847,7 +847,7 @@ static struct decoded *next_decoded(struct feature_queue *q, int *failed)
     return d;
 }
 
-/* Tells the reader to stop and frees what it queued (after it was joined). */
+/* Tells the reader to stop (it may be waiting for room in the queue). */
 static void queue_stop(struct feature_queue *q)
 {
     pthread_mutex_lock(&q->lock);
@@ -856,6 +856,7 @@ static void queue_stop(struct feature_queue *q)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* Frees what the reader queued and the writer did not take (after the join). */
 static void queue_drain(struct feature_queue *q)
 {
     while (q->count) {
@@ -943,13 +944,13 @@ static int read_features(struct product *p, insitu_error *err)
 {
     struct feature_queue q;
     memset(&q, 0, sizeof q);
+    q.p = p;
     pthread_mutex_init(&q.lock, NULL);
     pthread_cond_init(&q.changed, NULL);
-    p->queue = &q;
     OGR_L_ResetReading(p->layer);
     pthread_t thread;
     int rc = 0;
-    if (pthread_create(&thread, NULL, reader, p) != 0) {
+    if (pthread_create(&thread, NULL, reader, &q) != 0) {
         rc = insitu_error_set(err, INSITU_ENOMEM, "swot: %s: cannot start a reader thread",
                               p->files.name);
     } else {
@@ -967,7 +968,6 @@ static int read_features(struct product *p, insitu_error *err)
     }
     pthread_cond_destroy(&q.changed);
     pthread_mutex_destroy(&q.lock);
-    p->queue = NULL;
     return rc;
 }
 

@@ -73,16 +73,21 @@ static const char *sqlite_path(const char *uri)
     return strncmp(uri, "sqlite:", 7) == 0 ? uri + 7 : uri;
 }
 
+/* The error code of a busy store (another connection kept the write lock past the busy
+ * time-out, e.g. a running ingest), or `otherwise`. */
+static int busy_or(int sqlite_rc, int otherwise)
+{
+    int primary = sqlite_rc & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? INSITU_EBUSY : otherwise;
+}
+
 static int db_error(struct sqlite_store *ss, insitu_error *err, const char *what)
 {
     int code = sqlite3_errcode(ss->db);
     if (code == SQLITE_INTERRUPT && ss->deadline_us)
         return insitu_error_set(err, INSITU_ELIMIT, "%s: the request took longer than its "
                                 "time limit", what);
-    /* busy: another connection kept the write lock past the busy time-out */
-    int ecode = code == SQLITE_CONSTRAINT                        ? INSITU_ECONFLICT
-                : (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? INSITU_EBUSY
-                                                                 : INSITU_ESTORE;
+    int ecode = code == SQLITE_CONSTRAINT ? INSITU_ECONFLICT : busy_or(code, INSITU_ESTORE);
     return insitu_error_set(err, ecode, "%s: %s: %s", sqlite_path(ss->base.uri), what,
                             sqlite3_errmsg(ss->db));
 }
@@ -94,9 +99,7 @@ static int exec_sql(struct sqlite_store *ss, const char *sql, insitu_error *err)
     char *msg = NULL;
     int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        /* BEGIN IMMEDIATE while another connection writes: busy after the time-out */
-        int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? INSITU_EBUSY
-                                                                               : INSITU_ESTORE;
+        int code = busy_or(rc, INSITU_ESTORE); /* BEGIN IMMEDIATE beside another writer */
         insitu_error_set(err, code, "%s: %s", sqlite_path(ss->base.uri),
                          msg ? msg : sqlite3_errmsg(ss->db));
         sqlite3_free(msg);
