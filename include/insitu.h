@@ -103,6 +103,9 @@ typedef struct insitu_ingest_options {
     void (*warning)(void *ctx, const char *message); /* may be NULL */
     void *ctx;
     const insitu_fetch_options *fetch; /* for URL sources; NULL: defaults */
+    /* The local source the caller ingests next, when it knows it (NULL: none): it is read
+     * ahead (checksum, and a SWOT product's features) while this one is written. */
+    const char *next_source;
 } insitu_ingest_options;
 
 /* What one source ingest did. */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1331,6 +1332,114 @@ static int streamed_checksum(struct store *st, const struct source *src, struct 
                     detail_size, err);
 }
 
+/* ---- reading the next source ahead ----
+ * While a source is written (its observations, summaries, commit), the next one the caller
+ * names (insitu_ingest_options.next_source) is read on other threads: its checksum, and
+ * what its ingester's read_ahead decodes. The store keeps it until that source is ingested
+ * (it is then claimed), another one is (it is dropped), or the store is closed. */
+
+struct readahead {
+    char *path;
+    struct source src; /* what the reader reads: it lives as long as this */
+    unsigned char head[4096];
+    const struct ingester *ing;
+    const char *format;
+    void *ahead;       /* ing->read_ahead's, or NULL */
+    pthread_t hasher;  /* computes the checksum, when the ingester does not as it reads */
+    int hashing;       /* the hasher was started and not joined */
+    int checksum_rc;
+    char checksum[65];
+    uint64_t bytes;
+};
+
+static void *readahead_hash(void *arg)
+{
+    struct readahead *ra = arg;
+    ra->checksum_rc = checksum_source(&ra->src, ra->checksum, &ra->bytes, NULL);
+    return NULL;
+}
+
+static void readahead_free(void *arg)
+{
+    struct readahead *ra = arg;
+    if (!ra)
+        return;
+    if (ra->hashing)
+        pthread_join(ra->hasher, NULL);
+    if (ra->ahead)
+        ra->ing->read_ahead_free(ra->ahead);
+    free(ra->path);
+    free(ra);
+}
+
+static void readahead_drop(struct store *st)
+{
+    readahead_free(st->readahead);
+    st->readahead = NULL;
+}
+
+/* Starts reading opts->next_source ahead, when it is a local file an ingester reads ahead or
+ * hashes before reading (an error here is found again, and reported, when it is ingested). */
+static void readahead_start(struct store *st, const insitu_ingest_options *opts)
+{
+    readahead_drop(st);
+    const char *next = opts ? opts->next_source : NULL;
+    if (!next || is_url(next))
+        return;
+    struct readahead *ra = calloc(1, sizeof *ra);
+    if (!ra || !(ra->path = strdup(next))) {
+        free(ra);
+        return;
+    }
+    if (resolve_source(ra->path, ra->path, &ra->src, ra->head, NULL) ||
+        !(ra->ing = choose_ingester(&ra->src, opts->format, NULL)) ||
+        (!ra->ing->read_ahead && ra->ing->hashes_source)) {
+        readahead_free(ra);
+        return;
+    }
+    ra->src.settings = opts->settings;
+    ra->src.lenient = opts->lenient;
+    ra->format = opts->format;
+    if (!ra->ing->hashes_source)
+        ra->hashing = pthread_create(&ra->hasher, NULL, readahead_hash, ra) == 0;
+    if (ra->ing->read_ahead)
+        ra->ahead = ra->ing->read_ahead(&ra->src);
+    st->readahead = ra;
+    st->readahead_free = readahead_free;
+}
+
+/* The read-ahead of `path` by `ing` with these options, if that is what was started (the
+ * caller frees it); any other is dropped. */
+static struct readahead *readahead_claim(struct store *st, const char *path,
+                                         const struct ingester *ing,
+                                         const insitu_ingest_options *opts)
+{
+    struct readahead *ra = st->readahead;
+    st->readahead = NULL;
+    if (ra && (strcmp(ra->path, path) != 0 || ra->ing != ing || ra->format != opts->format ||
+               ra->src.settings != opts->settings || ra->src.lenient != opts->lenient)) {
+        readahead_free(ra);
+        ra = NULL;
+    }
+    return ra;
+}
+
+/* The source's checksum: the one read ahead when there is one, else computed now. */
+static int checksum_ahead(struct readahead *ra, const struct source *src, char hex[65],
+                          uint64_t *bytes, insitu_error *err)
+{
+    if (ra && ra->hashing) {
+        pthread_join(ra->hasher, NULL);
+        ra->hashing = 0;
+        if (ra->checksum_rc == 0) {
+            memcpy(hex, ra->checksum, 65);
+            *bytes = ra->bytes;
+            return 0;
+        }
+    }
+    return checksum_source(src, hex, bytes, err);
+}
+
 /* Runs the ingester inside a transaction; on success the run is complete. With `hash`, the
  * checksum is computed as the source is read, and content already ingested under another
  * name is found only at the end: the transaction is then rolled back and *skipped set. */
@@ -1353,6 +1462,9 @@ static int ingest_in_tx(struct store *st, const struct ingester *ing, struct sou
     uint64_t deleted = 0;
     if (!rc)
         rc = ing->run(src, &bw, err);
+    /* the source is read: the next one is read while this one is written */
+    if (!rc)
+        readahead_start(st, opts);
     if (!rc)
         rc = bw_finish(&bw, err);
     if (!rc && hash) {
@@ -1485,6 +1597,9 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
     char *settings = normalise_settings(opts->settings);
     if (!settings)
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    struct readahead *ra = readahead_claim(st, path, ing, opts);
+    if (ra)
+        src.ahead = ra->ahead;
     struct run_info ri = {uri, id.key, id.version, ing->name, rep->checksum, settings, 0,
                           wall_us()};
     int64_t same = 0, prev = 0;
@@ -1503,7 +1618,7 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
             snprintf(rep->checksum, sizeof rep->checksum, "%s", checksum);
             ri.bytes = bytes;
         } else {
-            rc = checksum_source(&src, rep->checksum, &ri.bytes, err);
+            rc = checksum_ahead(ra, &src, rep->checksum, &ri.bytes, err);
         }
         if (!rc)
             rc = find_run(st, SQL_SAME_CONTENT, rep->checksum, ing->name, settings, &same,
@@ -1554,6 +1669,7 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
         sha256_final(&stream_hash, unused);
     }
 out:
+    readahead_free(ra);
     free(settings);
     rep->seconds = now_seconds() - t0;
     return rc;

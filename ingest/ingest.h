@@ -26,6 +26,7 @@ struct source {
     size_t head_len;
     const char *const *settings; /* NULL-terminated "key=value" */
     int lenient;
+    void *ahead; /* what the ingester's read_ahead started on this source, or NULL */
 };
 
 /* Returns the value of setting `key`, or NULL (borrowed). */
@@ -57,6 +58,12 @@ struct ingester {
     /* 1 when run() reads a file source once, start to end, feeding every byte to
      * bw_source_hash(): the checksum then costs no second read of the file. */
     int hashes_source;
+    /* Optional: starts reading src on a thread of its own while the source before it is
+     * written (insitu_ingest_options.next_source), and returns what run() then finds in
+     * src->ahead (NULL: it could not start). read_ahead_free stops and frees it, after run()
+     * or instead of it. */
+    void *(*read_ahead)(const struct source *src);
+    void (*read_ahead_free)(void *ahead);
 };
 
 extern const struct ingester ingester_csv;

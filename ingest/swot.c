@@ -514,15 +514,11 @@ static int open_product(struct product *p, const struct swot_kind *const *kinds,
                                 "(SWOT_L2_HR_<product>_<type>_<cycle>_<pass>_<tile>_<start>_"
                                 "<end>_<CRID>_<counter>)",
                                 p->files.name, kinds[0]->short_name);
-    if (p->files.xml) {
+    if (p->files.xml) { /* without it, swot_run warns */
         rc = read_meta(p->files.xml, p->files.name, &p->meta, err);
         if (rc)
             return rc;
         p->has_meta = 1;
-    } else {
-        bw_warn(p->bw, "swot: %s: no .shp.xml metadata: units unknown, fill value "
-                       "-999999999999 assumed",
-                p->files.name);
     }
     gdal_drivers();
     static const char *const drivers[] = {"ESRI Shapefile", NULL};
@@ -671,12 +667,14 @@ static void put_flag(const struct product *p, OGRFeatureH f, int i, struct strbu
     sb_put_double(sb, v);
 }
 
-/* ---- reading: a thread decodes the features, the caller writes them ----
- * OGR's reading and the JSON and WKB of each feature (a sixth of a product's time) run on a
- * second core while the store writes the features before it. The reader alone uses the
- * layer until it is joined; a bounded queue keeps memory to DECODE_QUEUE features. */
+/* ---- reading: a thread opens the product and decodes its features, the caller writes ----
+ * Opening the product, OGR's reading and the JSON and WKB of each feature run on a second
+ * core while the store writes the features before them. Started ahead of time
+ * (swot_read_ahead), a product is read while the store finishes the source before it. The
+ * reader alone uses the dataset until it is joined; the features it decoded and the writer
+ * did not take yet hold at most swot_queue_bytes. */
 
-enum { DECODE_QUEUE = 64 };
+size_t swot_queue_bytes = 32 << 20;
 
 /* One feature, as the writer needs it: no OGR object. */
 struct decoded {
@@ -694,6 +692,8 @@ struct decoded {
     char *has_value;       /* per measure */
     size_t *quality;       /* per measure: offset + 1 in text, 0: none */
     struct strbuf text;
+    size_t bytes;          /* what it holds, about */
+    struct decoded *next;  /* in the queue */
 };
 
 static void decoded_free(struct decoded *d)
@@ -783,88 +783,191 @@ static struct decoded *decode(struct product *p, OGRFeatureH f)
     return d;
 }
 
-struct feature_queue {
-    struct product *p; /* its layer is the reader's until it is joined */
+/* A product read on a thread of its own. */
+struct swot_reader {
+    const struct source *src; /* the caller keeps it until swot_read_ahead_free */
+    const struct swot_kind *const *kinds;
+    struct product p;         /* opened by the reader; the writer's once `opened` is set */
+    pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    struct decoded *ring[DECODE_QUEUE];
-    size_t head, count;
-    int done;    /* the reader queued its last feature */
-    int stop;    /* the writer wants no more */
-    int failed;  /* the reader ran out of memory */
+    int opened, open_rc;      /* open_product returned open_rc (error in open_err) */
+    insitu_error open_err;
+    struct decoded *head, *tail; /* decoded, not yet taken by the writer */
+    size_t bytes;                /* what they hold */
+    int done;                 /* the reader queued its last feature */
+    int stop;                 /* the writer wants no more */
+    int failed;               /* the reader ran out of memory */
+    int joined;
 };
 
-/* The reader thread: decodes every feature into the queue, waiting while it is full. */
-static void *reader(void *arg)
+static size_t decoded_bytes(const struct decoded *d, int n_measures)
 {
-    struct feature_queue *q = arg;
-    struct product *p = q->p;
+    return sizeof *d + d->wkb_len + (d->props ? strlen(d->props) : 0) + d->text.cap +
+           (size_t)n_measures * (sizeof *d->values + 1 + sizeof *d->quality);
+}
+
+/* Queues d, waiting while the queue is full; 0 when the writer wants no more. */
+static int queue_put(struct swot_reader *r, struct decoded *d)
+{
+    pthread_mutex_lock(&r->lock);
+    /* an empty queue takes a feature of any size */
+    while (r->head && r->bytes + d->bytes > swot_queue_bytes && !r->stop)
+        pthread_cond_wait(&r->changed, &r->lock);
+    int taken = !r->stop;
+    if (taken) {
+        if (r->tail)
+            r->tail->next = d;
+        else
+            r->head = d;
+        r->tail = d;
+        r->bytes += d->bytes;
+        pthread_cond_broadcast(&r->changed);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return taken;
+}
+
+/* Ends the queue: the reader queued its last feature (failed: it ran out of memory). */
+static void queue_done(struct swot_reader *r, int failed)
+{
+    pthread_mutex_lock(&r->lock);
+    r->done = 1;
+    r->failed = failed;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The reader thread: opens the product, then decodes every feature into the queue. */
+static void *reader_main(void *arg)
+{
+    struct swot_reader *r = arg;
+    struct product *p = &r->p;
     /* as on the caller's thread (cli.c): GDAL's messages come back as errors, not stderr */
     CPLPushErrorHandler(CPLQuietErrorHandler);
-    OGRFeatureH f;
-    int stop = 0;
-    while (!stop && (f = OGR_L_GetNextFeature(p->layer)) != NULL) {
-        struct decoded *d = decode(p, f);
-        OGR_F_Destroy(f);
-        pthread_mutex_lock(&q->lock);
-        while (q->count == DECODE_QUEUE && !q->stop)
-            pthread_cond_wait(&q->changed, &q->lock);
-        stop = q->stop || !d;
-        if (!d)
-            q->failed = 1;
-        if (!stop) {
-            q->ring[(q->head + q->count) % DECODE_QUEUE] = d;
-            q->count++;
-            d = NULL;
+    insitu_error e = {0};
+    int rc = open_product(p, r->kinds, &e);
+    pthread_mutex_lock(&r->lock);
+    r->opened = 1;
+    r->open_rc = rc;
+    r->open_err = e;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+    int failed = 0;
+    if (!rc) {
+        OGR_L_ResetReading(p->layer);
+        OGRFeatureH f;
+        while ((f = OGR_L_GetNextFeature(p->layer)) != NULL) {
+            struct decoded *d = decode(p, f);
+            OGR_F_Destroy(f);
+            if (!d) {
+                failed = 1;
+                break;
+            }
+            d->bytes = decoded_bytes(d, p->n_measures);
+            if (!queue_put(r, d)) {
+                decoded_free(d);
+                break;
+            }
         }
-        pthread_cond_broadcast(&q->changed);
-        pthread_mutex_unlock(&q->lock);
-        decoded_free(d);
     }
-    pthread_mutex_lock(&q->lock);
-    q->done = 1;
-    pthread_cond_broadcast(&q->changed);
-    pthread_mutex_unlock(&q->lock);
+    queue_done(r, failed);
     CPLPopErrorHandler();
     return NULL;
 }
 
-/* The next decoded feature, or NULL when there is none (*failed: out of memory). */
-static struct decoded *next_decoded(struct feature_queue *q, int *failed)
+/* Starts reading src on a thread of its own (NULL: out of memory or threads). */
+static struct swot_reader *reader_start(const struct source *src,
+                                        const struct swot_kind *const *kinds)
 {
-    pthread_mutex_lock(&q->lock);
-    while (q->count == 0 && !q->done)
-        pthread_cond_wait(&q->changed, &q->lock);
-    struct decoded *d = NULL;
-    if (q->count) {
-        d = q->ring[q->head];
-        q->head = (q->head + 1) % DECODE_QUEUE;
-        q->count--;
-        pthread_cond_broadcast(&q->changed);
+    /* jansson seeds its hash tables at the first object: here, before two threads make one */
+    json_object_seed(0);
+    struct swot_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->src = r->p.src = src;
+    r->kinds = kinds;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->changed, NULL);
+    if (pthread_create(&r->thread, NULL, reader_main, r) != 0) {
+        pthread_cond_destroy(&r->changed);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return NULL;
     }
-    *failed = !d && q->failed;
-    pthread_mutex_unlock(&q->lock);
+    return r;
+}
+
+/* Waits for the product to be opened; its error, if any. */
+static int reader_opened(struct swot_reader *r, insitu_error *err)
+{
+    pthread_mutex_lock(&r->lock);
+    while (!r->opened)
+        pthread_cond_wait(&r->changed, &r->lock);
+    int rc = r->open_rc;
+    if (rc && err)
+        *err = r->open_err;
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* The next decoded feature, or NULL when there is none (*failed: out of memory). */
+static struct decoded *next_decoded(struct swot_reader *r, int *failed)
+{
+    pthread_mutex_lock(&r->lock);
+    while (!r->head && !r->done)
+        pthread_cond_wait(&r->changed, &r->lock);
+    struct decoded *d = r->head;
+    if (d) {
+        r->head = d->next;
+        if (!r->head)
+            r->tail = NULL;
+        r->bytes -= d->bytes;
+        pthread_cond_broadcast(&r->changed);
+    }
+    *failed = !d && r->failed;
+    pthread_mutex_unlock(&r->lock);
     return d;
 }
 
-/* Tells the reader to stop (it may be waiting for room in the queue). */
-static void queue_stop(struct feature_queue *q)
+/* Stops the reader (it may be waiting for room in the queue), joins it and frees what it
+ * queued and the writer did not take. The product stays open. */
+static void reader_end(struct swot_reader *r)
 {
-    pthread_mutex_lock(&q->lock);
-    q->stop = 1;
-    pthread_cond_broadcast(&q->changed);
-    pthread_mutex_unlock(&q->lock);
+    if (r->joined)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stop = 1;
+    pthread_cond_broadcast(&r->changed);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    r->joined = 1;
+    while (r->head) {
+        struct decoded *d = r->head;
+        r->head = d->next;
+        decoded_free(d);
+    }
+    r->tail = NULL;
+    r->bytes = 0;
 }
 
-/* Frees what the reader queued and the writer did not take (after the join). */
-static void queue_drain(struct feature_queue *q)
+static void reader_free(struct swot_reader *r)
 {
-    while (q->count) {
-        decoded_free(q->ring[q->head]);
-        q->head = (q->head + 1) % DECODE_QUEUE;
-        q->count--;
-    }
+    if (!r)
+        return;
+    reader_end(r);
+    product_free(&r->p);
+    pthread_cond_destroy(&r->changed);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
 }
+
+void *swot_read_ahead(const struct source *src, const struct swot_kind *const *kinds)
+{
+    return reader_start(src, kinds);
+}
+
+void swot_read_ahead_free(void *ahead) { reader_free(ahead); }
 
 /* A feature without geometry (a prior lake not observed in this pass): its prior position
  * (p_lon, p_lat) is the Thing's location until a pass observes it, and the FoI. */
@@ -939,35 +1042,18 @@ static int write_feature(struct product *p, const struct decoded *d, insitu_erro
     return rc;
 }
 
-/* Reads the layer on a thread of its own and writes what it decodes, in order. */
-static int read_features(struct product *p, insitu_error *err)
+/* Writes what the reader decodes, in order, then joins it. */
+static int write_features(struct swot_reader *r, insitu_error *err)
 {
-    struct feature_queue q;
-    memset(&q, 0, sizeof q);
-    q.p = p;
-    pthread_mutex_init(&q.lock, NULL);
-    pthread_cond_init(&q.changed, NULL);
-    OGR_L_ResetReading(p->layer);
-    pthread_t thread;
-    int rc = 0;
-    if (pthread_create(&thread, NULL, reader, &q) != 0) {
-        rc = insitu_error_set(err, INSITU_ENOMEM, "swot: %s: cannot start a reader thread",
-                              p->files.name);
-    } else {
-        struct decoded *d;
-        int failed = 0;
-        while (!rc && (d = next_decoded(&q, &failed)) != NULL) {
-            rc = write_feature(p, d, err);
-            decoded_free(d);
-        }
-        if (!rc && failed)
-            rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-        queue_stop(&q);
-        pthread_join(thread, NULL);
-        queue_drain(&q);
+    struct decoded *d;
+    int rc = 0, failed = 0;
+    while (!rc && (d = next_decoded(r, &failed)) != NULL) {
+        rc = write_feature(&r->p, d, err);
+        decoded_free(d);
     }
-    pthread_cond_destroy(&q.changed);
-    pthread_mutex_destroy(&q.lock);
+    if (!rc && failed)
+        rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    reader_end(r);
     return rc;
 }
 
@@ -989,27 +1075,35 @@ static char *product_parameters(const struct product *p)
 int swot_run(const struct source *src, struct batch_writer *bw,
              const struct swot_kind *const *kinds, insitu_error *err)
 {
-    struct product p;
-    memset(&p, 0, sizeof p);
-    p.src = src;
-    p.bw = bw;
-    int rc = open_product(&p, kinds, err);
-    if (!rc && p.has_meta && p.meta.cycle &&
-        (p.meta.cycle != p.fname.cycle || p.meta.pass != p.fname.pass))
+    /* read ahead of time (src->ahead), or now */
+    struct swot_reader *own = NULL, *r = src->ahead;
+    if (!r && !(r = own = reader_start(src, kinds)))
+        return insitu_error_set(err, INSITU_ENOMEM, "swot: %s: cannot start a reader thread",
+                                src->name);
+    struct product *p = &r->p;
+    int rc = reader_opened(r, err);
+    p->bw = bw;
+    if (!rc && !p->has_meta)
+        bw_warn(bw, "swot: %s: no .shp.xml metadata: units unknown, fill value "
+                    "-999999999999 assumed",
+                p->files.name);
+    if (!rc && p->has_meta && p->meta.cycle &&
+        (p->meta.cycle != p->fname.cycle || p->meta.pass != p->fname.pass))
         bw_warn(bw, "swot: %s: the metadata says cycle %d pass %d, the file name %d and %d",
-                p.files.name, p.meta.cycle, p.meta.pass, p.fname.cycle, p.fname.pass);
+                p->files.name, p->meta.cycle, p->meta.pass, p->fname.cycle, p->fname.pass);
     if (!rc)
-        rc = product_sensor(&p, err);
+        rc = product_sensor(p, err);
+    if (!rc && !(p->parameters = product_parameters(p)))
+        rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     if (!rc)
-        p.parameters = product_parameters(&p);
-    if (!rc)
-        rc = read_features(&p, err);
-    if (!rc && p.time_mismatch)
+        rc = write_features(r, err);
+    reader_end(r);
+    if (!rc && p->time_mismatch)
         bw_warn(bw, "swot: %s: %llu features have a time_str more than 1 s from their time",
-                p.files.name, (unsigned long long)p.time_mismatch);
-    if (!rc && !p.features)
-        bw_warn(bw, "swot: %s: no features", p.files.name);
-    product_free(&p);
+                p->files.name, (unsigned long long)p->time_mismatch);
+    if (!rc && !p->features)
+        bw_warn(bw, "swot: %s: no features", p->files.name);
+    reader_free(own);
     return rc;
 }
 

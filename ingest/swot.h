@@ -36,6 +36,13 @@ int swot_identify(const struct source *src, struct source_identity *id, insitu_e
 /* Reads one product (zip, folder or .shp) of one of the kinds. */
 int swot_run(const struct source *src, struct batch_writer *bw,
              const struct swot_kind *const *kinds, insitu_error *err);
+/* The ingesters' read_ahead: opens the product and decodes its features on a thread of its
+ * own (NULL when no thread could start); swot_run takes them from src->ahead. */
+void *swot_read_ahead(const struct source *src, const struct swot_kind *const *kinds);
+void swot_read_ahead_free(void *ahead);
+/* What the decoded features a reader holds for the writer may take (32 MiB: a whole
+ * RiverSP product, so that one read ahead is decoded before its turn); tests lower it. */
+extern size_t swot_queue_bytes;
 
 extern const char *const swot_settings[];
 

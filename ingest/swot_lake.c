@@ -18,6 +18,11 @@ static const struct swot_kind *const lake_kinds[] = {&prior, &obs, &unassigned, 
 
 static int lake_probe(const struct source *src) { return swot_probe(src, lake_kinds); }
 
+static void *lake_read_ahead(const struct source *src)
+{
+    return swot_read_ahead(src, lake_kinds);
+}
+
 static int lake_run(const struct source *src, struct batch_writer *bw, insitu_error *err)
 {
     return swot_run(src, bw, lake_kinds, err);
@@ -30,5 +35,7 @@ const struct ingester ingester_swot_lake = {
     .probe = lake_probe,
     .identify = swot_identify,
     .run = lake_run,
+    .read_ahead = lake_read_ahead,
+    .read_ahead_free = swot_read_ahead_free,
     .settings = swot_settings,
 };

@@ -18,6 +18,11 @@ static const struct swot_kind *const river_kinds[] = {&reach, &node, NULL};
 
 static int river_probe(const struct source *src) { return swot_probe(src, river_kinds); }
 
+static void *river_read_ahead(const struct source *src)
+{
+    return swot_read_ahead(src, river_kinds);
+}
+
 static int river_run(const struct source *src, struct batch_writer *bw, insitu_error *err)
 {
     return swot_run(src, bw, river_kinds, err);
@@ -30,5 +35,7 @@ const struct ingester ingester_swot_river = {
     .probe = river_probe,
     .identify = swot_identify,
     .run = river_run,
+    .read_ahead = river_read_ahead,
+    .read_ahead_free = swot_read_ahead_free,
     .settings = swot_settings,
 };

@@ -192,7 +192,9 @@ static int ingest_argument(struct group *g, struct cli *cli, const char *arg, in
         }
         insitu_ingest_report rep;
         memset(&err, 0, sizeof err);
-        int rc = insitu_ingest(g->st, list[i], opts, &rep, &err);
+        insitu_ingest_options o = *opts;
+        o.next_source = i + 1 < n ? list[i + 1] : NULL;
+        int rc = insitu_ingest(g->st, list[i], &o, &rep, &err);
         if (tty)
             fprintf(stderr, "\r%*s\r", 70, "");
         if (rc) {

@@ -49,8 +49,11 @@ int insitu_store_open(const char *uri, unsigned flags, insitu_store **out, insit
 
 void insitu_store_close(insitu_store *store)
 {
-    if (store)
-        store->base.ops->close(&store->base);
+    if (!store)
+        return;
+    if (store->base.readahead)
+        store->base.readahead_free(store->base.readahead);
+    store->base.ops->close(&store->base);
 }
 
 int insitu_store_init(insitu_store *store, insitu_error *err)

@@ -227,6 +227,9 @@ struct store {
      * next source of the same process finds them without SQL. Entries written in the open
      * transaction wait in cache_pending until it commits. */
     struct strmap cache, cache_pending;
+    /* The next source, read ahead of its ingest (ingest.c), freed with readahead_free. */
+    void *readahead;
+    void (*readahead_free)(void *readahead);
 };
 
 /* insitu_store is the public name of struct store. */

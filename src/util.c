@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -610,10 +611,17 @@ int parse_int64(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-void gdal_drivers(void)
+static void register_drivers(void)
 {
     if (GDALGetDriverCount() == 0)
         GDALAllRegister();
+}
+
+/* Once per process, whichever thread (a SWOT reader) comes first. */
+void gdal_drivers(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_drivers);
 }
 
 double now_seconds(void)
