@@ -422,20 +422,25 @@ int bw_point_feature(struct batch_writer *bw, double lon, double lat, int has_al
 int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
                       const char *geojson, insitu_error *err)
 {
-    return bw_thing_location_wkb(bw, thing_id, name, geojson, NULL, 0, err);
+    return bw_thing_location_wkb(bw, thing_id, name, geojson, NULL, 0, NULL, err);
 }
 
 int bw_thing_location_wkb(struct batch_writer *bw, int64_t thing_id, const char *name,
                           const char *geojson, const unsigned char *wkb, size_t wkb_len,
-                          insitu_error *err)
+                          const struct geom_digest *digest, insitu_error *err)
 {
+    struct geom_digest own;
+    if (!digest) {
+        geom_digest(&own, geojson, wkb, wkb_len);
+        digest = &own;
+    }
     struct strbuf key = {0};
-    location_cache_key(&key, thing_id, geojson, wkb, wkb_len);
+    location_cache_key(&key, thing_id, digest);
     int64_t seen;
     int rc = 0;
     if (!strmap_get(&bw->locations, key.data, key.len, &seen)) {
-        rc = store_thing_location_wkb(bw->st, thing_id, name, geojson, wkb, wkb_len, bw->now_us,
-                                      err);
+        rc = store_thing_location_wkb(bw->st, thing_id, name, geojson, wkb, wkb_len, digest,
+                                      bw->now_us, err);
         if (!rc && strmap_put(&bw->locations, key.data, key.len, 1))
             rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     }

@@ -94,10 +94,11 @@ int bw_thing(struct batch_writer *bw, const struct thing_in *t, int64_t *id, ins
 /* Sets a Thing's current location (GeoJSON geometry text). */
 int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
                       const char *geojson, insitu_error *err);
-/* The same with the geometry also as WKB (spares the store a GeoJSON parse). */
+/* The same with the geometry also as WKB (spares the store a GeoJSON parse); digest:
+ * geom_digest's of the geometry when the caller has it, or NULL. */
 int bw_thing_location_wkb(struct batch_writer *bw, int64_t thing_id, const char *name,
                           const char *geojson, const unsigned char *wkb, size_t wkb_len,
-                          insitu_error *err);
+                          const struct geom_digest *digest, insitu_error *err);
 /* Sets it only when the Thing has no location yet (a fallback such as a prior centroid). */
 int bw_thing_location_default(struct batch_writer *bw, int64_t thing_id, const char *name,
                               const char *geojson, insitu_error *err);

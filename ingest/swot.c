@@ -683,6 +683,7 @@ struct decoded {
     char *props;           /* the Thing's properties (JSON) */
     unsigned char *wkb;    /* the geometry, or NULL */
     size_t wkb_len;
+    struct geom_digest digest; /* of the WKB, for the store's caches */
     int bad_geometry;      /* it could not be exported */
     int has_prior;         /* no geometry: p_lon, p_lat */
     double lon, lat;
@@ -746,6 +747,8 @@ static struct decoded *decode(struct product *p, OGRFeatureH f)
         d->wkb = malloc(d->wkb_len);
         if (d->wkb && OGR_G_ExportToWkb(g, wkbNDR, d->wkb) != OGRERR_NONE)
             d->bad_geometry = 1;
+        else if (d->wkb)
+            geom_digest(&d->digest, NULL, d->wkb, d->wkb_len);
     } else {
         OGRFeatureDefnH defn = OGR_L_GetLayerDefn(p->layer);
         int xi = OGR_FD_GetFieldIndex(defn, "p_lon"), yi = OGR_FD_GetFieldIndex(defn, "p_lat");
@@ -997,7 +1000,8 @@ static int feature_thing(struct product *p, const struct decoded *d, int64_t *th
     if (d->bad_geometry)
         return insitu_error_set(err, INSITU_EINVAL, "swot: %s: %s: unreadable geometry",
                                 p->files.name, d->code);
-    rc = bw_thing_location_wkb(p->bw, *thing_id, d->code, NULL, d->wkb, d->wkb_len, err);
+    rc = bw_thing_location_wkb(p->bw, *thing_id, d->code, NULL, d->wkb, d->wkb_len, &d->digest,
+                               err);
     if (!rc) {
         char key[256];
         swot_feature_key(key, sizeof key, p->kind->ns, d->code);

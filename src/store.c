@@ -569,53 +569,6 @@ void store_cache_clear(struct store *st)
     strmap_free(&st->cache_pending);
 }
 
-/* Two 64-bit hashes of a byte run, 8 bytes a step (the content keys hash whole entities,
- * properties included, for every row of a source: byte by byte was ~1 us a datastream). */
-struct hash2 {
-    uint64_t h1, h2;
-};
-
-static void hash2_init(struct hash2 *h)
-{
-    h->h1 = 1469598103934665603ULL;
-    h->h2 = 0x9E3779B97F4A7C15ULL;
-}
-
-static void hash2_word(struct hash2 *h, uint64_t w)
-{
-    h->h1 = (h->h1 ^ w) * 0x100000001B3ULL;
-    h->h1 ^= h->h1 >> 32;
-    h->h2 = (h->h2 ^ w) * 0xBF58476D1CE4E5B9ULL + 0x7F4A7C15ULL;
-    h->h2 ^= h->h2 >> 29;
-}
-
-/* Hashes n bytes and then their length (so that "ab"+"c" and "a"+"bc" differ). */
-static void hash2_bytes(struct hash2 *h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        hash2_word(h, w);
-    }
-    if (i < n) {
-        uint64_t w = 0;
-        memcpy(&w, p + i, n - i);
-        hash2_word(h, w);
-    }
-    hash2_word(h, (uint64_t)n ^ 0x1f00000000000000ULL);
-}
-
-static void hash2_key(struct strbuf *key, char type, const struct hash2 *h)
-{
-    char buf[1 + 16];
-    buf[0] = type;
-    memcpy(buf + 1, &h->h1, 8);
-    memcpy(buf + 9, &h->h2, 8);
-    sb_append(key, buf, sizeof buf);
-}
-
 /* Builds a content key: a type letter and two 64-bit hashes of the integers ids (n_ids)
  * and the text parts (NULL as ""), short whatever the entity's size; a false match needs
  * two 64-bit hashes to collide at once. */
@@ -1141,33 +1094,32 @@ void location_key(struct strbuf *key, int64_t thing_id, const char *geojson,
     sb_printf(key, "%lld|sha256:%s%s", (long long)thing_id, geojson ? "" : "wkb:", hex);
 }
 
-void location_cache_key(struct strbuf *key, int64_t thing_id, const char *geojson,
-                        const unsigned char *wkb, size_t wkb_len)
+void location_cache_key(struct strbuf *key, int64_t thing_id, const struct geom_digest *d)
 {
-    struct hash2 h;
-    hash2_init(&h);
+    struct hash2 h = d->h;
     hash2_word(&h, (uint64_t)thing_id);
-    if (geojson)
-        hash2_bytes(&h, geojson, strlen(geojson));
-    else
-        hash2_bytes(&h, wkb, wkb_len);
-    hash2_key(key, geojson ? 'G' : 'W', &h);
+    hash2_key(key, d->kind, &h);
 }
 
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err)
 {
-    return store_thing_location_wkb(st, thing_id, name, geojson, NULL, 0, when, err);
+    return store_thing_location_wkb(st, thing_id, name, geojson, NULL, 0, NULL, when, err);
 }
 
 int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *name,
                              const char *geojson, const unsigned char *wkb, size_t wkb_len,
-                             int64_t when, insitu_error *err)
+                             const struct geom_digest *digest, int64_t when, insitu_error *err)
 {
     /* a geometry this process saw for this Thing is found by a cheap hash of its text or
      * WKB, without the SHA-256 of its natural key (a long one's) nor that key's lookup */
+    struct geom_digest own;
+    if (!digest) {
+        geom_digest(&own, geojson, wkb, wkb_len);
+        digest = &own;
+    }
     struct strbuf quick = {0};
-    location_cache_key(&quick, thing_id, geojson, wkb, wkb_len);
+    location_cache_key(&quick, thing_id, digest);
     int64_t loc_id = 0;
     int rc = 0;
     if (!cache_get(st, &quick, &loc_id)) {

@@ -303,19 +303,18 @@ int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *
  * long, or the SHA-256 of the WKB when there is no GeoJSON). */
 void location_key(struct strbuf *key, int64_t thing_id, const char *geojson,
                   const unsigned char *wkb, size_t wkb_len);
-/* A short in-process cache key for the same (two 64-bit hashes of the thing id and the
- * GeoJSON or WKB): cheaper than location_key for a long geometry. */
-void location_cache_key(struct strbuf *key, int64_t thing_id, const char *geojson,
-                        const unsigned char *wkb, size_t wkb_len);
+/* A short in-process cache key for the same as location_key (the thing id and the geometry's
+ * digest): cheaper than location_key for a long geometry. */
+void location_cache_key(struct strbuf *key, int64_t thing_id, const struct geom_digest *d);
 /* Links a location (GeoJSON geometry) to a Thing; a new geometry also records a
  * HistoricalLocation at time `when`. */
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err);
 /* The same with the geometry also as WKB (wkb may be NULL); with a WKB, geojson may be NULL
- * and the store then writes the GeoJSON of the WKB. */
+ * and the store then writes the GeoJSON of the WKB. digest: geom_digest's of it, or NULL. */
 int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *name,
                              const char *geojson, const unsigned char *wkb, size_t wkb_len,
-                             int64_t when, insitu_error *err);
+                             const struct geom_digest *digest, int64_t when, insitu_error *err);
 
 /* 1 when the Thing has a current location, 0 when not, or a negative error. */
 int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *err);

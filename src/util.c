@@ -305,6 +305,40 @@ static int strmap_rehash(struct strmap *m, size_t cap)
     return 0;
 }
 
+struct strmap_chunk {
+    struct strmap_chunk *next;
+    char data[];
+};
+
+enum { STRMAP_CHUNK = 64 * 1024 };
+
+/* A copy of key (NUL-terminated) in the map's chunks: one malloc for many keys, and one
+ * free at the end for all of them. */
+static char *strmap_copy(struct strmap *m, const char *key, size_t keylen)
+{
+    if (keylen + 1 > m->left) {
+        size_t size = keylen + 1 > STRMAP_CHUNK / 4 ? keylen + 1 : STRMAP_CHUNK;
+        struct strmap_chunk *c = malloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->next = m->chunks;
+        m->chunks = c;
+        if (size != STRMAP_CHUNK) { /* a long key has a chunk of its own */
+            memcpy(c->data, key, keylen);
+            c->data[keylen] = '\0';
+            return c->data;
+        }
+        m->next = c->data;
+        m->left = size;
+    }
+    char *copy = m->next;
+    memcpy(copy, key, keylen);
+    copy[keylen] = '\0';
+    m->next += keylen + 1;
+    m->left -= keylen + 1;
+    return copy;
+}
+
 int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value)
 {
     if ((m->count + 1) * 4 >= m->cap * 3 && strmap_rehash(m, m->cap ? m->cap * 2 : 64))
@@ -312,7 +346,7 @@ int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value)
     uint64_t h = hash_bytes(key, keylen);
     struct strmap_slot *s = strmap_find(m, key, keylen, h);
     if (!s->key) {
-        s->key = xstrndup(key, keylen);
+        s->key = strmap_copy(m, key, keylen);
         if (!s->key)
             return INSITU_ENOMEM;
         s->keylen = keylen;
@@ -325,6 +359,49 @@ int strmap_put(struct strmap *m, const char *key, size_t keylen, int64_t value)
 
 uint64_t hash64(const void *data, size_t n) { return hash_bytes(data, n); }
 
+void hash2_init(struct hash2 *h)
+{
+    h->h1 = 1469598103934665603ULL;
+    h->h2 = 0x9E3779B97F4A7C15ULL;
+}
+
+void hash2_bytes(struct hash2 *h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        hash2_word(h, w);
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, p + i, n - i);
+        hash2_word(h, w);
+    }
+    hash2_word(h, (uint64_t)n ^ 0x1f00000000000000ULL);
+}
+
+void hash2_key(struct strbuf *key, char type, const struct hash2 *h)
+{
+    char buf[1 + 16];
+    buf[0] = type;
+    memcpy(buf + 1, &h->h1, 8);
+    memcpy(buf + 9, &h->h2, 8);
+    sb_append(key, buf, sizeof buf);
+}
+
+void geom_digest(struct geom_digest *d, const char *geojson, const unsigned char *wkb,
+                 size_t wkb_len)
+{
+    hash2_init(&d->h);
+    if (geojson)
+        hash2_bytes(&d->h, geojson, strlen(geojson));
+    else
+        hash2_bytes(&d->h, wkb, wkb_len);
+    d->kind = geojson ? 'G' : 'W';
+}
+
 void strmap_each(const struct strmap *m,
                  void (*fn)(const char *key, size_t keylen, int64_t value, void *ctx), void *ctx)
 {
@@ -335,11 +412,13 @@ void strmap_each(const struct strmap *m,
 
 void strmap_free(struct strmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->slots[i].key);
+    while (m->chunks) {
+        struct strmap_chunk *c = m->chunks;
+        m->chunks = c->next;
+        free(c);
+    }
     free(m->slots);
-    m->slots = NULL;
-    m->cap = m->count = 0;
+    memset(m, 0, sizeof *m);
 }
 
 /* ---- string lists ---- */

@@ -38,10 +38,14 @@ const char *sb_str(const struct strbuf *sb);
 /* Formats a double so that it reads back exactly: shortest of %.15g/%.16g/%.17g. */
 void fmt_double(double v, char *buf, size_t size);
 
-/* A string -> int64 hash map (keys copied). Zero-initialise, then strmap_free(). */
+/* A string -> int64 hash map (keys copied, into chunks freed together). Zero-initialise,
+ * then strmap_free(). */
 struct strmap {
     struct strmap_slot *slots;
     size_t cap, count;
+    struct strmap_chunk *chunks; /* the keys */
+    char *next;                  /* free room in the newest chunk */
+    size_t left;
 };
 /* 1 and *value when found, 0 when not. */
 int strmap_get(const struct strmap *m, const char *key, size_t keylen, int64_t *value);
@@ -64,6 +68,34 @@ void strlist_free(struct strlist *l);
 
 /* FNV-1a 64-bit hash of n bytes. */
 uint64_t hash64(const void *data, size_t n);
+
+/* Two 64-bit hashes of words and byte runs, 8 bytes a step: the in-process caches' content
+ * keys (they hash whole entities, properties included, for every row of a source: byte by
+ * byte was ~1 us a datastream). */
+struct hash2 {
+    uint64_t h1, h2;
+};
+void hash2_init(struct hash2 *h);
+static inline void hash2_word(struct hash2 *h, uint64_t w)
+{
+    h->h1 = (h->h1 ^ w) * 0x100000001B3ULL;
+    h->h1 ^= h->h1 >> 32;
+    h->h2 = (h->h2 ^ w) * 0xBF58476D1CE4E5B9ULL + 0x7F4A7C15ULL;
+    h->h2 ^= h->h2 >> 29;
+}
+/* Hashes n bytes and then their length (so that "ab"+"c" and "a"+"bc" differ). */
+void hash2_bytes(struct hash2 *h, const void *data, size_t n);
+/* Appends a key: the type letter and the two hashes. */
+void hash2_key(struct strbuf *key, char type, const struct hash2 *h);
+
+/* What the caches know a geometry by: the hash2 of its GeoJSON text or else of its WKB
+ * (a reader thread computes it: ingest/swot.c). */
+struct geom_digest {
+    struct hash2 h;
+    char kind; /* 'G': of the GeoJSON, 'W': of the WKB */
+};
+void geom_digest(struct geom_digest *d, const char *geojson, const unsigned char *wkb,
+                 size_t wkb_len);
 
 /* SHA-256 (through libcrypto). */
 struct sha256 {
