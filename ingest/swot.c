@@ -788,9 +788,9 @@ static struct decoded *decode(struct product *p, OGRFeatureH f)
 
 /* A product read on a thread of its own. */
 struct swot_reader {
-    const struct source *src; /* the caller keeps it until swot_read_ahead_free */
     const struct swot_kind *const *kinds;
-    struct product p;         /* opened by the reader; the writer's once `opened` is set */
+    struct product p;         /* opened by the reader; the writer's once `opened` is set;
+                                 p.src: the caller keeps it until the reader is freed */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -888,7 +888,7 @@ static struct swot_reader *reader_start(const struct source *src,
     struct swot_reader *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->src = r->p.src = src;
+    r->p.src = src;
     r->kinds = kinds;
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->changed, NULL);
@@ -1046,7 +1046,7 @@ static int write_feature(struct product *p, const struct decoded *d, insitu_erro
     return rc;
 }
 
-/* Writes what the reader decodes, in order, then joins it. */
+/* Writes what the reader decodes, in order (the caller then joins it). */
 static int write_features(struct swot_reader *r, insitu_error *err)
 {
     struct decoded *d;
@@ -1057,7 +1057,6 @@ static int write_features(struct swot_reader *r, insitu_error *err)
     }
     if (!rc && failed)
         rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-    reader_end(r);
     return rc;
 }
 
