@@ -30,4 +30,17 @@ BAD="$T/bad/$(basename "$REACH" _01.zip)_02.zip"
 mkdir "$T/bad" && printf 'PK\003\004 not a zip' >"$BAD"
 expect 1 "a corrupt product zip fails clearly" "not a readable zip archive" -- insitu ingest "$BAD"
 equal "and changes nothing" "$(sql "SELECT count(*) FROM observations")" "$before"
+# a folder (sorted: the lake, the reach, then a corrupt product): each file is read while
+# the one before it is written; the corrupt one fails in its own turn, the others are kept
+mkdir "$T/folder"
+cp "$LAKE" "$REACH" "$T/folder/"
+CORRUPT="SWOT_L2_HR_RiverSP_Reach_050_058_AU_20260510T185249_20260510T190852_PID0_01.zip"
+printf 'PK\003\004 not a zip' >"$T/folder/$CORRUPT"
+complete=$(sql "SELECT count(*) FROM ingest_runs WHERE status = 'complete'")
+expect 1 "a folder with a corrupt product read ahead: it fails in its turn, by name" \
+  "(swot-lake): 723 things" "(swot-river): 52 things" "$CORRUPT" "not a readable zip archive" -- \
+  insitu ingest --force "$T/folder"
+equal "the two other products are kept" \
+  "$(sql "SELECT count(*) FROM ingest_runs WHERE status = 'complete'")" "$((complete + 2))"
+equal "with the same observations" "$(sql "SELECT count(*) FROM observations")" "$before"
 done_testing
