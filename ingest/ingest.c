@@ -422,18 +422,15 @@ int bw_point_feature(struct batch_writer *bw, double lon, double lat, int has_al
 int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
                       const char *geojson, insitu_error *err)
 {
-    return bw_thing_location_wkb(bw, thing_id, name, geojson, NULL, 0, NULL, err);
+    struct geom_digest digest;
+    geom_digest(&digest, geojson, NULL, 0);
+    return bw_thing_location_wkb(bw, thing_id, name, geojson, NULL, 0, &digest, err);
 }
 
 int bw_thing_location_wkb(struct batch_writer *bw, int64_t thing_id, const char *name,
                           const char *geojson, const unsigned char *wkb, size_t wkb_len,
                           const struct geom_digest *digest, insitu_error *err)
 {
-    struct geom_digest own;
-    if (!digest) {
-        geom_digest(&own, geojson, wkb, wkb_len);
-        digest = &own;
-    }
     struct strbuf key = {0};
     location_cache_key(&key, thing_id, digest);
     int64_t seen;

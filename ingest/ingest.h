@@ -95,7 +95,7 @@ int bw_thing(struct batch_writer *bw, const struct thing_in *t, int64_t *id, ins
 int bw_thing_location(struct batch_writer *bw, int64_t thing_id, const char *name,
                       const char *geojson, insitu_error *err);
 /* The same with the geometry also as WKB (spares the store a GeoJSON parse); digest:
- * geom_digest's of the geometry when the caller has it, or NULL. */
+ * geom_digest's of the geometry (a reader thread can compute it). */
 int bw_thing_location_wkb(struct batch_writer *bw, int64_t thing_id, const char *name,
                           const char *geojson, const unsigned char *wkb, size_t wkb_len,
                           const struct geom_digest *digest, insitu_error *err);

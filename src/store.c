@@ -1104,7 +1104,9 @@ void location_cache_key(struct strbuf *key, int64_t thing_id, const struct geom_
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err)
 {
-    return store_thing_location_wkb(st, thing_id, name, geojson, NULL, 0, NULL, when, err);
+    struct geom_digest digest;
+    geom_digest(&digest, geojson, NULL, 0);
+    return store_thing_location_wkb(st, thing_id, name, geojson, NULL, 0, &digest, when, err);
 }
 
 int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *name,
@@ -1113,11 +1115,6 @@ int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *nam
 {
     /* a geometry this process saw for this Thing is found by a cheap hash of its text or
      * WKB, without the SHA-256 of its natural key (a long one's) nor that key's lookup */
-    struct geom_digest own;
-    if (!digest) {
-        geom_digest(&own, geojson, wkb, wkb_len);
-        digest = &own;
-    }
     struct strbuf quick = {0};
     location_cache_key(&quick, thing_id, digest);
     int64_t loc_id = 0;

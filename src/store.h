@@ -311,7 +311,7 @@ void location_cache_key(struct strbuf *key, int64_t thing_id, const struct geom_
 int store_thing_location(struct store *st, int64_t thing_id, const char *name,
                          const char *geojson, int64_t when, insitu_error *err);
 /* The same with the geometry also as WKB (wkb may be NULL); with a WKB, geojson may be NULL
- * and the store then writes the GeoJSON of the WKB. digest: geom_digest's of it, or NULL. */
+ * and the store then writes the GeoJSON of the WKB. digest: geom_digest's of it. */
 int store_thing_location_wkb(struct store *st, int64_t thing_id, const char *name,
                              const char *geojson, const unsigned char *wkb, size_t wkb_len,
                              const struct geom_digest *digest, int64_t when, insitu_error *err);

@@ -421,7 +421,7 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
 enum { OBS_CHUNK = 256, OBS_COLS = 11 };
 
 #define OBS_INSERT_COLS                                                                       \
-    "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, "         \
+    "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, " \
     "result_time, result, result_json, result_quality, parameters, feature_id, run_id) VALUES "
 #define OBS_ROW_PLACEHOLDERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 

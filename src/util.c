@@ -312,30 +312,39 @@ struct strmap_chunk {
 
 enum { STRMAP_CHUNK = 64 * 1024 };
 
+static char *strmap_chunk(struct strmap *m, size_t size)
+{
+    struct strmap_chunk *c = malloc(sizeof *c + size);
+    if (!c)
+        return NULL;
+    c->next = m->chunks;
+    m->chunks = c;
+    return c->data;
+}
+
 /* A copy of key (NUL-terminated) in the map's chunks: one malloc for many keys, and one
- * free at the end for all of them. */
+ * free at the end for all of them. A long key has a chunk of its own. */
 static char *strmap_copy(struct strmap *m, const char *key, size_t keylen)
 {
-    if (keylen + 1 > m->left) {
-        size_t size = keylen + 1 > STRMAP_CHUNK / 4 ? keylen + 1 : STRMAP_CHUNK;
-        struct strmap_chunk *c = malloc(sizeof *c + size);
-        if (!c)
-            return NULL;
-        c->next = m->chunks;
-        m->chunks = c;
-        if (size != STRMAP_CHUNK) { /* a long key has a chunk of its own */
-            memcpy(c->data, key, keylen);
-            c->data[keylen] = '\0';
-            return c->data;
+    size_t size = keylen + 1;
+    char *copy;
+    if (size > STRMAP_CHUNK / 4) {
+        copy = strmap_chunk(m, size);
+    } else {
+        if (size > m->left) {
+            m->left = 0;
+            if (!(m->next = strmap_chunk(m, STRMAP_CHUNK)))
+                return NULL;
+            m->left = STRMAP_CHUNK;
         }
-        m->next = c->data;
-        m->left = size;
+        copy = m->next;
+        m->next += size;
+        m->left -= size;
     }
-    char *copy = m->next;
-    memcpy(copy, key, keylen);
-    copy[keylen] = '\0';
-    m->next += keylen + 1;
-    m->left -= keylen + 1;
+    if (copy) {
+        memcpy(copy, key, keylen);
+        copy[keylen] = '\0';
+    }
     return copy;
 }
 
