@@ -1462,20 +1462,20 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
         int more = !last;
         switch (prop->kind) {
         case SP_OBJECT:
-        case SP_ANYJSON:
-            if (more && prop->kind == SP_ANYJSON) {
-                /* text kept bare (a quality flag "good", a URL) holds no members: only an
-                 * object or array is read as JSON (else both engines would fail the query) */
-                out->t = VT_ANY;
-                frag_printf(&out->a, "(CASE WHEN substr(ltrim(%1$s.%2$s), 1, 1) IN ('{', '[') "
-                                     "THEN %1$s.%2$s END)",
-                            alias, prop->col);
-                return json_path_param(c, e->segs, i + 1, e->nsegs, &out->path);
-            }
-            if (more)
-                return json_value(c, alias, prop->col, e->segs, i + 1, e->nsegs, out);
-            out->t = VT_STR;
-            return frag_printf(&out->a, "%s.%s", alias, prop->col);
+        case SP_ANYJSON: {
+            struct strbuf v = {0};
+            sta_prop_sql(&v, alias, prop);
+            out->t = more ? VT_ANY : VT_STR;
+            /* text kept bare (a quality flag "good", a URL) holds no members: only an object
+             * or array is read as JSON (else both engines would fail the query) */
+            int rc = more && prop->kind == SP_ANYJSON
+                         ? frag_printf(&out->a, "(CASE WHEN substr(ltrim(%1$s), 1, 1) IN ('{', "
+                                                "'[') THEN %1$s END)",
+                                       sb_str(&v))
+                         : frag_puts(&out->a, sb_str(&v));
+            sb_free(&v);
+            return rc || !more ? rc : json_path_param(c, e->segs, i + 1, e->nsegs, &out->path);
+        }
         case SP_RESULT:
             if (more)
                 return json_value(c, alias, prop->col2, e->segs, i + 1, e->nsegs, out);

@@ -620,9 +620,21 @@ static int prop_is_null(struct stmt *s, const struct sta_prop *p)
     }
 }
 
-static void put_prop(struct strbuf *sb, struct stmt *s, const struct sta_prop *p)
+/* The text of a text property (NULL: null): its column, or the text of its obs_texts id
+ * (SPF_TEXTREF), valid until the next call. */
+static int prop_text(struct wctx *w, struct stmt *s, const struct sta_prop *p, const char **text)
+{
+    int null = st_col_is_null(s, p->idx);
+    if (p->flags & SPF_TEXTREF)
+        return store_text_of(w->c->st, null ? 0 : st_col_int64(s, p->idx), text, w->err);
+    *text = null ? NULL : st_col_text(s, p->idx);
+    return 0;
+}
+
+static int put_prop(struct wctx *w, struct strbuf *sb, struct stmt *s, const struct sta_prop *p)
 {
     int i = p->idx;
+    const char *text;
     switch (p->kind) {
     case SP_ID: put_int(sb, st_col_int64(s, i)); break;
     case SP_TEXT:
@@ -632,8 +644,17 @@ static void put_prop(struct strbuf *sb, struct stmt *s, const struct sta_prop *p
             sb_put_json_string(sb, st_col_text(s, i));
         break;
     case SP_OBJECT:
-    case SP_GEO: sb_puts(sb, st_col_is_null(s, i) ? "null" : st_col_text(s, i)); break;
-    case SP_ANYJSON: put_anyjson(sb, st_col_is_null(s, i) ? NULL : st_col_text(s, i)); break;
+    case SP_GEO:
+    case SP_ANYJSON: {
+        int rc = prop_text(w, s, p, &text);
+        if (rc)
+            return rc;
+        if (p->kind == SP_ANYJSON)
+            put_anyjson(sb, text);
+        else
+            sb_puts(sb, text ? text : "null");
+        break;
+    }
     case SP_TIME:
         if (st_col_is_null(s, i))
             sb_puts(sb, "null");
@@ -657,6 +678,7 @@ static void put_prop(struct strbuf *sb, struct stmt *s, const struct sta_prop *p
         sb_puts(sb, "}");
         break;
     }
+    return 0;
 }
 
 static int in_select(const struct sta_query *q, const char *name)
@@ -1048,7 +1070,9 @@ static int write_entity(struct wctx *w, enum sta_type t, struct stmt *s,
         if (!(p->flags & SPF_ALWAYS) && !in_select(q, p->name) && prop_is_null(s, p))
             continue;
         put_key(sb, &first, p->name, "");
-        put_prop(sb, s, p);
+        int rc = put_prop(w, sb, s, p);
+        if (rc)
+            return rc;
     }
     for (int i = 0; i < def->nnavs; i++) {
         const struct sta_nav *nav = &def->navs[i];
@@ -1263,7 +1287,14 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
         key = t->sub;
     } else if (t->sub[0]) {
         /* properties/<key>: a member of the JSON object */
-        json_t *obj = is_null ? NULL : json_loads(st_col_text(s, p->idx), 0, NULL);
+        const char *text = NULL;
+        int rc = prop_text(w, s, p, &text);
+        if (rc) {
+            sta_release(w->c, s);
+            sb_free(&val);
+            return rc;
+        }
+        json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
         json_t *member = obj ? json_object_get(obj, t->sub) : NULL;
         is_null = !member || json_is_null(member);
         if (!is_null) {
@@ -1274,7 +1305,12 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
         json_decref(obj);
         key = t->sub;
     } else {
-        put_prop(&val, s, p);
+        int rc = put_prop(w, &val, s, p);
+        if (rc) {
+            sta_release(w->c, s);
+            sb_free(&val);
+            return rc;
+        }
     }
     sta_release(w->c, s);
     if (is_null) {
@@ -1376,10 +1412,15 @@ static int answer_data_array(struct wctx *w, const struct collq *cq, const struc
             g->ds = ds;
         }
         sb_puts(&g->rows, g->n++ ? ",[" : "[");
-        for (int k = 0; k < ncomp; k++) {
+        int prc = 0;
+        for (int k = 0; k < ncomp && !prc; k++) {
             if (k)
                 sb_putc(&g->rows, ',');
-            put_prop(&g->rows, s, comps[k]);
+            prc = put_prop(w, &g->rows, s, comps[k]);
+        }
+        if (prc) {
+            rc = prc;
+            break;
         }
         sb_putc(&g->rows, ']');
         if (g->rows.len > STA_MAX_ANSWER) {

@@ -39,8 +39,10 @@ enum {
     SPF_REQUIRED = 1, /* mandatory when creating */
     SPF_COMPUTED = 2, /* kept by the server (Datastream phenomenonTime): not writable */
     SPF_ALWAYS = 4,   /* printed even when null */
-    SPF_NOTNULL = 8   /* never null in the store (a time: its start): an order by it needs no
+    SPF_NOTNULL = 8,  /* never null in the store (a time: its start): an order by it needs no
                        * NULLS clause, and so can follow an index on PostgreSQL too */
+    SPF_TEXTREF = 16  /* the column holds the obs_texts id of the text (store_text_id); the
+                       * select list gives the id, store_text_of the text */
 };
 
 struct sta_prop {
@@ -72,13 +74,15 @@ struct sta_type_def {
     const struct sta_nav *navs;
     int nnavs;
 };
+/* The SQL of prop's value on alias (a text column, or the text of an obs_texts id). */
+struct strbuf;
+void sta_prop_sql(struct strbuf *out, const char *alias, const struct sta_prop *prop);
 
 /* The definition of a type (borrowed, static). */
 const struct sta_type_def *sta_type_def(enum sta_type t);
 /* Appends the type's select list, its @GEO (the GeoJSON of a Location or Feature) written
  * in the dialect: the stored text, or the geometry's GeoJSON where the text was not kept. */
 struct sql_dialect;
-struct strbuf;
 void sta_select_sql(const struct sta_type_def *def, const struct sql_dialect *d,
                     struct strbuf *out);
 /* The type whose entity set is name[0..n) ("Things"), or -1. */

@@ -1155,6 +1155,21 @@ static void set_col(struct setlist *l, const char *col, char type, int64_t i, do
     l->nv++;
 }
 
+/* A text property's column: the text, or its obs_texts id (SPF_TEXTREF; NULL for none). */
+static int set_text_col(struct wx *w, struct setlist *l, const struct sta_prop *p,
+                        const char *text)
+{
+    if (!(p->flags & SPF_TEXTREF)) {
+        set_col(l, p->col, 't', 0, 0, text);
+        return 0;
+    }
+    int64_t id;
+    int rc = store_text_id(w->st, text, &id, w->err);
+    if (!rc)
+        set_col(l, p->col, id ? 'i' : 'n', id, 0, NULL);
+    return rc;
+}
+
 static void setlist_free(struct setlist *l)
 {
     for (int k = 0; k < l->nv; k++)
@@ -1187,11 +1202,11 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
     case SP_OBJECT:
         rc = get_object_text(w, o, p->name, 0, &text);
         if (!rc)
-            set_col(l, p->col, 't', 0, 0, text);
+            rc = set_text_col(w, l, p, text);
         break;
     case SP_ANYJSON:
         text = any_text(v);
-        set_col(l, p->col, 't', 0, 0, text);
+        rc = set_text_col(w, l, p, text);
         break;
     case SP_GEO: {
         char *geometry = NULL;

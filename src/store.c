@@ -172,10 +172,15 @@ static void sums_free(struct group_sums *g);
 static int sums_write(struct store *st, insitu_error *err);
 enum { SUMS_MAX = 1 << 20 };
 
+static void texts_read_clear(struct store *st);
+
 void store_release_cache(struct store *st)
 {
     strmap_free(&st->cache);
     strmap_free(&st->cache_pending);
+    texts_read_clear(st);
+    free(st->texts_read);
+    st->texts_read = NULL;
     sums_free(&st->sums);
     for (int i = 0; i < SLOT_MAX; i++) {
         if (st->slots[i]) {
@@ -336,6 +341,7 @@ void st_rollback(struct store *st)
         } else {
             st->ops->rollback(st);
         }
+        texts_read_clear(st);
     }
     st->in_tx = 0;
     strmap_free(&st->cache_pending);
@@ -567,6 +573,8 @@ void store_cache_clear(struct store *st)
 {
     strmap_free(&st->cache);
     strmap_free(&st->cache_pending);
+    st->n_texts = 0;
+    texts_read_clear(st);
 }
 
 /* Builds a content key: a type letter and two 64-bit hashes of the integers ids (n_ids)
@@ -600,6 +608,134 @@ static int cache_get(struct store *st, const struct strbuf *key, int64_t *id)
 static void cache_put(struct store *st, const struct strbuf *key, int64_t id)
 {
     strmap_put(st->in_tx ? &st->cache_pending : &st->cache, key->data, key->len, id);
+}
+
+/* ---- the texts of observations, kept once ---- */
+
+enum { TEXTS_CACHED = 1 << 16 }; /* texts whose ids the entity cache keeps, at most */
+
+static int text_find(struct store *st, const char *text, int64_t *id, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare_cached(st, SLOT_TEXT_FIND, st->dialect->text_find, &s, err);
+    if (rc)
+        return rc;
+    st_bind_text(s, 1, text);
+    rc = st_step(s, err);
+    *id = rc == 1 ? st_col_int64(s, 0) : 0;
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+static int step_insert_id(struct store *st, struct stmt *s, int64_t known, int64_t *id,
+                          insitu_error *err);
+
+int store_text_id(struct store *st, const char *text, int64_t *id, insitu_error *err)
+{
+    *id = 0;
+    if (!text)
+        return 0;
+    struct strbuf key = {0};
+    const char *parts[] = {text};
+    cache_key(&key, 'Q', 1, parts);
+    int rc = 0;
+    if (!cache_get(st, &key, id)) {
+        /* a text the cache lacks is more often new (a pivot's per-row parameters) than
+         * known: the INSERT comes first, and gives the id when it adds the row */
+        struct stmt *s;
+        rc = st_prepare_cached(st, SLOT_TEXT_INSERT, st->dialect->text_insert, &s, err);
+        if (!rc) {
+            st_bind_text(s, 1, text);
+            rc = step_insert_id(st, s, 0, id, err);
+            rc = rc < 0 ? rc : rc == 0 ? text_find(st, text, id, err) : 0;
+        }
+        if (!rc && !*id)
+            rc = insitu_error_set(err, INSITU_ESTORE, "%s: cannot keep the text '%.60s'",
+                                  st->uri, text);
+        /* the cache stays bounded when every row brings a text of its own */
+        if (!rc && st->n_texts < TEXTS_CACHED) {
+            cache_put(st, &key, *id);
+            st->n_texts++;
+        }
+    }
+    sb_free(&key);
+    return rc;
+}
+
+enum { TEXTS_READ = 1 << 12 }; /* texts store_text_of keeps, at most */
+
+/* Forgets the texts read: at a rollback, whose rows (and so ids) may be given again. */
+static void texts_read_clear(struct store *st)
+{
+    for (size_t i = 0; i < st->n_texts_read; i++)
+        free(st->texts_read[i]);
+    st->n_texts_read = 0;
+    strmap_free(&st->text_ids);
+}
+
+int store_text_of(struct store *st, int64_t id, const char **text, insitu_error *err)
+{
+    *text = NULL;
+    int64_t at;
+    if (!id)
+        return 0;
+    if (strmap_get(&st->text_ids, (const char *)&id, sizeof id, &at)) {
+        *text = st->texts_read[at];
+        return 0;
+    }
+    struct stmt *s;
+    int rc = st_prepare_cached(st, SLOT_TEXT_OF, "SELECT text FROM obs_texts WHERE id = ?", &s,
+                               err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    rc = st_step(s, err);
+    char *copy = rc == 1 ? xstrdup(st_col_text(s, 0)) : NULL;
+    st_finalize(s);
+    if (rc < 0)
+        return rc;
+    if (!copy)
+        return rc ? insitu_error_set(err, INSITU_ENOMEM, "out of memory")
+                  : insitu_error_set(err, INSITU_ESTORE, "%s: no observation text %lld",
+                                     st->uri, (long long)id);
+    if (!st->texts_read && !(st->texts_read = malloc(TEXTS_READ * sizeof *st->texts_read))) {
+        free(copy);
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    }
+    if (st->n_texts_read == TEXTS_READ)
+        texts_read_clear(st);
+    if (strmap_put(&st->text_ids, (const char *)&id, sizeof id, (int64_t)st->n_texts_read)) {
+        free(copy);
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    }
+    st->texts_read[st->n_texts_read++] = copy;
+    *text = copy;
+    return 0;
+}
+
+int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, int64_t *ids,
+                   insitu_error *err)
+{
+    /* rows in a row often share their texts (a SWOT product's parameters, a reach's flags):
+     * each column remembers its last text */
+    const char *last[2] = {NULL, NULL};
+    int64_t last_id[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const char *t[2] = {rows[i].quality, rows[i].parameters};
+        for (int k = 0; k < 2; k++) {
+            int64_t *id = &ids[2 * i + (size_t)k];
+            if (t[k] && last[k] && (t[k] == last[k] || strcmp(t[k], last[k]) == 0)) {
+                *id = last_id[k];
+                continue;
+            }
+            int rc = store_text_id(st, t[k], id, err);
+            if (rc)
+                return rc;
+            last[k] = t[k];
+            last_id[k] = *id;
+        }
+    }
+    return 0;
 }
 
 /* ---- upserts ---- */

@@ -72,6 +72,10 @@ struct sql_dialect {
     /* printf: text %1$s with the ASCII letters (only) in lower / upper case, as SQLite's
      * lower() and upper() without ICU. */
     const char *lower, *upper;
+    /* The id of an obs_texts row from its text (one '?' parameter: the text), and the
+     * INSERT that adds a text unless it is there (same parameter), telling the new row's
+     * id as an insert does on this backend (returning_id, else last_insert_id). */
+    const char *text_find, *text_insert;
 };
 /* Appends the GeoJSON of a locations/features row: its text, or its geometry's when the
  * text was not kept (geometries that came as WKB). alias: the table alias. */
@@ -175,7 +179,7 @@ enum stmt_slot {
     SLOT_THING_LOCATION, SLOT_FIND_THING_ID, SLOT_FIND_THING_NAME, SLOT_LOCATION_WKB,
     SLOT_FEATURE_WKB, SLOT_FIND_LOCATION, SLOT_FIND_FEATURE, SLOT_FIND_THING,
     SLOT_FIND_DATASTREAM, SLOT_RECOMPUTE_SUMMARY, SLOT_ADD_SUMMARY, SLOT_DATASTREAM_END,
-    SLOT_THING_DATASTREAMS,
+    SLOT_THING_DATASTREAMS, SLOT_TEXT_FIND, SLOT_TEXT_INSERT, SLOT_TEXT_OF,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_MAX
 };
@@ -227,6 +231,11 @@ struct store {
      * next source of the same process finds them without SQL. Entries written in the open
      * transaction wait in cache_pending until it commits. */
     struct strmap cache, cache_pending;
+    size_t n_texts; /* observation texts in those (store_text_id), bounded */
+    /* Texts read by id (store_text_of): id -> position in texts_read, at most TEXTS_READ. */
+    struct strmap text_ids;
+    char **texts_read;
+    size_t n_texts_read;
     /* The next source, read ahead of its ingest (ingest.c), freed with readahead_free. */
     void *readahead;
     void (*readahead_free)(void *readahead);
@@ -273,6 +282,17 @@ int st_exec(struct store *st, const char *sql, insitu_error *err);
 int st_exec_int64(struct store *st, const char *sql, int64_t param, insitu_error *err);
 /* Runs a one-value query with text parameters (NULL-terminated list); *out = first column. */
 int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error *err, ...);
+
+/* The id of text in obs_texts (an observation's resultQuality or parameters), added when
+ * new; 0 for NULL. Cached like the entities: an id the transaction added is forgotten if it
+ * rolls back. */
+int store_text_id(struct store *st, const char *text, int64_t *id, insitu_error *err);
+/* The text of an obs_texts id into *text (NULL for id 0), valid until the next call on st.
+ * Cached: readers (the SensorThings answers) resolve a page's ids without a join. */
+int store_text_of(struct store *st, int64_t id, const char **text, insitu_error *err);
+/* The same for the quality and parameters of n rows: ids[2i] and ids[2i + 1]. */
+int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, int64_t *ids,
+                   insitu_error *err);
 
 /* Forgets the entity cache: call after anything that deletes or renames entities. */
 void store_cache_clear(struct store *st);

@@ -24,6 +24,8 @@ struct pending_part;
 struct pg_store {
     struct store base;
     PGconn *conn;
+    int64_t *tids; /* a batch's obs_texts ids (store_text_ids), for cap_tids rows */
+    size_t cap_tids;
     int64_t last_changes;
     struct strmap prepared;   /* parameter types + converted SQL -> statement number */
     int next_stmt;
@@ -61,6 +63,9 @@ struct pg_stmt {
 static const struct sql_dialect pg_dialect = {
     .returning_id = " RETURNING id",
     .no_abort = "",
+    /* unique by md5 (schemas/postgres.sql); the literal $1 is the same parameter again */
+    .text_find = "SELECT id FROM obs_texts WHERE md5(text) = md5(CAST(? AS text)) AND text = $1",
+    .text_insert = "INSERT INTO obs_texts (text) VALUES (?) ON CONFLICT DO NOTHING RETURNING id",
     .geom_from_geojson = "ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "ST_Force2D(ST_GeomFromWKB(?, 4326))",
     .geom_as_geojson = "ST_AsGeoJSON(%s, 9)",
@@ -156,6 +161,7 @@ static void pg_close(struct store *st)
     strmap_free(&ps->prepared);
     strmap_free(&ps->partitions);
     free(ps->pending);
+    free(ps->tids);
     free(st->uri);
     free(ps);
 }
@@ -744,9 +750,24 @@ static void bin_text(struct strbuf *sb, const char *v)
     sb_append(sb, v, n);
 }
 
+/* The obs_texts ids of the rows' texts into ps->tids, before a COPY of them: no other
+ * statement can run while a COPY does. */
+static int text_ids(struct pg_store *ps, const struct obs_row *rows, size_t n, insitu_error *err)
+{
+    if (n > ps->cap_tids) {
+        int64_t *p = realloc(ps->tids, 2 * n * sizeof *p);
+        if (!p)
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        ps->tids = p;
+        ps->cap_tids = n;
+    }
+    return store_text_ids(&ps->base, rows, n, ps->tids, err);
+}
+
 /* COPYs (binary format) into `table` the rows whose targets[i] is `want` (all rows when
  * targets is NULL): with run_id > 0 straight into observations or a partition (last column:
- * run_id), else into the staging table (first column: the row's index). */
+ * run_id), else into the staging table (first column: the row's index). The texts' ids
+ * are in ps->tids (text_ids). */
 static int copy_rows(struct pg_store *ps, const char *table, const struct obs_row *rows, size_t n,
                      const int *targets, int want, int64_t run_id, insitu_error *err)
 {
@@ -754,13 +775,13 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
     if (run_id > 0)
         snprintf(sql, sizeof sql,
                  "COPY %s (datastream_id, phenomenon_start, phenomenon_end, result_time, result, "
-                 "result_json, result_quality, parameters, feature_id, run_id) FROM STDIN "
+                 "result_json, quality_id, parameters_id, feature_id, run_id) FROM STDIN "
                  "(FORMAT binary)",
                  table);
     else
         snprintf(sql, sizeof sql,
                  "COPY %s (seq, datastream_id, phenomenon_start, phenomenon_end, result_time, "
-                 "result, result_json, result_quality, parameters, feature_id) FROM STDIN "
+                 "result, result_json, quality_id, parameters_id, feature_id) FROM STDIN "
                  "(FORMAT binary)",
                  table);
     PGresult *res = PQexec(ps->conn, sql);
@@ -790,8 +811,8 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
         bin_i64(&sb, r->result_time, r->result_time != INSITU_TIME_NONE);
         bin_f64(&sb, r->result, r->has_result);
         bin_text(&sb, r->result_json);
-        bin_text(&sb, r->quality);
-        bin_text(&sb, r->parameters);
+        bin_i64(&sb, ps->tids[2 * i], ps->tids[2 * i] != 0);
+        bin_i64(&sb, ps->tids[2 * i + 1], ps->tids[2 * i + 1] != 0);
         bin_i64(&sb, r->feature_id, r->feature_id != 0);
         if (run_id > 0)
             bin_i64(&sb, run_id, 1);
@@ -835,8 +856,8 @@ static int update_existing(struct pg_store *ps, const char *run, const char *seq
     PGresult *res = PQexecParams(
         ps->conn,
         "UPDATE observations o SET phenomenon_end = s.phenomenon_end, result_time = "
-        "s.result_time, result = s.result, result_json = s.result_json, result_quality = "
-        "s.result_quality, parameters = s.parameters, feature_id = s.feature_id, run_id = "
+        "s.result_time, result = s.result, result_json = s.result_json, quality_id = "
+        "s.quality_id, parameters_id = s.parameters_id, feature_id = s.feature_id, run_id = "
         "$1::bigint FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
         "o.datastream_id = s.datastream_id AND o.phenomenon_start = s.phenomenon_start",
         2, NULL, params, NULL, NULL, 0);
@@ -864,12 +885,14 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
                      "CREATE TEMP TABLE IF NOT EXISTS insitu_obs_stage (seq INTEGER, "
                      "datastream_id BIGINT, phenomenon_start BIGINT, phenomenon_end BIGINT, "
                      "result_time BIGINT, result DOUBLE PRECISION, result_json TEXT, "
-                     "result_quality TEXT, parameters TEXT, feature_id BIGINT)",
+                     "quality_id BIGINT, parameters_id BIGINT, feature_id BIGINT)",
                      err);
         ps->stage_ready = !rc;
     }
     if (!rc)
         rc = pg_exec(ps, "TRUNCATE insitu_obs_stage", err);
+    if (!rc)
+        rc = text_ids(ps, rows, n, err);
     if (!rc)
         rc = copy_rows(ps, "insitu_obs_stage", rows, n, NULL, 0, 0, err);
     if (rc)
@@ -883,16 +906,16 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
     PGresult *res = PQexecParams(
         ps->conn,
         repeats ? "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, "
-                  "result_time, result, result_json, result_quality, parameters, feature_id, "
+                  "result_time, result, result_json, quality_id, parameters_id, feature_id, "
                   "run_id) SELECT DISTINCT ON (datastream_id, phenomenon_start) datastream_id, "
                   "phenomenon_start, phenomenon_end, result_time, result, result_json, "
-                  "result_quality, parameters, feature_id, $1::bigint FROM insitu_obs_stage "
+                  "quality_id, parameters_id, feature_id, $1::bigint FROM insitu_obs_stage "
                   "ORDER BY datastream_id, phenomenon_start, seq DESC ON CONFLICT DO NOTHING "
                   "RETURNING datastream_id, phenomenon_start"
                 : "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, "
-                  "result_time, result, result_json, result_quality, parameters, feature_id, "
+                  "result_time, result, result_json, quality_id, parameters_id, feature_id, "
                   "run_id) SELECT datastream_id, phenomenon_start, phenomenon_end, "
-                  "result_time, result, result_json, result_quality, parameters, feature_id, "
+                  "result_time, result, result_json, quality_id, parameters_id, feature_id, "
                   "$1::bigint FROM insitu_obs_stage ON CONFLICT DO NOTHING RETURNING "
                   "datastream_id, phenomenon_start",
         1, NULL, params, NULL, NULL, 0);
@@ -942,6 +965,9 @@ static int pg_append_observations(struct store *st, const struct obs_row *rows, 
         return rc;
     if (run_id <= 0)
         run_id = 1;
+    rc = text_ids(ps, rows, n, err);
+    if (rc)
+        return rc;
     if (!ps->n_pending)
         return copy_rows(ps, "observations", rows, n, NULL, 0, run_id, err);
     /* rows of a pending partition go straight into it, the others through observations */

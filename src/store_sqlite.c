@@ -25,6 +25,8 @@ struct sqlite_store {
     int bulk_journal;    /* this transaction runs with a rollback journal, not the WAL */
     int temp_file;       /* temp_store is FILE for this transaction (a group of sources) */
     int64_t deadline_us; /* set_deadline(): 0, or when statements stop */
+    int64_t *tids;       /* a batch's obs_texts ids (store_text_ids), for cap_tids rows */
+    size_t cap_tids;
 };
 
 struct sqlite_stmt {
@@ -35,6 +37,8 @@ struct sqlite_stmt {
 static const struct sql_dialect sqlite_dialect = {
     .returning_id = "",
     .no_abort = " OR IGNORE",
+    .text_find = "SELECT id FROM obs_texts WHERE text = ?",
+    .text_insert = "INSERT OR IGNORE INTO obs_texts (text) VALUES (?)",
     .geom_from_geojson = "CastToXY(SetSRID(GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "CastToXY(GeomFromWKB(?, 4326))",
     .geom_as_geojson = "AsGeoJSON(%s, 9)",
@@ -118,6 +122,7 @@ static void sqlite_close(struct store *st)
     sqlite3_finalize(ss->obs_update);
     sqlite3_finalize(ss->obs_insert_many);
     sqlite3_finalize(ss->obs_update_other);
+    free(ss->tids);
     if (st->in_tx || st->group)
         sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(ss->db);
@@ -386,8 +391,10 @@ static int64_t sqlite_last_insert_id(struct store *st)
 }
 
 /* Binds the value columns of an observation from index `first` on: phenomenon_end,
- * result_time, result, result_json, result_quality, parameters, feature_id, run_id. */
-static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r, int64_t run_id)
+ * result_time, result, result_json, quality_id, parameters_id (tid[0], tid[1]; 0: NULL),
+ * feature_id, run_id. */
+static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
+                            const int64_t *tid, int64_t run_id)
 {
     int i = first;
     if (r->phenomenon_end == INSITU_TIME_NONE)
@@ -403,8 +410,12 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
     else
         sqlite3_bind_null(s, i++);
     sqlite3_bind_text(s, i++, r->result_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, i++, r->quality, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, i++, r->parameters, -1, SQLITE_STATIC);
+    for (int k = 0; k < 2; k++) {
+        if (tid[k])
+            sqlite3_bind_int64(s, i++, tid[k]);
+        else
+            sqlite3_bind_null(s, i++);
+    }
     if (r->feature_id)
         sqlite3_bind_int64(s, i++, r->feature_id);
     else
@@ -422,7 +433,7 @@ enum { OBS_CHUNK = 256, OBS_COLS = 11 };
 
 #define OBS_INSERT_COLS                                                                       \
     "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, " \
-    "result_time, result, result_json, result_quality, parameters, feature_id, run_id) VALUES "
+    "result_time, result, result_json, quality_id, parameters_id, feature_id, run_id) VALUES "
 #define OBS_ROW_PLACEHOLDERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 static int prepare(struct sqlite_store *ss, const char *sql, sqlite3_stmt **out,
@@ -449,13 +460,13 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
     if (!rc)
         rc = prepare(ss,
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
-                     "result_json = ?, result_quality = ?, parameters = ?, feature_id = ?, "
+                     "result_json = ?, quality_id = ?, parameters_id = ?, feature_id = ?, "
                      "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ?",
                      &ss->obs_update, err);
     if (!rc)
         rc = prepare(ss,
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
-                     "result_json = ?, result_quality = ?, parameters = ?, feature_id = ?, "
+                     "result_json = ?, quality_id = ?, parameters_id = ?, feature_id = ?, "
                      "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND id <> ?",
                      &ss->obs_update_other, err);
     if (rc)
@@ -471,13 +482,13 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
     return 0;
 }
 
-static void bind_obs_row(sqlite3_stmt *s, int first, const struct obs_row *r, int64_t id,
-                         int64_t run_id)
+static void bind_obs_row(sqlite3_stmt *s, int first, const struct obs_row *r,
+                         const int64_t *tid, int64_t id, int64_t run_id)
 {
     sqlite3_bind_int64(s, first, r->datastream_id);
     sqlite3_bind_int64(s, first + 1, r->phenomenon_start);
     sqlite3_bind_int64(s, first + 2, id);
-    bind_obs_values(s, first + 3, r, run_id);
+    bind_obs_values(s, first + 3, r, tid, run_id);
 }
 
 static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, const char *what,
@@ -489,11 +500,13 @@ static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, const char *what,
 }
 
 /* Writes rows one by one: insert, else update (an existing key). */
-static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows, size_t n,
-                           int64_t run_id, unsigned char *outcome, insitu_error *err)
+static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows,
+                           const int64_t *tids, size_t n, int64_t run_id,
+                           unsigned char *outcome, insitu_error *err)
 {
     for (size_t i = 0; i < n; i++) {
-        bind_obs_row(ss->obs_insert, 1, &rows[i], ss->next_obs_id, run_id);
+        const int64_t *tid = tids + 2 * i;
+        bind_obs_row(ss->obs_insert, 1, &rows[i], tid, ss->next_obs_id, run_id);
         int rc = step_done(ss, ss->obs_insert, "cannot insert observation", err);
         if (rc)
             return rc;
@@ -502,7 +515,7 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows, 
             outcome[i] = OBS_INSERTED;
             continue;
         }
-        bind_obs_values(ss->obs_update, 1, &rows[i], run_id);
+        bind_obs_values(ss->obs_update, 1, &rows[i], tid, run_id);
         sqlite3_bind_int64(ss->obs_update, 9, rows[i].datastream_id);
         sqlite3_bind_int64(ss->obs_update, 10, rows[i].phenomenon_start);
         rc = step_done(ss, ss->obs_update, "cannot update observation", err);
@@ -515,12 +528,14 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows, 
 
 /* Writes OBS_CHUNK rows with one INSERT. When some keys existed, each row is then updated
  * unless it is the row this INSERT wrote (told apart by the id it was given). */
-static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows, int64_t run_id,
-                          unsigned char *outcome, insitu_error *err)
+static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows,
+                          const int64_t *tids, int64_t run_id, unsigned char *outcome,
+                          insitu_error *err)
 {
     int64_t first_id = ss->next_obs_id;
     for (int i = 0; i < OBS_CHUNK; i++)
-        bind_obs_row(ss->obs_insert_many, 1 + i * OBS_COLS, &rows[i], first_id + i, run_id);
+        bind_obs_row(ss->obs_insert_many, 1 + i * OBS_COLS, &rows[i], tids + 2 * i,
+                     first_id + i, run_id);
     int rc = step_done(ss, ss->obs_insert_many, "cannot insert observations", err);
     if (rc)
         return rc;
@@ -531,7 +546,7 @@ static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows, i
     }
     sqlite3_stmt *upd = ss->obs_update_other;
     for (int i = 0; i < OBS_CHUNK; i++) {
-        bind_obs_values(upd, 1, &rows[i], run_id);
+        bind_obs_values(upd, 1, &rows[i], tids + 2 * i, run_id);
         sqlite3_bind_int64(upd, 9, rows[i].datastream_id);
         sqlite3_bind_int64(upd, 10, rows[i].phenomenon_start);
         sqlite3_bind_int64(upd, 11, first_id + i);
@@ -548,11 +563,20 @@ static int sqlite_put_observations(struct store *st, const struct obs_row *rows,
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     int rc = prepare_obs_statements(ss, err);
+    if (!rc && n > ss->cap_tids) {
+        int64_t *p = realloc(ss->tids, 2 * n * sizeof *p);
+        if (!p)
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        ss->tids = p;
+        ss->cap_tids = n;
+    }
+    if (!rc)
+        rc = store_text_ids(st, rows, n, ss->tids, err);
     size_t i = 0;
     for (; !rc && i + OBS_CHUNK <= n; i += OBS_CHUNK)
-        rc = put_rows_chunk(ss, rows + i, run_id, outcome + i, err);
+        rc = put_rows_chunk(ss, rows + i, ss->tids + 2 * i, run_id, outcome + i, err);
     if (!rc && i < n)
-        rc = put_rows_single(ss, rows + i, n - i, run_id, outcome + i, err);
+        rc = put_rows_single(ss, rows + i, ss->tids + 2 * i, n - i, run_id, outcome + i, err);
     /* The strings were bound SQLITE_STATIC: drop them before the caller frees the batch. */
     sqlite3_clear_bindings(ss->obs_insert);
     sqlite3_clear_bindings(ss->obs_insert_many);

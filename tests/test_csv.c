@@ -134,10 +134,10 @@ static void test_local_time_decimal_comma(void)
     result_at(st, "V7200010", "Débit", "2024-03-31T01:00:00Z", &is_null);
     CU_ASSERT_TRUE(is_null);
     /* the quality column pairs with its variable, and the flag of a missing value is kept */
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result IS NULL AND "
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE result IS NULL AND "
                                "result_quality = 'missing'"),
                     1);
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_quality IS NOT "
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE result_quality IS NOT "
                                "NULL"),
                     4);
     insitu_store_close(st);

@@ -28,7 +28,7 @@ static char *text(insitu_store *st, const char *sql)
 }
 
 #define OBS_OF(code, prop)                                                                    \
-    "observations o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = "   \
+    "observations_text o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = "\
     "d.thing_id JOIN observed_properties p ON p.id = d.observed_property_id WHERE t.code = '" \
     code "' AND p.name = '" prop "'"
 
@@ -190,7 +190,7 @@ static void test_lake(void)
     CU_ASSERT_EQUAL(rep.observations, 8);
     CU_ASSERT_EQUAL(count(st, "things WHERE namespace = 'swot:lake' AND code = '7230381002'"), 1);
     CU_ASSERT_EQUAL(count(st, "sensors WHERE code = 'L2_HR_LakeSP'"), 1);
-    CU_ASSERT_EQUAL(count(st, "observations WHERE result_quality = '{\"quality_f\":1}'"), 8);
+    CU_ASSERT_EQUAL(count(st, "observations_text WHERE result_quality = '{\"quality_f\":1}'"), 8);
     CU_ASSERT_EQUAL(count(st, OBS_OF("7230381002", "area_total") " AND o.result = 0.042514"), 1);
     CU_ASSERT_EQUAL(count(st, "datastreams WHERE unit_symbol = 'km^2'"), 1);
     insitu_store_close(st);
@@ -222,11 +222,11 @@ static void test_time_and_parameters(void)
     char sql[300];
     snprintf(sql, sizeof sql, "observations WHERE phenomenon_start = %lld", (long long)t);
     CU_ASSERT_EQUAL(count(st, sql), 2);
-    char *p = text(st, "SELECT DISTINCT parameters FROM observations");
+    char *p = text(st, "SELECT DISTINCT parameters FROM observations_text");
     CU_ASSERT_STRING_EQUAL(p, "{\"continent\":\"NA\",\"counter\":\"01\",\"crid\":\"PIA1\","
                               "\"cycle\":494,\"pass\":11,\"product\":\"Reach\"}");
     free(p);
-    p = text(st, "SELECT DISTINCT result_quality FROM observations");
+    p = text(st, "SELECT DISTINCT result_quality FROM observations_text");
     CU_ASSERT_STRING_EQUAL(p, "{\"reach_q\":3,\"reach_q_b\":4212878}");
     free(p);
     CU_ASSERT_EQUAL(count(st, OBS_OF("71224300243", "wse_u") " AND o.result = 0.17219"), 1);

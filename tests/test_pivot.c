@@ -103,9 +103,10 @@ static void test_catc_package(void)
     CU_ASSERT_EQUAL(rep.observations, 3);
     CU_ASSERT_EQUAL(rep.warnings, 0);
     /* the first row of CATC_OBS_CE.WChem_Od_1.txt, exactly */
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON d.id "
-                               "= o.datastream_id WHERE d.qualifier = 'CATC_OBS_CE.WChem_Od_1' "
-                               "AND o.phenomenon_start = 1027878720000000 AND o.result = 31.15 "
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text o JOIN datastreams d ON "
+                               "d.id = o.datastream_id WHERE d.qualifier = "
+                               "'CATC_OBS_CE.WChem_Od_1' AND o.phenomenon_start = "
+                               "1027878720000000 AND o.result = 31.15 "
                                "AND o.result_quality = '13' AND o.phenomenon_end IS NULL AND "
                                "o.parameters = '{\"delta\":1.5575,\"dataFile\":"
                                "\"CATC_OBS_CE.WChem_Od_1.txt\"}'"),
@@ -175,11 +176,11 @@ static void test_test_package(void)
                                "phenomenon_start = 86400000000"),
                     7);
     /* missingValue (textual and numeric) and empty values are NULL, the flag kept */
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result IS NULL AND "
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE result IS NULL AND "
                                "result_quality = '3'"),
                     1);
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_quality = '1|2' "
-                               "AND result = 12.4"),
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE result_quality = "
+                               "'1|2' AND result = 12.4"),
                     1);
     /* the CRLF file reads like the others */
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON d.id "

@@ -639,7 +639,7 @@ static void test_ingest_sample(void)
     snprintf(want, sizeof want, "0.0635 %lld", (long long)iso("2014-02-18"));
     CU_ASSERT_STRING_EQUAL(v, want);
     free(v);
-    v = tu_text(st, "SELECT o.parameters FROM observations o JOIN datastreams d ON d.id = "
+    v = tu_text(st, "SELECT o.parameters FROM observations_text o JOIN datastreams d ON d.id = "
                     "o.datastream_id JOIN things t ON t.id = d.thing_id WHERE t.code = 'MT2' AND "
                     "d.qualifier = 'nearest'");
     CU_ASSERT_PTR_NOT_NULL(strstr(v, "\"raster\":\"TERRA_MODIS_012010_NDVI_2014-02-18.jp2\""));
@@ -653,8 +653,8 @@ static void test_ingest_sample(void)
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observed_properties WHERE name = 'NDVI' "
                                "AND definition = 'raster:MOD13Q1/NDVI'"), 1);
     /* the FeatureOfInterest is the pixel centre */
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE feature_id IS NULL AND "
-                               "parameters LIKE '%MODIS%'"), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE feature_id IS NULL "
+                               "AND parameters LIKE '%MODIS%'"), 0);
     /* re-sampling is a no-op */
     CU_ASSERT_EQUAL(sample(st, MODIS("2014-02-18"), set, &rep, &err), 0);
     CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
@@ -702,7 +702,9 @@ static void test_ingest_errors(void)
     const char *const thing[] = {"product=P", "things=NOPE", NULL};
     CU_ASSERT_EQUAL(sample(st, MODIS("2014-02-18"), thing, &rep, &err), INSITU_ENOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "NOPE"));
-    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE parameters IS NOT NULL"), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE parameters_id IS NOT "
+                               "NULL"),
+                    0);
     /* --thing and --bbox select stations */
     const char *const one[] = {"product=P", "things=MT1", NULL};
     CU_ASSERT_EQUAL(sample(st, MODIS("2014-02-18"), one, &rep, &err), 0);
@@ -740,7 +742,7 @@ static void test_duplicates(void)
         CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON "
                                    "d.id = o.datastream_id WHERE d.qualifier = 'nearest'"), 1);
         /* parameters are JSON text on every backend: read them here, not with SQL */
-        char *params = tu_text(st, "SELECT parameters FROM observations WHERE parameters IS "
+        char *params = tu_text(st, "SELECT parameters FROM observations_text WHERE parameters IS "
                                    "NOT NULL");
         json_t *j = params ? json_loads(params, 0, NULL) : NULL;
         kept[order] = j && json_string_value(json_object_get(j, "raster"))

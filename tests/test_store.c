@@ -33,8 +33,8 @@ static void test_init_idempotent(void)
 {
     insitu_error err;
     /* PostgreSQL's version 2 adds the SQL functions of the SensorThings filter; SQLite's
-     * replaces SpatiaLite's R*Tree triggers */
-    int newest = 2;
+     * replaces SpatiaLite's R*Tree triggers; 3 keeps the observations' texts once */
+    int newest = 3;
     CU_ASSERT_EQUAL(insitu_store_schema_version(store), newest);
     CU_ASSERT_STRING_EQUAL(insitu_store_backend(store), tu_backend());
     CU_ASSERT_EQUAL(insitu_store_init(store, &err), 0);
@@ -189,12 +189,79 @@ static void test_put_observations(void)
              (long long)ds);
     CU_ASSERT_EQUAL(tu_int(store, sql), 25);
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM observations WHERE datastream_id = %lld AND result IS NULL "
-             "AND result_quality = 'missing' AND phenomenon_end = 3000",
+             "SELECT count(*) FROM observations_text WHERE datastream_id = %lld AND result IS "
+             "NULL AND result_quality = 'missing' AND phenomenon_end = 3000",
              (long long)ds);
     CU_ASSERT_EQUAL(tu_int(store, sql), 1);
     /* ids are unique and stable across the update */
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(DISTINCT id) - count(*) FROM observations"), 0);
+}
+
+/* An observation's quality and parameters texts are kept once in obs_texts; a text first
+ * seen in a transaction (or a source of a group) that rolls back is forgotten with it,
+ * and written again by the next one that gives it. */
+static void test_observation_texts(void)
+{
+    insitu_error err;
+    int64_t ds = make_datastream("TEXTS");
+    int64_t id, again;
+    CU_ASSERT_EQUAL(store_text_id(S(), NULL, &id, &err), 0);
+    CU_ASSERT_EQUAL(id, 0);
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(store_text_id(S(), "kept once", &id, &err), 0);
+    CU_ASSERT_EQUAL(store_text_id(S(), "kept once", &again, &err), 0);
+    CU_ASSERT_TRUE(id > 0 && id == again);
+    CU_ASSERT_EQUAL(store_text_id(S(), "rolled back", &id, &err), 0);
+    st_rollback(S());
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM obs_texts WHERE text IN ('kept once', "
+                                  "'rolled back')"),
+                    0);
+    /* in a group: the second source's new text goes with it, the first's stays */
+    int group = st_group_begin(S(), &err);
+    CU_ASSERT_TRUE(group >= 0);
+    struct obs_row r = {ds, 1000, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 1.5, NULL,
+                        "first source", "{\"n\":1}", 0};
+    unsigned char outcome[1];
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &r, 1, 1, outcome, &err), 0);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    r.phenomenon_start = 2000;
+    r.quality = "rolled back";
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &r, 1, 2, outcome, &err), 0);
+    st_rollback(S());
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    r.phenomenon_start = 3000;
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &r, 1, 3, outcome, &err), 0);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    if (group)
+        CU_ASSERT_EQUAL(st_group_commit(S(), &err), 0);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) * 10 + sum(CASE WHEN parameters = '{\"n\":1}' AND "
+             "((phenomenon_start = 1000 AND result_quality = 'first source') OR "
+             "(phenomenon_start = 3000 AND result_quality = 'rolled back')) THEN 1 ELSE 0 END) "
+             "FROM observations_text WHERE datastream_id = %lld",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 22); /* two rows, both as written */
+    /* texts read by id: a rolled-back text's id, given again to another text (SQLite reuses
+     * it), reads as the new text */
+    const char *text;
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(store_text_id(S(), "gone", &id, &err), 0);
+    CU_ASSERT_EQUAL(store_text_of(S(), id, &text, &err), 0);
+    CU_ASSERT_STRING_EQUAL(text, "gone");
+    st_rollback(S());
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(store_text_id(S(), "here", &again, &err), 0);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    CU_ASSERT_EQUAL(store_text_of(S(), again, &text, &err), 0);
+    CU_ASSERT_STRING_EQUAL(text, "here");
+    CU_ASSERT_EQUAL(store_text_of(S(), 0, &text, &err), 0);
+    CU_ASSERT_PTR_NULL(text);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM obs_texts WHERE text IN ('first source', "
+                                  "'rolled back', '{\"n\":1}')"),
+                    3);
 }
 
 /* The backend's append path (PostgreSQL: COPY straight into a partition a bulk transaction
@@ -240,7 +307,8 @@ static void test_append_observations(void)
              (long long)ds);
     CU_ASSERT_EQUAL(tu_int(store, sql), 95 + 25 + 35);
     snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM observations WHERE datastream_id = %lld AND result_time = 77 "
+             "SELECT count(*) FROM observations_text WHERE datastream_id = %lld AND result_time = "
+             "77 "
              "AND parameters = '{\"p\":1}' AND run_id = 5 AND result_quality IS NULL",
              (long long)ds);
     CU_ASSERT_EQUAL(tu_int(store, sql), 1);
@@ -381,6 +449,79 @@ static void test_migration_from_older(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "migration"));
 }
 
+/* Gives a store version 2's observations (their texts in the rows), as a store made
+ * before version 3 has them. */
+static int observations_v2(insitu_store *st, insitu_error *err)
+{
+    static const char *const pg[] = {
+        "DROP VIEW observations_utc", "DROP VIEW observations_text", "DROP TABLE obs_texts",
+        "ALTER TABLE observations DROP COLUMN quality_id, DROP COLUMN parameters_id, "
+        "ADD COLUMN result_quality TEXT, ADD COLUMN parameters TEXT",
+        "CREATE VIEW observations_utc AS SELECT o.*, to_timestamp(o.phenomenon_start / 1e6) "
+        "AS phenomenon_time, to_timestamp(o.phenomenon_end / 1e6) AS phenomenon_time_end "
+        "FROM observations o",
+        NULL};
+    static const char *const sqlite[] = {
+        "DROP VIEW observations_text", "DROP TABLE observations", "DROP TABLE obs_texts",
+        "CREATE TABLE observations (datastream_id INTEGER NOT NULL, phenomenon_start INTEGER "
+        "NOT NULL, phenomenon_end INTEGER, id INTEGER NOT NULL, result_time INTEGER, result "
+        "REAL, result_json TEXT, result_quality TEXT, parameters TEXT, feature_id INTEGER, "
+        "valid_start INTEGER, valid_end INTEGER, run_id INTEGER, PRIMARY KEY (datastream_id, "
+        "phenomenon_start)) WITHOUT ROWID",
+        "CREATE UNIQUE INDEX observations_id ON observations (id)", NULL};
+    const char *const *sql = strcmp(insitu_store_backend(st), "postgresql") == 0 ? pg : sqlite;
+    int rc = 0;
+    for (int i = 0; !rc && sql[i]; i++)
+        rc = st_exec(&st->base, sql[i], err);
+    return rc;
+}
+
+/* A store of version 2 gets version 3 from init: each distinct quality and parameters text
+ * kept once in obs_texts, the rows pointing at them, and the same texts read back. */
+static void test_migration_to_3(void)
+{
+    insitu_error err;
+    const char *path;
+    insitu_store *st = tu_store(&path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL_FATAL(observations_v2(st, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(st_begin(&st->base, &err), 0);
+    int64_t times[] = {10, 20};
+    if (st->base.ops->reserve_times) /* PostgreSQL's partition of 1970 */
+        CU_ASSERT_EQUAL_FATAL(st->base.ops->reserve_times(&st->base, times, 2, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        st_exec(&st->base,
+                "INSERT INTO observations (datastream_id, phenomenon_start, id, result, "
+                "result_quality, parameters, run_id) VALUES "
+                "(1, 10, 1, 1.5, 'good', '{\"cycle\":7}', 3), "
+                "(1, 20, 2, NULL, 'missing', '{\"cycle\":7}', 3), "
+                "(2, 10, 3, 2.5, 'good', NULL, 4), (2, 20, 4, 3.5, NULL, NULL, 4)",
+                &err),
+        0);
+    CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '2'", &err), 0);
+    CU_ASSERT_EQUAL_FATAL(st_commit(&st->base, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
+    CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM obs_texts"), 3);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(DISTINCT quality_id) FROM observations"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE (datastream_id = 1 "
+                               "AND phenomenon_start = 10 AND id = 1 AND result = 1.5 AND "
+                               "result_quality = 'good' AND parameters = '{\"cycle\":7}' AND "
+                               "run_id = 3) OR (datastream_id = 1 "
+                               "AND phenomenon_start = 20 AND result IS NULL AND result_quality = "
+                               "'missing' AND parameters = '{\"cycle\":7}') OR (datastream_id = 2 "
+                               "AND phenomenon_start = 20 AND result = 3.5 AND result_quality IS "
+                               "NULL AND parameters IS NULL) OR (datastream_id = 2 AND "
+                               "phenomenon_start = 10 AND result_quality = 'good' AND parameters "
+                               "IS NULL)"),
+                    4);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE id = 4 AND quality_id IS "
+                               "NULL AND parameters_id IS NULL"),
+                    1);
+    insitu_store_close(st);
+}
+
 /* A PostgreSQL store of version 1 (made before the SensorThings functions) gets version 2
  * from init, and its data stays. */
 static void test_migration_to_2(void)
@@ -397,10 +538,11 @@ static void test_migration_to_2(void)
                             "insitu_json_null, insitu_time_of_day, insitu_time_part",
                             &err),
                     0);
+    CU_ASSERT_EQUAL(observations_v2(st, &err), 0);
     CU_ASSERT_EQUAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '1'", &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT insitu_time_part(951825600000000, 0) * 10000 + "
                                "insitu_time_part(951825600000000, 1) * 100 + "
                                "insitu_time_part(951825600000000, 2)"),
@@ -433,9 +575,10 @@ static void test_sqlite_migration_to_2(void)
         "UPDATE insitu_meta SET value = '1'"};
     for (size_t i = 0; i < sizeof v1 / sizeof *v1; i++)
         CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, v1[i], &err), 0);
+    CU_ASSERT_EQUAL_FATAL(observations_v2(st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE code = 'KEPT'"), 1);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
                                "sql LIKE '%RTreeAlign%'"),
@@ -481,6 +624,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "sensors, properties, datastreams upsert by natural key", test_upsert_entities);
     CU_add_test(s, "locations, history and spatial index", test_locations);
     CU_add_test(s, "bulk observations insert then update", test_put_observations);
+    CU_add_test(s, "observation texts kept once; a rollback forgets its own",
+                test_observation_texts);
     CU_add_test(s, "append path: visible in its transaction, undone by rollback", test_append_observations);
     CU_add_test(s, "rollback leaves no trace", test_rollback);
     CU_add_test(s, "find a thing by id, code or name", test_find_thing);
@@ -488,10 +633,11 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "read-only stores refuse writes", test_readonly);
     CU_add_test(s, "a failed migration changes nothing", test_migration_from_older);
     CU_add_test(s, "a deadline stops statements (INSITU_ELIMIT)", test_deadline);
+    CU_add_test(s, "version 2 migrates to 3 (texts kept once)", test_migration_to_3);
     if (strcmp(tu_backend(), "postgresql") == 0)
-        CU_add_test(s, "version 1 migrates to 2 (the filter's functions)", test_migration_to_2);
+        CU_add_test(s, "version 1 migrates (the filter's functions)", test_migration_to_2);
     else
-        CU_add_test(s, "version 1 migrates to 2 (R*Tree triggers without RTreeAlign)",
+        CU_add_test(s, "version 1 migrates (R*Tree triggers without RTreeAlign)",
                     test_sqlite_migration_to_2);
 }
 

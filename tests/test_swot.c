@@ -118,13 +118,13 @@ static void test_reach_values(void)
                                "JOIN observed_properties p ON p.id = d.observed_property_id "
                                "WHERE t.code = '57203000041' AND p.name = 'wse'"),
                     INT64_C(946684800000000) + INT64_C(829940896199000));
-    char *q = tu_text(st, "SELECT o.result_quality FROM observations o JOIN datastreams d ON "
+    char *q = tu_text(st, "SELECT o.result_quality FROM observations_text o JOIN datastreams d ON "
                           "d.id = o.datastream_id JOIN things t ON t.id = d.thing_id JOIN "
                           "observed_properties p ON p.id = d.observed_property_id WHERE t.code "
                           "= '57203000041' AND p.name = 'wse'");
     CU_ASSERT_PTR_NOT_NULL(q && strstr(q, "\"reach_q\":1,\"reach_q_b\":32782"));
     free(q);
-    char *params = tu_text(st, "SELECT parameters FROM observations LIMIT 1");
+    char *params = tu_text(st, "SELECT parameters FROM observations_text LIMIT 1");
     CU_ASSERT_STRING_EQUAL(params, "{\"continent\":\"AU\",\"counter\":\"01\",\"crid\":\"PID0\","
                                    "\"cycle\":49,\"pass\":58,\"product\":\"Reach\"}");
     free(params);
@@ -175,7 +175,7 @@ static void test_lake_prior(void)
                                "p.id = d.observed_property_id WHERE p.name = 'area_total' AND "
                                "d.unit_symbol = 'km^2'"),
                     112);
-    char *q = tu_text(st, "SELECT o.result_quality FROM observations o JOIN datastreams d ON "
+    char *q = tu_text(st, "SELECT o.result_quality FROM observations_text o JOIN datastreams d ON "
                           "d.id = o.datastream_id JOIN things t ON t.id = d.thing_id WHERE "
                           "t.code = '5240012913' LIMIT 1");
     CU_ASSERT_PTR_NOT_NULL(q && strstr(q, "\"quality_f\":1"));
@@ -402,7 +402,8 @@ static char *store_content(insitu_store *st)
             "(SELECT count(*) || ':' || sum(result) || ':' || count(result) || ':' || "
             "sum(datastream_id) || ':' || sum(phenomenon_start / 1000000) || ':' || "
             "sum(length(parameters)) || ':' || sum(length(coalesce(result_quality, ''))) || "
-            "':' || sum(feature_id) || ':' || sum(run_id) FROM observations) || '|' || (SELECT "
+            "':' || sum(feature_id) || ':' || sum(run_id) FROM observations_text) || '|' || "
+            "(SELECT "
             "count(*) || ':' || sum(id) FROM locations) || '|' || (SELECT count(*) || ':' || "
             "sum(n_observations) || ':' || min(checksum) || ':' || max(checksum) FROM "
             "ingest_runs WHERE status = 'complete')");

@@ -76,12 +76,12 @@ static void test_usgs_collection(void)
     CU_ASSERT_EQUAL(tu_int(st, sql), 33);
     /* nil values: NULL results with the point's qualifier and comment */
     snprintf(sql, sizeof sql,
-             "SELECT result_quality || '|' || parameters FROM observations WHERE "
+             "SELECT result_quality || '|' || parameters FROM observations_text WHERE "
              "phenomenon_start = %lld AND result IS NULL",
              (long long)us("2012-01-02T18:00:00Z"));
     text_is(st, sql, "Provisional data subject to revision.|"
                      "{\"comment\":\"Parameter monitored seasonally\"}");
-    CU_ASSERT_EQUAL(count(st, "observations WHERE result_quality = 'Provisional data subject "
+    CU_ASSERT_EQUAL(count(st, "observations_text WHERE result_quality = 'Provisional data subject "
                               "to revision.'"),
                     33);
     /* the default point metadata is kept on the Datastream */

@@ -63,7 +63,7 @@ equal "and the value gdallocationinfo's" \
   "$(printf '%s\n' "$OUT" | tail -n 1 | cut -d, -f6 | awk '{ printf "%.9f", $1 }')" \
   "$(gdallocationinfo -valonly -geoloc "NETCDF:\"$CCI\":sm" 147.3 -33.1 | awk '{ printf "%.9f", $1 }')"
 equal "a fill value is a NULL result flagged nodata" \
-  "$(sql "SELECT count(*) FROM observations o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id JOIN observed_properties p ON p.id = d.observed_property_id WHERE p.name = 'sm' AND t.code = 'SOCAL1' AND o.result IS NULL AND o.result_quality = 'nodata'")" 1
+  "$(sql "SELECT count(*) FROM observations_text o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id JOIN observed_properties p ON p.id = d.observed_property_id WHERE p.name = 'sm' AND t.code = 'SOCAL1' AND o.result IS NULL AND o.result_quality = 'nodata'")" 1
 
 # a GeoTIFF without date; a window
 expect 1 "a raster without date asks for --date" "give --date or --date-pattern" -- \
@@ -71,7 +71,7 @@ expect 1 "a raster without date asks for --date" "give --date or --date-pattern"
 expect 0 "--date and a 3x3 window" "sampled" "3 stations, 1 missing" -- \
   insitu sample --product RGB --band 1 --window 3 --date 2020-01-01 "$R/rasterio/RGB.byte.tif"
 equal "the window statistics are parameters" \
-  "$(sql "SELECT parameters FROM observations o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id WHERE t.code = 'BAH1' AND d.qualifier = 'window3-mean'" |
+  "$(sql "SELECT parameters FROM observations_text o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id WHERE t.code = 'BAH1' AND d.qualifier = 'window3-mean'" |
      python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["n_valid"], p["method"])')" \
   "9 window3-mean"
 expect 0 "query sees the product datastream as GeoJSON with the pixel as feature" '"Feature"' \
