@@ -219,48 +219,25 @@ CREATE TRIGGER giu_features_geom AFTER UPDATE OF geom ON features FOR EACH ROW B
 END;
 
 -- @version 3
--- An observation's resultQuality and parameters texts are kept once in obs_texts and
--- referred to by id. They repeat: a SWOT product gives every row the same parameters
--- (cycle, pass, CRID...) and each reach's 15 rows the same quality flags; a gauge's
--- flags are a handful of words. The texts were 160 of a SWOT row's ~212 bytes, and every
--- pass rewrites the last page of each series it extends: narrower rows are fewer pages
--- to write (docs/performance.md). observations_text shows the rows with their texts.
+-- Texts that repeat are kept once: obs_texts holds each such resultQuality or parameters
+-- text, and an observation refers to it by id (quality_id, parameters_id) instead of
+-- holding it (result_quality, parameters stay for texts of one row: a THEIA pivot's extra
+-- columns, a raster sample's pixel, and the rows written before version 3). A SWOT
+-- product gives every row the same parameters (cycle, pass, CRID...) and each reach's 15
+-- rows the same quality flags; a gauge's flags are a handful of words. The texts were 160
+-- of a SWOT row's ~212 bytes, and every pass rewrites the last page of each series it
+-- extends: narrower rows are fewer pages to write (docs/performance.md). Adding the
+-- columns rewrites nothing. observations_text shows each row with its texts.
 CREATE TABLE obs_texts (
     id   INTEGER PRIMARY KEY,
     text TEXT NOT NULL UNIQUE
 );
-INSERT OR IGNORE INTO obs_texts (text)
-    SELECT result_quality FROM observations WHERE result_quality IS NOT NULL;
-INSERT OR IGNORE INTO obs_texts (text)
-    SELECT parameters FROM observations WHERE parameters IS NOT NULL;
-CREATE TABLE observations_v3 (
-    datastream_id    INTEGER NOT NULL,
-    phenomenon_start INTEGER NOT NULL,
-    phenomenon_end   INTEGER,             -- NULL for an instant
-    id               INTEGER NOT NULL,
-    result_time      INTEGER,
-    result           REAL,                -- NULL: missing (fill value, NaN, empty)
-    result_json      TEXT,                -- a non-numeric result, as JSON
-    quality_id       INTEGER,             -- obs_texts: resultQuality
-    parameters_id    INTEGER,             -- obs_texts: parameters (a JSON object)
-    feature_id       INTEGER,
-    valid_start      INTEGER,
-    valid_end        INTEGER,
-    run_id           INTEGER,
-    PRIMARY KEY (datastream_id, phenomenon_start)
-) WITHOUT ROWID;
-INSERT INTO observations_v3
-    SELECT o.datastream_id, o.phenomenon_start, o.phenomenon_end, o.id, o.result_time,
-           o.result, o.result_json, q.id, p.id, o.feature_id, o.valid_start, o.valid_end,
-           o.run_id
-    FROM observations o LEFT JOIN obs_texts q ON q.text = o.result_quality
-         LEFT JOIN obs_texts p ON p.text = o.parameters;
-DROP TABLE observations;
-ALTER TABLE observations_v3 RENAME TO observations;
-CREATE UNIQUE INDEX observations_id ON observations (id);
+ALTER TABLE observations ADD COLUMN quality_id INTEGER;
+ALTER TABLE observations ADD COLUMN parameters_id INTEGER;
 CREATE VIEW observations_text AS
     SELECT o.datastream_id, o.phenomenon_start, o.phenomenon_end, o.id, o.result_time,
-           o.result, o.result_json, q.text AS result_quality, p.text AS parameters,
-           o.feature_id, o.valid_start, o.valid_end, o.run_id
+           o.result, o.result_json, coalesce(o.result_quality, q.text) AS result_quality,
+           coalesce(o.parameters, p.text) AS parameters, o.feature_id, o.valid_start,
+           o.valid_end, o.run_id
     FROM observations o LEFT JOIN obs_texts q ON q.id = o.quality_id
          LEFT JOIN obs_texts p ON p.id = o.parameters_id;

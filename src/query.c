@@ -136,7 +136,9 @@ int insitu_query_open(insitu_store *store, const insitu_query *q, insitu_cursor 
         /* an aggregate reads the results alone: the texts cost a join per row */
         sb_puts(&sql, "SELECT o.id, o.phenomenon_start, o.phenomenon_end, o.result, "
                       "o.result_json, ");
-        sb_puts(&sql, q->aggregate ? "NULL, NULL" : "q.text, p.text");
+        sb_puts(&sql, q->aggregate ? "NULL, NULL"
+                                   : "coalesce(o.result_quality, q.text), "
+                                     "coalesce(o.parameters, p.text)");
         if (with_features) {
             sb_puts(&sql, ", ");
             dialect_geojson_sql(c->st->dialect, &sql, "f", "feature");

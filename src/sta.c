@@ -616,7 +616,9 @@ static int prop_is_null(struct stmt *s, const struct sta_prop *p)
     switch (p->kind) {
     case SP_RESULT: return st_col_is_null(s, p->idx) && st_col_is_null(s, p->idx + 1);
     case SP_UOM: return 0;
-    default: return st_col_is_null(s, p->idx);
+    default:
+        return st_col_is_null(s, p->idx) &&
+               (!(p->flags & SPF_TEXTREF) || st_col_is_null(s, p->idx + 1));
     }
 }
 
@@ -625,8 +627,8 @@ static int prop_is_null(struct stmt *s, const struct sta_prop *p)
 static int prop_text(struct wctx *w, struct stmt *s, const struct sta_prop *p, const char **text)
 {
     int null = st_col_is_null(s, p->idx);
-    if (p->flags & SPF_TEXTREF)
-        return store_text_of(w->c->st, null ? 0 : st_col_int64(s, p->idx), text, w->err);
+    if (null && (p->flags & SPF_TEXTREF) && !st_col_is_null(s, p->idx + 1))
+        return store_text_of(w->c->st, st_col_int64(s, p->idx + 1), text, w->err);
     *text = null ? NULL : st_col_text(s, p->idx);
     return 0;
 }
@@ -1395,7 +1397,7 @@ static int answer_data_array(struct wctx *w, const struct collq *cq, const struc
             more = 1;
             break;
         }
-        int64_t ds = st_col_int64(s, 10);
+        int64_t ds = st_col_int64(s, 12); /* the select list's last column */
         struct da_group *g = NULL;
         for (size_t k = 0; k < ngroups && !g; k++)
             if (groups[k].ds == ds)

@@ -70,9 +70,9 @@ static const struct sta_prop observation_props[] = {
      SPF_ALWAYS | SPF_NOTNULL},
     {"resultTime", SP_TIME, "result_time", NULL, NULL, 3, SPF_ALWAYS},
     {"result", SP_RESULT, "result", "result_json", NULL, 4, SPF_REQUIRED | SPF_ALWAYS},
-    {"resultQuality", SP_ANYJSON, "quality_id", NULL, NULL, 6, SPF_TEXTREF},
-    {"validTime", SP_PERIOD, "valid_start", "valid_end", NULL, 7, 0},
-    {"parameters", SP_OBJECT, "parameters_id", NULL, NULL, 9, SPF_TEXTREF},
+    {"resultQuality", SP_ANYJSON, "result_quality", "quality_id", NULL, 6, SPF_TEXTREF},
+    {"validTime", SP_PERIOD, "valid_start", "valid_end", NULL, 8, 0},
+    {"parameters", SP_OBJECT, "parameters", "parameters_id", NULL, 10, SPF_TEXTREF},
 };
 
 static const struct sta_prop feature_props[] = {
@@ -156,10 +156,11 @@ static const struct sta_type_def types[STA_NTYPES] = {
     TYPE("ObservedProperty", "ObservedProperties", "observed_properties",
          "e.id, e.name, e.definition, e.description, e.properties", property_props,
          property_navs),
-    /* resultQuality and parameters: obs_texts ids (SPF_TEXTREF), read by store_text_of */
+    /* resultQuality and parameters: a text, or an obs_texts id (SPF_TEXTREF) */
     TYPE("Observation", "Observations", "observations",
          "e.id, e.phenomenon_start, e.phenomenon_end, e.result_time, e.result, e.result_json, "
-         "e.quality_id, e.valid_start, e.valid_end, e.parameters_id, e.datastream_id",
+         "e.result_quality, e.quality_id, e.valid_start, e.valid_end, e.parameters, "
+         "e.parameters_id, e.datastream_id",
          observation_props, observation_navs),
     TYPE("FeatureOfInterest", "FeaturesOfInterest", "features",
          "e.id, e.name, e.description, e.encoding_type, @GEO, e.properties", feature_props,
@@ -171,7 +172,8 @@ const struct sta_type_def *sta_type_def(enum sta_type t) { return &types[t]; }
 void sta_prop_sql(struct strbuf *out, const char *alias, const struct sta_prop *prop)
 {
     if (prop->flags & SPF_TEXTREF)
-        sb_printf(out, "(SELECT text FROM obs_texts WHERE id = %s.%s)", alias, prop->col);
+        sb_printf(out, "coalesce(%1$s.%2$s, (SELECT text FROM obs_texts WHERE id = %1$s.%3$s))",
+                  alias, prop->col, prop->col2);
     else
         sb_printf(out, "%s.%s", alias, prop->col);
 }

@@ -41,8 +41,8 @@ enum {
     SPF_ALWAYS = 4,   /* printed even when null */
     SPF_NOTNULL = 8,  /* never null in the store (a time: its start): an order by it needs no
                        * NULLS clause, and so can follow an index on PostgreSQL too */
-    SPF_TEXTREF = 16  /* the column holds the obs_texts id of the text (store_text_id); the
-                       * select list gives the id, store_text_of the text */
+    SPF_TEXTREF = 16  /* a text kept in the row (col, select column idx) or in obs_texts
+                       * (its id: col2, idx + 1; store_text_of reads it) */
 };
 
 struct sta_prop {

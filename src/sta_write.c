@@ -1155,19 +1155,13 @@ static void set_col(struct setlist *l, const char *col, char type, int64_t i, do
     l->nv++;
 }
 
-/* A text property's column: the text, or its obs_texts id (SPF_TEXTREF; NULL for none). */
-static int set_text_col(struct wx *w, struct setlist *l, const struct sta_prop *p,
-                        const char *text)
+/* A text property's column; one kept in the row or in obs_texts (SPF_TEXTREF) is now in
+ * the row, its id column cleared. */
+static void set_text_col(struct setlist *l, const struct sta_prop *p, const char *text)
 {
-    if (!(p->flags & SPF_TEXTREF)) {
-        set_col(l, p->col, 't', 0, 0, text);
-        return 0;
-    }
-    int64_t id;
-    int rc = store_text_id(w->st, text, &id, w->err);
-    if (!rc)
-        set_col(l, p->col, id ? 'i' : 'n', id, 0, NULL);
-    return rc;
+    set_col(l, p->col, 't', 0, 0, text);
+    if (p->flags & SPF_TEXTREF)
+        set_col(l, p->col2, 'n', 0, 0, NULL);
 }
 
 static void setlist_free(struct setlist *l)
@@ -1202,11 +1196,11 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
     case SP_OBJECT:
         rc = get_object_text(w, o, p->name, 0, &text);
         if (!rc)
-            rc = set_text_col(w, l, p, text);
+            set_text_col(l, p, text);
         break;
     case SP_ANYJSON:
         text = any_text(v);
-        rc = set_text_col(w, l, p, text);
+        set_text_col(l, p, text);
         break;
     case SP_GEO: {
         char *geometry = NULL;

@@ -630,34 +630,45 @@ static int text_find(struct store *st, const char *text, int64_t *id, insitu_err
 static int step_insert_id(struct store *st, struct stmt *s, int64_t known, int64_t *id,
                           insitu_error *err);
 
+/* The id of text in obs_texts, added when new; the cache (key: text_key's) remembers it. */
+static int text_intern(struct store *st, const char *text, const struct strbuf *key,
+                       int64_t *id, insitu_error *err)
+{
+    /* a text the cache lacks is more often new than known: the INSERT comes first, and
+     * gives the id when it adds the row */
+    struct stmt *s;
+    int rc = st_prepare_cached(st, SLOT_TEXT_INSERT, st->dialect->text_insert, &s, err);
+    if (!rc) {
+        st_bind_text(s, 1, text);
+        rc = step_insert_id(st, s, 0, id, err);
+        rc = rc < 0 ? rc : rc == 0 ? text_find(st, text, id, err) : 0;
+    }
+    if (!rc && !*id)
+        rc = insitu_error_set(err, INSITU_ESTORE, "%s: cannot keep the text '%.60s'", st->uri,
+                              text);
+    /* the cache stays bounded when every row brings a text of its own */
+    if (!rc && st->n_texts < TEXTS_CACHED) {
+        cache_put(st, key, *id);
+        st->n_texts++;
+    }
+    return rc;
+}
+
+static void text_key(struct strbuf *key, const char *text)
+{
+    const char *parts[] = {text};
+    sb_reset(key);
+    cache_key(key, 'Q', 1, parts);
+}
+
 int store_text_id(struct store *st, const char *text, int64_t *id, insitu_error *err)
 {
     *id = 0;
     if (!text)
         return 0;
     struct strbuf key = {0};
-    const char *parts[] = {text};
-    cache_key(&key, 'Q', 1, parts);
-    int rc = 0;
-    if (!cache_get(st, &key, id)) {
-        /* a text the cache lacks is more often new (a pivot's per-row parameters) than
-         * known: the INSERT comes first, and gives the id when it adds the row */
-        struct stmt *s;
-        rc = st_prepare_cached(st, SLOT_TEXT_INSERT, st->dialect->text_insert, &s, err);
-        if (!rc) {
-            st_bind_text(s, 1, text);
-            rc = step_insert_id(st, s, 0, id, err);
-            rc = rc < 0 ? rc : rc == 0 ? text_find(st, text, id, err) : 0;
-        }
-        if (!rc && !*id)
-            rc = insitu_error_set(err, INSITU_ESTORE, "%s: cannot keep the text '%.60s'",
-                                  st->uri, text);
-        /* the cache stays bounded when every row brings a text of its own */
-        if (!rc && st->n_texts < TEXTS_CACHED) {
-            cache_put(st, &key, *id);
-            st->n_texts++;
-        }
-    }
+    text_key(&key, text);
+    int rc = cache_get(st, &key, id) ? 0 : text_intern(st, text, &key, id, err);
     sb_free(&key);
     return rc;
 }
@@ -716,26 +727,40 @@ int store_text_of(struct store *st, int64_t id, const char **text, insitu_error 
 int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, int64_t *ids,
                    insitu_error *err)
 {
-    /* rows in a row often share their texts (a SWOT product's parameters, a reach's flags):
-     * each column remembers its last text */
-    const char *last[2] = {NULL, NULL};
-    int64_t last_id[2] = {0, 0};
-    for (size_t i = 0; i < n; i++) {
-        const char *t[2] = {rows[i].quality, rows[i].parameters};
-        for (int k = 0; k < 2; k++) {
-            int64_t *id = &ids[2 * i + (size_t)k];
-            if (t[k] && last[k] && (t[k] == last[k] || strcmp(t[k], last[k]) == 0)) {
-                *id = last_id[k];
+    struct strmap seen = {0}; /* texts met once in these rows, not kept (yet) */
+    struct strbuf key = {0};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        for (size_t i = 0; i < n && !rc; i++) {
+            const char *t = k ? rows[i].parameters : rows[i].quality;
+            const char *prev = i ? (k ? rows[i - 1].parameters : rows[i - 1].quality) : NULL;
+            const char *next = i + 1 < n ? (k ? rows[i + 1].parameters : rows[i + 1].quality)
+                                         : NULL;
+            int64_t *id = &ids[2 * i + (size_t)k], v;
+            *id = 0;
+            if (!t)
+                continue;
+            /* rows in a row often share their texts (a SWOT product's parameters, a
+             * reach's flags): the previous row's id serves again */
+            int same_prev = prev && (prev == t || strcmp(prev, t) == 0);
+            if (same_prev && ids[2 * (i - 1) + (size_t)k]) {
+                *id = ids[2 * (i - 1) + (size_t)k];
                 continue;
             }
-            int rc = store_text_id(st, t[k], id, err);
-            if (rc)
-                return rc;
-            last[k] = t[k];
-            last_id[k] = *id;
+            text_key(&key, t);
+            if (cache_get(st, &key, id))
+                continue;
+            /* kept once when it repeats; a text of one row stays in the row */
+            if (same_prev || (next && (next == t || strcmp(next, t) == 0)) ||
+                strmap_get(&seen, key.data, key.len, &v))
+                rc = text_intern(st, t, &key, id, err);
+            else if (strmap_put(&seen, key.data, key.len, 1))
+                rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
         }
+        strmap_free(&seen);
     }
-    return 0;
+    sb_free(&key);
+    return rc;
 }
 
 /* ---- upserts ---- */

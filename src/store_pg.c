@@ -750,6 +750,11 @@ static void bin_text(struct strbuf *sb, const char *v)
     sb_append(sb, v, n);
 }
 
+/* The columns an observation row is written with (COPY, the staging table), in order. */
+#define OBS_PG_COLS                                                                           \
+    "datastream_id, phenomenon_start, phenomenon_end, result_time, result, result_json, "     \
+    "result_quality, quality_id, parameters, parameters_id, feature_id"
+
 /* The obs_texts ids of the rows' texts into ps->tids, before a COPY of them: no other
  * statement can run while a COPY does. */
 static int text_ids(struct pg_store *ps, const struct obs_row *rows, size_t n, insitu_error *err)
@@ -774,15 +779,11 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
     char sql[320];
     if (run_id > 0)
         snprintf(sql, sizeof sql,
-                 "COPY %s (datastream_id, phenomenon_start, phenomenon_end, result_time, result, "
-                 "result_json, quality_id, parameters_id, feature_id, run_id) FROM STDIN "
-                 "(FORMAT binary)",
+                 "COPY %s (" OBS_PG_COLS ", run_id) FROM STDIN (FORMAT binary)",
                  table);
     else
         snprintf(sql, sizeof sql,
-                 "COPY %s (seq, datastream_id, phenomenon_start, phenomenon_end, result_time, "
-                 "result, result_json, quality_id, parameters_id, feature_id) FROM STDIN "
-                 "(FORMAT binary)",
+                 "COPY %s (seq, " OBS_PG_COLS ") FROM STDIN (FORMAT binary)",
                  table);
     PGresult *res = PQexec(ps->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -800,7 +801,7 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
         if (targets && targets[i] != want)
             continue;
         const struct obs_row *r = &rows[i];
-        bin_i16(&sb, 10);
+        bin_i16(&sb, 12);
         if (run_id <= 0) {
             bin_i32(&sb, 4);
             bin_i32(&sb, (int32_t)i);
@@ -811,7 +812,10 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
         bin_i64(&sb, r->result_time, r->result_time != INSITU_TIME_NONE);
         bin_f64(&sb, r->result, r->has_result);
         bin_text(&sb, r->result_json);
+        /* each text: in the row, or its obs_texts id (text_ids) */
+        bin_text(&sb, ps->tids[2 * i] ? NULL : r->quality);
         bin_i64(&sb, ps->tids[2 * i], ps->tids[2 * i] != 0);
+        bin_text(&sb, ps->tids[2 * i + 1] ? NULL : r->parameters);
         bin_i64(&sb, ps->tids[2 * i + 1], ps->tids[2 * i + 1] != 0);
         bin_i64(&sb, r->feature_id, r->feature_id != 0);
         if (run_id > 0)
@@ -856,9 +860,9 @@ static int update_existing(struct pg_store *ps, const char *run, const char *seq
     PGresult *res = PQexecParams(
         ps->conn,
         "UPDATE observations o SET phenomenon_end = s.phenomenon_end, result_time = "
-        "s.result_time, result = s.result, result_json = s.result_json, quality_id = "
-        "s.quality_id, parameters_id = s.parameters_id, feature_id = s.feature_id, run_id = "
-        "$1::bigint FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
+        "s.result_time, result = s.result, result_json = s.result_json, result_quality = "
+        "s.result_quality, quality_id = s.quality_id, parameters = s.parameters, "
+        "parameters_id = s.parameters_id, feature_id = s.feature_id, run_id = $1::bigint FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
         "o.datastream_id = s.datastream_id AND o.phenomenon_start = s.phenomenon_start",
         2, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
@@ -885,7 +889,8 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
                      "CREATE TEMP TABLE IF NOT EXISTS insitu_obs_stage (seq INTEGER, "
                      "datastream_id BIGINT, phenomenon_start BIGINT, phenomenon_end BIGINT, "
                      "result_time BIGINT, result DOUBLE PRECISION, result_json TEXT, "
-                     "quality_id BIGINT, parameters_id BIGINT, feature_id BIGINT)",
+                     "result_quality TEXT, quality_id BIGINT, parameters TEXT, "
+                     "parameters_id BIGINT, feature_id BIGINT)",
                      err);
         ps->stage_ready = !rc;
     }
@@ -905,18 +910,12 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
     /* with repeated keys, only the last row of each is offered to the INSERT */
     PGresult *res = PQexecParams(
         ps->conn,
-        repeats ? "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, "
-                  "result_time, result, result_json, quality_id, parameters_id, feature_id, "
-                  "run_id) SELECT DISTINCT ON (datastream_id, phenomenon_start) datastream_id, "
-                  "phenomenon_start, phenomenon_end, result_time, result, result_json, "
-                  "quality_id, parameters_id, feature_id, $1::bigint FROM insitu_obs_stage "
-                  "ORDER BY datastream_id, phenomenon_start, seq DESC ON CONFLICT DO NOTHING "
-                  "RETURNING datastream_id, phenomenon_start"
-                : "INSERT INTO observations (datastream_id, phenomenon_start, phenomenon_end, "
-                  "result_time, result, result_json, quality_id, parameters_id, feature_id, "
-                  "run_id) SELECT datastream_id, phenomenon_start, phenomenon_end, "
-                  "result_time, result, result_json, quality_id, parameters_id, feature_id, "
-                  "$1::bigint FROM insitu_obs_stage ON CONFLICT DO NOTHING RETURNING "
+        repeats ? "INSERT INTO observations (" OBS_PG_COLS ", run_id) SELECT DISTINCT ON "
+                  "(datastream_id, phenomenon_start) " OBS_PG_COLS ", $1::bigint FROM "
+                  "insitu_obs_stage ORDER BY datastream_id, phenomenon_start, seq DESC ON "
+                  "CONFLICT DO NOTHING RETURNING datastream_id, phenomenon_start"
+                : "INSERT INTO observations (" OBS_PG_COLS ", run_id) SELECT " OBS_PG_COLS
+                  ", $1::bigint FROM insitu_obs_stage ON CONFLICT DO NOTHING RETURNING "
                   "datastream_id, phenomenon_start",
         1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -391,8 +391,9 @@ static int64_t sqlite_last_insert_id(struct store *st)
 }
 
 /* Binds the value columns of an observation from index `first` on: phenomenon_end,
- * result_time, result, result_json, quality_id, parameters_id (tid[0], tid[1]; 0: NULL),
- * feature_id, run_id. */
+ * result_time, result, result_json, result_quality, quality_id, parameters,
+ * parameters_id, feature_id, run_id. tid: the texts' obs_texts ids, 0 where the row keeps
+ * the text itself (store_text_ids). */
 static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
                             const int64_t *tid, int64_t run_id)
 {
@@ -410,7 +411,9 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
     else
         sqlite3_bind_null(s, i++);
     sqlite3_bind_text(s, i++, r->result_json, -1, SQLITE_STATIC);
+    const char *text[2] = {r->quality, r->parameters};
     for (int k = 0; k < 2; k++) {
+        sqlite3_bind_text(s, i++, tid[k] ? NULL : text[k], -1, SQLITE_STATIC);
         if (tid[k])
             sqlite3_bind_int64(s, i++, tid[k]);
         else
@@ -429,12 +432,13 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
  * journal, where one that can copies every page it touches there first (inside a group of
  * sources, once per statement: most of a SWOT pass's writes). An existing key is then
  * updated, as before; the other constraints (NOT NULL keys) the writer guarantees. */
-enum { OBS_CHUNK = 256, OBS_COLS = 11 };
+enum { OBS_CHUNK = 256, OBS_COLS = 13 };
 
 #define OBS_INSERT_COLS                                                                       \
     "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, " \
-    "result_time, result, result_json, quality_id, parameters_id, feature_id, run_id) VALUES "
-#define OBS_ROW_PLACEHOLDERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "result_time, result, result_json, result_quality, quality_id, parameters, parameters_id, "   \
+    "feature_id, run_id) VALUES "
+#define OBS_ROW_PLACEHOLDERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 static int prepare(struct sqlite_store *ss, const char *sql, sqlite3_stmt **out,
                    insitu_error *err)
@@ -460,13 +464,15 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
     if (!rc)
         rc = prepare(ss,
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
-                     "result_json = ?, quality_id = ?, parameters_id = ?, feature_id = ?, "
+                     "result_json = ?, result_quality = ?, quality_id = ?, parameters = ?, "
+                     "parameters_id = ?, feature_id = ?, "
                      "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ?",
                      &ss->obs_update, err);
     if (!rc)
         rc = prepare(ss,
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
-                     "result_json = ?, quality_id = ?, parameters_id = ?, feature_id = ?, "
+                     "result_json = ?, result_quality = ?, quality_id = ?, parameters = ?, "
+                     "parameters_id = ?, feature_id = ?, "
                      "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND id <> ?",
                      &ss->obs_update_other, err);
     if (rc)
@@ -516,8 +522,8 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows,
             continue;
         }
         bind_obs_values(ss->obs_update, 1, &rows[i], tid, run_id);
-        sqlite3_bind_int64(ss->obs_update, 9, rows[i].datastream_id);
-        sqlite3_bind_int64(ss->obs_update, 10, rows[i].phenomenon_start);
+        sqlite3_bind_int64(ss->obs_update, 11, rows[i].datastream_id);
+        sqlite3_bind_int64(ss->obs_update, 12, rows[i].phenomenon_start);
         rc = step_done(ss, ss->obs_update, "cannot update observation", err);
         if (rc)
             return rc;
@@ -547,9 +553,9 @@ static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows,
     sqlite3_stmt *upd = ss->obs_update_other;
     for (int i = 0; i < OBS_CHUNK; i++) {
         bind_obs_values(upd, 1, &rows[i], tids + 2 * i, run_id);
-        sqlite3_bind_int64(upd, 9, rows[i].datastream_id);
-        sqlite3_bind_int64(upd, 10, rows[i].phenomenon_start);
-        sqlite3_bind_int64(upd, 11, first_id + i);
+        sqlite3_bind_int64(upd, 11, rows[i].datastream_id);
+        sqlite3_bind_int64(upd, 12, rows[i].phenomenon_start);
+        sqlite3_bind_int64(upd, 13, first_id + i);
         rc = step_done(ss, upd, "cannot update observation", err);
         if (rc)
             return rc;
