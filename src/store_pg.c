@@ -862,7 +862,8 @@ static int update_existing(struct pg_store *ps, const char *run, const char *seq
         "UPDATE observations o SET phenomenon_end = s.phenomenon_end, result_time = "
         "s.result_time, result = s.result, result_json = s.result_json, result_quality = "
         "s.result_quality, quality_id = s.quality_id, parameters = s.parameters, "
-        "parameters_id = s.parameters_id, feature_id = s.feature_id, run_id = $1::bigint FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
+        "parameters_id = s.parameters_id, feature_id = s.feature_id, run_id = $1::bigint "
+        "FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
         "o.datastream_id = s.datastream_id AND o.phenomenon_start = s.phenomenon_start",
         2, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0

@@ -436,8 +436,8 @@ enum { OBS_CHUNK = 256, OBS_COLS = 13 };
 
 #define OBS_INSERT_COLS                                                                       \
     "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, " \
-    "result_time, result, result_json, result_quality, quality_id, parameters, parameters_id, "   \
-    "feature_id, run_id) VALUES "
+    "result_time, result, result_json, result_quality, quality_id, parameters, "              \
+    "parameters_id, feature_id, run_id) VALUES "
 #define OBS_ROW_PLACEHOLDERS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 static int prepare(struct sqlite_store *ss, const char *sql, sqlite3_stmt **out,
