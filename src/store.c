@@ -690,7 +690,14 @@ int store_text_of(struct store *st, int64_t id, const char **text, insitu_error 
     int64_t at;
     if (!id)
         return 0;
+    /* a page's rows often share their texts: the last one read first */
+    if (st->n_texts_read && st->last_text_id == id) {
+        *text = st->texts_read[st->last_text_at];
+        return 0;
+    }
     if (strmap_get(&st->text_ids, (const char *)&id, sizeof id, &at)) {
+        st->last_text_id = id;
+        st->last_text_at = (size_t)at;
         *text = st->texts_read[at];
         return 0;
     }
@@ -719,6 +726,8 @@ int store_text_of(struct store *st, int64_t id, const char **text, insitu_error 
         free(copy);
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     }
+    st->last_text_id = id;
+    st->last_text_at = st->n_texts_read;
     st->texts_read[st->n_texts_read++] = copy;
     *text = copy;
     return 0;

@@ -236,6 +236,8 @@ struct store {
     struct strmap text_ids;
     char **texts_read;
     size_t n_texts_read;
+    int64_t last_text_id; /* the last id store_text_of gave, at texts_read[last_text_at] */
+    size_t last_text_at;
     /* The next source, read ahead of its ingest (ingest.c), freed with readahead_free. */
     void *readahead;
     void (*readahead_free)(void *readahead);
