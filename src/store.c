@@ -661,18 +661,6 @@ static void text_key(struct strbuf *key, const char *text)
     cache_key(key, 'Q', 1, parts);
 }
 
-int store_text_id(struct store *st, const char *text, int64_t *id, insitu_error *err)
-{
-    *id = 0;
-    if (!text)
-        return 0;
-    struct strbuf key = {0};
-    text_key(&key, text);
-    int rc = cache_get(st, &key, id) ? 0 : text_intern(st, text, &key, id, err);
-    sb_free(&key);
-    return rc;
-}
-
 enum { TEXTS_READ = 1 << 12 }; /* texts store_text_of keeps, at most */
 
 /* Forgets the texts read: at a rollback, whose rows (and so ids) may be given again. */

@@ -231,7 +231,7 @@ struct store {
      * next source of the same process finds them without SQL. Entries written in the open
      * transaction wait in cache_pending until it commits. */
     struct strmap cache, cache_pending;
-    size_t n_texts; /* observation texts in those (store_text_id), bounded */
+    size_t n_texts; /* observation texts in those (store_text_ids), bounded */
     /* Texts read by id (store_text_of): id -> position in texts_read, at most TEXTS_READ. */
     struct strmap text_ids;
     char **texts_read;
@@ -285,17 +285,15 @@ int st_exec_int64(struct store *st, const char *sql, int64_t param, insitu_error
 /* Runs a one-value query with text parameters (NULL-terminated list); *out = first column. */
 int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error *err, ...);
 
-/* The id of text in obs_texts (an observation's resultQuality or parameters), added when
- * new; 0 for NULL. Cached like the entities: an id the transaction added is forgotten if it
- * rolls back. The rows refer to it (quality_id, parameters_id) or hold the text itself
- * (result_quality, parameters): readers take whichever is set. */
-int store_text_id(struct store *st, const char *text, int64_t *id, insitu_error *err);
 /* The text of an obs_texts id into *text (NULL for id 0), valid until the next call on st.
  * Cached: readers (the SensorThings answers) resolve a page's ids without a join. */
 int store_text_of(struct store *st, int64_t id, const char **text, insitu_error *err);
 /* For the quality and parameters of n rows, ids[2i] and ids[2i + 1]: the text's id when it
- * is kept in obs_texts, 0 when the row keeps it (or has none). A text is kept once when it
- * repeats (in these rows, or already kept); a text met once stays in its row. */
+ * is kept in obs_texts (an observation's resultQuality or parameters), 0 when the row keeps
+ * it (result_quality, parameters) or has none; readers take whichever is set. A text is
+ * kept once when it repeats (in these rows, or already kept); a text met once stays in its
+ * row. The ids are cached like the entities: one added by a transaction that rolls back is
+ * forgotten with it. */
 int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, int64_t *ids,
                    insitu_error *err);
 

@@ -213,13 +213,13 @@ static void test_observation_texts(void)
 {
     insitu_error err;
     int64_t ds = make_datastream("TEXTS");
-    int64_t id, again;
-    CU_ASSERT_EQUAL(store_text_id(S(), NULL, &id, &err), 0);
-    CU_ASSERT_EQUAL(id, 0);
+    /* two rows with one quality text: kept once, both rows refer to it; no parameters */
+    struct obs_row two[2] = {{.quality = "kept once"}, {.quality = "kept once"}};
+    int64_t ids[4];
     CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
-    CU_ASSERT_EQUAL(store_text_id(S(), "kept once", &id, &err), 0);
-    CU_ASSERT_EQUAL(store_text_id(S(), "kept once", &again, &err), 0);
-    CU_ASSERT_TRUE(id > 0 && id == again);
+    CU_ASSERT_EQUAL(store_text_ids(S(), two, 2, ids, &err), 0);
+    CU_ASSERT_TRUE(ids[0] > 0 && ids[0] == ids[2]);
+    CU_ASSERT_TRUE(ids[1] == 0 && ids[3] == 0);
     st_rollback(S());
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM obs_texts WHERE text = 'kept once'"), 0);
     /* in a batch: "repeated" twice, {"n":1} twice but not in a row; "once" and {"n":2} */
@@ -276,15 +276,17 @@ static void test_observation_texts(void)
     /* texts read by id: a rolled-back text's id, given again to another text (SQLite reuses
      * it), reads as the new text */
     const char *text;
+    two[0].quality = two[1].quality = "gone";
     CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
-    CU_ASSERT_EQUAL(store_text_id(S(), "gone", &id, &err), 0);
-    CU_ASSERT_EQUAL(store_text_of(S(), id, &text, &err), 0);
+    CU_ASSERT_EQUAL(store_text_ids(S(), two, 2, ids, &err), 0);
+    CU_ASSERT_EQUAL(store_text_of(S(), ids[0], &text, &err), 0);
     CU_ASSERT_STRING_EQUAL(text, "gone");
     st_rollback(S());
+    two[0].quality = two[1].quality = "here";
     CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
-    CU_ASSERT_EQUAL(store_text_id(S(), "here", &again, &err), 0);
+    CU_ASSERT_EQUAL(store_text_ids(S(), two, 2, ids, &err), 0);
     CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
-    CU_ASSERT_EQUAL(store_text_of(S(), again, &text, &err), 0);
+    CU_ASSERT_EQUAL(store_text_of(S(), ids[0], &text, &err), 0);
     CU_ASSERT_STRING_EQUAL(text, "here");
     CU_ASSERT_EQUAL(store_text_of(S(), 0, &text, &err), 0);
     CU_ASSERT_PTR_NULL(text);
