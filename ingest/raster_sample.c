@@ -409,9 +409,8 @@ static int loses_to_existing(struct rs_run *run, int64_t ds, int64_t t,
     struct store *st = bw_store(run->bw);
     *rc = 0;
     if (!run->existing &&
-        (*rc = st_prepare(st, "SELECT o.result, coalesce(o.parameters, p.text) FROM "
-                              "observations o LEFT JOIN obs_texts p ON p.id = o.parameters_id "
-                              "WHERE o.datastream_id = ? AND o.phenomenon_start = ?",
+        (*rc = st_prepare(st, "SELECT result, parameters FROM observations_text WHERE "
+                              "datastream_id = ? AND phenomenon_start = ?",
                           &run->existing, err)))
         return 0;
     st_reset(run->existing);

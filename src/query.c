@@ -133,20 +133,16 @@ int insitu_query_open(insitu_store *store, const insitu_query *q, insitu_cursor 
     int rc = select_datastreams(c, err);
     if (!rc) {
         struct strbuf sql = {0};
-        /* an aggregate reads the results alone: the texts cost a join per row */
+        /* a raw row's texts come from the view (its own, or obs_texts'); an aggregate
+         * reads the results alone, where the texts would cost a join per row */
         sb_puts(&sql, "SELECT o.id, o.phenomenon_start, o.phenomenon_end, o.result, "
                       "o.result_json, ");
-        sb_puts(&sql, q->aggregate ? "NULL, NULL"
-                                   : "coalesce(o.result_quality, q.text), "
-                                     "coalesce(o.parameters, p.text)");
+        sb_puts(&sql, q->aggregate ? "NULL, NULL" : "o.result_quality, o.parameters");
         if (with_features) {
             sb_puts(&sql, ", ");
             dialect_geojson_sql(c->st->dialect, &sql, "f", "feature");
         }
-        sb_puts(&sql, " FROM observations o");
-        if (!q->aggregate)
-            sb_puts(&sql, " LEFT JOIN obs_texts q ON q.id = o.quality_id LEFT JOIN obs_texts p "
-                          "ON p.id = o.parameters_id");
+        sb_puts(&sql, q->aggregate ? " FROM observations o" : " FROM observations_text o");
         if (with_features)
             sb_puts(&sql, " LEFT JOIN features f ON f.id = o.feature_id");
         sb_puts(&sql, " WHERE o.datastream_id = ? AND o.phenomenon_start >= ? AND "

@@ -181,6 +181,9 @@ void store_release_cache(struct store *st)
     texts_read_clear(st);
     free(st->texts_read);
     st->texts_read = NULL;
+    free(st->text_ids_of);
+    st->text_ids_of = NULL;
+    st->cap_text_ids_of = 0;
     sums_free(&st->sums);
     for (int i = 0; i < SLOT_MAX; i++) {
         if (st->slots[i]) {
@@ -721,18 +724,32 @@ int store_text_of(struct store *st, int64_t id, const char **text, insitu_error 
     return 0;
 }
 
-int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, int64_t *ids,
+/* A row's quality (k 0) or parameters (k 1) text. */
+static const char *obs_text(const struct obs_row *r, int k)
+{
+    return k ? r->parameters : r->quality;
+}
+
+int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, const int64_t **out,
                    insitu_error *err)
 {
+    if (n > st->cap_text_ids_of) {
+        int64_t *p = realloc(st->text_ids_of, 2 * n * sizeof *p);
+        if (!p)
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        st->text_ids_of = p;
+        st->cap_text_ids_of = n;
+    }
+    int64_t *ids = st->text_ids_of;
+    *out = ids;
     struct strmap seen = {0}; /* texts met once in these rows, not kept (yet) */
     struct strbuf key = {0};
     int rc = 0;
     for (int k = 0; k < 2 && !rc; k++) {
         for (size_t i = 0; i < n && !rc; i++) {
-            const char *t = k ? rows[i].parameters : rows[i].quality;
-            const char *prev = i ? (k ? rows[i - 1].parameters : rows[i - 1].quality) : NULL;
-            const char *next = i + 1 < n ? (k ? rows[i + 1].parameters : rows[i + 1].quality)
-                                         : NULL;
+            const char *t = obs_text(&rows[i], k);
+            const char *prev = i ? obs_text(&rows[i - 1], k) : NULL;
+            const char *next = i + 1 < n ? obs_text(&rows[i + 1], k) : NULL;
             int64_t *id = &ids[2 * i + (size_t)k], v;
             *id = 0;
             if (!t)

@@ -238,6 +238,8 @@ struct store {
     size_t n_texts_read;
     int64_t last_text_id; /* the last id store_text_of gave, at texts_read[last_text_at] */
     size_t last_text_at;
+    int64_t *text_ids_of; /* store_text_ids's answer, for cap_text_ids_of rows */
+    size_t cap_text_ids_of;
     /* The next source, read ahead of its ingest (ingest.c), freed with readahead_free. */
     void *readahead;
     void (*readahead_free)(void *readahead);
@@ -288,13 +290,14 @@ int st_query_int64(struct store *st, const char *sql, int64_t *out, insitu_error
 /* The text of an obs_texts id into *text (NULL for id 0), valid until the next call on st.
  * Cached: readers (the SensorThings answers) resolve a page's ids without a join. */
 int store_text_of(struct store *st, int64_t id, const char **text, insitu_error *err);
-/* For the quality and parameters of n rows, ids[2i] and ids[2i + 1]: the text's id when it
+/* For the quality and parameters of n rows, (*ids)[2i] and (*ids)[2i + 1] (the store's
+ * buffer, valid until the next call): the text's id when it
  * is kept in obs_texts (an observation's resultQuality or parameters), 0 when the row keeps
  * it (result_quality, parameters) or has none; readers take whichever is set. A text is
  * kept once when it repeats (in these rows, or already kept); a text met once stays in its
  * row. The ids are cached like the entities: one added by a transaction that rolls back is
  * forgotten with it. */
-int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, int64_t *ids,
+int store_text_ids(struct store *st, const struct obs_row *rows, size_t n, const int64_t **ids,
                    insitu_error *err);
 
 /* Forgets the entity cache: call after anything that deletes or renames entities. */

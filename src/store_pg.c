@@ -24,8 +24,6 @@ struct pending_part;
 struct pg_store {
     struct store base;
     PGconn *conn;
-    int64_t *tids; /* a batch's obs_texts ids (store_text_ids), for cap_tids rows */
-    size_t cap_tids;
     int64_t last_changes;
     struct strmap prepared;   /* parameter types + converted SQL -> statement number */
     int next_stmt;
@@ -161,7 +159,6 @@ static void pg_close(struct store *st)
     strmap_free(&ps->prepared);
     strmap_free(&ps->partitions);
     free(ps->pending);
-    free(ps->tids);
     free(st->uri);
     free(ps);
 }
@@ -755,26 +752,13 @@ static void bin_text(struct strbuf *sb, const char *v)
     "datastream_id, phenomenon_start, phenomenon_end, result_time, result, result_json, "     \
     "result_quality, quality_id, parameters, parameters_id, feature_id"
 
-/* The obs_texts ids of the rows' texts into ps->tids, before a COPY of them: no other
- * statement can run while a COPY does. */
-static int text_ids(struct pg_store *ps, const struct obs_row *rows, size_t n, insitu_error *err)
-{
-    if (n > ps->cap_tids) {
-        int64_t *p = realloc(ps->tids, 2 * n * sizeof *p);
-        if (!p)
-            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-        ps->tids = p;
-        ps->cap_tids = n;
-    }
-    return store_text_ids(&ps->base, rows, n, ps->tids, err);
-}
-
 /* COPYs (binary format) into `table` the rows whose targets[i] is `want` (all rows when
  * targets is NULL): with run_id > 0 straight into observations or a partition (last column:
- * run_id), else into the staging table (first column: the row's index). The texts' ids
- * are in ps->tids (text_ids). */
+ * run_id), else into the staging table (first column: the row's index). tids: the texts'
+ * ids (store_text_ids), found before: no other statement can run while a COPY does. */
 static int copy_rows(struct pg_store *ps, const char *table, const struct obs_row *rows, size_t n,
-                     const int *targets, int want, int64_t run_id, insitu_error *err)
+                     const int64_t *tids, const int *targets, int want, int64_t run_id,
+                     insitu_error *err)
 {
     char sql[320];
     if (run_id > 0)
@@ -813,10 +797,10 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
         bin_f64(&sb, r->result, r->has_result);
         bin_text(&sb, r->result_json);
         /* each text: in the row, or its obs_texts id (text_ids) */
-        bin_text(&sb, ps->tids[2 * i] ? NULL : r->quality);
-        bin_i64(&sb, ps->tids[2 * i], ps->tids[2 * i] != 0);
-        bin_text(&sb, ps->tids[2 * i + 1] ? NULL : r->parameters);
-        bin_i64(&sb, ps->tids[2 * i + 1], ps->tids[2 * i + 1] != 0);
+        bin_text(&sb, tids[2 * i] ? NULL : r->quality);
+        bin_i64(&sb, tids[2 * i], tids[2 * i] != 0);
+        bin_text(&sb, tids[2 * i + 1] ? NULL : r->parameters);
+        bin_i64(&sb, tids[2 * i + 1], tids[2 * i + 1] != 0);
         bin_i64(&sb, r->feature_id, r->feature_id != 0);
         if (run_id > 0)
             bin_i64(&sb, run_id, 1);
@@ -897,10 +881,11 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
     }
     if (!rc)
         rc = pg_exec(ps, "TRUNCATE insitu_obs_stage", err);
+    const int64_t *tids = NULL;
     if (!rc)
-        rc = text_ids(ps, rows, n, err);
+        rc = store_text_ids(st, rows, n, &tids, err);
     if (!rc)
-        rc = copy_rows(ps, "insitu_obs_stage", rows, n, NULL, 0, 0, err);
+        rc = copy_rows(ps, "insitu_obs_stage", rows, n, tids, NULL, 0, 0, err);
     if (rc)
         return rc;
     struct strmap last = {0}, inserted = {0};
@@ -965,11 +950,12 @@ static int pg_append_observations(struct store *st, const struct obs_row *rows, 
         return rc;
     if (run_id <= 0)
         run_id = 1;
-    rc = text_ids(ps, rows, n, err);
+    const int64_t *tids;
+    rc = store_text_ids(st, rows, n, &tids, err);
     if (rc)
         return rc;
     if (!ps->n_pending)
-        return copy_rows(ps, "observations", rows, n, NULL, 0, run_id, err);
+        return copy_rows(ps, "observations", rows, n, tids, NULL, 0, run_id, err);
     /* rows of a pending partition go straight into it, the others through observations */
     int *targets = malloc(n * sizeof *targets);
     unsigned char *used = calloc(ps->n_pending + 1, 1);
@@ -991,8 +977,8 @@ static int pg_append_observations(struct store *st, const struct obs_row *rows, 
     }
     for (size_t t = 0; t <= ps->n_pending && !rc; t++)
         if (used[t])
-            rc = copy_rows(ps, t ? ps->pending[t - 1].name : "observations", rows, n, targets,
-                           (int)t - 1, run_id, err);
+            rc = copy_rows(ps, t ? ps->pending[t - 1].name : "observations", rows, n, tids,
+                           targets, (int)t - 1, run_id, err);
     free(targets);
     free(used);
     return rc;

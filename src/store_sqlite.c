@@ -25,8 +25,6 @@ struct sqlite_store {
     int bulk_journal;    /* this transaction runs with a rollback journal, not the WAL */
     int temp_file;       /* temp_store is FILE for this transaction (a group of sources) */
     int64_t deadline_us; /* set_deadline(): 0, or when statements stop */
-    int64_t *tids;       /* a batch's obs_texts ids (store_text_ids), for cap_tids rows */
-    size_t cap_tids;
 };
 
 struct sqlite_stmt {
@@ -122,7 +120,6 @@ static void sqlite_close(struct store *st)
     sqlite3_finalize(ss->obs_update);
     sqlite3_finalize(ss->obs_insert_many);
     sqlite3_finalize(ss->obs_update_other);
-    free(ss->tids);
     if (st->in_tx || st->group)
         sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(ss->db);
@@ -569,20 +566,14 @@ static int sqlite_put_observations(struct store *st, const struct obs_row *rows,
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     int rc = prepare_obs_statements(ss, err);
-    if (!rc && n > ss->cap_tids) {
-        int64_t *p = realloc(ss->tids, 2 * n * sizeof *p);
-        if (!p)
-            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-        ss->tids = p;
-        ss->cap_tids = n;
-    }
+    const int64_t *tids = NULL;
     if (!rc)
-        rc = store_text_ids(st, rows, n, ss->tids, err);
+        rc = store_text_ids(st, rows, n, &tids, err);
     size_t i = 0;
     for (; !rc && i + OBS_CHUNK <= n; i += OBS_CHUNK)
-        rc = put_rows_chunk(ss, rows + i, ss->tids + 2 * i, run_id, outcome + i, err);
+        rc = put_rows_chunk(ss, rows + i, tids + 2 * i, run_id, outcome + i, err);
     if (!rc && i < n)
-        rc = put_rows_single(ss, rows + i, ss->tids + 2 * i, n - i, run_id, outcome + i, err);
+        rc = put_rows_single(ss, rows + i, tids + 2 * i, n - i, run_id, outcome + i, err);
     /* The strings were bound SQLITE_STATIC: drop them before the caller frees the batch. */
     sqlite3_clear_bindings(ss->obs_insert);
     sqlite3_clear_bindings(ss->obs_insert_many);
