@@ -10,8 +10,7 @@ python3 "$HTTPD" --root "$DATA" --port-file "$T/port" --log "$T/requests.log" \
   --scratch "$T/scratch" &
 SERVER=$!
 at_exit 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null'
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+wait_file "$T/port" "$SERVER"
 U="http://127.0.0.1:$(cat "$T/port")"
 export INSITU_CACHE_DIR="$T/cache"
 unset INSITU_HYDROCRON_URL INSITU_HYDROWEB_URL INSITU_THEIA_URL INSITU_HYDROWEB_API_KEY \

@@ -42,13 +42,40 @@ run() {
 serve_wait() {
   URL=""
   i=0
-  while [ $i -lt 200 ] && [ -z "$URL" ]; do
+  while [ $i -lt 1200 ] && [ -z "$URL" ]; do
     URL=$(sed -n 's/^insitu: serving .* at \(http:[^ ]*\) .*/\1/p' "$T/serve.err" 2>/dev/null)
     kill -0 "$PID" 2>/dev/null || break
     [ -z "$URL" ] && sleep 0.05
     i=$((i + 1))
   done
   [ -n "$URL" ] || { not_ok "server started" "$(cat "$T/serve.err")"; done_testing; exit 1; }
+}
+
+# wait_file FILE [PID]: waits for an event, not for a time: until FILE exists and is not
+# empty (or, with PID, until that process ends first); gives up after 60 s so that a broken
+# helper cannot hang the suite. 0 when FILE is there.
+wait_file() {
+  i=0
+  while [ ! -s "$1" ] && [ $i -lt 1200 ]; do
+    [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null && break
+    sleep 0.05
+    i=$((i + 1))
+  done
+  [ -s "$1" ]
+}
+
+# hold_port: a process listening on a free loopback port, until killed: its port in
+# HELD_PORT, its pid in HELD_PID (the caller kills it).
+hold_port() {
+  python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+time.sleep(600)' >"$T/held_port" &
+  HELD_PID=$!
+  wait_file "$T/held_port" "$HELD_PID"
+  HELD_PORT=$(cat "$T/held_port")
 }
 
 # Stops the server with SIGTERM; its exit status in STOP_RC.

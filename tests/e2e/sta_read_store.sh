@@ -29,7 +29,7 @@ if [ "$BACKEND" = postgresql ]; then
   expect 1 "the standby refuses writes by itself" "read-only" -- \
     psql -X -q "$READ" -v ON_ERROR_STOP=1 -c "DELETE FROM things"
   i=0
-  while [ $i -lt 200 ] && [ "$(rsql 'SELECT count(*) FROM things')" != 7 ]; do
+  while [ $i -lt 1200 ] && [ "$(rsql 'SELECT count(*) FROM things')" != 7 ]; do
     sleep 0.05
     i=$((i + 1))
   done
@@ -82,7 +82,7 @@ if [ "$BACKEND" = postgresql ]; then
   rsql "SELECT pg_wal_replay_resume()" >/dev/null
   i=0
   fetch GET "$loc"
-  while [ $i -lt 200 ] && [ "$CODE" != 200 ]; do
+  while [ $i -lt 1200 ] && [ "$CODE" != 200 ]; do
     sleep 0.05
     fetch GET "$loc"
     i=$((i + 1))
@@ -108,7 +108,7 @@ equal "the deleted Thing is gone from the written store" \
 
 # the read store catches up with all of it
 i=0
-while [ $i -lt 200 ] && [ "$(rsql "SELECT count(*) FROM observations WHERE datastream_id = 4")" != 6 ]; do
+while [ $i -lt 1200 ] && [ "$(rsql "SELECT count(*) FROM observations WHERE datastream_id = 4")" != 6 ]; do
   sleep 0.05
   i=$((i + 1))
 done

@@ -136,18 +136,23 @@ fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"patched
 equal "PATCH with the token" "$CODE $(py 'd["description"]')" "200 patched"
 if [ "$BACKEND" = sqlite ]; then
   # another writer keeps the store past the 10 s busy time-out: 503 and Retry-After
-  python3 -c 'import sqlite3, sys, time
+  # (it holds the lock until told to let go, so that a slow machine cannot turn the 503 into
+  # a 200 by getting to the write after the lock is gone)
+  python3 -c 'import os, sqlite3, sys, time
 c = sqlite3.connect(sys.argv[1], isolation_level=None)
 c.execute("BEGIN IMMEDIATE")
-open(sys.argv[2], "w").close()
-time.sleep(12)
-c.execute("ROLLBACK")' "$STORE" "$T/locked" &
+open(sys.argv[2], "w").write("locked")
+for _ in range(2400):
+    if os.path.exists(sys.argv[3]):
+        break
+    time.sleep(0.05)
+c.execute("ROLLBACK")' "$STORE" "$T/locked" "$T/unlock" &
   locker=$!
-  i=0
-  while [ ! -e "$T/locked" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  wait_file "$T/locked" "$locker"
   fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"while locked"}'
   equal "a write while another writer holds the store: 503, retry after 5 s" \
     "$CODE $(header Retry-After)" "503 5"
+  touch "$T/unlock"
   wait $locker
   fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"after"}'
   equal "the same write once the store is free: 200" "$CODE $(py 'd["description"]')" "200 after"
@@ -166,7 +171,7 @@ while [ $k -lt 40 ]; do
 done
 # SIGTERM once the first writes are acknowledged, with the others still coming
 i=0
-while [ $i -lt 100 ] && [ "$(grep -c '^201$' "$T/codes" 2>/dev/null)" -lt 3 ]; do
+while [ $i -lt 1200 ] && [ "$(grep -c '^201$' "$T/codes" 2>/dev/null)" -lt 3 ]; do
   sleep 0.05
   i=$((i + 1))
 done
@@ -220,5 +225,7 @@ case $(cat "$T/access.log") in *' - hydro ['*'"POST /v1.1/Things HTTP/1.1" 201 '
   *) not_ok "the access log names the writer" "$(tail -n 5 "$T/access.log")";; esac
 
 expect 2 "a bad --listen is a usage error" "--listen" -- insitu serve --listen nowhere
-expect 1 "a port in use is reported" "cannot listen" -- sh -c "python3 -c 'import socket,time,sys; s=socket.socket(); s.bind((\"127.0.0.1\",0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(3)' >'$T/port' & sleep 0.5; '$INSITU' --store '$STORE' serve --listen 127.0.0.1:\$(cat '$T/port')"
+hold_port
+expect 1 "a port in use is reported" "cannot listen" -- insitu serve --listen "127.0.0.1:$HELD_PORT"
+kill "$HELD_PID"
 done_testing
