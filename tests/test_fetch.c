@@ -46,7 +46,7 @@ static int server_start(void)
                log_path, "--scratch", scratch, (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 1200; i++) {
         FILE *f = fopen(port_file, "r");
         int port = 0;
         if (f) {
