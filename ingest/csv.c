@@ -807,6 +807,7 @@ static int csv_run(const struct source *src, struct batch_writer *bw, insitu_err
         if (dot && dot != stem)
             *dot = '\0';
         c.thing_const = stem;
+        bw_uses_source_name(bw);
     }
     if (!rc)
         rc = csv_sensor(&c, err);

@@ -292,6 +292,7 @@ struct batch_writer {
     int64_t run_id;
     const insitu_ingest_options *opts;
     const char *source_name;
+    int name_used; /* what the ingester wrote depends on source_name */
     int lenient, dry_run;
     int in_parts; /* one of several writers of its run (bw_new) */
     int64_t now_us;
@@ -314,6 +315,7 @@ int bw_lenient(const struct batch_writer *bw) { return bw->lenient; }
 int bw_dry_run(const struct batch_writer *bw) { return bw->dry_run; }
 struct sha256 *bw_source_hash(struct batch_writer *bw) { return bw->hash; }
 struct store *bw_store(struct batch_writer *bw) { return bw->st; }
+void bw_uses_source_name(struct batch_writer *bw) { bw->name_used = 1; }
 
 void bw_warn(struct batch_writer *bw, const char *fmt, ...)
 {
@@ -1079,17 +1081,20 @@ static int checksum_source(const struct source *src, char hex[65], uint64_t *byt
     return rc;
 }
 
-/* "k=v" settings sorted and joined by newlines: part of what makes two ingests the same. */
-static char *normalise_settings(const char *const *settings)
+/* "k=v" settings sorted and joined by newlines, and "lenient=yes" in its place for a lenient
+ * ingest (it keeps what a strict one refuses): part of what makes two ingests the same. */
+static char *normalise_settings(const char *const *settings, int lenient)
 {
     size_t n = 0;
     while (settings && settings[n])
         n++;
-    const char **copy = malloc((n + 1) * sizeof *copy);
+    const char **copy = malloc((n + 2) * sizeof *copy);
     if (!copy)
         return NULL;
     for (size_t i = 0; i < n; i++)
         copy[i] = settings[i];
+    if (lenient)
+        copy[n++] = "lenient=yes";
     if (n)
         qsort(copy, n, sizeof *copy, cmp_str);
     struct strbuf sb = {0};
@@ -1185,15 +1190,21 @@ void insitu_ingest_expand_free(char **list, size_t n)
 
 struct run_info {
     const char *uri, *key, *version, *ingester;
+    const char *name; /* the source's file name, recorded when the ingester used it */
     char *checksum; /* empty until known when the ingester hashes as it reads */
     const char *settings;
     uint64_t bytes;
     int64_t started;
 };
 
+/* A complete run of the same content, ingester and settings, whose source had the same file
+ * name or one that did not matter (a run older than schema version 4 did not say: only the
+ * same source), and that is still in force: no later version of its source replaced it. */
 static const char *const SQL_SAME_CONTENT =
-    "SELECT id, source FROM ingest_runs WHERE checksum = ? AND ingester = ? AND settings = ? AND "
-    "status = 'complete' ORDER BY id DESC LIMIT 1";
+    "SELECT id, source FROM ingest_runs r WHERE checksum = ? AND ingester = ? AND settings = ? "
+    "AND status = 'complete' AND (source_name = '' OR source_name = ? OR (source_name IS NULL "
+    "AND source = ?)) AND NOT EXISTS (SELECT 1 FROM ingest_runs n WHERE n.replaces_run = r.id) "
+    "ORDER BY id DESC LIMIT 1";
 
 static int64_t wall_us(void)
 {
@@ -1208,8 +1219,8 @@ static int insert_run(struct store *st, const struct run_info *ri, const char *s
     struct stmt *s;
     int rc = st_prepare(st,
                         "INSERT INTO ingest_runs (source, source_key, source_version, ingester, "
-                        "checksum, bytes, status, started, finished, message, settings) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                        "checksum, bytes, status, started, finished, message, settings, "
+                        "source_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '') RETURNING id",
                         &s, err);
     if (rc)
         return rc;
@@ -1245,7 +1256,7 @@ static int finish_run(struct store *st, int64_t run_id, const struct batch_write
                         "UPDATE ingest_runs SET status = 'complete', finished = ?, n_things = ?, "
                         "n_datastreams = ?, n_observations = ?, n_inserted = ?, n_updated = ?, "
                         "n_deleted = ?, n_null = ?, replaces_run = ?, message = ?, checksum = ?, "
-                        "bytes = ? WHERE id = ?",
+                        "bytes = ?, source_name = ? WHERE id = ?",
                         &s, err);
     if (rc)
         return rc;
@@ -1264,25 +1275,24 @@ static int finish_run(struct store *st, int64_t run_id, const struct batch_write
     st_bind_text(s, 10, message);
     st_bind_text(s, 11, ri->checksum);
     st_bind_int64(s, 12, (int64_t)ri->bytes);
-    st_bind_int64(s, 13, run_id);
+    st_bind_text(s, 13, bw->name_used ? ri->name : "");
+    st_bind_int64(s, 14, run_id);
     rc = st_step(s, err);
     st_finalize(s);
     return rc < 0 ? rc : 0;
 }
 
-/* Finds the newest complete run matching a query with two or three text parameters. */
-static int find_run(struct store *st, const char *sql, const char *a, const char *b,
-                    const char *c, int64_t *id, char *detail, size_t detail_size,
-                    insitu_error *err)
+/* Finds the newest run matching a query of text parameters (a NULL-terminated list): its id
+ * (0: none) and the second column's text in detail. */
+static int find_run(struct store *st, const char *sql, const char *const *params, int64_t *id,
+                    char *detail, size_t detail_size, insitu_error *err)
 {
     struct stmt *s;
     int rc = st_prepare(st, sql, &s, err);
     if (rc)
         return rc;
-    st_bind_text(s, 1, a);
-    st_bind_text(s, 2, b);
-    if (c)
-        st_bind_text(s, 3, c);
+    for (int i = 0; params[i]; i++)
+        st_bind_text(s, i + 1, params[i]);
     *id = 0;
     rc = st_step(s, err);
     if (rc == 1) {
@@ -1291,6 +1301,14 @@ static int find_run(struct store *st, const char *sql, const char *a, const char
     }
     st_finalize(s);
     return rc < 0 ? rc : 0;
+}
+
+/* The run in force that ingested the same thing as ri (SQL_SAME_CONTENT), or 0. */
+static int find_same_content(struct store *st, const struct run_info *ri, int64_t *same,
+                             char *detail, size_t detail_size, insitu_error *err)
+{
+    const char *params[] = {ri->checksum, ri->ingester, ri->settings, ri->name, ri->uri, NULL};
+    return find_run(st, SQL_SAME_CONTENT, params, same, detail, detail_size, err);
 }
 
 static void record_failure(struct store *st, const struct run_info *ri, const char *message)
@@ -1330,8 +1348,7 @@ static int streamed_checksum(struct store *st, const struct source *src, struct 
         if (rc)
             return rc;
     }
-    return find_run(st, SQL_SAME_CONTENT, ri->checksum, ri->ingester, ri->settings, same, detail,
-                    detail_size, err);
+    return find_same_content(st, ri, same, detail, detail_size, err);
 }
 
 /* ---- reading the next source ahead ----
@@ -1596,20 +1613,21 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
         snprintf(id.key, sizeof id.key, "%s", real ? real : uri);
         free(real);
     }
-    char *settings = normalise_settings(opts->settings);
+    char *settings = normalise_settings(opts->settings, opts->lenient);
     if (!settings)
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     struct readahead *ra = readahead_claim(st, path, ing, opts);
     if (ra)
         src.ahead = ra->ahead;
-    struct run_info ri = {uri, id.key, id.version, ing->name, rep->checksum, settings, 0,
-                          wall_us()};
+    struct run_info ri = {uri,      id.key, id.version, ing->name, src.name, rep->checksum,
+                          settings, 0,      wall_us()};
     int64_t same = 0, prev = 0;
     char detail[512] = "", prev_version[64] = "";
+    const char *prev_params[] = {id.key, ing->name, NULL};
     rc = find_run(st,
                   "SELECT id, source_version FROM ingest_runs WHERE source_key = ? AND "
                   "ingester = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
-                  id.key, ing->name, NULL, &prev, prev_version, sizeof prev_version, err);
+                  prev_params, &prev, prev_version, sizeof prev_version, err);
     /* A first ingest of a file by an ingester that reads it once hashes as it reads; else
      * the checksum comes first, so that an unchanged source costs one read. */
     struct sha256 stream_hash;
@@ -1623,8 +1641,7 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
             rc = checksum_ahead(ra, &src, rep->checksum, &ri.bytes, err);
         }
         if (!rc)
-            rc = find_run(st, SQL_SAME_CONTENT, rep->checksum, ing->name, settings, &same,
-                          detail, sizeof detail, err);
+            rc = find_same_content(st, &ri, &same, detail, sizeof detail, err);
     }
     if (rc)
         goto out;

@@ -118,6 +118,10 @@ int bw_observation(struct batch_writer *bw, const struct obs_row *r, insitu_erro
 /* The store the writer writes to, for ingesters that read stored entities (raster sampling
  * reads the Things it samples at). Reads only: writes go through the bw_* calls. */
 struct store *bw_store(struct batch_writer *bw);
+/* Says that what the ingester writes depends on the source's file name (a station named
+ * after its file, a date or name read from it): the same content under another name is then
+ * another ingest, not a repeat of this one (see SQL_SAME_CONTENT in ingest.c). */
+void bw_uses_source_name(struct batch_writer *bw);
 /* Records a warning (shown to the user, counted in the run). */
 void bw_warn(struct batch_writer *bw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 when running in lenient mode (skip bad parts with a warning). */

@@ -571,7 +571,8 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
         rc = raster_open(src->path, &run.c.o, &run.r, err);
     if (rc)
         return rc;
-    run.raster_name = src->name;
+    run.raster_name = src->name; /* in each sample's parameters, and maybe its date */
+    bw_uses_source_name(bw);
     if (run.c.date != INSITU_TIME_NONE) {
         run.raster_time = run.c.date;
         run.time_source = "date setting";

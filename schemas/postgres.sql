@@ -278,3 +278,9 @@ CREATE OR REPLACE VIEW observations_utc AS
     SELECT o.*, to_timestamp(o.phenomenon_start / 1e6) AS phenomenon_time,
            to_timestamp(o.phenomenon_end / 1e6) AS phenomenon_time_end
     FROM observations_text o;
+
+-- @version 4
+-- A run records the file name of its source when what it wrote depends on it (as on
+-- SQLite: schemas/sqlite.sql says why); NULL for the runs of older versions.
+ALTER TABLE ingest_runs ADD COLUMN source_name TEXT;
+CREATE INDEX ingest_runs_replaces ON ingest_runs (replaces_run);

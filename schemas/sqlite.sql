@@ -241,3 +241,12 @@ CREATE VIEW observations_text AS
            o.valid_end, o.run_id
     FROM observations o LEFT JOIN obs_texts q ON q.id = o.quality_id
          LEFT JOIN obs_texts p ON p.id = o.parameters_id;
+
+-- @version 4
+-- What makes two ingests the same: a run records the file name of its source when what it
+-- wrote depends on it (a CSV station named after its file, a raster's date or name in its
+-- samples), '' when it does not; rows of older versions are NULL (not known: only the same
+-- source is the same). Content already ingested under another name is skipped only when the
+-- names agree or do not matter, and only while that run is in force (not replaced since).
+ALTER TABLE ingest_runs ADD COLUMN source_name TEXT;
+CREATE INDEX ingest_runs_replaces ON ingest_runs (replaces_run);

@@ -280,6 +280,101 @@ static void test_changed_source(void)
     insitu_store_close(st);
 }
 
+/* What makes two ingests the same (issue 14): the content, the ingester and its settings,
+ * the file name where it shapes what is written, and only a run still in force. */
+static void test_same_ingest(void)
+{
+    const char *dir = tu_tmpdir();
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    static const char single[] = "time,value\n2020-01-01,1\n2020-01-02,2\n";
+    char *a = tu_write(dir, "a.csv", single), *b = tu_write(dir, "b.csv", single);
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, a, NULL, &rep, &err), 0);
+    /* a station named after its file: the same bytes under another name are another station */
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, b, NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE code IN ('a', 'b')"), 2);
+    CU_ASSERT_EQUAL(count_obs(st), 4);
+    /* the same file again is a no-op */
+    CU_ASSERT_EQUAL(tu_ingest(st, a, NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
+    CU_ASSERT_PTR_NOT_NULL(strstr(rep.message, "same content as run 1"));
+    /* the runs say which name they depended on */
+    char *names = tu_text(st, "SELECT group_concat(source_name, ' ') FROM (SELECT source_name "
+                              "FROM ingest_runs WHERE status = 'complete' ORDER BY id) r");
+    if (strcmp(tu_backend(), "postgresql") == 0) {
+        free(names);
+        names = tu_text(st, "SELECT string_agg(source_name, ' ' ORDER BY id) FROM ingest_runs "
+                            "WHERE status = 'complete'");
+    }
+    CU_ASSERT_STRING_EQUAL(names ? names : "", "a.csv b.csv");
+    free(names);
+
+    /* a file that names its stations: its name does not matter, the content is the same */
+    static const char named[] = "time,station,value\n2020-01-01,S1,1\n2020-01-02,S1,2\n";
+    char *x = tu_write(dir, "x.csv", named), *y = tu_write(dir, "y.csv", named);
+    const char *const by_station[] = {"col.thing=station", NULL};
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, x, by_station, &rep, &err), 0);
+    int64_t x_run = rep.run_id;
+    CU_ASSERT_EQUAL(tu_ingest(st, y, by_station, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
+    /* other settings shape another result: not the same ingest */
+    const char *const other_unit[] = {"col.thing=station", "unit=m", NULL};
+    CU_ASSERT_EQUAL(tu_ingest(st, y, other_unit, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+
+    /* a run replaced by a later version of its source is no longer in force: its content
+     * under another name is ingested, not skipped */
+    free(tu_write(dir, "x.csv", "time,station,value\n2020-01-01,S1,10\n"));
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, x, by_station, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM ingest_runs WHERE replaces_run = %lld",
+             (long long)x_run);
+    CU_ASSERT_EQUAL(tu_int(st, sql), 1);
+    char *z = tu_write(dir, "z.csv", named);
+    CU_ASSERT_EQUAL(tu_ingest(st, z, by_station, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations o JOIN datastreams d ON d.id "
+                               "= o.datastream_id JOIN things t ON t.id = d.thing_id WHERE "
+                               "t.code = 'S1' AND o.result IN (1, 2)"),
+                    4); /* z's rows, and those of the datastream in metres */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result = 10"), 0);
+
+    /* a lenient ingest keeps what a strict one refuses (a pivot's invalid observation):
+     * not the same ingest either */
+    insitu_ingest_options lenient = {0};
+    lenient.lenient = 1;
+    insitu_ingest_options strict = {0};
+    CU_ASSERT_EQUAL(insitu_ingest(st, a, &strict, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
+    CU_ASSERT_EQUAL(insitu_ingest(st, a, &lenient, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+
+    /* runs of a store older than version 4 do not say whether the name mattered: only the
+     * same source is the same ingest */
+    char *c = tu_write(dir, "c.csv", "time,value\n2021-01-01,1\n");
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, c, NULL, &rep, &err), 0);
+    snprintf(sql, sizeof sql, "UPDATE ingest_runs SET source_name = NULL WHERE id = %lld",
+             (long long)rep.run_id);
+    CU_ASSERT_EQUAL(st_exec(&st->base, sql, &err), 0);
+    CU_ASSERT_EQUAL(tu_ingest(st, c, NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "skipped");
+    char *d = tu_write(dir, "d.csv", "time,value\n2021-01-01,1\n");
+    CU_ASSERT_EQUAL(tu_ingest(st, d, NULL, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE code = 'd'"), 1);
+    free(a);
+    free(b);
+    free(x);
+    free(y);
+    free(z);
+    free(c);
+    free(d);
+    insitu_store_close(st);
+}
+
 static void test_dry_run(void)
 {
     insitu_store *st = tu_store(NULL);
@@ -423,6 +518,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "quoted fields across lines", test_quoted_multiline);
     CU_add_test(s, "a bad row 5000 leaves the store as it was", test_atomic);
     CU_add_test(s, "a changed source replaces its old version", test_changed_source);
+    CU_add_test(s, "what makes two ingests the same: name, settings, runs in force",
+                test_same_ingest);
     CU_add_test(s, "dry run writes nothing", test_dry_run);
     CU_add_test(s, "a group of sources: each atomic, durable at its commit", test_group);
     CU_add_test(s, "empty, missing and header-only files", test_empty_and_missing);

@@ -29,12 +29,16 @@ static int suite_clean(void)
 
 static struct store *S(void) { return &store->base; }
 
+/* The newest schema version, which init brings every older store to. */
+#define NEWEST_VERSION 4
+
 static void test_init_idempotent(void)
 {
     insitu_error err;
     /* PostgreSQL's version 2 adds the SQL functions of the SensorThings filter; SQLite's
-     * replaces SpatiaLite's R*Tree triggers; 3 keeps the observations' texts once */
-    int newest = 3;
+     * replaces SpatiaLite's R*Tree triggers; 3 keeps the observations' texts once; 4 the
+     * runs' source names */
+    int newest = NEWEST_VERSION;
     CU_ASSERT_EQUAL(insitu_store_schema_version(store), newest);
     CU_ASSERT_STRING_EQUAL(insitu_store_backend(store), tu_backend());
     CU_ASSERT_EQUAL(insitu_store_init(store, &err), 0);
@@ -477,8 +481,18 @@ static void test_migration_from_older(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "migration"));
 }
 
+/* Gives a store version 3's ingest runs (no source_name), as a store made before version 4
+ * has them. */
+static int runs_v3(insitu_store *st, insitu_error *err)
+{
+    int rc = st_exec(&st->base, "DROP INDEX ingest_runs_replaces", err);
+    if (!rc)
+        rc = st_exec(&st->base, "ALTER TABLE ingest_runs DROP COLUMN source_name", err);
+    return rc;
+}
+
 /* Gives a store version 2's observations (their texts in the rows), as a store made
- * before version 3 has them. */
+ * before version 3 has them, and version 3's runs. */
 static int observations_v2(insitu_store *st, insitu_error *err)
 {
     static const char *const pg[] = {
@@ -493,7 +507,7 @@ static int observations_v2(insitu_store *st, insitu_error *err)
         "ALTER TABLE observations DROP COLUMN quality_id",
         "ALTER TABLE observations DROP COLUMN parameters_id", NULL};
     const char *const *sql = strcmp(insitu_store_backend(st), "postgresql") == 0 ? pg : sqlite;
-    int rc = 0;
+    int rc = runs_v3(st, err);
     for (int i = 0; !rc && sql[i]; i++)
         rc = st_exec(&st->base, sql[i], err);
     return rc;
@@ -526,7 +540,7 @@ static void test_migration_to_3(void)
     CU_ASSERT_EQUAL_FATAL(st_commit(&st->base, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM obs_texts"), 0);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE quality_id IS NOT NULL "
                                "OR parameters_id IS NOT NULL"),
@@ -544,6 +558,30 @@ static void test_migration_to_3(void)
                     4);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE id = 4 AND quality_id IS "
                                "NULL AND parameters_id IS NULL"),
+                    1);
+    insitu_store_close(st);
+}
+
+/* A store of version 3 gets version 4 from init: its runs keep their rows, and do not say
+ * whether their source's name mattered (NULL). */
+static void test_migration_to_4(void)
+{
+    insitu_error err;
+    insitu_store *st = tu_store(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL_FATAL(runs_v3(st, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(st_exec(&st->base,
+                                  "INSERT INTO ingest_runs (source, source_key, ingester, "
+                                  "checksum, status, started) VALUES ('a.csv', '/d/a.csv', "
+                                  "'csv', 'abc', 'complete', 1)",
+                                  &err),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '3'", &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
+    CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE source = 'a.csv' AND "
+                               "status = 'complete' AND source_name IS NULL"),
                     1);
     insitu_store_close(st);
 }
@@ -568,7 +606,7 @@ static void test_migration_to_2(void)
     CU_ASSERT_EQUAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '1'", &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT insitu_time_part(951825600000000, 0) * 10000 + "
                                "insitu_time_part(951825600000000, 1) * 100 + "
                                "insitu_time_part(951825600000000, 2)"),
@@ -604,7 +642,7 @@ static void test_sqlite_migration_to_2(void)
     CU_ASSERT_EQUAL_FATAL(observations_v2(st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE code = 'KEPT'"), 1);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
                                "sql LIKE '%RTreeAlign%'"),
@@ -660,6 +698,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "a failed migration changes nothing", test_migration_from_older);
     CU_add_test(s, "a deadline stops statements (INSITU_ELIMIT)", test_deadline);
     CU_add_test(s, "version 2 migrates to 3 (texts kept once)", test_migration_to_3);
+    CU_add_test(s, "version 3 migrates to 4 (the runs' source names)", test_migration_to_4);
     if (strcmp(tu_backend(), "postgresql") == 0)
         CU_add_test(s, "version 1 migrates (the filter's functions)", test_migration_to_2);
     else

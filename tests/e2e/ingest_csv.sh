@@ -63,6 +63,16 @@ cp "$DATA/csv/wide_interval.csv" "$DATA/csv/time_value.csv" "$T/folder/"
 printf 'time,value\n2020-01-01,oops\n' >"$T/folder/zz_bad.csv"
 expect 1 "a folder ingests file by file and reports the bad one" "zz_bad.csv:2" \
   "1 source failed" "ingested $T/folder/wide_interval.csv" -- insitu ingest "$T/folder"
+# the same bytes under another name, where the station is named after the file, are another
+# station: not "the same content" (issue 14: b's station was never made)
+cp "$DATA/csv/time_value.csv" "$T/a.csv"
+cp "$DATA/csv/time_value.csv" "$T/b.csv"
+insitu ingest "$T/a.csv" >/dev/null
+expect 0 "a copy named b.csv is station b, not a repeat of a.csv" "ingested $T/b.csv" \
+  "5 observations" -- insitu ingest "$T/b.csv"
+equal "stations a and b both exist" \
+  "$(sql "SELECT count(*) FROM things WHERE namespace = 'csv' AND code IN ('a', 'b')")" 2
+expect 0 "a.csv again is still a no-op" "skipped $T/a.csv" "unchanged" -- insitu ingest "$T/a.csv"
 expect 0 "--dry-run validates without writing" "validated" -- \
   insitu ingest --dry-run --force "$DATA/csv/wide_interval.csv"
 done_testing
