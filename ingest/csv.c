@@ -743,9 +743,12 @@ static int csv_header(struct csv *c, struct line_reader *lr, insitu_error *err)
         return rc;
     if (rc == 0)
         return insitu_error_set(err, INSITU_EINVAL, "csv: %s: no header line", c->name);
-    if (!utf8_valid(line, len))
-        return insitu_error_set(err, INSITU_EINVAL, "csv: %s:%llu: header is not UTF-8 text",
-                                c->name, (unsigned long long)lr->line_no);
+    if (!utf8_valid(line, len)) {
+        char where[512];
+        snprintf(where, sizeof where, "csv: %s:%llu: header", c->name,
+                 (unsigned long long)lr->line_no);
+        return source_not_utf8(c->src, where, err);
+    }
     if (!c->sep)
         c->sep = guess_sep(line);
     if (c->sep == ',' && c->decimal == ',')
@@ -821,10 +824,9 @@ static int csv_run(const struct source *src, struct batch_writer *bw, insitu_err
         if (len == 0)
             continue;
         if (!utf8_valid(line, len)) {
-            rc = insitu_error_set(err, INSITU_EINVAL,
-                                  "csv: %s:%llu: not UTF-8 text (convert the file, e.g. "
-                                  "iconv -f CP1252 -t UTF-8)",
-                                  c.name, (unsigned long long)lineno);
+            char where[512];
+            snprintf(where, sizeof where, "csv: %s:%llu", c.name, (unsigned long long)lineno);
+            rc = source_not_utf8(src, where, err);
             break;
         }
         int n = split_fields(line, len, c.sep, 1, fields, lens, CSV_MAX_COLS);

@@ -574,8 +574,10 @@ static int hw_wfs_run(const struct source *src, struct batch_writer *bw, insitu_
         if (!len)
             continue;
         if (!utf8_valid(line, len)) {
-            rc = insitu_error_set(err, INSITU_EINVAL, "hydroweb-next: %s:%llu: not UTF-8 text",
-                                  src->name, (unsigned long long)lr.line_no);
+            char where[512];
+            snprintf(where, sizeof where, "hydroweb-next: %s:%llu", src->name,
+                     (unsigned long long)lr.line_no);
+            rc = source_not_utf8(src, where, err);
             break;
         }
         int n = split_fields(line, len, ',', 1, f, l, WFS_MAX_COLS);

@@ -21,6 +21,7 @@
 #include <cpl_error.h>
 #include <cpl_string.h>
 #include <cpl_vsi.h>
+#include <gdal.h>
 
 #include "fetch.h"
 #include "store.h"
@@ -101,6 +102,26 @@ const char *source_head_text(const struct source *src, size_t *n)
     }
     *n = len;
     return p;
+}
+
+/* "(a CP1252 ... iconv ...)": how to convert the source, its path as the user gave it. */
+static void utf8_advice(const struct source *src, char *buf, size_t size)
+{
+    const char *base = path_basename(src->uri);
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        dot = base + strlen(base);
+    snprintf(buf, size,
+             "(a CP1252 or Latin-1 export? convert it first: iconv -f CP1252 -t UTF-8 '%s' > "
+             "'%.*s.utf8%s')",
+             src->uri, (int)(dot - src->uri), src->uri, dot);
+}
+
+int source_not_utf8(const struct source *src, const char *where, insitu_error *err)
+{
+    char advice[2200];
+    utf8_advice(src, advice, sizeof advice);
+    return insitu_error_set(err, INSITU_EINVAL, "%s: not UTF-8 text %s", where, advice);
 }
 
 int source_setting_bool(const struct source *src, const char *key, int dflt)
@@ -914,6 +935,36 @@ static int resolve_source(const char *uri, const char *path, struct source *src,
     return 0;
 }
 
+/* Why no ingester reads src, with what the user can do: a raster is sampled, not ingested;
+ * text in another encoding than UTF-8 is converted first. */
+static void unrecognised(const struct source *src, insitu_error *err)
+{
+    GDALDriverH raster = NULL;
+    if (!src->is_dir) {
+        gdal_drivers();
+        raster = GDALIdentifyDriverEx(src->path, GDAL_OF_RASTER, NULL, NULL);
+    }
+    if (raster) {
+        insitu_error_set(err, INSITU_EUNSUPPORTED,
+                         "%s: a raster (%s): rasters are not ingested but sampled at the stored "
+                         "stations: insitu sample --product NAME '%s' (see 'insitu sample --help')",
+                         src->uri, GDALGetDriverLongName(raster), src->uri);
+        return;
+    }
+    /* text up to the head's last line break (a character may be cut at its end) */
+    const unsigned char *nl = src->head_len ? memrchr(src->head, '\n', src->head_len) : NULL;
+    size_t text = nl ? (size_t)(nl - src->head) : 0;
+    char advice[2300] = "";
+    if (text && !memchr(src->head, '\0', text) && !utf8_valid((const char *)src->head, text)) {
+        snprintf(advice, sizeof advice, ", and it is not UTF-8 text ");
+        utf8_advice(src, advice + strlen(advice), sizeof advice - strlen(advice));
+    }
+    insitu_error_set(err, INSITU_EUNSUPPORTED,
+                     "%s: no ingester recognises this source (see 'insitu formats', or give "
+                     "--format)%s",
+                     src->uri, advice);
+}
+
 static const struct ingester *choose_ingester(const struct source *src, const char *format,
                                               insitu_error *err)
 {
@@ -939,10 +990,7 @@ static const struct ingester *choose_ingester(const struct source *src, const ch
         }
     }
     if (!best)
-        insitu_error_set(err, INSITU_EUNSUPPORTED,
-                         "%s: no ingester recognises this source (see 'insitu formats', or give "
-                         "--format)",
-                         src->uri);
+        unrecognised(src, err);
     return best;
 }
 

@@ -31,6 +31,9 @@ struct source {
 
 /* Returns the value of setting `key`, or NULL (borrowed). */
 const char *source_setting(const struct source *src, const char *key);
+/* Fails with INSITU_EINVAL: "WHERE: not UTF-8 text" and the iconv command that converts the
+ * source (French producers' exports are often CP1252). where: "csv: a.csv:3" or so. */
+int source_not_utf8(const struct source *src, const char *where, insitu_error *err);
 /* Parses a yes/no setting (default when absent); -1 when the value is neither. */
 int source_setting_bool(const struct source *src, const char *key, int dflt);
 /* The file's head after a UTF-8 byte order mark and white space (for probes); its length in

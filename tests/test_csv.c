@@ -177,7 +177,7 @@ static void test_errors(void)
     expect_error("time,value\n2020-01-01,abc\n", NULL, INSITU_EINVAL, f3);
     const char *const f4[] = {"no time column", NULL};
     expect_error("when,value\n2020-01-01,1\n", NULL, INSITU_EINVAL, f4);
-    const char *const f5[] = {"not UTF-8", "bad.csv:2", NULL};
+    const char *const f5[] = {"not UTF-8", "bad.csv:2", "iconv -f CP1252 -t UTF-8", NULL};
     expect_error("time,value\n2020-01-01,1\xe9\n", NULL, INSITU_EINVAL, f5);
     const char *const f6[] = {"no header line", NULL};
     expect_error("# only a comment\n\n", NULL, INSITU_EINVAL, f6);

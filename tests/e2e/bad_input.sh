@@ -63,7 +63,17 @@ equal "the failed run is recorded" \
 
 printf 'time,value\n2020-01-01,1\n' >"$T/ok.csv"
 printf 'time,value\n2020-01-01,\351t\351\n' >"$T/latin1.csv"
-expect 1 "non-UTF-8 text" "latin1.csv:2" "not UTF-8" -- insitu ingest "$T/latin1.csv"
+expect 1 "non-UTF-8 text: the line, and the iconv command that converts it" "latin1.csv:2" \
+  "not UTF-8" "iconv -f CP1252 -t UTF-8 '$T/latin1.csv' > '$T/latin1.utf8.csv'" -- \
+  insitu ingest "$T/latin1.csv"
+printf 'time,d\351bit\n2020-01-01,1\n' >"$T/latin1_header.csv"
+expect 1 "a CP1252 header gets the same advice" "latin1_header.csv:1: header" "iconv -f CP1252" -- \
+  insitu ingest "$T/latin1_header.csv"
+printf 'date d\351bit\n2020-01-01 1\n' >"$T/latin1.txt"
+expect 1 "an unrecognised file that is not UTF-8 says so" "no ingester recognises" \
+  "not UTF-8 text" "iconv -f CP1252" -- insitu ingest "$T/latin1.txt"
+expect 1 "ingest of a raster points to insitu sample" "a raster (" "insitu sample --product" -- \
+  insitu ingest "$DATA/raster/mod13q1/TERRA_MODIS_012010_NDVI_2013-09-14.jp2"
 expect 1 "a file that no ingester reads" "no ingester recognises" -- \
   insitu ingest "$INSITU"
 expect 1 "a source that does not exist" "$T/none.csv" -- insitu ingest "$T/none.csv"
