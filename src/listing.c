@@ -151,10 +151,15 @@ int insitu_export_datastreams(insitu_store *store, const insitu_filter *f, FILE 
         w.property = f->property;
         w.bbox = f->has_bbox ? f->bbox : NULL;
     }
+    int rc = ds_select_check_property(st, &w, f ? f->thing : NULL, err);
+    if (rc) {
+        sb_free(&sql);
+        return rc;
+    }
     ds_select_sql(st->dialect, &w, &sql);
     sb_puts(&sql, " ORDER BY d.id");
     struct stmt *s;
-    int rc = st_prepare(st, sql.data, &s, err);
+    rc = st_prepare(st, sql.data, &s, err);
     sb_free(&sql);
     if (rc)
         return rc;

@@ -70,10 +70,15 @@ static int select_datastreams(struct insitu_cursor *c, insitu_error *err)
     }
     struct ds_select w = {q->thing ? &thing_id : NULL, q->property,
                           q->has_bbox ? q->bbox : NULL};
+    int rc = ds_select_check_property(st, &w, q->thing, err);
+    if (rc) {
+        sb_free(&sql);
+        return rc;
+    }
     ds_select_sql(st->dialect, &w, &sql);
     sb_puts(&sql, " ORDER BY d.id");
     struct stmt *s;
-    int rc = st_prepare(st, sql.data, &s, err);
+    rc = st_prepare(st, sql.data, &s, err);
     sb_free(&sql);
     if (rc)
         return rc;

@@ -149,6 +149,55 @@ void ds_select_bind(const struct sql_dialect *d, const struct ds_select *w, stru
         dialect_bbox_bind(d, s, idx, w->bbox);
 }
 
+int ds_select_check_property(struct store *st, const struct ds_select *w, const char *thing,
+                             insitu_error *err)
+{
+    if (!w->property)
+        return 0;
+    struct ds_select only = {w->thing_id, NULL, NULL};
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT DISTINCT p.name, CASE WHEN lower(p.name) = lower(?) OR p.definition = ? "
+                  "THEN 1 ELSE 0 END FROM "
+                  "datastreams d JOIN observed_properties p ON p.id = d.observed_property_id "
+                  "WHERE 1 = 1");
+    ds_select_sql(st->dialect, &only, &sql);
+    sb_puts(&sql, " ORDER BY 1");
+    struct stmt *s;
+    int rc = st_prepare(st, sql.data, &s, err);
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    st_bind_text(s, 1, w->property);
+    st_bind_text(s, 2, w->property);
+    int idx = 3;
+    ds_select_bind(st->dialect, &only, s, &idx);
+    struct strbuf names = {0};
+    int found = 0, n = 0;
+    while (!found && (rc = st_step(s, err)) == 1) {
+        found = st_col_int64(s, 1) != 0;
+        if (n++ < 20)
+            sb_printf(&names, "%s%s", n > 1 ? ", " : "", st_col_text(s, 0));
+        else if (n == 21)
+            sb_puts(&names, ", ...");
+    }
+    st_finalize(s);
+    if (rc >= 0 && !found) {
+        const char *what = n ? sb_str(&names) : "none";
+        if (thing)
+            rc = insitu_error_set(err, INSITU_ENOTFOUND,
+                                  "thing '%s': no datastream of property '%s' (its properties: "
+                                  "%s)",
+                                  thing, w->property, what);
+        else
+            rc = insitu_error_set(err, INSITU_ENOTFOUND,
+                                  "property '%s': no datastream has it (the store's properties: "
+                                  "%s)",
+                                  w->property, what);
+    }
+    sb_free(&names);
+    return rc < 0 ? rc : 0;
+}
+
 /* ---- statement helpers ---- */
 
 int st_prepare(struct store *st, const char *sql, struct stmt **out, insitu_error *err)

@@ -105,6 +105,11 @@ struct ds_select {
 void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struct strbuf *sql);
 void ds_select_bind(const struct sql_dialect *d, const struct ds_select *w, struct stmt *s,
                     int *idx);
+/* Before a selection with a property: INSITU_ENOTFOUND when no datastream (of the Thing, when
+ * w->thing_id is set; `thing` is its name as the user gave it) has that property, with the
+ * properties there are; 0 otherwise. A wrong name then says so instead of selecting nothing. */
+int ds_select_check_property(struct store *st, const struct ds_select *w, const char *thing,
+                             insitu_error *err);
 
 /* What a transaction is for (store_ops.begin). */
 enum { TX_PLAIN, TX_BULK, TX_GROUP };

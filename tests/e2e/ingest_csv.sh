@@ -63,6 +63,18 @@ cp "$DATA/csv/wide_interval.csv" "$DATA/csv/time_value.csv" "$T/folder/"
 printf 'time,value\n2020-01-01,oops\n' >"$T/folder/zz_bad.csv"
 expect 1 "a folder ingests file by file and reports the bad one" "zz_bad.csv:2" \
   "1 source failed" "ingested $T/folder/wide_interval.csv" -- insitu ingest "$T/folder"
+# a station that exists with a property it does not have: say so, with what it has
+expect 1 "a query of a property the station lacks says so" \
+  "thing 'R_MARONI_TAPANAHONY_KM0198': no datastream of property 'discharge'" \
+  "its properties: water_surface_height" -- \
+  insitu query --thing R_MARONI_TAPANAHONY_KM0198 --property discharge
+expect 1 "a property no datastream has names the store's properties" \
+  "property 'water_surface_heigth': no datastream has it" "water_surface_height" -- \
+  insitu query --property water_surface_heigth
+expect 1 "so does the datastreams listing" "no datastream of property 'discharge'" -- \
+  insitu datastreams --thing R_MARONI_TAPANAHONY_KM0198 --property discharge
+expect 0 "a property in another case still selects" "48.96" -- \
+  insitu query --thing R_MARONI_TAPANAHONY_KM0198 --property Water_Surface_Height
 # the same bytes under another name, where the station is named after the file, are another
 # station: not "the same content" (issue 14: b's station was never made)
 cp "$DATA/csv/time_value.csv" "$T/a.csv"
