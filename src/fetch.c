@@ -204,9 +204,6 @@ static int entry_open(struct entry *e, const char *url, const char *name,
     sb_printf(&sb, "%s/%.16s", cache, hex);
     free(cache);
     e->dir = sb.data;
-    rc = mkdir_p(e->dir, err);
-    if (rc)
-        return rc;
     struct strbuf f = {0}, p = {0}, m = {0};
     sb_printf(&f, "%s/%s", e->dir, base);
     sb_printf(&p, "%s/%s.part", e->dir, base);
@@ -214,13 +211,27 @@ static int entry_open(struct entry *e, const char *url, const char *name,
     e->final = f.data;
     e->part = p.data;
     e->meta = m.data;
-    /* one download of a URL at a time: a second process waits for the first */
-    e->lock_fd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (e->lock_fd < 0 || flock(e->lock_fd, LOCK_EX) != 0)
-        return insitu_error_set(err, INSITU_EIO, "%s: cannot lock the cache entry: %s", url,
-                                strerror(errno));
-    meta_read(e);
-    return 0;
+    /* one download of a URL at a time: a second process waits for the first. The folder is
+     * removed by a download that failed and left nothing in it: the lock is then taken again
+     * on the folder made anew. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        rc = mkdir_p(e->dir, err);
+        if (rc)
+            return rc;
+        e->lock_fd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (e->lock_fd < 0 || flock(e->lock_fd, LOCK_EX) != 0)
+            return insitu_error_set(err, INSITU_EIO, "%s: cannot lock the cache entry: %s", url,
+                                    strerror(errno));
+        struct stat held, now;
+        if (fstat(e->lock_fd, &held) == 0 && stat(e->dir, &now) == 0 &&
+            held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+            meta_read(e);
+            return 0;
+        }
+        close(e->lock_fd);
+        e->lock_fd = -1;
+    }
+    return insitu_error_set(err, INSITU_EIO, "%s: cannot lock the cache entry %s", url, e->dir);
 }
 
 static uint64_t file_size(const char *path)
@@ -779,6 +790,7 @@ int fetch_url(const char *url, const char *name, const insitu_fetch_options *o,
             meta_write(&fs.e, url, 0);
         else
             unlink(fs.e.part);
+        rmdir(fs.e.dir); /* the entry's folder goes when nothing is left in it (a 404) */
         char tries[40] = "";
         if (res->attempts > 1)
             snprintf(tries, sizeof tries, " (after %d attempts)", res->attempts);

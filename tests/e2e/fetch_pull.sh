@@ -73,8 +73,11 @@ expect 0 "redirects are followed" "ingested $U/redirect/2/csv/time_value.csv (cs
 expect 1 "a redirect loop stops" "more than 5 redirects" -- insitu ingest "$U/loop"
 expect 1 "a body beyond --max-size is refused" "larger than the size limit of 1024 bytes" -- \
   insitu ingest --max-size 1K "$U/big-chunked/100000"
+entries=$(find "$T/cache" -mindepth 1 -maxdepth 1 -type d | wc -l)
 expect 1 "HTTP 404 names the URL" "$U/data/none.csv: HTTP 404 Not Found" -- \
   insitu ingest "$U/data/none.csv"
+equal "a 404 leaves no folder in the download cache" \
+  "$(find "$T/cache" -mindepth 1 -maxdepth 1 -type d | wc -l)" "$entries"
 expect 2 "a bad download option is a usage error" "--max-size 12Q" -- \
   insitu ingest --max-size 12Q "$U/data/none.csv"
 
