@@ -12,9 +12,9 @@ Blocks
 - A fenced block tagged `sh` (```sh) is run. Other blocks are not, except as output (below).
 - `<!-- doc-test skip: REASON -->` as the last non-blank line before a ```sh fence excludes
   that block; it is reported as `ok N - FILE:LINE ... # SKIP REASON`. A reason is required.
-- A ```json or ```text block separated from the ```sh block before it by blank lines only
-  shows the standard output of that block's last command, which is compared with it by
-  shape (below).
+- A ```json or ```text block shows the standard output of the last command of the ```sh
+  block right before it (blank lines only between), and is compared with it by shape
+  (below). One that follows no ```sh block is a failure (or carries a skip marker).
 - An indented code block holding a command, and a fence tagged bash, shell or console, are
   failures: they would not be run (fence them as ```sh).
 
@@ -261,7 +261,7 @@ def text_diff(shown, actual):
         have = got.splitlines()[n] if n < len(got.splitlines()) else "(no line)"
         if not re.fullmatch(pat, have):
             return "line %d: shown %r, found %r" % (n + 1, l, have)
-    return "the output does not match the lines shown: %r" % got[:400]
+    return "the output does not match the lines shown:\n%s\nfound:\n%s" % (shown, got[:1500])
 
 
 # ---------------------------------------------------------------- services
@@ -429,7 +429,7 @@ class Runner:
             for b in blocks:
                 if b.lang == "sh":
                     self.doc.block(b)
-                elif b.lang in ("json", "text") and b.follows is not None and b.follows.lang == "sh":
+                elif b.lang in ("json", "text"):
                     self.doc.output(b)
         finally:
             self.doc.finish()
@@ -642,6 +642,11 @@ class DocumentRun:
     def output(self, b):
         title = "%s:%d: the output shown (```%s)" % (self.rel, b.line, b.lang)
         src = b.follows
+        if b.skip:
+            return self.r.ok(title, "SKIP " + b.skip)
+        if src is None or src.lang != "sh":
+            return self.r.not_ok(title, "no ```sh block right before it (blank lines only between): "
+                                 "whose output is it?")
         if src.skip:
             return self.r.ok(title, "SKIP its command is not run: " + src.skip)
         if not getattr(src, "commands", None) or self.last is None or self.last[0] is not src.commands[-1]:
