@@ -69,6 +69,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 COMMAND_TIMEOUT = 120  # seconds for one command (the whole suite takes well under a minute)
@@ -282,6 +283,20 @@ class Services:
         self.args, self.root = args, root
         self.httpd, self.http_port = None, None
         self.pg_uri, self.replica_uri, self.pg_failed = None, None, None
+        self.pg_lock = threading.Lock()
+        self.pg_thread = None
+
+    def prepare_pg(self, replica):
+        """Starts the cluster (and its replica) on another thread while the first documents
+        run: the first command that needs it waits for it."""
+        self.pg_thread = threading.Thread(target=self._prepare, args=(replica,), daemon=True)
+        self.pg_thread.start()
+
+    def _prepare(self, replica):
+        try:
+            self.pg(replica)
+        except RuntimeError:
+            pass
 
     def http(self):
         if self.httpd is None:
@@ -305,18 +320,19 @@ class Services:
 
     def pg(self, replica):
         """(primary URI, replica URI or None) of the cluster, without a database name."""
-        if self.pg_failed:
-            raise RuntimeError(self.pg_failed)
-        try:
-            if self.pg_uri is None:
-                self.pg_uri = self._pg("start", os.path.join(self.root, "pg"))
-            if replica and self.replica_uri is None:
-                self.replica_uri = self._pg("replica", os.path.join(self.root, "pg"),
-                                            os.path.join(self.root, "pg-replica"))
-        except RuntimeError as e:
-            self.pg_failed = str(e)
-            raise
-        return self.pg_uri, self.replica_uri
+        with self.pg_lock:
+            if self.pg_failed:
+                raise RuntimeError(self.pg_failed)
+            try:
+                if self.pg_uri is None:
+                    self.pg_uri = self._pg("start", os.path.join(self.root, "pg"))
+                if replica and self.replica_uri is None:
+                    self.replica_uri = self._pg("replica", os.path.join(self.root, "pg"),
+                                                os.path.join(self.root, "pg-replica"))
+            except RuntimeError as e:
+                self.pg_failed = str(e)
+                raise
+            return self.pg_uri, self.replica_uri
 
     def create_database(self, name):
         uri, _ = self.pg(False)
@@ -325,6 +341,8 @@ class Services:
         return uri.rsplit("/", 1)[0] + "/" + name
 
     def stop(self):
+        if self.pg_thread is not None:
+            self.pg_thread.join()
         if self.httpd is not None:
             self.httpd.terminate()
             self.httpd.wait()
@@ -360,9 +378,11 @@ class Shell:
             left = end - time.monotonic()
             if left <= 0:
                 return None
-            ready, _, _ = select.select([self.rfd], [], [], left)
+            ready, _, _ = select.select([self.rfd], [], [], min(left, 0.2))
             if not ready:
-                return None
+                if not self.alive():
+                    return None
+                continue
             chunk = os.read(self.rfd, 4096)
             if not chunk:
                 return None
@@ -423,6 +443,7 @@ class Runner:
                 self.not_ok("%s:%d: a ```%s block is never run: tag it sh" % (rel, b.line, b.lang))
         runnable = [b for b in blocks if b.lang == "sh"]
         if not runnable:
+            print("# %s: no ```sh example" % rel, flush=True)
             return
         self.doc = DocumentRun(self, rel)
         try:
@@ -437,6 +458,13 @@ class Runner:
 
     def run(self, files):
         t0 = time.monotonic()
+        uris = []
+        for rel in files:
+            for b in read_blocks(os.path.join(self.args.src, rel), rel)[0]:
+                if b.lang == "sh" and not b.skip:
+                    uris += PG_URI.findall("\n".join(t for _, t in b.lines))
+        if uris:
+            self.services.prepare_pg(any(pg_host(u) == "db2" for u in uris))
         try:
             for rel in files:
                 self.document(rel)
@@ -511,8 +539,7 @@ class DocumentRun:
         return text
 
     def database(self, uri):
-        host = re.sub(r"^[a-z]+://(?:[^@/]*@)?", "", uri).split("/")[0].split(":")[0].split("?")[0]
-        kind = "replica" if host == "db2" else "primary"
+        kind = "replica" if pg_host(uri) == "db2" else "primary"
         if "primary" not in self.db:
             self.db["primary"] = self.r.services.create_database("doc_" + self.name)
         if kind == "replica" and "replica" not in self.db:
@@ -535,18 +562,18 @@ class DocumentRun:
         if self.dead:
             self.r.not_ok(c.title(), "not run: " + self.dead)
             return
+        t0 = time.monotonic()
         try:
             text = self.substitute(c.text)
         except (RuntimeError, subprocess.CalledProcessError) as e:
             self.r.not_ok(c.title(), "could not provide what it needs: %s" % e)
             return
         if SERVE.search(text):
-            return self.serve(c, text)
+            return self.serve(c, text, t0)
         http = os.path.join(self.meta, "http")
         for f in os.listdir(http):
             os.unlink(os.path.join(http, f))
         out, err = os.path.join(self.meta, "out"), os.path.join(self.meta, "err")
-        t0 = time.monotonic()
         self.shell.send('{ %s} >%s 2>%s </dev/null\nprintf "rc %%s\\n" "$?" >&%d\n'
                         % (text, shell_quote(out), shell_quote(err), self.shell.wfd))
         reply = self.shell.answer(COMMAND_TIMEOUT)
@@ -578,10 +605,10 @@ class DocumentRun:
             self.r.not_ok(c.title(), *(shown + problems + ["stdout: " + stdout[-3000:],
                                                           "stderr: " + stderr[-3000:]]))
         else:
-            self.r.ok(c.title() + (" (%.1f s)" % took if took >= 1 else ""))
+            self.r.ok(c.title() + seconds(took, " (", ")"))
 
     # servers
-    def serve(self, c, text):
+    def serve(self, c, text, t0):
         if self.server:
             self.stop_server("stop the server of line %d before the next one" % self.server[0].line)
         pidfile = os.path.join(self.meta, "serve.pid")
@@ -589,8 +616,8 @@ class DocumentRun:
             os.unlink(pidfile)
         err = os.path.join(self.meta, "serve-%d.err" % c.line)
         out = os.path.join(self.meta, "serve-%d.out" % c.line)
-        self.shell.send('{ %s} >%s 2>%s </dev/null &\nprintf "bg %%s\\n" "$!" >&%d\n'
-                        % (text, shell_quote(out), shell_quote(err), self.shell.wfd))
+        self.shell.send('{ %s} >%s 2>%s </dev/null %d>&- &\nprintf "bg %%s\\n" "$!" >&%d\n'
+                        % (text, shell_quote(out), shell_quote(err), self.shell.wfd, self.shell.wfd))
         reply = self.shell.answer(10)
         if reply is None:
             self.dead = "the shell did not start the server"
@@ -612,15 +639,25 @@ class DocumentRun:
                                                 "stderr: " + read_text(err)[-2000:]]))
             return
         self.server = (c, sub, int(read_text(pidfile).strip()))
-        self.r.ok(c.title() + " (serving at %s)" % url)
+        self.r.ok(c.title() + " (serving at %s%s)" % (url, seconds(time.monotonic() - t0, ", ")))
 
     def stop_server(self, title):
+        t0 = time.monotonic()
         c, sub, pid = self.server
         self.server = None
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+        if not self.shell.alive():
+            for _ in range(600):
+                if not process_exists(pid):
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(pid, signal.SIGKILL)
+            return self.r.not_ok("%s:%d: %s" % (self.rel, c.line, title),
+                                 "its exit status is unknown: the shell had exited")
         self.shell.send('wait %d\nprintf "rc %%s\\n" "$?" >&%d\n' % (sub, self.shell.wfd))
         reply = self.shell.answer(45)
         if reply is None:
@@ -636,7 +673,8 @@ class DocumentRun:
             self.r.not_ok("%s:%d: %s" % (self.rel, c.line, title),
                           "exit status %d after SIGTERM, expected 0" % rc, "stderr: " + err[-2000:])
         else:
-            self.r.ok("%s:%d: %s: exit 0" % (self.rel, c.line, title))
+            self.r.ok("%s:%d: %s: exit 0%s" % (self.rel, c.line, title,
+                                                seconds(time.monotonic() - t0, " (", ")")))
 
     # shown output
     def output(self, b):
@@ -678,6 +716,15 @@ class DocumentRun:
 
 
 # ---------------------------------------------------------------- helpers
+
+def seconds(t, before="", after=""):
+    """A duration worth showing in a test's title (a second or more), else nothing."""
+    return "%s%.1f s%s" % (before, t, after) if t >= 1 else ""
+
+
+def pg_host(uri):
+    return re.sub(r"^[a-z]+://(?:[^@/]*@)?", "", uri).split("/")[0].split(":")[0].split("?")[0]
+
 
 def shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
