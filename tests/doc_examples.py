@@ -573,7 +573,8 @@ class DocumentRun:
         http = os.path.join(self.meta, "http")
         for f in os.listdir(http):
             os.unlink(os.path.join(http, f))
-        out, err = os.path.join(self.meta, "out"), os.path.join(self.meta, "err")
+        out = os.path.join(self.meta, "%d.out" % c.line)   # kept with --keep
+        err = os.path.join(self.meta, "%d.err" % c.line)
         self.shell.send('{ %s} >%s 2>%s </dev/null\nprintf "rc %%s\\n" "$?" >&%d\n'
                         % (text, shell_quote(out), shell_quote(err), self.shell.wfd))
         reply = self.shell.answer(COMMAND_TIMEOUT)
