@@ -24,9 +24,10 @@ Running
   binary under test. One bash (`set -u -o pipefail`, stdin /dev/null) runs the document's
   blocks in order, one command at a time (a command is as many lines as bash needs to parse
   it whole), so variables, exports and `cd` carry from block to block.
-- Every command must exit 0. A curl command's HTTP answers must be below 400, or equal to the
-  status its trailing comment starts with (`# 201, Location: ...`, `# 400`): `curl` on PATH
-  runs the real curl with `-sS -D FILE` to see them.
+- Every command must exit 0, or with the status its trailing comment announces (`# exit 1`).
+  A curl command's HTTP answers must be below 400, or equal to the status its trailing
+  comment starts with (`# 201, Location: ...`, `# 400`): `curl` on PATH runs the real curl
+  with `-sS -D FILE` to see them.
 - A command running `insitu ... serve` starts in the background; the runner waits for the
   server's `insitu: serving ... at http://...` line, keeps it for the later blocks, and stops
   it with SIGTERM (expecting exit 0) at the end of the document, or before another `serve`
@@ -39,10 +40,12 @@ Substitutions: the only differences between what a document says and what runs
                                                   -> tests/httpd.py's Hydrocron
   https://hydroweb.next.theia-land.fr/geoserver/HYDROWEB/ows
                                                   -> tests/httpd.py's Hydroweb.next WFS
-  postgresql://..., postgres://...                -> a fresh database of a tests/pg_cluster
-                                                     cluster (host db2: its streaming replica,
-                                                     `pg_cluster replica`), started only when
-                                                     a document needs one
+  postgresql://..., postgres://...                -> the document's own database (the same for
+                                                     all its URIs) on a tests/pg_cluster
+                                                     cluster; host db2: that database on the
+                                                     cluster's streaming replica (`pg_cluster
+                                                     replica`). Both start, on a thread, only
+                                                     when some document needs them
   0.0.0.0:8080, 127.0.0.1:8080, localhost:8080    -> 127.0.0.1:F, a free port per document
   `insitu ... serve` without --listen             -> `serve --listen 127.0.0.1:F`
 The environment has no INSITU_* or PG* variable, HOME and XDG_CACHE_HOME in the temporary
@@ -84,6 +87,7 @@ PG_URI = re.compile(r"postgres(?:ql)?://[^\s'\"\\)]*")
 LISTEN = re.compile(r"\b(?:0\.0\.0\.0|127\.0\.0\.1|localhost):8080\b")
 SERVE = re.compile(r"(?:^|[\s;&|(])insitu\s(?:[^|;&#]*\s)?serve(?=\s|$)")
 STATUS_COMMENT = re.compile(r"(?:^|\s)#\s*([1-5]\d\d)\b")
+EXIT_COMMENT = re.compile(r"(?:^|\s)#\s*exit\s+(\d+)\b")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^`]*?)\s*$")
 SKIP_MARK = re.compile(r"^<!--\s*doc-test\s+skip:\s*(.*?)\s*-->$")
 INDENTED_COMMAND = re.compile(r"^ {4,}(?:\$ )?(?:insitu|curl|export|cd)\b")
@@ -97,7 +101,7 @@ class Block:
         self.path, self.line, self.info = path, line, info
         self.lang = info.split()[0] if info else ""
         self.lines = []          # (line number, text)
-        self.skip = None         # reason, from a doc-test skip marker
+        self.skip = None         # the reason of a doc-test skip marker ("" when it gives none)
         self.follows = None      # the block before, when only blank lines separate them
 
 
@@ -124,7 +128,7 @@ def read_blocks(path, rel):
             if before:
                 s = SKIP_MARK.match(before[-1].strip())
                 if s:
-                    cur.skip = s.group(1) or "(no reason given)"
+                    cur.skip = s.group(1)
             continue
         if INDENTED_COMMAND.match(line) and i > 1 and not text[i - 2].strip():
             stray.append((i, "an indented example is never run: fence it as ```sh"))
@@ -461,7 +465,7 @@ class Runner:
         uris = []
         for rel in files:
             for b in read_blocks(os.path.join(self.args.src, rel), rel)[0]:
-                if b.lang == "sh" and not b.skip:
+                if b.lang == "sh" and b.skip is None:
                     uris += PG_URI.findall("\n".join(t for _, t in b.lines))
         if uris:
             self.services.prepare_pg(any(pg_host(u) == "db2" for u in uris))
@@ -549,11 +553,13 @@ class DocumentRun:
 
     # blocks
     def block(self, b):
-        if b.skip:
-            self.r.ok("%s:%d: ```sh block of %d lines" % (self.rel, b.line, len(b.lines)),
-                      "SKIP " + b.skip)
+        if b.skip is not None:
             b.commands = []
-            return
+            title = "%s:%d: ```sh block, %d line%s" % (self.rel, b.line, len(b.lines),
+                                                        "s" if len(b.lines) != 1 else "")
+            if not b.skip:
+                return self.r.not_ok(title, "a doc-test skip marker must give its reason")
+            return self.r.ok(title, "SKIP " + b.skip)
         b.commands = split_commands(b)
         for c in b.commands:
             self.command(c)
@@ -595,8 +601,10 @@ class DocumentRun:
         rc = int(reply.split()[1])
         self.last = (c, stdout)
         problems = []
-        if rc != 0:
-            problems.append("exit status %d, expected 0" % rc)
+        want_rc = EXIT_COMMENT.findall(c.text)
+        want_rc = int(want_rc[-1]) if want_rc else 0
+        if rc != want_rc:
+            problems.append("exit status %d, expected %d" % (rc, want_rc))
         expected = STATUS_COMMENT.findall(c.text)
         for status in http_statuses(http):
             want = expected[-1] if expected else None
@@ -681,13 +689,15 @@ class DocumentRun:
     def output(self, b):
         title = "%s:%d: the output shown (```%s)" % (self.rel, b.line, b.lang)
         src = b.follows
-        if b.skip:
+        if b.skip is not None:
+            if not b.skip:
+                return self.r.not_ok(title, "a doc-test skip marker must give its reason")
             return self.r.ok(title, "SKIP " + b.skip)
         if src is None or src.lang != "sh":
             return self.r.not_ok(title, "no ```sh block right before it (blank lines only between): "
                                  "whose output is it?")
-        if src.skip:
-            return self.r.ok(title, "SKIP its command is not run: " + src.skip)
+        if src.skip is not None:
+            return self.r.ok(title, "SKIP its command is not run: " + (src.skip or "(no reason)"))
         if not getattr(src, "commands", None) or self.last is None or self.last[0] is not src.commands[-1]:
             return self.r.not_ok(title, "not compared: the command before it did not run")
         c, stdout = self.last
