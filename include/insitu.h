@@ -70,6 +70,9 @@ int insitu_store_init(insitu_store *store, insitu_error *err);
 int insitu_store_schema_version(insitu_store *store);
 /* The backend's name: "sqlite" or "postgresql" (borrowed). */
 const char *insitu_store_backend(const insitu_store *store);
+/* 1 when insitu_store_open created the store (INSITU_OPEN_CREATE on a file that did not
+ * exist, or on a database without the insitu schema), else 0. */
+int insitu_store_created(const insitu_store *store);
 
 /* --- downloads ------------------------------------------------------------------------ */
 /* How http(s) sources are downloaded. All optional: zero means the default. */
