@@ -114,14 +114,18 @@ typedef struct insitu_ingest_options {
 /* What one source ingest did. */
 typedef struct insitu_ingest_report {
     int64_t run_id;
-    char status[16];          /* "complete", "skipped", "failed", "validated" */
+    char status[16];          /* "complete", "skipped", "failed", "validated", or "empty":
+                                 nothing to ingest in the source with these settings (a
+                                 raster covering no station), no run recorded */
     char ingester[32];
     char checksum[65];        /* SHA-256 of the source content, hex */
     uint64_t things, datastreams, observations; /* entities and rows read from the source */
     uint64_t inserted, updated, deleted, nulls;  /* observation rows changed in the store */
     uint64_t warnings;
     double seconds;
-    char message[512];        /* why it was skipped, or a summary */
+    char message[512];        /* why it was skipped or empty, or a summary */
+    int has_footprint;        /* "empty": the source's footprint is known, */
+    double footprint[4];      /* west, south, east, north (EPSG:4326) */
 } insitu_ingest_report;
 
 /* Ingests one source (file, folder, .zip, or http(s) URL) as one atomic transaction: on
