@@ -281,8 +281,9 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
     insitu_error err = {0};
     char digest[65];
     size_t n_stations = 0;
+    double extent[4];
     if (raster_sample_stations_digest(st, things.len ? sb_str(&things) : NULL, bbox, digest,
-                                      &n_stations, &err)) {
+                                      &n_stations, extent, &err)) {
         rc = cli_fail(&err);
         insitu_store_close(st);
         goto done;
