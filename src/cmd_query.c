@@ -12,7 +12,8 @@
 enum { O_DATASTREAM = 1, O_THING, O_PROPERTY, O_BBOX, O_FROM, O_TO, O_AGGREGATE, O_STAT,
        O_LIMIT, O_FORMAT, O_OUTPUT };
 
-/* in the order of enum insitu_stat */
+/* in the order of enum insitu_agg and enum insitu_stat */
+static const char *const aggregates[] = {"none", "hour", "day", "month", "year", NULL};
 static const char *const stats[] = {"mean", "min", "max", "sum", "count", NULL};
 static const char *const formats[] = {"csv", "json", "geojson", "waterml2", NULL};
 
@@ -27,8 +28,8 @@ static const struct cli_option query_options[] = {
      .help = "the datastreams of the things inside this box (degrees)"},
     {.name = "from", .code = O_FROM, .arg = "ISO", .help = "from this time on (inclusive)"},
     {.name = "to", .code = O_TO, .arg = "ISO", .help = "until this time (exclusive)"},
-    {.name = "aggregate", .code = O_AGGREGATE, .arg = "hour|day|month|year",
-     .help = "one row per UTC period"},
+    {.name = "aggregate", .code = O_AGGREGATE, .help = "one row per UTC period (default none)",
+     .choices = aggregates},
     {.name = "stat", .code = O_STAT, .help = "the statistic of --aggregate (default mean)",
      .choices = stats},
     {.name = "limit", .code = O_LIMIT, .arg = "N", .help = "at most N rows"},
@@ -54,19 +55,10 @@ static void query_help(void)
            "result_quality,phenomenon_time_end, then parameters (raw) or count (aggregate).\n");
 }
 
-static int parse_choice(const char *text, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (str_ieq(text, names[i]))
-            return i;
-    return -1;
-}
-
 int cmd_query(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_option *const tables[] = {query_options, NULL};
     struct cli_args a = {.cmd = "query", .tables = tables, .argc = argc, .argv = argv};
-    static const char *const aggs[] = {"none", "hour", "day", "month", "year"};
     insitu_query q = {0};
     q.from_us = q.to_us = INSITU_TIME_NONE;
     int64_t ids[256];
@@ -96,14 +88,7 @@ int cmd_query(struct cli *cli, int argc, char **argv)
             if (insitu_time_parse(a.arg, 0, c == O_FROM ? &q.from_us : &q.to_us, &err))
                 return cli_usage("query", "--%s: %s", a.opt->name, err.message);
             break;
-        case O_AGGREGATE: {
-            int agg = parse_choice(a.arg, aggs, 5);
-            if (agg < 0)
-                return cli_usage("query", "--aggregate %s: expected hour, day, month or year",
-                                 a.arg);
-            q.aggregate = (enum insitu_agg)agg;
-            break;
-        }
+        case O_AGGREGATE: q.aggregate = (enum insitu_agg)a.choice; break;
         case O_STAT:
             q.stat = (enum insitu_stat)a.choice;
             have_stat = 1;
