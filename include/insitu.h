@@ -70,6 +70,9 @@ int insitu_store_init(insitu_store *store, insitu_error *err);
 int insitu_store_schema_version(insitu_store *store);
 /* The backend's name: "sqlite" or "postgresql" (borrowed). */
 const char *insitu_store_backend(const insitu_store *store);
+/* 1 when insitu_store_open created the store (INSITU_OPEN_CREATE on a file that did not
+ * exist, or on a database without the insitu schema), else 0. */
+int insitu_store_created(const insitu_store *store);
 
 /* --- downloads ------------------------------------------------------------------------ */
 /* How http(s) sources are downloaded. All optional: zero means the default. */
@@ -111,14 +114,18 @@ typedef struct insitu_ingest_options {
 /* What one source ingest did. */
 typedef struct insitu_ingest_report {
     int64_t run_id;
-    char status[16];          /* "complete", "skipped", "failed", "validated" */
+    char status[16];          /* "complete", "skipped", "failed", "validated", or "empty":
+                                 nothing to ingest in the source with these settings (a
+                                 raster covering no station), no run recorded */
     char ingester[32];
     char checksum[65];        /* SHA-256 of the source content, hex */
     uint64_t things, datastreams, observations; /* entities and rows read from the source */
     uint64_t inserted, updated, deleted, nulls;  /* observation rows changed in the store */
     uint64_t warnings;
     double seconds;
-    char message[512];        /* why it was skipped, or a summary */
+    char message[512];        /* why it was skipped or empty, or a summary */
+    int has_footprint;        /* "empty": the source's footprint is known, */
+    double footprint[4];      /* west, south, east, north (EPSG:4326) */
 } insitu_ingest_report;
 
 /* Ingests one source (file, folder, .zip, or http(s) URL) as one atomic transaction: on

@@ -330,6 +330,10 @@ struct batch_writer {
         n_duplicates;
     struct sha256 *hash;
     double t0, last_progress;
+    /* bw_nothing: the source holds nothing to ingest, why, and its footprint */
+    int nothing, has_footprint;
+    char nothing_why[sizeof ((insitu_ingest_report *)0)->message];
+    double footprint[4];
 };
 
 int bw_lenient(const struct batch_writer *bw) { return bw->lenient; }
@@ -348,6 +352,18 @@ void bw_warn(struct batch_writer *bw, const char *fmt, ...)
     bw->n_warnings++;
     if (bw->opts && bw->opts->warning)
         bw->opts->warning(bw->opts->ctx, msg);
+}
+
+void bw_nothing(struct batch_writer *bw, const double footprint[4], const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(bw->nothing_why, sizeof bw->nothing_why, fmt, ap);
+    va_end(ap);
+    bw->nothing = 1;
+    bw->has_footprint = footprint != NULL;
+    if (footprint)
+        memcpy(bw->footprint, footprint, sizeof bw->footprint);
 }
 
 /* Looks up key in cache; on a miss runs upsert and caches the id. */
@@ -1529,6 +1545,15 @@ static int ingest_in_tx(struct store *st, const struct ingester *ing, struct sou
     uint64_t deleted = 0;
     if (!rc)
         rc = ing->run(src, &bw, err);
+    if (!rc && bw.nothing) { /* no run: what run() wrote goes, nothing is recorded */
+        snprintf(rep->status, sizeof rep->status, "empty");
+        snprintf(rep->message, sizeof rep->message, "%s", bw.nothing_why);
+        rep->has_footprint = bw.has_footprint;
+        memcpy(rep->footprint, bw.footprint, sizeof rep->footprint);
+        bw_free(&bw);
+        st_rollback(st);
+        return 0;
+    }
     /* the source is read: the next one is read while this one is written */
     if (!rc)
         readahead_start(st, opts);
@@ -1728,7 +1753,7 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
         snprintf(rep->status, sizeof rep->status, "failed");
         if (!opts->dry_run)
             record_failure(st, &ri, err ? err->message : insitu_strerror(rc));
-    } else if (prev) {
+    } else if (prev && strcmp(rep->status, "empty") != 0) {
         snprintf(rep->message, sizeof rep->message, "replaces run %lld", (long long)prev);
     }
     if (streaming && stream_hash.ctx) { /* the ingest failed before the end of the file */

@@ -125,6 +125,12 @@ struct store *bw_store(struct batch_writer *bw);
  * after its file, a date or name read from it): the same content under another name is then
  * another ingest, not a repeat of this one (see SQL_SAME_CONTENT in ingest.c). */
 void bw_uses_source_name(struct batch_writer *bw);
+/* Says that the source holds nothing to ingest with the run's settings (a raster that
+ * covers none of the selected stations). When run() then returns 0, what it wrote is rolled
+ * back and no run is recorded: the report's status is "empty", its message is fmt's text,
+ * and its footprint (W,S,E,N in EPSG:4326) the one given here (NULL: unknown). */
+void bw_nothing(struct batch_writer *bw, const double footprint[4], const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Records a warning (shown to the user, counted in the run). */
 void bw_warn(struct batch_writer *bw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 when running in lenient mode (skip bad parts with a warning). */

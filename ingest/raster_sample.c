@@ -6,6 +6,7 @@
  */
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,7 +190,8 @@ static int select_stations(struct store *st, const int64_t *ids, size_t n_ids,
 }
 
 int raster_sample_stations_digest(insitu_store *store, const char *things, const char *bbox,
-                                  char hex[65], size_t *count, insitu_error *err)
+                                  char hex[65], size_t *count, double extent[4],
+                                  insitu_error *err)
 {
     struct store *st = &store->base;
     double box[4];
@@ -209,7 +211,13 @@ int raster_sample_stations_digest(insitu_store *store, const char *things, const
         stations_free(&l);
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     }
+    extent[0] = extent[1] = INFINITY;
+    extent[2] = extent[3] = -INFINITY;
     for (size_t i = 0; i < l.n; i++) {
+        extent[0] = fmin(extent[0], l.v[i].lon);
+        extent[1] = fmin(extent[1], l.v[i].lat);
+        extent[2] = fmax(extent[2], l.v[i].lon);
+        extent[3] = fmax(extent[3], l.v[i].lat);
         char line[600];
         int len = snprintf(line, sizeof line, "%lld\t%s\t%.17g\t%.17g\n", (long long)l.v[i].id,
                            l.v[i].code ? l.v[i].code : "", l.v[i].lon, l.v[i].lat);
@@ -233,35 +241,61 @@ struct rs_config {
     char qualifier[64];
 };
 
+/* A setting that read_config refuses: err says it as the ingester does ("raster-sample:
+ * KEY=VALUE: cause"), and bad (when not NULL) keeps its parts for the caller to say it in
+ * its own words. Returns INSITU_EUSAGE. */
+static int bad_setting(struct raster_sample_bad *bad, insitu_error *err, const char *key,
+                       const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int bad_setting(struct raster_sample_bad *bad, insitu_error *err, const char *key,
+                       const char *value, const char *fmt, ...)
+{
+    char cause[sizeof bad->cause];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cause, sizeof cause, fmt, ap);
+    va_end(ap);
+    if (bad) {
+        bad->key = key;
+        bad->value = value;
+        memcpy(bad->cause, cause, sizeof cause);
+    }
+    return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: %s=%s: %s", key, value, cause);
+}
+
 static int setting_double(const struct source *src, const char *key, int *has, double *out,
-                          insitu_error *err)
+                          struct raster_sample_bad *bad, insitu_error *err)
 {
     const char *v = source_setting(src, key);
     *has = v != NULL;
     if (v && parse_double(v, strlen(v), out))
-        return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: %s=%s: not a number", key, v);
+        return bad_setting(bad, err, key, v, "not a number");
     return 0;
 }
 
 static int setting_int(const struct source *src, const char *key, int dflt, int min, int max,
-                       int *out, insitu_error *err)
+                       int *out, struct raster_sample_bad *bad, insitu_error *err)
 {
     const char *v = source_setting(src, key);
     int64_t n = dflt;
     if (v && (parse_int64(v, strlen(v), &n) || n < min || n > max))
-        return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: %s=%s: expected %d to %d",
-                                key, v, min, max);
+        return bad_setting(bad, err, key, v, "expected %d to %d", min, max);
     *out = (int)n;
     return 0;
 }
 
-static int read_config(const struct source *src, struct rs_config *c, insitu_error *err)
+/* The settings of a run; bad (may be NULL) receives what is wrong with the one refused. */
+static int read_config(const struct source *src, struct rs_config *c,
+                       struct raster_sample_bad *bad, insitu_error *err)
 {
     memset(c, 0, sizeof *c);
     c->product = source_setting(src, "product");
-    if (!c->product || !*c->product)
+    if (!c->product || !*c->product) {
+        if (bad)
+            *bad = (struct raster_sample_bad){"product", "", "the product is required"};
         return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: the product setting is "
                                 "required (insitu sample --product NAME)");
+    }
     c->property = source_setting(src, "property");
     c->definition = source_setting(src, "definition");
     c->unit = source_setting(src, "unit");
@@ -272,36 +306,38 @@ static int read_config(const struct source *src, struct rs_config *c, insitu_err
     c->bbox_text = source_setting(src, "bbox");
     if (c->bbox_text) {
         if (parse_bbox(c->bbox_text, c->bbox))
-            return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: bbox=%s: expected "
-                                    "W,S,E,N", c->bbox_text);
+            return bad_setting(bad, err, "bbox", c->bbox_text, "expected W,S,E,N");
         c->has_bbox = 1;
     }
     c->date_pattern = source_setting(src, "date_pattern");
     c->date = INSITU_TIME_NONE;
     const char *date = source_setting(src, "date");
-    if (date && time_parse_iso(date, strlen(date), NULL, &c->date, err))
-        return INSITU_EUSAGE;
+    insitu_error date_err = {0};
+    if (date && time_parse_iso(date, strlen(date), NULL, &c->date, &date_err))
+        return bad_setting(bad, err, "date", date, "%s", date_err.message);
     struct raster_opts *o = &c->o;
     o->subdataset = source_setting(src, "subdataset");
     o->assume_crs = source_setting(src, "assume_crs");
+    if (o->assume_crs && !raster_crs_known(o->assume_crs))
+        return bad_setting(bad, err, "assume_crs", o->assume_crs, "not a CRS GDAL knows");
     o->mask = source_setting(src, "mask");
     o->time_var = source_setting(src, "time_var");
-    int rc = setting_int(src, "band", 1, 1, 1 << 20, &o->band, err);
+    int rc = setting_int(src, "band", 1, 1, 1 << 20, &o->band, bad, err);
     if (!rc)
-        rc = setting_int(src, "mask_band", 1, 1, 1 << 20, &o->mask_band, err);
+        rc = setting_int(src, "mask_band", 1, 1, 1 << 20, &o->mask_band, bad, err);
     if (!rc)
-        rc = setting_int(src, "window", 1, 1, 101, &o->window, err);
+        rc = setting_int(src, "window", 1, 1, 101, &o->window, bad, err);
     if (!rc && o->window % 2 == 0)
-        rc = insitu_error_set(err, INSITU_EUSAGE, "raster-sample: window=%d: expected an odd "
-                              "size (1, 3, 5...)", o->window);
+        rc = bad_setting(bad, err, "window", source_setting(src, "window"),
+                         "expected an odd size (1, 3, 5...)");
     if (!rc)
-        rc = setting_int(src, "min_valid", 1, 1, 101 * 101, &o->min_valid, err);
+        rc = setting_int(src, "min_valid", 1, 1, 101 * 101, &o->min_valid, bad, err);
     if (!rc)
-        rc = setting_double(src, "nodata", &o->has_nodata, &o->nodata, err);
+        rc = setting_double(src, "nodata", &o->has_nodata, &o->nodata, bad, err);
     if (!rc)
-        rc = setting_double(src, "scale", &o->has_scale, &o->scale, err);
+        rc = setting_double(src, "scale", &o->has_scale, &o->scale, bad, err);
     if (!rc)
-        rc = setting_double(src, "offset", &o->has_offset, &o->offset, err);
+        rc = setting_double(src, "offset", &o->has_offset, &o->offset, bad, err);
     if (rc)
         return rc;
     const char *bits = source_setting(src, "mask_bits");
@@ -309,20 +345,20 @@ static int read_config(const struct source *src, struct rs_config *c, insitu_err
         char *end;
         o->mask_bits = strtoull(bits, &end, 0);
         if (end == bits || *end)
-            return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: mask_bits=%s: expected "
-                                    "an integer such as 2 or 0x0F", bits);
+            return bad_setting(bad, err, "mask_bits", bits,
+                               "expected an integer such as 2 or 0x0F");
     }
     const char *stat = source_setting(src, "stat");
     if (stat && !str_ieq(stat, "mean") && !str_ieq(stat, "median"))
-        return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: stat=%s: expected mean or "
-                                "median", stat);
+        return bad_setting(bad, err, "stat", stat, "expected mean or median");
     o->stat = stat && str_ieq(stat, "median") ? RASTER_MEDIAN : RASTER_MEAN;
     int bilinear = source_setting_bool(src, "bilinear", 0);
     if (bilinear < 0)
-        return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: bilinear: expected yes or no");
+        return bad_setting(bad, err, "bilinear", source_setting(src, "bilinear"),
+                           "expected yes or no");
     if (bilinear && o->window > 1)
-        return insitu_error_set(err, INSITU_EUSAGE, "raster-sample: bilinear and window go "
-                                "separately: choose one");
+        return bad_setting(bad, err, "window", source_setting(src, "window"),
+                           "a window and bilinear interpolation go separately: choose one");
     o->method = bilinear ? RASTER_BILINEAR : o->window > 1 ? RASTER_WINDOW : RASTER_NEAREST;
     char method[32];
     if (o->method == RASTER_WINDOW)
@@ -335,6 +371,14 @@ static int read_config(const struct source *src, struct rs_config *c, insitu_err
     else
         snprintf(c->qualifier, sizeof c->qualifier, "%s", method);
     return 0;
+}
+
+int raster_sample_check(const char *const *settings, struct raster_sample_bad *bad,
+                        insitu_error *err)
+{
+    struct source src = {.settings = settings};
+    struct rs_config c;
+    return read_config(&src, &c, bad, err);
 }
 
 /* ---- emitting ---- */
@@ -350,6 +394,7 @@ struct rs_run {
     int64_t sensor_id, property_id;
     struct stmt *existing;
     uint64_t dup_kept_new, dup_kept_other, outside;
+    double footprint[4]; /* the raster's, W,S,E,N in EPSG:4326 */
 };
 
 static void put_num(struct strbuf *sb, const char *key, double v)
@@ -546,7 +591,8 @@ static int rs_select(struct rs_run *run, struct station_list *l, insitu_error *e
 {
     struct store *st = bw_store(run->bw);
     double rb[4];
-    raster_bounds_wgs84(run->r, rb);
+    raster_bounds_wgs84(run->r, run->footprint);
+    memcpy(rb, run->footprint, sizeof rb);
     /* a margin against edges that bend between the transformed points */
     double mx = (rb[2] - rb[0]) * 0.01 + 1e-6, my = (rb[3] - rb[1]) * 0.01 + 1e-6;
     rb[0] -= mx;
@@ -566,7 +612,7 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
 {
     struct rs_run run = {.src = src, .bw = bw};
     struct station_list l = {0};
-    int rc = read_config(src, &run.c, err);
+    int rc = read_config(src, &run.c, NULL, err);
     if (!rc)
         rc = raster_open(src->path, &run.c.o, &run.r, err);
     if (rc)
@@ -589,6 +635,9 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
         rc = emit_entities(&run, err);
     if (!rc)
         rc = sample_stations(&run, &l, err);
+    /* stations whose pixels are all nodata are samples (NULL results); none inside is not */
+    if (!rc && run.outside == l.n)
+        bw_nothing(bw, run.footprint, "no station inside");
     if (!rc && (run.dup_kept_new || run.dup_kept_other))
         bw_warn(bw,
                 "%s: %llu station%s already had a sample at the same time from another raster: "
@@ -610,7 +659,7 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
 static int rs_identify(const struct source *src, struct source_identity *id, insitu_error *err)
 {
     struct rs_config c;
-    int rc = read_config(src, &c, err);
+    int rc = read_config(src, &c, NULL, err);
     if (rc)
         return rc;
     char *real = realpath(src->path, NULL);

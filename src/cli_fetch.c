@@ -9,18 +9,28 @@
 #include "cli.h"
 #include "util.h"
 
-const char cli_fetch_help[] =
-    "download options (http and https sources):\n"
-    "  --cache-dir DIR        where downloads are kept (default: $INSITU_CACHE_DIR, else\n"
-    "                         $XDG_CACHE_HOME/insitu, else ~/.cache/insitu)\n"
-    "  --timeout SECONDS      limit for one whole request (default 900)\n"
-    "  --connect-timeout S    limit for connecting (default 30)\n"
-    "  --retries N            attempts after a 5xx, 408, 429, time-out or broken transfer\n"
-    "                         (default 4; 0: none), with back-off doubling from --retry-delay\n"
-    "  --retry-delay SECONDS  first back-off (default 1)\n"
-    "  --max-size SIZE        refuse larger bodies: bytes, or with K, M, G (default 4G)\n"
-    "  --max-redirects N      redirects to follow (default 5; 0: none)\n"
-    "  --refresh              download again even when the cached copy is current\n";
+const char cli_fetch_title[] = "download options (http and https sources):";
+
+const struct cli_option cli_fetch_options[] = {
+    {.name = "cache-dir", .code = CLI_FETCH_CACHE_DIR, .arg = "DIR",
+     .help = "where downloads are kept (default: $INSITU_CACHE_DIR, else\n"
+             "$XDG_CACHE_HOME/insitu, else ~/.cache/insitu)"},
+    {.name = "timeout", .code = CLI_FETCH_TIMEOUT, .arg = "SECONDS",
+     .help = "limit for one whole request (default 900)"},
+    {.name = "connect-timeout", .code = CLI_FETCH_CONNECT_TIMEOUT, .arg = "S",
+     .help = "limit for connecting (default 30)"},
+    {.name = "retries", .code = CLI_FETCH_RETRIES, .arg = "N",
+     .help = "attempts after a 5xx, 408, 429, time-out or broken transfer\n"
+             "(default 4; 0: none), with back-off doubling from --retry-delay"},
+    {.name = "retry-delay", .code = CLI_FETCH_RETRY_DELAY, .arg = "SECONDS",
+     .help = "first back-off (default 1)"},
+    {.name = "max-size", .code = CLI_FETCH_MAX_SIZE, .arg = "SIZE",
+     .help = "refuse larger bodies: bytes, or with K, M, G (default 4G)"},
+    {.name = "max-redirects", .code = CLI_FETCH_MAX_REDIRECTS, .arg = "N",
+     .help = "redirects to follow (default 5; 0: none)"},
+    {.name = "refresh", .code = CLI_FETCH_REFRESH,
+     .help = "download again even when the cached copy is current"},
+    {NULL}};
 
 /* Parses "123", "1.5", and for sizes "500M", "2G", "2GiB" (powers of 1024). */
 static int parse_amount(const char *text, int allow_suffix, double *out)
@@ -50,18 +60,13 @@ static int parse_amount(const char *text, int allow_suffix, double *out)
     return 0;
 }
 
-int cli_fetch_option(const char *cmd, int which, const char *arg, insitu_fetch_options *fo)
+int cli_fetch_option(const char *cmd, const struct cli_option *opt, const char *arg,
+                     insitu_fetch_options *fo)
 {
-    static const char *const names[CLI_FETCH_N] = {
-        "cache-dir", "timeout", "connect-timeout", "retries", "retry-delay", "max-size",
-        "max-redirects", "refresh"};
     double v = 0;
-    int is_size = which == CLI_FETCH_MAX_SIZE;
-    if (which < 0 || which >= CLI_FETCH_N)
-        return cli_usage(cmd, "unknown option");
-    if (which != CLI_FETCH_CACHE_DIR && which != CLI_FETCH_REFRESH &&
-        parse_amount(arg, is_size, &v) != 0)
-        return cli_usage(cmd, "--%s %s: not a %s", names[which], arg,
+    int which = opt->code, is_size = which == CLI_FETCH_MAX_SIZE;
+    if (opt->arg && which != CLI_FETCH_CACHE_DIR && parse_amount(arg, is_size, &v) != 0)
+        return cli_usage(cmd, "--%s %s: not a %s", opt->name, arg,
                          is_size ? "size (bytes, or with K, M, G)" : "number");
     switch (which) {
     case CLI_FETCH_CACHE_DIR: fo->cache_dir = arg; break;
@@ -92,7 +97,6 @@ int cli_fetch_option(const char *cmd, int which, const char *arg, insitu_fetch_o
         fo->max_redirects = v == 0 ? -1 : (int)v;
         break;
     case CLI_FETCH_REFRESH: fo->refresh = 1; break;
-    default: return cli_usage(cmd, "unknown option");
     }
     return EXIT_OK;
 }

@@ -1,7 +1,6 @@
 /*
  * cmd_formats.c: `insitu formats`: the ingesters, what each reads, and its settings.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,17 +9,18 @@
 int cmd_formats(struct cli *cli, int argc, char **argv)
 {
     (void)cli;
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("usage: insitu formats\n\n"
-                   "Lists the ingesters (the --format names of 'insitu ingest'), what each reads,\n"
-                   "and the settings it takes ('insitu ingest --set key=value').\n");
-            return EXIT_OK;
-        }
-        return cli_usage("formats", "unknown option");
+    static const struct cli_option options[] = {{NULL}};
+    static const struct cli_option *const tables[] = {options, NULL};
+    struct cli_args a = {.cmd = "formats", .tables = tables, .argc = argc, .argv = argv};
+    int c = cli_getopt(&a);
+    if (c == CLI_HELP) {
+        printf("usage: insitu formats\n\n"
+               "Lists the ingesters (the --format names of 'insitu ingest'), what each reads,\n"
+               "and the settings it takes ('insitu ingest --set key=value').\n");
+        return EXIT_OK;
     }
+    if (c != CLI_END)
+        return EXIT_USAGE;
     for (size_t i = 0; insitu_ingester_name(i); i++) {
         printf("%s\n    %s\n", insitu_ingester_name(i), insitu_ingester_description(i));
         const char *s;

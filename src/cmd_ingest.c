@@ -4,7 +4,6 @@
  * next source goes on. Sources are committed in groups (--commit-every): a source's line is
  * printed once its group is durable. Shows progress on a terminal, silent otherwise.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,51 @@
 #include "fetch.h"
 #include "util.h"
 
+enum { O_FORMAT = 1, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_COMMIT, O_CSV };
+
+static const struct cli_option ingest_options[] = {
+    {.name = "format", .code = O_FORMAT, .arg = "NAME",
+     .help = "ingester to use (csv, theia-pivot, ...)"},
+    {.name = "set", .code = O_SET, .arg = "KEY=VALUE",
+     .help = "an ingester setting (repeatable; see 'insitu formats')"},
+    {.name = "mapping", .code = O_MAPPING, .arg = "FILE",
+     .help = "settings from a file: one 'key = value' per line, # comments"},
+    {.name = "dry-run", .code = O_DRY, .help = "read and validate everything, write nothing"},
+    {.name = "force", .code = O_FORCE,
+     .help = "ingest even when the same content was ingested before"},
+    {.name = "lenient", .code = O_LENIENT,
+     .help = "skip invalid parts with a warning instead of failing"},
+    {.name = "batch", .code = O_BATCH, .arg = "N",
+     .help = "observations per write batch (default 20000)"},
+    {.name = "commit-every", .code = O_COMMIT, .arg = "S",
+     .help = "commit the sources ingested in S seconds together (default 5;\n"
+             "0: each on its own). Each source stays atomic; a source's\n"
+             "line is printed when its group is committed"},
+    {NULL}};
+
+/* Shorthands for the csv ingester's settings of the same names. */
+static const struct cli_option csv_options[] = {
+    {.name = "sep", .code = O_CSV, .arg = "C",
+     .help = "field separator: , ; tab | (default: guessed)", .setting = "sep"},
+    {.name = "decimal", .code = O_CSV, .arg = "C", .help = "decimal mark: . or , (default .)",
+     .setting = "decimal"},
+    {.name = "tz", .code = O_CSV, .arg = "ZONE",
+     .help = "time zone of times without an offset (default UTC)", .setting = "tz"},
+    {.name = "time-format", .code = O_CSV, .arg = "PATTERN",
+     .help = "strftime-like pattern of times (default ISO 8601)", .setting = "time_format"},
+    {.name = "thing", .code = O_CSV, .arg = "CODE",
+     .help = "station code when there is no thing column", .setting = "thing"},
+    {.name = "property", .code = O_CSV, .arg = "NAME",
+     .help = "observed property when there is no property column", .setting = "property"},
+    {.name = "unit", .code = O_CSV, .arg = "UNIT", .help = "unit of the values", .setting = "unit"},
+    {.name = "lat", .code = O_CSV, .arg = "DEG",
+     .help = "station latitude when there is no latitude column", .setting = "lat"},
+    {.name = "lon", .code = O_CSV, .arg = "DEG",
+     .help = "station longitude when there is no longitude column", .setting = "lon"},
+    {.name = "namespace", .code = O_CSV, .arg = "NS",
+     .help = "namespace of station codes (default: csv)", .setting = "namespace"},
+    {NULL}};
+
 static void ingest_help(void)
 {
     printf("usage: insitu [--store URI] ingest [OPTIONS] SOURCE...\n\n"
@@ -21,24 +65,15 @@ static void ingest_help(void)
            "names it ('insitu formats' lists them). Each source is atomic: a bad source\n"
            "changes nothing, and the error names the file, line and field. A source\n"
            "whose content was ingested before is skipped; a changed one replaces its old\n"
-           "version. A folder that is not itself a package is ingested file by file.\n\n"
-           "  --format NAME      ingester to use (csv, theia-pivot, ...)\n"
-           "  --set KEY=VALUE    an ingester setting (repeatable; see 'insitu formats')\n"
-           "  --mapping FILE     settings from a file: one 'key = value' per line, # comments\n"
-           "  --dry-run          read and validate everything, write nothing\n"
-           "  --force            ingest even when the same content was ingested before\n"
-           "  --lenient          skip invalid parts with a warning instead of failing\n"
-           "  --batch N          observations per write batch (default 20000)\n"
-           "  --commit-every S   commit the sources ingested in S seconds together (default 5;\n"
-           "                     0: each on its own). Each source stays atomic; a source's\n"
-           "                     line is printed when its group is committed\n"
-           "shorthands for common CSV settings:\n"
-           "  --sep C  --decimal C  --tz ZONE  --time-format PATTERN  --thing CODE\n"
-           "  --property NAME  --unit UNIT  --lat DEG  --lon DEG  --namespace NS\n"
-           "An http(s) URL is downloaded to the cache, then ingested as a source named by\n"
+           "version. A folder that is not itself a package is ingested file by file.\n\n");
+    cli_print_options(stdout, ingest_options);
+    printf("shorthands for common CSV settings (see 'insitu formats'):\n");
+    cli_print_options(stdout, csv_options);
+    printf("An http(s) URL is downloaded to the cache, then ingested as a source named by\n"
            "the URL: an unchanged document is skipped, a changed one replaces its old version.\n"
-           "%s",
-           cli_fetch_help);
+           "%s\n",
+           cli_fetch_title);
+    cli_print_options(stdout, cli_fetch_options);
 }
 
 static int settings_from_file(struct strlist *s, const char *path)
@@ -84,8 +119,8 @@ static void on_warning(void *ctx, const char *message)
 
 void cli_print_report(const char *source, const insitu_ingest_report *r)
 {
-    if (strcmp(r->status, "skipped") == 0) {
-        printf("skipped %s (%s): %s\n", source, r->ingester, r->message);
+    if (strcmp(r->status, "skipped") == 0 || strcmp(r->status, "empty") == 0) {
+        printf("%s %s (%s): %s\n", r->status, source, r->ingester, r->message);
         return;
     }
     printf("%s %s (%s): %llu things, %llu datastreams, %llu observations (%llu inserted, %llu "
@@ -219,84 +254,58 @@ static int ingest_argument(struct group *g, struct cli *cli, const char *arg, in
 
 int cmd_ingest(struct cli *cli, int argc, char **argv)
 {
-    enum { O_FORMAT = 256, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_COMMIT, O_FETCH,
-           O_SHORT = O_FETCH + CLI_FETCH_N };
-    static const char *const shorthand[] = {"sep",   "decimal",  "tz",  "time_format",
-                                            "thing", "property", "unit", "lat",
-                                            "lon",   "namespace"};
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"format", required_argument, NULL, O_FORMAT},
-        {"set", required_argument, NULL, O_SET},
-        {"mapping", required_argument, NULL, O_MAPPING},
-        {"dry-run", no_argument, NULL, O_DRY},
-        {"force", no_argument, NULL, O_FORCE},
-        {"lenient", no_argument, NULL, O_LENIENT},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"commit-every", required_argument, NULL, O_COMMIT},
-        {"sep", required_argument, NULL, O_SHORT + 0},
-        {"decimal", required_argument, NULL, O_SHORT + 1},
-        {"tz", required_argument, NULL, O_SHORT + 2},
-        {"time-format", required_argument, NULL, O_SHORT + 3},
-        {"thing", required_argument, NULL, O_SHORT + 4},
-        {"property", required_argument, NULL, O_SHORT + 5},
-        {"unit", required_argument, NULL, O_SHORT + 6},
-        {"lat", required_argument, NULL, O_SHORT + 7},
-        {"lon", required_argument, NULL, O_SHORT + 8},
-        {"namespace", required_argument, NULL, O_SHORT + 9},
-        CLI_FETCH_OPTIONS(O_FETCH),
-        {NULL, 0, NULL, 0}};
+    static const struct cli_option *const tables[] = {ingest_options, csv_options,
+                                                      cli_fetch_options, NULL};
+    struct cli_args a = {.cmd = "ingest", .tables = tables, .argc = argc, .argv = argv};
     insitu_ingest_options o = {0};
     insitu_fetch_options fo = {0};
     o.fetch = &fo;
     struct strlist set = {0};
     struct group group = {.every = 5};
-    int c, rc = EXIT_OK;
-    while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    int c = CLI_END, rc = EXIT_OK;
+    while (rc == EXIT_OK && (c = cli_getopt(&a)) > 0) {
         switch (c) {
-        case 'h': ingest_help(); goto done;
-        case O_FORMAT: o.format = optarg; break;
+        case O_FORMAT: o.format = a.arg; break;
         case O_SET:
-            if (!strchr(optarg, '='))
-                rc = cli_usage("ingest", "--set %s: expected KEY=VALUE", optarg);
+            if (!strchr(a.arg, '='))
+                rc = cli_usage("ingest", "--set %s: expected KEY=VALUE", a.arg);
             else
-                strlist_add(&set, optarg);
+                strlist_add(&set, a.arg);
             break;
-        case O_MAPPING: rc = settings_from_file(&set, optarg); break;
+        case O_MAPPING: rc = settings_from_file(&set, a.arg); break;
         case O_DRY: o.dry_run = 1; break;
         case O_FORCE: o.force = 1; break;
         case O_LENIENT: o.lenient = 1; break;
         case O_BATCH: {
-            long n = strtol(optarg, NULL, 10);
+            long n = strtol(a.arg, NULL, 10);
             if (n < 1 || n > 10000000)
-                rc = cli_usage("ingest", "--batch %s: expected 1 to 10000000", optarg);
+                rc = cli_usage("ingest", "--batch %s: expected 1 to 10000000", a.arg);
             o.batch_rows = (size_t)n;
             break;
         }
         case O_COMMIT: {
             char *end;
-            group.every = strtod(optarg, &end);
-            if (*end || end == optarg || !(group.every >= 0 && group.every <= 86400))
-                rc = cli_usage("ingest", "--commit-every %s: expected 0 to 86400 seconds", optarg);
+            group.every = strtod(a.arg, &end);
+            if (*end || end == a.arg || !(group.every >= 0 && group.every <= 86400))
+                rc = cli_usage("ingest", "--commit-every %s: expected 0 to 86400 seconds", a.arg);
             break;
         }
-        default:
-            if (c >= O_FETCH && c < O_FETCH + CLI_FETCH_N)
-                rc = cli_fetch_option("ingest", c - O_FETCH, optarg, &fo);
-            else if (c >= O_SHORT && c < O_SHORT + (int)ARRAY_LEN(shorthand))
-                strlist_addkv(&set, shorthand[c - O_SHORT], optarg);
-            else
-                rc = cli_usage("ingest", "unknown option");
+        case O_CSV: strlist_addkv(&set, a.opt->setting, a.arg); break;
+        default: rc = cli_fetch_option("ingest", a.opt, a.arg, &fo);
         }
     }
-    if (rc)
+    if (rc == EXIT_OK && c == CLI_HELP)
+        ingest_help();
+    else if (rc == EXIT_OK && c == CLI_BAD)
+        rc = EXIT_USAGE;
+    if (rc || c == CLI_HELP)
         goto done;
     if (optind >= argc) {
         rc = cli_usage("ingest", "no source given");
         goto done;
     }
     insitu_store *st;
-    rc = cli_open_store(cli, INSITU_OPEN_CREATE, &st);
+    rc = cli_open_writable(cli, &st);
     if (rc)
         goto done;
     int tty = isatty(2);

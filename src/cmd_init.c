@@ -1,7 +1,6 @@
 /*
  * cmd_init.c: `insitu init`: create the store, or migrate it to the newest schema.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,18 +8,19 @@
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("usage: insitu [--store URI] init\n\n"
-                   "Creates the store (a SQLite + SpatiaLite file, or the schema in a PostgreSQL\n"
-                   "database), or migrates an existing one to the newest schema version.\n"
-                   "Running it again on a current store changes nothing.\n");
-            return EXIT_OK;
-        }
-        return cli_usage("init", "unknown option");
+    static const struct cli_option options[] = {{NULL}};
+    static const struct cli_option *const tables[] = {options, NULL};
+    struct cli_args a = {.cmd = "init", .tables = tables, .argc = argc, .argv = argv};
+    int c = cli_getopt(&a);
+    if (c == CLI_HELP) {
+        printf("usage: insitu [--store URI] init\n\n"
+               "Creates the store (a SQLite + SpatiaLite file, or the schema in a PostgreSQL\n"
+               "database), or migrates an existing one to the newest schema version.\n"
+               "Running it again on a current store changes nothing.\n");
+        return EXIT_OK;
     }
+    if (c != CLI_END)
+        return EXIT_USAGE;
     if (optind < argc)
         return cli_usage("init", "unexpected argument '%s'", argv[optind]);
     insitu_store *st;

@@ -4,7 +4,6 @@
  * statistics (CSV or JSON), optionally with an SVG plot.
  */
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,35 @@
 #include "matchup.h"
 #include "timeutil.h"
 #include "util.h"
+
+enum { O_INSITU = 1, O_PRODUCT, O_TOL, O_REDUCE, O_SCALE, O_OFFSET, O_MINN, O_PLOT, O_FORMAT,
+       O_OUTPUT };
+
+/* in the order of enum matchup_reduce and enum matchup_format */
+static const char *const reductions[] = {"nearest", "mean", NULL};
+static const char *const formats[] = {"csv", "json", NULL};
+
+static const struct cli_option matchup_options[] = {
+    {.name = "insitu", .code = O_INSITU, .arg = "DATASTREAM",
+     .help = "the in-situ datastream (id or property name)"},
+    {.name = "product", .code = O_PRODUCT, .arg = "DATASTREAM",
+     .help = "the product datastream (id or property name)"},
+    {.name = "tolerance", .code = O_TOL, .arg = "DURATION",
+     .help = "how far in time a pair's values may be (PT12H, 2h)"},
+    {.name = "reduce", .code = O_REDUCE, .help = "the in-situ value of a pair (default nearest)",
+     .choices = reductions},
+    {.name = "scale", .code = O_SCALE, .arg = "A",
+     .help = "product values become product * A + B (default 1)"},
+    {.name = "offset", .code = O_OFFSET, .arg = "B",
+     .help = "added to product values after --scale (default 0)"},
+    {.name = "min-n", .code = O_MINN, .arg = "N", .help = "fewer pairs: no statistics (default 3)"},
+    {.name = "format", .letter = 'f', .code = O_FORMAT, .help = "output format (default csv)",
+     .choices = formats},
+    {.name = "output", .letter = 'o', .code = O_OUTPUT, .arg = "FILE",
+     .help = "write to FILE instead of stdout"},
+    {.name = "plot", .code = O_PLOT, .arg = "FILE.svg",
+     .help = "an SVG scatter and time-series plot"},
+    {NULL}};
 
 static void matchup_help(void)
 {
@@ -27,8 +55,9 @@ static void matchup_help(void)
            "Product values are converted with product * A + B before comparing (default\n"
            "A=1, B=0). Statistics (docs/matchup.md): n, bias (product - in situ), RMSE,\n"
            "ubRMSE, Pearson R and its p-value, NSE, KGE; below --min-n pairs (default 3)\n"
-           "they are not reported.\n\n"
-           "CSV: the pairs (thing,insitu_datastream,product_datastream,product_time,\n"
+           "they are not reported.\n\n");
+    cli_print_options(stdout, matchup_options);
+    printf("\nCSV: the pairs (thing,insitu_datastream,product_datastream,product_time,\n"
            "insitu_time,product,insitu,n_insitu), an empty line, then one statistics row\n"
            "per pair set (and '(all)' for all pairs when there are several sets).\n");
 }
@@ -60,73 +89,51 @@ static int parse_tolerance(const char *text, int64_t *out)
 
 int cmd_matchup(struct cli *cli, int argc, char **argv)
 {
-    enum { O_INSITU = 256, O_PRODUCT, O_TOL, O_REDUCE, O_SCALE, O_OFFSET, O_MINN, O_PLOT };
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"insitu", required_argument, NULL, O_INSITU},
-                                         {"product", required_argument, NULL, O_PRODUCT},
-                                         {"tolerance", required_argument, NULL, O_TOL},
-                                         {"reduce", required_argument, NULL, O_REDUCE},
-                                         {"scale", required_argument, NULL, O_SCALE},
-                                         {"offset", required_argument, NULL, O_OFFSET},
-                                         {"min-n", required_argument, NULL, O_MINN},
-                                         {"plot", required_argument, NULL, O_PLOT},
-                                         {"format", required_argument, NULL, 'f'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct cli_option *const tables[] = {matchup_options, NULL};
+    struct cli_args a = {.cmd = "matchup", .tables = tables, .argc = argc, .argv = argv};
     struct matchup_request req = {0};
     req.opts.scale = 1;
     req.opts.min_n = 3;
     const char *output = NULL, *plot = NULL;
     enum matchup_format format = MATCHUP_CSV;
     int c, have_tol = 0;
-    while ((c = getopt_long(argc, argv, "ho:f:", opts, NULL)) != -1) {
+    while ((c = cli_getopt(&a)) > 0) {
         switch (c) {
-        case 'h': matchup_help(); return EXIT_OK;
-        case O_INSITU: req.insitu = optarg; break;
-        case O_PRODUCT: req.product = optarg; break;
+        case O_INSITU: req.insitu = a.arg; break;
+        case O_PRODUCT: req.product = a.arg; break;
         case O_TOL:
-            if (parse_tolerance(optarg, &req.opts.tolerance_us))
+            if (parse_tolerance(a.arg, &req.opts.tolerance_us))
                 return cli_usage("matchup", "--tolerance %s: expected a duration such as PT12H, "
-                                 "P1D, 30min or 2h", optarg);
+                                 "P1D, 30min or 2h", a.arg);
             have_tol = 1;
             break;
-        case O_REDUCE:
-            if (str_ieq(optarg, "nearest"))
-                req.opts.reduce = MATCHUP_NEAREST;
-            else if (str_ieq(optarg, "mean"))
-                req.opts.reduce = MATCHUP_MEAN;
-            else
-                return cli_usage("matchup", "--reduce %s: expected nearest or mean", optarg);
-            break;
+        case O_REDUCE: req.opts.reduce = (enum matchup_reduce)a.choice; break;
         case O_SCALE:
         case O_OFFSET: {
             double v;
-            if (parse_double(optarg, strlen(optarg), &v))
-                return cli_usage("matchup", "--%s %s: not a number",
-                                 c == O_SCALE ? "scale" : "offset", optarg);
+            if (parse_double(a.arg, strlen(a.arg), &v))
+                return cli_usage("matchup", "--%s %s: not a number", a.opt->name, a.arg);
             *(c == O_SCALE ? &req.opts.scale : &req.opts.offset) = v;
             break;
         }
         case O_MINN: {
             int64_t n;
-            if (parse_int64(optarg, strlen(optarg), &n) || n < 1)
-                return cli_usage("matchup", "--min-n %s: expected a positive count", optarg);
+            if (parse_int64(a.arg, strlen(a.arg), &n) || n < 1)
+                return cli_usage("matchup", "--min-n %s: expected a positive count", a.arg);
             req.opts.min_n = (size_t)n;
             break;
         }
-        case O_PLOT: plot = optarg; break;
-        case 'f':
-            if (str_ieq(optarg, "csv"))
-                format = MATCHUP_CSV;
-            else if (str_ieq(optarg, "json"))
-                format = MATCHUP_JSON;
-            else
-                return cli_usage("matchup", "--format %s: expected csv or json", optarg);
-            break;
-        case 'o': output = optarg; break;
-        default: return cli_usage("matchup", "unknown option");
+        case O_PLOT: plot = a.arg; break;
+        case O_FORMAT: format = (enum matchup_format)a.choice; break;
+        case O_OUTPUT: output = a.arg; break;
         }
     }
+    if (c == CLI_HELP) {
+        matchup_help();
+        return EXIT_OK;
+    }
+    if (c == CLI_BAD)
+        return EXIT_USAGE;
     if (optind < argc)
         return cli_usage("matchup", "unexpected argument '%s'", argv[optind]);
     if (!req.insitu || !req.product || !have_tol)

@@ -4,13 +4,45 @@
  * or the environment, never from the code. One line per source; a failure does not stop the
  * others (exit 1 at the end).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "util.h"
+
+enum { O_BASE = 1, O_FROM, O_TO, O_KEY, O_IDS, O_FEATURE, O_FIELDS, O_COLLECTION, O_LAYER,
+       O_PAGE, O_SET, O_DRY, O_FORCE };
+
+static const struct cli_option pull_options[] = {
+    {.name = "base-url", .code = O_BASE, .arg = "URL",
+     .help = "the service's root URL (default: $INSITU_HYDROCRON_URL,\n"
+             "$INSITU_HYDROWEB_URL or $INSITU_THEIA_URL)"},
+    {.name = "from", .code = O_FROM, .arg = "ISO",
+     .help = "start of the time range (hydrocron, hydroweb)"},
+    {.name = "to", .code = O_TO, .arg = "ISO",
+     .help = "end of the time range (hydrocron, hydroweb)"},
+    {.name = "api-key", .code = O_KEY, .arg = "KEY",
+     .help = "the service's key (better: $INSITU_HYDROCRON_API_KEY,\n"
+             "$INSITU_HYDROWEB_API_KEY or $INSITU_THEIA_API_KEY)"},
+    {.name = "ids-file", .code = O_IDS, .arg = "FILE",
+     .help = "more ids, one per line (# comments)"},
+    {.name = "feature", .code = O_FEATURE, .arg = "NAME",
+     .help = "hydrocron: Reach (default), Node or PriorLake"},
+    {.name = "fields", .code = O_FIELDS, .arg = "LIST",
+     .help = "hydrocron: fields to request (default: docs/formats.md)"},
+    {.name = "collection", .code = O_COLLECTION, .arg = "NAME",
+     .help = "hydrocron: collection_name (default: the service's)"},
+    {.name = "layer", .code = O_LAYER, .arg = "NAME",
+     .help = "hydroweb: WFS feature type (default hydroweb_rivers_wse)"},
+    {.name = "page-size", .code = O_PAGE, .arg = "N",
+     .help = "hydroweb: features per page (default 10000)"},
+    {.name = "set", .code = O_SET, .arg = "KEY=VALUE",
+     .help = "a setting of the ingester (repeatable; 'insitu formats')"},
+    {.name = "dry-run", .code = O_DRY, .help = "read and validate everything, write nothing"},
+    {.name = "force", .code = O_FORCE,
+     .help = "ingest even when the same content was ingested before"},
+    {NULL}};
 
 static void pull_help(void)
 {
@@ -21,24 +53,10 @@ static void pull_help(void)
            "  hydrocron   PO.DAAC Hydrocron time series; ids: SWOT reach, node or lake ids\n"
            "  hydroweb    Hydroweb.next WFS; ids: virtual-station names (R_..., L_...)\n"
            "  theia       THEIA/OZCAR dataset downloads; ids: URLs, or paths joined to\n"
-           "              --base-url\n\n"
-           "  --base-url URL     the service's root URL (default: $INSITU_HYDROCRON_URL,\n"
-           "                     $INSITU_HYDROWEB_URL or $INSITU_THEIA_URL)\n"
-           "  --from ISO         start of the time range (hydrocron, hydroweb)\n"
-           "  --to ISO           end of the time range (hydrocron, hydroweb)\n"
-           "  --api-key KEY      the service's key (better: $INSITU_HYDROCRON_API_KEY,\n"
-           "                     $INSITU_HYDROWEB_API_KEY or $INSITU_THEIA_API_KEY)\n"
-           "  --ids-file FILE    more ids, one per line (# comments)\n"
-           "  --feature NAME     hydrocron: Reach (default), Node or PriorLake\n"
-           "  --fields LIST      hydrocron: fields to request (default: docs/formats.md)\n"
-           "  --collection NAME  hydrocron: collection_name (default: the service's)\n"
-           "  --layer NAME       hydroweb: WFS feature type (default hydroweb_rivers_wse)\n"
-           "  --page-size N      hydroweb: features per page (default 10000)\n"
-           "  --set KEY=VALUE    a setting of the ingester (repeatable; 'insitu formats')\n"
-           "  --dry-run          read and validate everything, write nothing\n"
-           "  --force            ingest even when the same content was ingested before\n"
-           "%s",
-           cli_fetch_help);
+           "              --base-url\n\n");
+    cli_print_options(stdout, pull_options);
+    printf("%s\n", cli_fetch_title);
+    cli_print_options(stdout, cli_fetch_options);
 }
 
 static int ids_from_file(struct strlist *ids, const char *path)
@@ -95,30 +113,12 @@ static const char *service_env(const char *service, const char *what)
 
 int cmd_pull(struct cli *cli, int argc, char **argv)
 {
-    enum { O_BASE = 256, O_FROM, O_TO, O_KEY, O_IDS, O_FEATURE, O_FIELDS, O_COLLECTION,
-           O_LAYER, O_PAGE, O_SET, O_DRY, O_FORCE, O_FETCH };
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"base-url", required_argument, NULL, O_BASE},
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
-        {"api-key", required_argument, NULL, O_KEY},
-        {"ids-file", required_argument, NULL, O_IDS},
-        {"feature", required_argument, NULL, O_FEATURE},
-        {"fields", required_argument, NULL, O_FIELDS},
-        {"collection", required_argument, NULL, O_COLLECTION},
-        {"layer", required_argument, NULL, O_LAYER},
-        {"page-size", required_argument, NULL, O_PAGE},
-        {"set", required_argument, NULL, O_SET},
-        {"dry-run", no_argument, NULL, O_DRY},
-        {"force", no_argument, NULL, O_FORCE},
-        CLI_FETCH_OPTIONS(O_FETCH),
-        {NULL, 0, NULL, 0}};
+    static const struct cli_option *const tables[] = {pull_options, cli_fetch_options, NULL};
     insitu_pull_options po = {0};
     insitu_ingest_options io = {0};
     insitu_fetch_options fo = {0};
     struct strlist ids = {0}, settings = {0};
-    int c, rc = EXIT_OK;
+    int c = CLI_END, rc = EXIT_OK;
     /* the service comes first; its options follow (getopt permutes the ids after them) */
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         pull_help();
@@ -127,44 +127,44 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
     if (argc < 2 || argv[1][0] == '-')
         return cli_usage("pull", "no service given (hydrocron, hydroweb or theia)");
     po.service = argv[1];
-    argc--;
-    argv++;
-    while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    struct cli_args a = {.cmd = "pull", .tables = tables, .argc = argc - 1, .argv = argv + 1};
+    while (rc == EXIT_OK && (c = cli_getopt(&a)) > 0) {
         switch (c) {
-        case 'h': pull_help(); goto done;
-        case O_BASE: po.base_url = optarg; break;
-        case O_FROM: po.from = optarg; break;
-        case O_TO: po.to = optarg; break;
-        case O_KEY: po.api_key = optarg; break;
-        case O_IDS: rc = ids_from_file(&ids, optarg); break;
-        case O_FEATURE: po.feature = optarg; break;
-        case O_FIELDS: po.fields = optarg; break;
-        case O_COLLECTION: po.collection = optarg; break;
-        case O_LAYER: po.layer = optarg; break;
+        case O_BASE: po.base_url = a.arg; break;
+        case O_FROM: po.from = a.arg; break;
+        case O_TO: po.to = a.arg; break;
+        case O_KEY: po.api_key = a.arg; break;
+        case O_IDS: rc = ids_from_file(&ids, a.arg); break;
+        case O_FEATURE: po.feature = a.arg; break;
+        case O_FIELDS: po.fields = a.arg; break;
+        case O_COLLECTION: po.collection = a.arg; break;
+        case O_LAYER: po.layer = a.arg; break;
         case O_PAGE: {
-            long n = strtol(optarg, NULL, 10);
+            long n = strtol(a.arg, NULL, 10);
             if (n < 1 || n > 1000000)
-                rc = cli_usage("pull", "--page-size %s: expected 1 to 1000000", optarg);
+                rc = cli_usage("pull", "--page-size %s: expected 1 to 1000000", a.arg);
             po.page_size = (size_t)n;
             break;
         }
         case O_SET:
-            if (!strchr(optarg, '='))
-                rc = cli_usage("pull", "--set %s: expected KEY=VALUE", optarg);
+            if (!strchr(a.arg, '='))
+                rc = cli_usage("pull", "--set %s: expected KEY=VALUE", a.arg);
             else
-                strlist_add(&settings, optarg);
+                strlist_add(&settings, a.arg);
             break;
         case O_DRY: io.dry_run = 1; break;
         case O_FORCE: io.force = 1; break;
-        default:
-            if (c >= O_FETCH && c < O_FETCH + CLI_FETCH_N)
-                rc = cli_fetch_option("pull", c - O_FETCH, optarg, &fo);
-            else
-                rc = cli_usage("pull", "unknown option");
+        default: rc = cli_fetch_option("pull", a.opt, a.arg, &fo);
         }
     }
-    if (rc)
+    if (rc == EXIT_OK && c == CLI_HELP)
+        pull_help();
+    else if (rc == EXIT_OK && c == CLI_BAD)
+        rc = EXIT_USAGE;
+    if (rc || c == CLI_HELP)
         goto done;
+    argc--;
+    argv++;
     for (int i = optind; i < argc; i++)
         strlist_add(&ids, argv[i]);
     if (!po.base_url)
@@ -180,7 +180,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
     po.on_source = on_source;
     po.ctx = &pc;
     insitu_store *st;
-    rc = cli_open_store(cli, INSITU_OPEN_CREATE, &st);
+    rc = cli_open_writable(cli, &st);
     if (rc)
         goto done;
     insitu_error err = {0};
@@ -191,9 +191,9 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
     } else if (prc && pc.sources == 0) {
         rc = cli_fail(&err);
     } else if (pc.failed) {
-        if (pc.sources > 1)
-            fprintf(stderr, "insitu: %d source%s failed (of %d)\n", pc.failed,
-                    pc.failed > 1 ? "s" : "", pc.sources);
+        /* said even of one source: the request may have named several */
+        fprintf(stderr, "insitu: %d source%s failed (of %d)\n", pc.failed,
+                pc.failed > 1 ? "s" : "", pc.sources);
         rc = EXIT_FAIL;
     }
 done:

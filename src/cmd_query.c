@@ -2,13 +2,41 @@
  * cmd_query.c: `insitu query`: observations of the selected datastreams, raw or aggregated
  * per hour/day/month/year, as CSV (the contract's columns), JSON, GeoJSON or WaterML 2.0.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "util.h"
+
+enum { O_DATASTREAM = 1, O_THING, O_PROPERTY, O_BBOX, O_FROM, O_TO, O_AGGREGATE, O_STAT,
+       O_LIMIT, O_FORMAT, O_OUTPUT };
+
+/* in the order of enum insitu_agg and enum insitu_stat */
+static const char *const aggregates[] = {"none", "hour", "day", "month", "year", NULL};
+static const char *const stats[] = {"mean", "min", "max", "sum", "count", NULL};
+static const char *const formats[] = {"csv", "json", "geojson", "waterml2", NULL};
+
+static const struct cli_option query_options[] = {
+    {.name = "datastream", .code = O_DATASTREAM, .arg = "ID",
+     .help = "this datastream (repeatable)"},
+    {.name = "thing", .code = O_THING, .arg = "ID|NAME", .help = "the datastreams of this thing"},
+    {.name = "property", .code = O_PROPERTY, .arg = "NAME",
+     .help = "the datastreams of this observed property (name or\n"
+             "definition URI)"},
+    {.name = "bbox", .code = O_BBOX, .arg = "W,S,E,N",
+     .help = "the datastreams of the things inside this box (degrees)"},
+    {.name = "from", .code = O_FROM, .arg = "ISO", .help = "from this time on (inclusive)"},
+    {.name = "to", .code = O_TO, .arg = "ISO", .help = "until this time (exclusive)"},
+    {.name = "aggregate", .code = O_AGGREGATE, .help = "one row per UTC period (default none)",
+     .choices = aggregates},
+    {.name = "stat", .code = O_STAT, .help = "the statistic of --aggregate (default mean)",
+     .choices = stats},
+    {.name = "limit", .code = O_LIMIT, .arg = "N", .help = "at most N rows"},
+    {.name = "format", .code = O_FORMAT, .help = "output format (default csv)", .choices = formats},
+    {.name = "output", .letter = 'o', .code = O_OUTPUT, .arg = "FILE",
+     .help = "write to FILE instead of stdout"},
+    {NULL}};
 
 static void query_help(void)
 {
@@ -21,92 +49,64 @@ static void query_help(void)
            "values, NaN) come out empty (CSV) or null (JSON), with their quality flag.\n"
            "--aggregate reduces each datastream to one row per UTC hour/day/month/year;\n"
            "the statistic (default mean) ignores missing values, and 'count' says how many\n"
-           "values each row summarises.\n\n"
-           "CSV columns: datastream_id,thing,observed_property,unit,phenomenon_time,result,\n"
+           "values each row summarises.\n\n");
+    cli_print_options(stdout, query_options);
+    printf("\nCSV columns: datastream_id,thing,observed_property,unit,phenomenon_time,result,\n"
            "result_quality,phenomenon_time_end, then parameters (raw) or count (aggregate).\n");
-}
-
-static int parse_choice(const char *text, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (str_ieq(text, names[i]))
-            return i;
-    return -1;
 }
 
 int cmd_query(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"datastream", required_argument, NULL, 'd'},
-                                         {"thing", required_argument, NULL, 't'},
-                                         {"property", required_argument, NULL, 'p'},
-                                         {"bbox", required_argument, NULL, 'b'},
-                                         {"from", required_argument, NULL, 'F'},
-                                         {"to", required_argument, NULL, 'T'},
-                                         {"aggregate", required_argument, NULL, 'a'},
-                                         {"stat", required_argument, NULL, 's'},
-                                         {"limit", required_argument, NULL, 'l'},
-                                         {"format", required_argument, NULL, 'f'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {NULL, 0, NULL, 0}};
-    static const char *const aggs[] = {"none", "hour", "day", "month", "year"};
-    static const char *const stats[] = {"mean", "min", "max", "sum", "count"};
+    static const struct cli_option *const tables[] = {query_options, NULL};
+    struct cli_args a = {.cmd = "query", .tables = tables, .argc = argc, .argv = argv};
     insitu_query q = {0};
     q.from_us = q.to_us = INSITU_TIME_NONE;
     int64_t ids[256];
     const char *format = "csv", *output = NULL;
     int c, have_stat = 0;
     insitu_error err = {0};
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    while ((c = cli_getopt(&a)) > 0) {
         switch (c) {
-        case 'h': query_help(); return EXIT_OK;
-        case 'd': {
+        case O_DATASTREAM: {
             int64_t id;
-            if (parse_int64(optarg, strlen(optarg), &id) || id < 1)
-                return cli_usage("query", "--datastream %s: expected a datastream id", optarg);
+            if (parse_int64(a.arg, strlen(a.arg), &id) || id < 1)
+                return cli_usage("query", "--datastream %s: expected a datastream id", a.arg);
             if (q.n_datastreams == ARRAY_LEN(ids))
                 return cli_usage("query", "at most %zu --datastream options", ARRAY_LEN(ids));
             ids[q.n_datastreams++] = id;
             break;
         }
-        case 't': q.thing = optarg; break;
-        case 'p': q.property = optarg; break;
-        case 'b':
-            if (cli_parse_bbox(optarg, q.bbox))
-                return cli_usage("query", "--bbox %s: expected W,S,E,N in degrees", optarg);
+        case O_THING: q.thing = a.arg; break;
+        case O_PROPERTY: q.property = a.arg; break;
+        case O_BBOX:
+            if (cli_parse_bbox(a.arg, q.bbox))
+                return cli_usage("query", "--bbox %s: expected W,S,E,N in degrees", a.arg);
             q.has_bbox = 1;
             break;
-        case 'F':
-        case 'T':
-            if (insitu_time_parse(optarg, 0, c == 'F' ? &q.from_us : &q.to_us, &err))
-                return cli_usage("query", "--%s: %s", c == 'F' ? "from" : "to", err.message);
+        case O_FROM:
+        case O_TO:
+            if (insitu_time_parse(a.arg, 0, c == O_FROM ? &q.from_us : &q.to_us, &err))
+                return cli_usage("query", "--%s: %s", a.opt->name, err.message);
             break;
-        case 'a': {
-            int a = parse_choice(optarg, aggs, 5);
-            if (a < 0)
-                return cli_usage("query", "--aggregate %s: expected hour, day, month or year",
-                                 optarg);
-            q.aggregate = (enum insitu_agg)a;
-            break;
-        }
-        case 's': {
-            int s = parse_choice(optarg, stats, 5);
-            if (s < 0)
-                return cli_usage("query", "--stat %s: expected mean, min, max, sum or count",
-                                 optarg);
-            q.stat = (enum insitu_stat)s;
+        case O_AGGREGATE: q.aggregate = (enum insitu_agg)a.choice; break;
+        case O_STAT:
+            q.stat = (enum insitu_stat)a.choice;
             have_stat = 1;
             break;
-        }
-        case 'l':
-            if (parse_int64(optarg, strlen(optarg), &q.limit) || q.limit < 1)
-                return cli_usage("query", "--limit %s: expected a positive count", optarg);
+        case O_LIMIT:
+            if (parse_int64(a.arg, strlen(a.arg), &q.limit) || q.limit < 1)
+                return cli_usage("query", "--limit %s: expected a positive count", a.arg);
             break;
-        case 'f': format = optarg; break;
-        case 'o': output = optarg; break;
-        default: return cli_usage("query", "unknown option");
+        case O_FORMAT: format = a.arg; break;
+        case O_OUTPUT: output = a.arg; break;
         }
     }
+    if (c == CLI_HELP) {
+        query_help();
+        return EXIT_OK;
+    }
+    if (c == CLI_BAD)
+        return EXIT_USAGE;
     if (optind < argc)
         return cli_usage("query", "unexpected argument '%s'", argv[optind]);
     if (have_stat && !q.aggregate)

@@ -3,8 +3,8 @@
  * glob, or NETCDF:"file":variable) at the stored stations through the raster-sample
  * ingester, one atomic ingest per raster: an unchanged raster is skipped.
  */
-#include <getopt.h>
 #include <glob.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,62 @@
 #include "raster_sample.h"
 #include "util.h"
 
+enum { O_SETTING = 1, O_PRODUCT, O_BBOX, O_THING, O_FORCE, O_DRY };
+
+/* Most options are settings of the raster-sample ingester: their `setting` names it, and
+ * the ingester's check of a setting is said in the words of its option. */
+static const struct cli_option sample_options[] = {
+    {.name = "product", .code = O_PRODUCT, .arg = "NAME",
+     .help = "product name: the Sensor of the Datastreams (required)", .setting = "product"},
+    {.name = "property", .code = O_SETTING, .arg = "NAME",
+     .help = "observed property (default: the variable or band name)", .setting = "property"},
+    {.name = "definition", .code = O_SETTING, .arg = "URI",
+     .help = "observed property definition (default: raster:PRODUCT/PROPERTY)",
+     .setting = "definition"},
+    {.name = "unit", .code = O_SETTING, .arg = "UNIT", .help = "unit (default: the band's)",
+     .setting = "unit"},
+    {.name = "namespace", .code = O_SETTING, .arg = "NS",
+     .help = "namespace of the product Sensor (default: raster)", .setting = "namespace"},
+    {.name = "subdataset", .code = O_SETTING, .arg = "VAR", .help = "NetCDF/HDF variable to sample",
+     .setting = "subdataset"},
+    {.name = "band", .code = O_SETTING, .arg = "N", .help = "band (default 1)", .setting = "band"},
+    {.name = "window", .code = O_SETTING, .arg = "N",
+     .help = "odd N: statistic of the NxN window (default 1: nearest)", .setting = "window"},
+    {.name = "stat", .code = O_SETTING, .arg = "mean|median",
+     .help = "the window statistic stored as the value (default mean)", .setting = "stat"},
+    {.name = "min-valid", .code = O_SETTING, .arg = "N",
+     .help = "window pixels needed for a value (default 1)", .setting = "min_valid"},
+    {.name = "bilinear", .code = O_SETTING,
+     .help = "bilinear interpolation of the 4 nearest pixel centres", .setting = "bilinear"},
+    {.name = "nodata", .code = O_SETTING, .arg = "V", .help = "override the band's nodata value",
+     .setting = "nodata"},
+    {.name = "scale", .code = O_SETTING, .arg = "A",
+     .help = "override the band's scale: value = stored * A + B", .setting = "scale"},
+    {.name = "offset", .code = O_SETTING, .arg = "B", .help = "override the band's offset",
+     .setting = "offset"},
+    {.name = "mask", .code = O_SETTING, .arg = "RASTER",
+     .help = "quality mask on the same CRS: a pixel is bad where the\n"
+             "mask is not 0", .setting = "mask"},
+    {.name = "mask-bits", .code = O_SETTING, .arg = "BITS",
+     .help = "with --mask: a pixel is bad when (mask & BITS) != 0", .setting = "mask_bits"},
+    {.name = "mask-band", .code = O_SETTING, .arg = "N", .help = "band of the mask (default 1)",
+     .setting = "mask_band"},
+    {.name = "assume-crs", .code = O_SETTING, .arg = "CRS",
+     .help = "CRS of rasters that declare none (e.g. EPSG:4326)", .setting = "assume_crs"},
+    {.name = "date", .code = O_SETTING, .arg = "ISO",
+     .help = "acquisition time, instead of metadata or file name", .setting = "date"},
+    {.name = "date-pattern", .code = O_SETTING, .arg = "PAT",
+     .help = "the date in the file names, strftime-like (e.g. %Y%j)", .setting = "date_pattern"},
+    {.name = "time-var", .code = O_SETTING, .arg = "VAR",
+     .help = "per-pixel time variable (default t0 when present; none)", .setting = "time_var"},
+    {.name = "thing", .code = O_THING, .arg = "ID|NAME",
+     .help = "sample only this station (repeatable)"},
+    {.name = "bbox", .code = O_BBOX, .arg = "W,S,E,N",
+     .help = "sample only the stations inside this box", .setting = "bbox"},
+    {.name = "force", .code = O_FORCE, .help = "sample again even when nothing changed"},
+    {.name = "dry-run", .code = O_DRY, .help = "sample and validate, write nothing"},
+    {NULL}};
+
 static void sample_help(void)
 {
     printf("usage: insitu [--store URI] sample --product NAME [OPTIONS] RASTER...\n\n"
@@ -24,28 +80,10 @@ static void sample_help(void)
            "each value as an Observation of the Datastream station x variable x product.\n"
            "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif') or a\n"
            "GDAL subdataset name such as NETCDF:\"file.nc\":sm. Each raster is one atomic run:\n"
-           "sampling it again with the same settings and stations is skipped.\n\n"
-           "  --product NAME        product name: the Sensor of the Datastreams (required)\n"
-           "  --property NAME       observed property (default: the variable or band name)\n"
-           "  --unit UNIT           unit (default: the band's)\n"
-           "  --subdataset VAR      NetCDF/HDF variable to sample\n"
-           "  --band N              band (default 1)\n"
-           "  --window N            odd N: statistic of the NxN window (default 1: nearest)\n"
-           "  --stat mean|median    the window statistic stored as the value (default mean)\n"
-           "  --min-valid N         window pixels needed for a value (default 1)\n"
-           "  --bilinear            bilinear interpolation of the 4 nearest pixel centres\n"
-           "  --nodata V --scale A --offset B   override the band's metadata\n"
-           "  --mask RASTER         quality mask on the same CRS; --mask-bits BITS marks a\n"
-           "                        pixel bad when (mask & BITS) != 0 (default: mask != 0)\n"
-           "  --mask-band N         band of the mask (default 1)\n"
-           "  --assume-crs CRS      CRS of rasters that declare none (e.g. EPSG:4326)\n"
-           "  --date ISO            acquisition time, instead of metadata or file name\n"
-           "  --date-pattern PAT    the date in the file names, strftime-like (e.g. %%Y%%j)\n"
-           "  --time-var VAR        per-pixel time variable (default t0 when present; none)\n"
-           "  --thing ID|NAME       sample only this station (repeatable)\n"
-           "  --bbox W,S,E,N        sample only the stations inside this box\n"
-           "  --force               sample again even when nothing changed\n"
-           "  --dry-run             sample and validate, write nothing\n");
+           "sampling it again with the same settings and stations is skipped. A raster that\n"
+           "covers none of the stations is left out with a warning; when no raster covers\n"
+           "any, the command fails (exit 1).\n\n");
+    cli_print_options(stdout, sample_options);
 }
 
 /* A raster to sample: a file and, for DRIVER:"file":var names, the variable. */
@@ -184,82 +222,115 @@ static void print_report(const char *raster, const insitu_ingest_report *r)
     printf("\n");
 }
 
-/* Option -> setting name, for the options that are plain settings. */
-struct opt_setting {
-    int code;
-    const char *setting;
+/* A setting that the ingester refuses, said in the words of its option. */
+static int bad_setting(const struct raster_sample_bad *bad, const insitu_error *err)
+{
+    const struct cli_option *o = cli_option_of_setting(sample_options, bad->key);
+    if (!o)
+        return cli_usage("sample", "%s", err->message);
+    if (!o->arg)
+        return cli_usage("sample", "--%s: %s", o->name, bad->cause);
+    return cli_usage("sample", "--%s %s: %s", o->name, bad->value, bad->cause);
+}
+
+/* W,S,E,N in degrees, for messages. */
+static const char *box_text(const double box[4], char *buf, size_t size)
+{
+    snprintf(buf, size, "%.3f,%.3f,%.3f,%.3f", box[0], box[1], box[2], box[3]);
+    return buf;
+}
+
+/* What the rasters sampled, for the summary. */
+struct tally {
+    int sampled, empty, failed; /* rasters */
+    double footprint[4];        /* of the empty ones, together */
 };
+
+/* Samples one raster and says how it went; INSITU_EUSAGE only for a mistake that would
+ * repeat for every raster. */
+static int sample_one(insitu_store *st, struct cli *cli, const struct target *t,
+                      const struct strlist *set, insitu_ingest_options *o, struct tally *n)
+{
+    struct strlist per = {0};
+    for (size_t k = 0; k < set->n; k++)
+        strlist_add(&per, set->items[k]);
+    if (t->subdataset)
+        strlist_addkv(&per, "subdataset", t->subdataset);
+    o->settings = (const char *const *)per.items;
+    insitu_ingest_report rep;
+    insitu_error err = {0};
+    int rc = insitu_ingest(st, t->path, o, &rep, &err);
+    strlist_free(&per);
+    char box[128];
+    if (rc) {
+        cli_fail(&err);
+        n->failed++;
+    } else if (strcmp(rep.status, "empty") == 0) {
+        fprintf(stderr, "insitu: warning: %s: %s (footprint %s)\n", t->path, rep.message,
+                box_text(rep.footprint, box, sizeof box));
+        for (int k = 0; k < 2; k++) {
+            n->footprint[k] = fmin(n->footprint[k], rep.footprint[k]);
+            n->footprint[k + 2] = fmax(n->footprint[k + 2], rep.footprint[k + 2]);
+        }
+        n->empty++;
+    } else {
+        if (!cli->quiet)
+            print_report(t->path, &rep);
+        n->sampled++;
+    }
+    return rc == INSITU_EUSAGE ? rc : 0;
+}
+
+/* Says what failed, and why nothing was sampled when no raster covered a station; returns
+ * the exit status. */
+static int summary(const struct tally *n, size_t n_rasters, size_t n_stations,
+                   const double extent[4])
+{
+    if (n->failed && n_rasters > 1)
+        fprintf(stderr, "insitu: %d raster%s failed (of %zu)\n", n->failed,
+                n->failed > 1 ? "s" : "", n_rasters);
+    if (!n->sampled && n->empty) {
+        char fp[128], box[128];
+        fprintf(stderr,
+                "insitu: nothing sampled: no station lies inside the rasters (%d raster%s, "
+                "footprint %s; %zu station%s, extent %s); check the rasters' CRS (--assume-crs "
+                "for those that declare none) and the selection (the product's rasters, "
+                "--thing, --bbox)\n",
+                n->empty, n->empty > 1 ? "s" : "", box_text(n->footprint, fp, sizeof fp),
+                n_stations, n_stations > 1 ? "s" : "", box_text(extent, box, sizeof box));
+    }
+    return n->failed || !n->sampled ? EXIT_FAIL : EXIT_OK;
+}
 
 int cmd_sample(struct cli *cli, int argc, char **argv)
 {
-    enum { O_BASE = 256, O_FORCE = 300, O_DRY, O_THING, O_BILINEAR };
-    static const struct opt_setting plain[] = {
-        {O_BASE + 0, "product"},   {O_BASE + 1, "property"},     {O_BASE + 2, "unit"},
-        {O_BASE + 3, "subdataset"}, {O_BASE + 4, "band"},        {O_BASE + 5, "window"},
-        {O_BASE + 6, "stat"},      {O_BASE + 7, "min_valid"},    {O_BASE + 8, "nodata"},
-        {O_BASE + 9, "scale"},     {O_BASE + 10, "offset"},      {O_BASE + 11, "mask"},
-        {O_BASE + 12, "mask_bits"}, {O_BASE + 13, "mask_band"},  {O_BASE + 14, "assume_crs"},
-        {O_BASE + 15, "date"},     {O_BASE + 16, "date_pattern"}, {O_BASE + 17, "time_var"},
-        {O_BASE + 18, "bbox"},     {O_BASE + 19, "definition"},  {O_BASE + 20, "namespace"},
-    };
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"product", required_argument, NULL, O_BASE + 0},
-        {"property", required_argument, NULL, O_BASE + 1},
-        {"unit", required_argument, NULL, O_BASE + 2},
-        {"subdataset", required_argument, NULL, O_BASE + 3},
-        {"band", required_argument, NULL, O_BASE + 4},
-        {"window", required_argument, NULL, O_BASE + 5},
-        {"stat", required_argument, NULL, O_BASE + 6},
-        {"min-valid", required_argument, NULL, O_BASE + 7},
-        {"nodata", required_argument, NULL, O_BASE + 8},
-        {"scale", required_argument, NULL, O_BASE + 9},
-        {"offset", required_argument, NULL, O_BASE + 10},
-        {"mask", required_argument, NULL, O_BASE + 11},
-        {"mask-bits", required_argument, NULL, O_BASE + 12},
-        {"mask-band", required_argument, NULL, O_BASE + 13},
-        {"assume-crs", required_argument, NULL, O_BASE + 14},
-        {"date", required_argument, NULL, O_BASE + 15},
-        {"date-pattern", required_argument, NULL, O_BASE + 16},
-        {"time-var", required_argument, NULL, O_BASE + 17},
-        {"bbox", required_argument, NULL, O_BASE + 18},
-        {"definition", required_argument, NULL, O_BASE + 19},
-        {"namespace", required_argument, NULL, O_BASE + 20},
-        {"thing", required_argument, NULL, O_THING},
-        {"bilinear", no_argument, NULL, O_BILINEAR},
-        {"force", no_argument, NULL, O_FORCE},
-        {"dry-run", no_argument, NULL, O_DRY},
-        {NULL, 0, NULL, 0}};
+    static const struct cli_option *const tables[] = {sample_options, NULL};
+    struct cli_args a = {.cmd = "sample", .tables = tables, .argc = argc, .argv = argv};
     struct strlist set = {0};
     struct strbuf things = {0};
     struct targets ts = {0};
     insitu_ingest_options o = {0};
     const char *product = NULL, *bbox = NULL;
     int c, rc = EXIT_OK;
-    while (rc == EXIT_OK && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            sample_help();
-            goto done;
-        } else if (c == O_FORCE) {
-            o.force = 1;
-        } else if (c == O_DRY) {
-            o.dry_run = 1;
-        } else if (c == O_THING) {
-            sb_printf(&things, "%s%s", things.len ? "," : "", optarg);
-        } else if (c == O_BILINEAR) {
-            strlist_add(&set, "bilinear=yes");
-        } else if (c >= O_BASE && c < O_BASE + (int)ARRAY_LEN(plain)) {
-            strlist_addkv(&set, plain[c - O_BASE].setting, optarg);
-            if (c == O_BASE + 0)
-                product = optarg;
-            if (c == O_BASE + 18)
-                bbox = optarg;
-        } else {
-            rc = cli_usage("sample", "unknown option");
+    while ((c = cli_getopt(&a)) > 0) {
+        if (a.opt->setting)
+            strlist_addkv(&set, a.opt->setting, a.arg ? a.arg : "yes");
+        switch (c) {
+        case O_PRODUCT: product = a.arg; break;
+        case O_BBOX: bbox = a.arg; break;
+        case O_THING: sb_printf(&things, "%s%s", things.len ? "," : "", a.arg); break;
+        case O_FORCE: o.force = 1; break;
+        case O_DRY: o.dry_run = 1; break;
         }
     }
-    if (rc)
+    if (c == CLI_HELP) {
+        sample_help();
         goto done;
+    }
+    if (c == CLI_BAD) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (!product) {
         rc = cli_usage("sample", "--product NAME is required");
         goto done;
@@ -268,21 +339,31 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
         rc = cli_usage("sample", "no raster given");
         goto done;
     }
+    insitu_error err = {0};
+    struct raster_sample_bad bad;
+    if (raster_sample_check((const char *const *)set.items, &bad, &err)) {
+        rc = bad_setting(&bad, &err);
+        goto done;
+    }
     if (things.len)
         strlist_addkv(&set, "things", sb_str(&things));
     for (int i = optind; i < argc && !rc; i++)
         rc = expand_argument(argv[i], &ts);
+    if (!rc && !ts.n) {
+        fprintf(stderr, "insitu: no raster to sample: no file given is one GDAL recognises\n");
+        rc = EXIT_FAIL;
+    }
     if (rc)
         goto done;
     insitu_store *st;
-    rc = cli_open_store(cli, INSITU_OPEN_CREATE, &st);
+    rc = cli_open_store(cli, 0, &st); /* sampling needs stations: a store that exists */
     if (rc)
         goto done;
-    insitu_error err = {0};
     char digest[65];
     size_t n_stations = 0;
+    double extent[4];
     if (raster_sample_stations_digest(st, things.len ? sb_str(&things) : NULL, bbox, digest,
-                                      &n_stations, &err)) {
+                                      &n_stations, extent, &err)) {
         rc = cli_fail(&err);
         insitu_store_close(st);
         goto done;
@@ -298,30 +379,12 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
     strlist_addkv(&set, "stations", digest);
     o.format = "raster-sample";
     o.warning = on_warning;
-    int failed = 0, usage = 0;
-    for (size_t i = 0; i < ts.n && !usage; i++) {
-        struct strlist per = {0};
-        for (size_t k = 0; k < set.n; k++)
-            strlist_add(&per, set.items[k]);
-        if (ts.v[i].subdataset)
-            strlist_addkv(&per, "subdataset", ts.v[i].subdataset);
-        o.settings = (const char *const *)per.items;
-        insitu_ingest_report rep;
-        memset(&err, 0, sizeof err);
-        if (insitu_ingest(st, ts.v[i].path, &o, &rep, &err)) {
-            cli_fail(&err);
-            failed++;
-            usage = err.code == INSITU_EUSAGE; /* the same mistake would repeat */
-        } else if (!cli->quiet) {
-            print_report(ts.v[i].path, &rep);
-        }
-        strlist_free(&per);
-    }
+    struct tally n = {.footprint = {INFINITY, INFINITY, -INFINITY, -INFINITY}};
+    int usage = 0;
+    for (size_t i = 0; i < ts.n && !usage; i++)
+        usage = sample_one(st, cli, &ts.v[i], &set, &o, &n) == INSITU_EUSAGE;
     insitu_store_close(st);
-    if (failed && ts.n > 1)
-        fprintf(stderr, "insitu: %d raster%s failed (of %zu)\n", failed, failed > 1 ? "s" : "",
-                ts.n);
-    rc = usage ? EXIT_USAGE : failed ? EXIT_FAIL : EXIT_OK;
+    rc = usage ? EXIT_USAGE : summary(&n, ts.n, n_stations, extent);
 done:
     strlist_free(&set);
     sb_free(&things);

@@ -4,7 +4,6 @@
  * starts the server, and stops it cleanly on SIGTERM or SIGINT.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,36 @@
 #include "http.h"
 #include "util.h"
 
+enum { O_LISTEN = 1, O_READ_ONLY, O_READ_STORE, O_BASE_URL, O_THREADS, O_ACCESS_LOG,
+       O_AUTH_FILE, O_MAX_BODY, O_QUERY_TIMEOUT };
+
+static const struct cli_option serve_options[] = {
+    {.name = "listen", .code = O_LISTEN, .arg = "HOST:PORT",
+     .help = "address to listen on (default 127.0.0.1:8080; port 0\n"
+             "picks a free port; [::1]:8080 for IPv6)"},
+    {.name = "read-only", .code = O_READ_ONLY, .help = "refuse every write (405)"},
+    {.name = "read-store", .code = O_READ_STORE, .arg = "URI",
+     .help = "answer reads (GET, HEAD) from this store, opened\n"
+             "read-only: a PostgreSQL streaming replica of --store, or\n"
+             "the same SQLite file; writes go to --store"},
+    {.name = "base-url", .code = O_BASE_URL, .arg = "URL",
+     .help = "links start with URL/v1.1 (behind a reverse proxy);\n"
+             "default: http://<the Host the client asked for>"},
+    {.name = "threads", .code = O_THREADS, .arg = "N",
+     .help = "worker threads, each with its own store connection\n"
+             "(and one to the read store; default 4)"},
+    {.name = "access-log", .code = O_ACCESS_LOG, .arg = "FILE",
+     .help = "one line per request (Common Log Format + duration);\n"
+             "'-' is stderr; default: no access log"},
+    {.name = "auth-file", .code = O_AUTH_FILE, .arg = "FILE",
+     .help = "the write credential: lines 'token = ...', or\n"
+             "'user = ...' and 'password = ...'"},
+    {.name = "max-body", .code = O_MAX_BODY, .arg = "BYTES",
+     .help = "largest request body (default 16777216)"},
+    {.name = "query-timeout", .code = O_QUERY_TIMEOUT, .arg = "S",
+     .help = "time limit of one read in the database (default 30)"},
+    {NULL}};
+
 static void serve_help(void)
 {
     printf("usage: insitu [--store URI] serve [--listen HOST:PORT] [--read-only]\n"
@@ -25,24 +54,9 @@ static void serve_help(void)
            "Serves the store as an OGC SensorThings API v1.1 endpoint at /v1.1 (Things,\n"
            "Locations, Datastreams, Observations... with $filter, $expand, $select,\n"
            "$orderby, $top, $skip, $count; POST, PATCH, PUT, DELETE; dataArray; daily,\n"
-           "monthly... aggregates with ?aggregate=day&stat=mean, see docs/sta.md).\n\n"
-           "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0\n"
-           "                       picks a free port; [::1]:8080 for IPv6)\n"
-           "  --read-only          refuse every write (405)\n"
-           "  --read-store URI     answer reads (GET, HEAD) from this store, opened\n"
-           "                       read-only: a PostgreSQL streaming replica of --store, or\n"
-           "                       the same SQLite file; writes go to --store\n"
-           "  --base-url URL       links start with URL/v1.1 (behind a reverse proxy);\n"
-           "                       default: http://<the Host the client asked for>\n"
-           "  --threads N          worker threads, each with its own store connection\n"
-           "                       (and one to the read store; default 4)\n"
-           "  --access-log FILE    one line per request (Common Log Format + duration);\n"
-           "                       '-' is stderr; default: no access log\n"
-           "  --auth-file FILE     the write credential: lines 'token = ...', or\n"
-           "                       'user = ...' and 'password = ...'\n"
-           "  --max-body BYTES     largest request body (default 16777216)\n"
-           "  --query-timeout S    time limit of one read in the database (default 30)\n\n"
-           "Writes need a credential configured at start: INSITU_SERVE_TOKEN (clients send\n"
+           "monthly... aggregates with ?aggregate=day&stat=mean, see docs/sta.md).\n\n");
+    cli_print_options(stdout, serve_options);
+    printf("\nWrites need a credential configured at start: INSITU_SERVE_TOKEN (clients send\n"
            "'Authorization: Bearer TOKEN'), or INSITU_SERVE_USER and INSITU_SERVE_PASSWORD\n"
            "(HTTP Basic), or --auth-file. Without one, writes are refused (403). SIGTERM or\n"
            "SIGINT stops the server after the requests in progress finish.\n");
@@ -134,17 +148,8 @@ static char *env_dup(const char *name)
 
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
-                                         {"listen", required_argument, NULL, 'l'},
-                                         {"read-only", no_argument, NULL, 'r'},
-                                         {"read-store", required_argument, NULL, 'R'},
-                                         {"base-url", required_argument, NULL, 'b'},
-                                         {"threads", required_argument, NULL, 't'},
-                                         {"access-log", required_argument, NULL, 'a'},
-                                         {"auth-file", required_argument, NULL, 'A'},
-                                         {"max-body", required_argument, NULL, 'm'},
-                                         {"query-timeout", required_argument, NULL, 'q'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct cli_option *const tables[] = {serve_options, NULL};
+    struct cli_args a = {.cmd = "serve", .tables = tables, .argc = argc, .argv = argv};
     char host[256] = "127.0.0.1";
     int port = 8080, c;
     int64_t threads = 4, max_body = 16 << 20;
@@ -152,50 +157,55 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     const char *base_url = NULL, *log_path = NULL, *auth_file = NULL, *listen = NULL;
     const char *read_store = NULL;
     int read_only = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = cli_getopt(&a)) > 0) {
+        char *arg = a.arg;
         switch (c) {
-        case 'h': serve_help(); return EXIT_OK;
-        case 'l':
-            listen = optarg;
-            if (parse_listen(optarg, host, sizeof host, &port))
+        case O_LISTEN:
+            listen = arg;
+            if (parse_listen(arg, host, sizeof host, &port))
                 return cli_usage("serve", "--listen %s: expected HOST:PORT (127.0.0.1:8080)",
-                                 optarg);
+                                 arg);
             break;
-        case 'r': read_only = 1; break;
-        case 'R': read_store = optarg; break;
-        case 'b':
-            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-                return cli_usage("serve", "--base-url %s: expected an http(s):// URL", optarg);
+        case O_READ_ONLY: read_only = 1; break;
+        case O_READ_STORE: read_store = arg; break;
+        case O_BASE_URL:
+            if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+                return cli_usage("serve", "--base-url %s: expected an http(s):// URL", arg);
             /* links are base + "/v1.1/...": drop a trailing '/' or "/v1.1" given here */
-            base_url = optarg;
-            for (size_t n = strlen(optarg); n > 8;) {
-                if (optarg[n - 1] == '/')
-                    optarg[--n] = '\0';
-                else if (n > 5 && strcmp(optarg + n - 5, "/v1.1") == 0)
-                    optarg[n -= 5] = '\0';
+            base_url = arg;
+            for (size_t n = strlen(arg); n > 8;) {
+                if (arg[n - 1] == '/')
+                    arg[--n] = '\0';
+                else if (n > 5 && strcmp(arg + n - 5, "/v1.1") == 0)
+                    arg[n -= 5] = '\0';
                 else
                     break;
             }
             break;
-        case 't':
-            if (parse_int64(optarg, strlen(optarg), &threads) || threads < 1 || threads > 256)
-                return cli_usage("serve", "--threads %s: expected 1 to 256", optarg);
+        case O_THREADS:
+            if (parse_int64(arg, strlen(arg), &threads) || threads < 1 || threads > 256)
+                return cli_usage("serve", "--threads %s: expected 1 to 256", arg);
             break;
-        case 'a': log_path = optarg; break;
-        case 'A': auth_file = optarg; break;
-        case 'm':
-            if (parse_int64(optarg, strlen(optarg), &max_body) || max_body < 1024)
+        case O_ACCESS_LOG: log_path = arg; break;
+        case O_AUTH_FILE: auth_file = arg; break;
+        case O_MAX_BODY:
+            if (parse_int64(arg, strlen(arg), &max_body) || max_body < 1024)
                 return cli_usage("serve", "--max-body %s: expected a size in bytes (>= 1024)",
-                                 optarg);
+                                 arg);
             break;
-        case 'q':
-            if (parse_double(optarg, strlen(optarg), &query_seconds) || query_seconds < 0)
+        case O_QUERY_TIMEOUT:
+            if (parse_double(arg, strlen(arg), &query_seconds) || query_seconds < 0)
                 return cli_usage("serve", "--query-timeout %s: expected seconds (0: none)",
-                                 optarg);
+                                 arg);
             break;
-        default: return cli_usage("serve", "unknown option");
         }
     }
+    if (c == CLI_HELP) {
+        serve_help();
+        return EXIT_OK;
+    }
+    if (c == CLI_BAD)
+        return EXIT_USAGE;
     if (optind < argc)
         return cli_usage("serve", "unexpected argument '%s'", argv[optind]);
     (void)listen;

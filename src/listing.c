@@ -61,8 +61,8 @@ static int parse_format(const char *format, int allow_wml, insitu_error *err)
 {
     int f = out_format_parse(format ? format : "csv");
     if (f < 0 || (f == OUT_WATERML2 && !allow_wml))
-        return insitu_error_set(err, INSITU_EUSAGE, "format '%s': expected csv, json or geojson%s",
-                                format, allow_wml ? " or waterml2" : "");
+        return insitu_error_set(err, INSITU_EUSAGE, "format '%s': expected csv, json%s",
+                                format, allow_wml ? ", geojson or waterml2" : " or geojson");
     return f;
 }
 

@@ -81,7 +81,7 @@ static int grid_init(struct grid *g, GDALDatasetH ds, int band, const char *name
 {
     g->ds = ds;
     if (band < 1 || band > GDALGetRasterCount(ds))
-        return insitu_error_set(err, INSITU_EUSAGE, "%s: band %d: the raster has %d band%s",
+        return insitu_error_set(err, INSITU_EINVAL, "%s: band %d: the raster has %d band%s",
                                 name, band, GDALGetRasterCount(ds),
                                 GDALGetRasterCount(ds) == 1 ? "" : "s");
     g->band = GDALGetRasterBand(ds, band);
@@ -157,10 +157,10 @@ static int open_main(struct raster *r, const char *name, insitu_error *err)
             struct strbuf names = {0};
             find_subdataset(ds, NULL, &names);
             GDALClose(ds);
-            insitu_error_set(err, INSITU_EUSAGE, "%s: no subdataset '%s' (it has: %s)", name,
+            insitu_error_set(err, INSITU_EINVAL, "%s: no subdataset '%s' (it has: %s)", name,
                              want, sb_str(&names));
             sb_free(&names);
-            return INSITU_EUSAGE;
+            return INSITU_EINVAL;
         }
         if (sub) {
             /* the time variable is a sibling subdataset of the same file */
@@ -176,7 +176,7 @@ static int open_main(struct raster *r, const char *name, insitu_error *err)
                 } else if (r->o.time_var) {
                     free(sub);
                     GDALClose(ds);
-                    return insitu_error_set(err, INSITU_EUSAGE,
+                    return insitu_error_set(err, INSITU_EINVAL,
                                             "%s: no time variable '%s' beside '%s'", name,
                                             r->o.time_var, want);
                 }
@@ -197,7 +197,7 @@ static int open_main(struct raster *r, const char *name, insitu_error *err)
         find_subdataset(ds, NULL, &names);
         GDALClose(ds);
         if (names.len)
-            insitu_error_set(err, INSITU_EUSAGE,
+            insitu_error_set(err, INSITU_EINVAL,
                              "%s: several variables (%s): choose one with --subdataset", name,
                              sb_str(&names));
         else
@@ -282,6 +282,14 @@ static int open_mask(struct raster *r, insitu_error *err)
                                 r->o.mask, r->name);
     r->has_mask = 1;
     return 0;
+}
+
+int raster_crs_known(const char *text)
+{
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    int known = srs && OSRSetFromUserInput(srs, text) == OGRERR_NONE;
+    OSRDestroySpatialReference(srs);
+    return known;
 }
 
 static int open_crs(struct raster *r, insitu_error *err)

@@ -61,6 +61,8 @@ void raster_close(struct raster *r);
 
 /* The footprint of the raster in EPSG:4326 (west, south, east, north), from its edges. */
 void raster_bounds_wgs84(const struct raster *r, double bbox[4]);
+/* 1 when GDAL knows the CRS `text` names (EPSG:4326, a WKT, a PROJ string...), else 0. */
+int raster_crs_known(const char *text);
 /* Samples n points (EPSG:4326 lon/lat). Each block of the raster (and of the mask) is read
  * at most once per call; out[i] receives point i's sample. */
 int raster_sample_points(struct raster *r, const double *lon, const double *lat, size_t n,

@@ -68,6 +68,8 @@ int insitu_store_schema_version(insitu_store *store)
 
 const char *insitu_store_backend(const insitu_store *store) { return store->base.ops->name; }
 
+int insitu_store_created(const insitu_store *store) { return store->base.created; }
+
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column)
 {
@@ -106,6 +108,8 @@ int store_apply_schema(struct store *st, const char *schema, int current,
                  *newest);
         rc = exec(st, sql, err);
     }
+    if (!rc && current == 0)
+        st->created = 1; /* read under the backend's init lock: one creator says so */
     return rc;
 }
 

@@ -226,6 +226,7 @@ struct store {
     const struct sql_dialect *dialect;
     char *uri;
     unsigned flags;
+    int created; /* the open created the schema (insitu_store_created) */
     int in_tx;
     /* A group transaction is open (st_group_begin): st_begin..st_commit are savepoints in
      * it. group_lost: it was rolled back by an error, so what it held is gone. */

@@ -129,6 +129,23 @@ static void sqlite_close(struct store *st)
     free(ss);
 }
 
+/* A store to create in a folder that does not exist: says so (SQLite would only say that it
+ * is "unable to open database file"). */
+static int missing_folder(const char *path, insitu_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char *dir = xstrndup(path, (size_t)(slash - path));
+    struct stat sb;
+    int missing = dir && stat(dir, &sb) != 0;
+    if (missing)
+        insitu_error_set(err, INSITU_ENOTFOUND,
+                         "%s: cannot create the store: the folder %s does not exist", path, dir);
+    free(dir);
+    return missing;
+}
+
 static int sqlite_open(const char *uri, unsigned flags, struct store **out, insitu_error *err)
 {
     const char *path = sqlite_path(uri);
@@ -137,6 +154,8 @@ static int sqlite_open(const char *uri, unsigned flags, struct store **out, insi
         return insitu_error_set(err, INSITU_ENOTFOUND,
                                 "%s: no such store (create it with 'insitu --store %s init')",
                                 path, uri);
+    if (stat(path, &sb) != 0 && missing_folder(path, err))
+        return INSITU_ENOTFOUND;
     struct sqlite_store *ss = calloc(1, sizeof *ss);
     if (!ss)
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");

@@ -724,3 +724,50 @@ const char *path_basename(const char *path)
     const char *slash = strrchr(path, '/');
     return slash ? slash + 1 : path;
 }
+
+size_t str_distance(const char *a, const char *b)
+{
+    enum { MAX = 63 };
+    size_t m = strnlen(a, MAX), n = strnlen(b, MAX);
+    /* three rows of the edit table: the one before the previous, the previous, this one */
+    size_t rows[3][MAX + 1];
+    size_t *before = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= n; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= m; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= n; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t d = prev[j - 1] + cost;
+            if (prev[j] + 1 < d)
+                d = prev[j] + 1;
+            if (cur[j - 1] + 1 < d)
+                d = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                before[j - 2] + 1 < d)
+                d = before[j - 2] + 1;
+            cur[j] = d;
+        }
+        size_t *oldest = before;
+        before = prev;
+        prev = cur;
+        cur = oldest;
+    }
+    return prev[n];
+}
+
+int str_nearest(const char *word, const char *const *candidates, size_t n)
+{
+    size_t len = strlen(word);
+    size_t limit = len <= 3 ? 1 : len / 3 > 2 ? len / 3 : 2;
+    int best = -1;
+    size_t best_d = limit + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = str_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = (int)i;
+        }
+    }
+    return best;
+}

@@ -132,4 +132,15 @@ double now_seconds(void);
 /* The base name of a path (borrowed pointer into path). */
 const char *path_basename(const char *path);
 
+/* The Damerau-Levenshtein distance of a and b in its optimal string alignment form: the
+ * fewest insertions, deletions, substitutions and swaps of two adjacent bytes that turn a
+ * into b, no byte edited twice ("ingset" -> "ingest": 1). Words longer than 63 bytes are
+ * compared by their first 63. */
+size_t str_distance(const char *a, const char *b);
+/* The candidate nearest to a mistyped word (str_distance), when near enough to be what was
+ * meant: at most 1 edit for words of up to 3 bytes, else at most 2 or a third of the word's
+ * length, whichever is more. Ties go to the earliest candidate. Returns its index among the
+ * n candidates, or -1. */
+int str_nearest(const char *word, const char *const *candidates, size_t n);
+
 #endif

@@ -15,6 +15,7 @@
 #include <ogr_srs_api.h>
 
 #include "raster.h"
+#include "raster_sample.h"
 #include "store.h"
 #include <jansson.h>
 
@@ -237,10 +238,10 @@ static void test_no_crs_netcdf(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "--assume-crs EPSG:4326"));
     /* a file of several variables needs one chosen */
     struct raster_opts none = {0};
-    CU_ASSERT_EQUAL(raster_open(path, &none, &r, &err), INSITU_EUSAGE);
+    CU_ASSERT_EQUAL(raster_open(path, &none, &r, &err), INSITU_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "t0, sm, sm_uncertainty"));
     struct raster_opts bad = {.subdataset = "soil"};
-    CU_ASSERT_EQUAL(raster_open(path, &bad, &r, &err), INSITU_EUSAGE);
+    CU_ASSERT_EQUAL(raster_open(path, &bad, &r, &err), INSITU_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "no subdataset 'soil'"));
     free(path);
     struct case_def c = {CCI27, "sm", "EPSG:4326", 1, {140, -38, 152, -28}, 1};
@@ -562,7 +563,7 @@ static void test_dates(void)
     CU_ASSERT_PTR_NULL(raster_time_var(r));
     raster_close(r);
     o.time_var = "t9";
-    CU_ASSERT_EQUAL(raster_open(path, &o, &r, &err), INSITU_EUSAGE);
+    CU_ASSERT_EQUAL(raster_open(path, &o, &r, &err), INSITU_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "no time variable 't9'"));
     free(path);
     /* a file name without date: the error says how to give one */
@@ -715,6 +716,73 @@ static void test_ingest_errors(void)
     insitu_store_close(st);
 }
 
+/* A raster that covers no selected station is "empty": nothing written, no run recorded, its
+ * footprint reported. A station inside on a nodata pixel is a sample (a NULL result). */
+static void test_no_station_inside(void)
+{
+    insitu_store *st = stations_store();
+    insitu_ingest_report rep;
+    insitu_error err;
+    int64_t runs = tu_int(st, "SELECT count(*) FROM ingest_runs");
+    const char *const far[] = {"product=P", "things=BAH1", NULL};
+    CU_ASSERT_EQUAL(sample(st, MODIS("2014-02-18"), far, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "empty");
+    CU_ASSERT_STRING_EQUAL(rep.message, "no station inside");
+    CU_ASSERT_EQUAL(rep.run_id, 0);
+    CU_ASSERT_EQUAL(rep.has_footprint, 1);
+    /* the MODIS tile's lon/lat footprint holds MT1..MT3 (-55.7..-55.3, -11.7..-11.55) */
+    CU_ASSERT_TRUE(rep.footprint[0] < -55.7 && rep.footprint[2] > -55.3);
+    CU_ASSERT_TRUE(rep.footprint[1] < -11.7 && rep.footprint[3] > -11.55);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs"), runs);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors WHERE code = 'P'"), 0);
+    /* a dry run says the same */
+    insitu_ingest_options dry = {.format = "raster-sample", .settings = far, .dry_run = 1};
+    char *path = data_path(MODIS("2014-02-18"));
+    CU_ASSERT_EQUAL(insitu_ingest(st, path, &dry, &rep, &err), 0);
+    free(path);
+    CU_ASSERT_STRING_EQUAL(rep.status, "empty");
+    /* SOCAL1's soil-moisture pixel is a fill value: a NULL result, a complete run */
+    const char *const fill[] = {"product=CCI", "subdataset=sm", "assume_crs=EPSG:4326",
+                                "things=SOCAL1", NULL};
+    CU_ASSERT_EQUAL(sample(st, CCI27, fill, &rep, &err), 0);
+    CU_ASSERT_STRING_EQUAL(rep.status, "complete");
+    CU_ASSERT_EQUAL(rep.observations, 1);
+    CU_ASSERT_EQUAL(rep.nulls, 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs"), runs + 1);
+    insitu_store_close(st);
+}
+
+/* The settings check runs the ingester's own reading of the settings, without a raster. */
+static void test_settings_check(void)
+{
+    struct raster_sample_bad bad;
+    insitu_error err;
+    const char *const good[] = {"product=P", "window=3", "stat=median", "assume_crs=EPSG:4326",
+                                NULL};
+    CU_ASSERT_EQUAL(raster_sample_check(good, &bad, &err), 0);
+    const char *const even[] = {"product=P", "window=4", NULL};
+    CU_ASSERT_EQUAL(raster_sample_check(even, &bad, &err), INSITU_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(bad.key, "window");
+    CU_ASSERT_STRING_EQUAL(bad.value, "4");
+    CU_ASSERT_STRING_EQUAL(bad.cause, "expected an odd size (1, 3, 5...)");
+    CU_ASSERT_STRING_EQUAL(err.message,
+                           "raster-sample: window=4: expected an odd size (1, 3, 5...)");
+    const char *const both[] = {"product=P", "window=3", "bilinear=yes", NULL};
+    CU_ASSERT_EQUAL(raster_sample_check(both, &bad, &err), INSITU_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(bad.key, "window");
+    const char *const crs[] = {"product=P", "assume_crs=EPSG:99999999", NULL};
+    CU_ASSERT_EQUAL(raster_sample_check(crs, &bad, &err), INSITU_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(bad.key, "assume_crs");
+    CU_ASSERT_STRING_EQUAL(bad.cause, "not a CRS GDAL knows");
+    const char *const date[] = {"product=P", "date=2020-13-01", NULL};
+    CU_ASSERT_EQUAL(raster_sample_check(date, &bad, &err), INSITU_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(bad.key, "date");
+    CU_ASSERT_STRING_EQUAL(bad.value, "2020-13-01");
+    const char *const scale[] = {"product=P", "scale=x", NULL};
+    CU_ASSERT_EQUAL(raster_sample_check(scale, &bad, &err), INSITU_EUSAGE);
+    CU_ASSERT_STRING_EQUAL(err.message, "raster-sample: scale=x: not a number");
+}
+
 /* Two rasters with the same acquisition time at the same station: one value is kept, by a
  * rule that does not depend on the order they are sampled in. */
 static void test_duplicates(void)
@@ -768,6 +836,8 @@ static void add_store_tests(CU_pSuite s)
     CU_add_test(s, "raster-sample ingester: values, entities, skip, replace", test_ingest_sample);
     CU_add_test(s, "raster-sample ingester: errors and station selection", test_ingest_errors);
     CU_add_test(s, "duplicate acquisitions: one deterministic winner", test_duplicates);
+    CU_add_test(s, "a raster covering no selected station is empty: no run",
+                test_no_station_inside);
 }
 
 int main(void)
@@ -788,6 +858,7 @@ int main(void)
     CU_add_test(s, "mask raster and mask bits", test_mask);
     CU_add_test(s, "dates from file names, NetCDF time, per-pixel t0", test_dates);
     CU_add_test(s, "footprint in lon/lat, great-circle distance", test_bounds_and_distance);
+    CU_add_test(s, "settings checked before any raster, naming the setting", test_settings_check);
     tu_add_backend_suites("raster-sample", add_store_tests, NULL, NULL);
     return tap_run();
 }

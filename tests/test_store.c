@@ -45,6 +45,12 @@ static void test_init_idempotent(void)
     CU_ASSERT_EQUAL(insitu_store_schema_version(store), newest);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM insitu_meta"), 1);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM spatial_ref_sys WHERE srid = 4326"), 1);
+    /* the suite's open created the store; opening it again creates nothing */
+    CU_ASSERT_EQUAL(insitu_store_created(store), 1);
+    insitu_store *again;
+    CU_ASSERT_EQUAL_FATAL(insitu_store_open(store_path, INSITU_OPEN_CREATE, &again, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_created(again), 0);
+    insitu_store_close(again);
 }
 
 static void test_open_errors(void)
@@ -54,6 +60,11 @@ static void test_open_errors(void)
     CU_ASSERT_EQUAL(insitu_store_open("/nonexistent/dir/x.db", 0, &st, &err), INSITU_ENOTFOUND);
     CU_ASSERT_PTR_NULL(st);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "/nonexistent/dir/x.db"));
+    /* to be created in a folder that does not exist: the folder is named */
+    CU_ASSERT_EQUAL(insitu_store_open("/nonexistent/dir/x.db", INSITU_OPEN_CREATE, &st, &err),
+                    INSITU_ENOTFOUND);
+    CU_ASSERT_STRING_EQUAL(err.message, "/nonexistent/dir/x.db: cannot create the store: the "
+                                        "folder /nonexistent/dir does not exist");
     CU_ASSERT_EQUAL(insitu_store_open("", 0, &st, &err), INSITU_EUSAGE);
     /* a file that is not a store */
     const char *dir = tu_tmpdir();

@@ -223,6 +223,59 @@ static void test_errors(void)
     CU_ASSERT_STRING_EQUAL(insitu_strerror(INSITU_ENOTFOUND), "not found");
 }
 
+static void test_distance(void)
+{
+    CU_ASSERT_EQUAL(str_distance("", ""), 0);
+    CU_ASSERT_EQUAL(str_distance("", "abc"), 3);
+    CU_ASSERT_EQUAL(str_distance("format", ""), 6);
+    CU_ASSERT_EQUAL(str_distance("ingest", "ingest"), 0);
+    CU_ASSERT_EQUAL(str_distance("ingset", "ingest"), 1); /* a swap is one edit */
+    CU_ASSERT_EQUAL(str_distance("formt", "format"), 1);
+    CU_ASSERT_EQUAL(str_distance("fromat", "format"), 1);
+    CU_ASSERT_EQUAL(str_distance("kitten", "sitting"), 3);
+    /* optimal string alignment: no substring is edited twice ("ca" -> "abc" is 3, where the
+     * unrestricted Damerau-Levenshtein distance is 2) */
+    CU_ASSERT_EQUAL(str_distance("ca", "abc"), 3);
+    CU_ASSERT_EQUAL(str_distance("abc", "ca"), 3);
+    CU_ASSERT_EQUAL(str_distance("things", "thing"), 1);
+    /* long words: compared by their first 63 bytes, never overflowing */
+    char a[200], b[200];
+    memset(a, 'a', sizeof a - 1);
+    a[sizeof a - 1] = '\0';
+    memcpy(b, a, sizeof b);
+    b[10] = 'b';
+    CU_ASSERT_EQUAL(str_distance(a, b), 1);
+    b[100] = 'b';
+    CU_ASSERT_EQUAL(str_distance(a, b), 1);
+}
+
+static void test_nearest(void)
+{
+    static const char *const commands[] = {"init", "ingest", "pull", "formats", "sources",
+                                           "things", "datastreams", "query", "sample",
+                                           "matchup", "serve"};
+    size_t n = ARRAY_LEN(commands);
+    CU_ASSERT_EQUAL(str_nearest("ingset", commands, n), 1);
+    CU_ASSERT_EQUAL(str_nearest("ingest", commands, n), 1);
+    CU_ASSERT_EQUAL(str_nearest("qeury", commands, n), 7);
+    CU_ASSERT_EQUAL(str_nearest("formatz", commands, n), 3);
+    CU_ASSERT_EQUAL(str_nearest("datastream", commands, n), 6);
+    CU_ASSERT_EQUAL(str_nearest("frobnicate", commands, n), -1); /* nothing near */
+    CU_ASSERT_EQUAL(str_nearest("xyz", commands, n), -1);
+    /* short words allow one edit: "srve" is serve, "ab" is nothing */
+    CU_ASSERT_EQUAL(str_nearest("srve", commands, n), 10);
+    CU_ASSERT_EQUAL(str_nearest("ab", commands, n), -1);
+    /* long words allow a third of their length: 3 edits in "datastreeems" (12) */
+    CU_ASSERT_EQUAL(str_distance("dtastreeems", "datastreams"), 3);
+    CU_ASSERT_EQUAL(str_nearest("dtastreeems", commands, n), 6);
+    /* a tie goes to the earlier candidate; otherwise the nearest wins wherever it is */
+    static const char *const tie[] = {"cat", "bat", "hat"};
+    CU_ASSERT_EQUAL(str_nearest("rat", tie, 3), 0);
+    CU_ASSERT_EQUAL(str_nearest("sampl", commands, n), 8);
+    CU_ASSERT_EQUAL(str_nearest("", commands, n), -1);
+    CU_ASSERT_EQUAL(str_nearest("init", commands, 0), -1);
+}
+
 int main(void)
 {
     CU_initialize_registry();
@@ -239,5 +292,7 @@ int main(void)
     CU_add_test(s, "SHA-256 of bytes and files", test_sha256);
     CU_add_test(s, "JSON text is canonical", test_json_text);
     CU_add_test(s, "error messages and prefixes", test_errors);
+    CU_add_test(s, "edit distance with swaps (optimal string alignment)", test_distance);
+    CU_add_test(s, "the nearest of several words, when near enough", test_nearest);
     return tap_run();
 }

@@ -152,6 +152,16 @@ expect 0 "pull theia: a dataset download ingested as a pivot package" \
 expect 0 "a path joined to --base-url; unchanged: skipped" "skipped $U/theia/theia/CATC_package.zip" -- \
   insitu pull theia --base-url "$U/theia/" theia/CATC_package.zip
 
+# one source that fails: its error, then the summary line as for several
+run insitu pull theia "$U/theia/theia/none.zip"
+equal "a single failing id: its error and the summary line (exit 1)" \
+  "$RC: $(printf '%s\n' "$ERR" | grep -c "$U/theia/theia/none.zip"): $(printf '%s\n' "$ERR" | tail -n 1)" \
+  "1: 1: insitu: 1 source failed (of 1)"
+# pull creates a missing store, and says so even with -q
+run "$INSITU" --store "$T/pulled.db" -q pull theia "$U/theia/theia/CATC_package.zip"
+equal "pull into a missing store creates it and says so" "$RC: $ERR" \
+  "0: insitu: $T/pulled.db: no store there, created a new one (schema version 3)"
+
 # ---- usage ----
 expect 2 "pull without a service" "no service given" -- insitu pull
 expect 2 "an unknown service" "unknown service 'nope'" -- insitu pull nope x

@@ -14,6 +14,24 @@ insitu ingest "$R/stations.csv" "$R/ndvi_insitu.csv" >/dev/null
 expect 2 "--product is required" "--product NAME is required" -- insitu sample "$R/mod13q1"
 expect 2 "an even window is bad usage" "expected an odd size" -- \
   insitu sample --product X --window 4 "$R/mod13q1/TERRA_MODIS_012010_NDVI_2013-09-14.jp2"
+# a setting the ingester refuses is one usage error naming the option, told before any raster
+# is read or the store opened (the store here does not exist), not once per raster
+run "$INSITU" --store "$T/none.db" sample --product X --window 4 "$R/mod13q1"
+equal "a bad setting names its option, once, before the rasters and the store" "$RC: $ERR" \
+"2: insitu sample: --window 4: expected an odd size (1, 3, 5...)
+(see 'insitu sample --help')"
+run insitu sample --product X --window 3 --bilinear "$R/mod13q1"
+equal "settings that go separately" "$RC: $ERR" \
+"2: insitu sample: --window 3: a window and bilinear interpolation go separately: choose one
+(see 'insitu sample --help')"
+run insitu sample --product X --assume-crs EPSG:99999999 "$R/mod13q1"
+equal "an unknown CRS is found before any raster" "$RC: $ERR" \
+"2: insitu sample: --assume-crs EPSG:99999999: not a CRS GDAL knows
+(see 'insitu sample --help')"
+run insitu sample --product X --min-valid 0 "$R/mod13q1"
+equal "a number out of range" "$RC: $ERR" \
+"2: insitu sample: --min-valid 0: expected 1 to 10201
+(see 'insitu sample --help')"
 
 expect 0 "sample a folder of 12 MODIS rasters" "sampled" "3 stations, 0 missing" -- \
   insitu sample --product MOD13Q1 --property NDVI --scale 0.0001 --nodata -3000 "$R/mod13q1"
@@ -64,6 +82,47 @@ equal "and the value gdallocationinfo's" \
   "$(gdallocationinfo -valonly -geoloc "NETCDF:\"$CCI\":sm" 147.3 -33.1 | awk '{ printf "%.9f", $1 }')"
 equal "a fill value is a NULL result flagged nodata" \
   "$(sql "SELECT count(*) FROM observations_text o JOIN datastreams d ON d.id = o.datastream_id JOIN things t ON t.id = d.thing_id JOIN observed_properties p ON p.id = d.observed_property_id WHERE p.name = 'sm' AND t.code = 'SOCAL1' AND o.result IS NULL AND o.result_quality = 'nodata'")" 1
+
+# a raster that covers no selected station writes no run: a warning with its footprint; when
+# no raster sampled anything, exit 1 with what helps find why
+runs=$(sql "SELECT count(*) FROM ingest_runs")
+run insitu sample --product RGB --thing MT1 --date 2020-01-01 "$R/rasterio/RGB.byte.tif"
+equal "a raster without a selected station inside: warning, and why nothing was sampled (exit 1)" \
+  "$RC: $ERR" \
+"1: insitu: warning: $R/rasterio/RGB.byte.tif: no station inside (footprint -78.959,23.565,-76.575,25.551)
+insitu: nothing sampled: no station lies inside the rasters (1 raster, footprint -78.959,23.565,-76.575,25.551; 1 station, extent -55.500,-11.600,-55.500,-11.600); check the rasters' CRS (--assume-crs for those that declare none) and the selection (the product's rasters, --thing, --bbox)"
+equal "nothing printed on stdout" "$OUT" ""
+equal "no run recorded" "$(sql "SELECT count(*) FROM ingest_runs")" "$runs"
+run insitu sample --product RGB --thing MT1 --thing MT2 --date 2020-01-01 \
+  "$R/rasterio/RGB.byte.tif" "$R/rasterio/byte.tif"
+equal "two rasters: their footprints together, the stations' extent" \
+  "$RC: $(printf '%s\n' "$ERR" | tail -n 1)" \
+"1: insitu: nothing sampled: no station lies inside the rasters (2 rasters, footprint -117.642,23.565,-76.575,33.902; 2 stations, extent -55.500,-11.700,-55.300,-11.600); check the rasters' CRS (--assume-crs for those that declare none) and the selection (the product's rasters, --thing, --bbox)"
+equal "a warning per raster" "$(printf '%s\n' "$ERR" | grep -c 'no station inside (footprint')" 2
+expect 0 "a raster with stations inside is sampled, one without only warned of" \
+  "sampled $R/rasterio/RGB.byte.tif: 1 station, 0 missing" \
+  "insitu: warning: $R/rasterio/byte.tif: no station inside (footprint -117.642,33.892,-117.629,33.902)" -- \
+  insitu sample --product RGB --thing MT1 --thing BAH1 --date 2020-01-01 \
+  "$R/rasterio/RGB.byte.tif" "$R/rasterio/byte.tif"
+equal "one run for the raster that sampled" "$(sql "SELECT count(*) FROM ingest_runs")" $((runs + 1))
+# a station inside whose pixel is nodata is sampled: a NULL result, a run, exit 0
+expect 0 "a station on a nodata pixel is a sample, not nothing" "1 station, 1 missing" -- \
+  insitu sample --product CCI-NODATA --assume-crs EPSG:4326 --thing SOCAL1 "NETCDF:\"$CCI\":sm"
+equal "its run is recorded" "$(sql "SELECT count(*) FROM ingest_runs")" $((runs + 2))
+
+mkdir -p "$T/no_rasters" && echo "not a raster" >"$T/no_rasters/notes.txt"
+expect 1 "a folder without rasters is not success" \
+  "insitu: no raster to sample: no file given is one GDAL recognises" -- \
+  insitu sample --product X "$T/no_rasters"
+
+# a raster that fails does not stop the next one: bad input, exit 1
+run insitu sample --product CCI --assume-crs EPSG:4326 "$R/esa_cci_sm/"*
+equal "each NetCDF of several variables fails on its own; both are tried" \
+  "$RC: $(printf '%s\n' "$ERR" | grep -c 'several variables (t0, sm, sm_uncertainty, .*): choose one with --subdataset'): $(printf '%s\n' "$ERR" | tail -n 1)" \
+  "1: 2: insitu: 2 rasters failed (of 2)"
+expect 1 "after a raster that fails, the next is sampled" \
+  "several variables" "sampled $R/rasterio/RGB.byte.tif: 3 stations" "insitu: 1 raster failed (of 2)" -- \
+  insitu sample --product RGB2 --date 2020-01-01 "$CCI" "$R/rasterio/RGB.byte.tif"
 
 # a GeoTIFF without date; a window
 expect 1 "a raster without date asks for --date" "give --date or --date-pattern" -- \
