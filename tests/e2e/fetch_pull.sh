@@ -159,8 +159,9 @@ equal "a single failing id: its error and the summary line (exit 1)" \
   "1: 1: insitu: 1 source failed (of 1)"
 # pull creates a missing store, and says so even with -q
 run "$INSITU" --store "$T/pulled.db" -q pull theia "$U/theia/theia/CATC_package.zip"
-equal "pull into a missing store creates it and says so" "$RC: $ERR" \
-  "0: insitu: $T/pulled.db: no store there, created a new one (schema version 3)"
+equal "pull into a missing store creates it and says so" \
+  "$RC: $(printf '%s' "$ERR" | sed 's/schema version [0-9][0-9]*/schema version N/')" \
+  "0: insitu: $T/pulled.db: no store there, created a new one (schema version N)"
 
 # ---- usage ----
 expect 2 "pull without a service" "no service given" -- insitu pull
