@@ -40,7 +40,7 @@ python3 "$(dirname "$0")/httpd.py" --root "$INSITU_TEST_DATA" --port-file "$T/po
 HTTPD=$!
 trap 'kill $HTTPD 2>/dev/null; wait $HTTPD 2>/dev/null; rm -rf "$T"' EXIT
 i=0
-while [ ! -s "$T/port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -s "$T/port" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
 U="http://127.0.0.1:$(cat "$T/port")"
 export INSITU_CACHE_DIR="$T/cache"
 for args in "ingest --retry-delay 0.01 $U/fail500/1/hydroweb/hydroweb_rivers_wse_2024-01-01-to-2024-01-31.csv" \
@@ -57,10 +57,21 @@ for args in "ingest --retry-delay 0.01 $U/fail500/1/hydroweb/hydroweb_rivers_wse
     status=1
   fi
 done
-# a failing ingest must not leak either
+# failing commands must not leak either: a bad row, a raster given to ingest, rasters that
+# hold none of the selected stations (no run left), a property the station lacks, a 404,
+# mistyped options and commands
 printf 'time,value\n2020-01-01,x\n' >"$T/bad.csv"
-$VG "$INSITU" --store "$S" ingest "$T/bad.csv" >"$T/out" 2>&1
-[ $? = 99 ] && { tail -n 40 "$T/out"; status=1; }
+for args in "ingest $T/bad.csv" \
+    "ingest $INSITU_TEST_DATA/raster/mod13q1/TERRA_MODIS_012010_NDVI_2013-09-14.jp2" \
+    "sample --product MOD13Q1 --thing R_MARONI_TAPANAHONY_KM0198 $INSITU_TEST_DATA/raster/mod13q1" \
+    "sample --product X --window 4 $INSITU_TEST_DATA/raster/mod13q1" \
+    "query --thing R_MARONI_TAPANAHONY_KM0198 --property discharge" \
+    "ingest --retries 0 $U/data/none.csv" "ingest --formt csv $T/bad.csv" "ingset"; do
+  echo "valgrind: insitu $args (fails)"
+  # shellcheck disable=SC2086
+  $VG "$INSITU" --store "$S" $args >"$T/out" 2>&1
+  [ $? = 99 ] && { tail -n 40 "$T/out"; status=1; }
+done
 # the server: reads, a write with a credential, refused writes, errors, then SIGTERM
 echo "valgrind: insitu serve"
 rm -f "$T/serve.err"
