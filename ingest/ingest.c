@@ -1281,11 +1281,12 @@ static int insert_run(struct store *st, const struct run_info *ri, const char *s
                       const char *message, int64_t *run_id, insitu_error *err)
 {
     struct stmt *s;
-    int rc = st_prepare(st,
-                        "INSERT INTO ingest_runs (source, source_key, source_version, ingester, "
-                        "checksum, bytes, status, started, finished, message, settings, "
-                        "source_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '') RETURNING id",
-                        &s, err);
+    int rc = st_prepare_cached(
+        st, SLOT_RUN_INSERT,
+        "INSERT INTO ingest_runs (source, source_key, source_version, ingester, checksum, bytes, "
+        "status, started, finished, message, settings, source_name) VALUES (?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, '') RETURNING id",
+        &s, err);
     if (rc)
         return rc;
     st_bind_text(s, 1, ri->uri);
@@ -1316,12 +1317,12 @@ static int finish_run(struct store *st, int64_t run_id, const struct batch_write
                       const char *message, insitu_error *err)
 {
     struct stmt *s;
-    int rc = st_prepare(st,
-                        "UPDATE ingest_runs SET status = 'complete', finished = ?, n_things = ?, "
-                        "n_datastreams = ?, n_observations = ?, n_inserted = ?, n_updated = ?, "
-                        "n_deleted = ?, n_null = ?, replaces_run = ?, message = ?, checksum = ?, "
-                        "bytes = ?, source_name = ? WHERE id = ?",
-                        &s, err);
+    int rc = st_prepare_cached(
+        st, SLOT_RUN_FINISH,
+        "UPDATE ingest_runs SET status = 'complete', finished = ?, n_things = ?, n_datastreams = "
+        "?, n_observations = ?, n_inserted = ?, n_updated = ?, n_deleted = ?, n_null = ?, "
+        "replaces_run = ?, message = ?, checksum = ?, bytes = ?, source_name = ? WHERE id = ?",
+        &s, err);
     if (rc)
         return rc;
     st_bind_int64(s, 1, wall_us());
@@ -1346,13 +1347,14 @@ static int finish_run(struct store *st, int64_t run_id, const struct batch_write
     return rc < 0 ? rc : 0;
 }
 
-/* Finds the newest run matching a query of text parameters (a NULL-terminated list): its id
- * (0: none) and the second column's text in detail. */
-static int find_run(struct store *st, const char *sql, const char *const *params, int64_t *id,
-                    char *detail, size_t detail_size, insitu_error *err)
+/* Finds the newest run matching a query of text parameters (a NULL-terminated list), prepared
+ * once per connection in slot: its id (0: none) and the second column's text in detail. */
+static int find_run(struct store *st, enum stmt_slot slot, const char *sql,
+                    const char *const *params, int64_t *id, char *detail, size_t detail_size,
+                    insitu_error *err)
 {
     struct stmt *s;
-    int rc = st_prepare(st, sql, &s, err);
+    int rc = st_prepare_cached(st, slot, sql, &s, err);
     if (rc)
         return rc;
     for (int i = 0; params[i]; i++)
@@ -1372,7 +1374,8 @@ static int find_same_content(struct store *st, const struct run_info *ri, int64_
                              char *detail, size_t detail_size, insitu_error *err)
 {
     const char *params[] = {ri->checksum, ri->ingester, ri->settings, ri->name, ri->uri, NULL};
-    return find_run(st, SQL_SAME_CONTENT, params, same, detail, detail_size, err);
+    return find_run(st, SLOT_RUN_SAME_CONTENT, SQL_SAME_CONTENT, params, same, detail,
+                    detail_size, err);
 }
 
 static void record_failure(struct store *st, const struct run_info *ri, const char *message)
@@ -1697,7 +1700,7 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
     int64_t same = 0, prev = 0;
     char detail[512] = "", prev_version[64] = "";
     const char *prev_params[] = {id.key, ing->name, NULL};
-    rc = find_run(st,
+    rc = find_run(st, SLOT_RUN_PREVIOUS,
                   "SELECT id, source_version FROM ingest_runs WHERE source_key = ? AND "
                   "ingester = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
                   prev_params, &prev, prev_version, sizeof prev_version, err);
