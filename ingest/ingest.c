@@ -37,6 +37,7 @@ const struct ingester *const ingesters[] = {
     &ingester_waterml2,
     &ingester_csv,
     &ingester_raster_sample, /* never probed: insitu sample names it */
+    &ingester_sta,           /* never probed: insitu pull sta names it */
     NULL,
 };
 

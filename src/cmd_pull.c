@@ -1,6 +1,6 @@
 /*
  * cmd_pull.c: `insitu pull SERVICE [OPTIONS] ID...`: series from remote catalogues
- * (Hydrocron, Hydroweb.next WFS, THEIA/OZCAR downloads). Base URLs and keys come from options
+ * (Hydrocron, Hydroweb.next WFS, THEIA/OZCAR downloads, SensorThings API endpoints). Base URLs and keys come from options
  * or the environment, never from the code. One line per source; a failure does not stop the
  * others (exit 1 at the end).
  */
@@ -19,9 +19,10 @@ static const struct cli_option pull_options[] = {
      .help = "the service's root URL (default: $INSITU_HYDROCRON_URL,\n"
              "$INSITU_HYDROWEB_URL or $INSITU_THEIA_URL)"},
     {.name = "from", .code = O_FROM, .arg = "ISO",
-     .help = "start of the time range (hydrocron, hydroweb)"},
+     .help = "start of the time range (hydrocron, hydroweb; sta: of a\n"
+             "first harvest)"},
     {.name = "to", .code = O_TO, .arg = "ISO",
-     .help = "end of the time range (hydrocron, hydroweb)"},
+     .help = "end of the time range (hydrocron, hydroweb, sta)"},
     {.name = "api-key", .code = O_KEY, .arg = "KEY",
      .help = "the service's key (better: $INSITU_HYDROCRON_API_KEY,\n"
              "$INSITU_HYDROWEB_API_KEY or $INSITU_THEIA_API_KEY)"},
@@ -36,7 +37,8 @@ static const struct cli_option pull_options[] = {
     {.name = "layer", .code = O_LAYER, .arg = "NAME",
      .help = "hydroweb: WFS feature type (default hydroweb_rivers_wse)"},
     {.name = "page-size", .code = O_PAGE, .arg = "N",
-     .help = "hydroweb: features per page (default 10000)"},
+     .help = "hydroweb: features per page (default 10000); sta:\n"
+             "Observations per page (default 1000)"},
     {.name = "set", .code = O_SET, .arg = "KEY=VALUE",
      .help = "a setting of the ingester (repeatable; 'insitu formats')"},
     {.name = "dry-run", .code = O_DRY, .help = "read and validate everything, write nothing"},
@@ -53,7 +55,10 @@ static void pull_help(void)
            "  hydrocron   PO.DAAC Hydrocron time series; ids: SWOT reach, node or lake ids\n"
            "  hydroweb    Hydroweb.next WFS; ids: virtual-station names (R_..., L_...)\n"
            "  theia       THEIA/OZCAR dataset downloads; ids: URLs, or paths joined to\n"
-           "              --base-url\n\n");
+           "              --base-url\n"
+           "  sta         SensorThings API endpoints; ids: an endpoint (http://host/v1.1),\n"
+           "              a collection of its Datastreams, or one Datastream; each\n"
+           "              Datastream's Observations newer than the last harvest\n\n");
     cli_print_options(stdout, pull_options);
     printf("%s\n", cli_fetch_title);
     cli_print_options(stdout, cli_fetch_options);

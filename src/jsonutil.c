@@ -12,7 +12,8 @@ static int cmp_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int json_append(struct strbuf *sb, const json_t *j)
+/* j as compact JSON; an object's keys sorted, or in the object's order. */
+static int append(struct strbuf *sb, const json_t *j, int sorted)
 {
     char num[48];
     switch (json_typeof(j)) {
@@ -24,14 +25,15 @@ int json_append(struct strbuf *sb, const json_t *j)
         const char *key;
         json_t *v;
         json_object_foreach((json_t *)j, key, v) keys[i++] = key;
-        qsort(keys, n, sizeof *keys, cmp_keys);
+        if (sorted)
+            qsort(keys, n, sizeof *keys, cmp_keys);
         sb_putc(sb, '{');
         for (i = 0; i < n; i++) {
             if (i)
                 sb_putc(sb, ',');
             sb_put_json_string(sb, keys[i]);
             sb_putc(sb, ':');
-            json_append(sb, json_object_get(j, keys[i]));
+            append(sb, json_object_get(j, keys[i]), sorted);
         }
         free(keys);
         return sb_putc(sb, '}');
@@ -41,7 +43,7 @@ int json_append(struct strbuf *sb, const json_t *j)
         for (size_t i = 0; i < json_array_size(j); i++) {
             if (i)
                 sb_putc(sb, ',');
-            json_append(sb, json_array_get(j, i));
+            append(sb, json_array_get(j, i), sorted);
         }
         return sb_putc(sb, ']');
     case JSON_STRING:
@@ -64,17 +66,22 @@ int json_append(struct strbuf *sb, const json_t *j)
     }
 }
 
-char *json_text(const json_t *j)
+int json_append(struct strbuf *sb, const json_t *j) { return append(sb, j, 1); }
+
+static char *text(const json_t *j, int sorted)
 {
     if (!j)
         return NULL;
     struct strbuf sb = {0};
-    if (json_append(&sb, j)) {
+    if (append(&sb, j, sorted)) {
         sb_free(&sb);
         return NULL;
     }
     return sb.data;
 }
+
+char *json_text(const json_t *j) { return text(j, 1); }
+char *json_text_in_order(const json_t *j) { return text(j, 0); }
 
 json_t *json_at(const json_t *obj, const char *path)
 {

@@ -13,6 +13,8 @@
 int json_append(struct strbuf *sb, const json_t *j);
 /* Returns j as compact JSON text (caller frees), NULL for a NULL j. */
 char *json_text(const json_t *j);
+/* The same with an object's keys in the object's own order (a GeoJSON as it was given). */
+char *json_text_in_order(const json_t *j);
 /* The string at a dotted path ("onlineResource.doi"), or NULL (borrowed). */
 const char *json_str_at(const json_t *obj, const char *path);
 /* The value at a dotted path, or NULL (borrowed). */

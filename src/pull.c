@@ -2,8 +2,10 @@
  * pull.c: `insitu pull`: series from remote catalogues. Builds each service's requests
  * (Hydrocron time series per SWOT feature, Hydroweb.next WFS GetFeature paged with
  * count/startIndex, THEIA/OZCAR dataset downloads), fetches them (fetch.c) and ingests each
- * as one source named by its request URL. Never parses a response beyond paging and errors;
- * never holds a base URL or a credential of its own: they come from the caller.
+ * as one source named by its request URL; harvests SensorThings API endpoints (each
+ * Datastream's Observations newer than the last harvest, one source). Never parses a
+ * response beyond paging, the ids it pages through, and errors; never holds a base URL or a
+ * credential of its own: they come from the caller.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +13,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "fetch.h"
 #include "ingest.h"
+#include "store.h"
 #include "timeutil.h"
 #include "util.h"
 
@@ -30,6 +34,7 @@ struct pull {
     char key_header[600];
     int first_error;
     insitu_error *err;
+    int64_t from, to; /* sta: --from and --to, INSITU_TIME_NONE when not given */
 };
 
 /* Reports one source's outcome and remembers the first failure. */
@@ -443,6 +448,288 @@ static int theia_pull(struct pull *p, insitu_error *err)
     return 0;
 }
 
+/* ---- SensorThings API ---- */
+
+enum { STA_DEFAULT_PAGE = 1000 };
+
+/* The endpoint's root of a SensorThings URL: up to and with its version (".../v1.1"); its
+ * length, or 0 when the URL has no version segment. */
+static size_t sta_root_len(const char *url)
+{
+    const char *path = strstr(url, "://");
+    path = path ? strchr(path + 3, '/') : NULL;
+    for (const char *v = path; v && (v = strstr(v, "/v1.")) != NULL; v++) {
+        const char *end = v + 4;
+        while (*end >= '0' && *end <= '9')
+            end++;
+        if (end > v + 4 && (*end == '\0' || *end == '/' || *end == '?'))
+            return (size_t)(end - url);
+    }
+    return 0;
+}
+
+/* An entity's @iot.id as it is written in a URL: 7, or 'text' (quotes doubled). */
+static int sta_id_in_url(const json_t *id, struct strbuf *sb)
+{
+    if (json_is_integer(id)) {
+        sb_printf(sb, "%lld", (long long)json_integer_value(id));
+        return 0;
+    }
+    if (!json_is_string(id))
+        return -1;
+    sb_putc(sb, '\'');
+    for (const char *c = json_string_value(id); *c; c++) {
+        if (*c == '\'')
+            sb_putc(sb, '\'');
+        sb_putc(sb, *c);
+    }
+    sb_putc(sb, '\'');
+    return 0;
+}
+
+/* GETs a JSON document (a page, an entity) into *out. */
+static int sta_get(struct pull *p, const char *url, json_t **out, insitu_error *err)
+{
+    struct fetch_result fr;
+    int rc = fetch_url(url, "sta.json", &p->fetch, &fr, err);
+    if (!rc) {
+        json_error_t jerr;
+        *out = json_load_file(fr.path, 0, &jerr);
+        if (!*out)
+            rc = insitu_error_set(err, INSITU_EINVAL, "pull sta: %s: not JSON: %s (line %d)",
+                                  url, jerr.text, jerr.line);
+    }
+    fetch_result_free(&fr);
+    return rc;
+}
+
+/* A page's next link, or NULL (borrowed from page). */
+static const char *sta_next(const json_t *page)
+{
+    const char *next = json_string_value(json_object_get(page, "@iot.nextLink"));
+    return next && fetch_is_url(next) ? next : NULL;
+}
+
+/* The ids of the Datastreams a URL names: one Datastream, the endpoint's, or a collection
+ * of them (paged), as they are written in URLs. */
+static int sta_datastreams(struct pull *p, const char *url, size_t root, struct strlist *ids,
+                           insitu_error *err)
+{
+    const char *rest = url + root;
+    struct strbuf first = {0};
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        sb_append(&first, url, root);
+        sb_puts(&first, "/Datastreams");
+    } else if (strncmp(rest, "/Datastreams(", 13) == 0 && !strpbrk(rest + 13, "/?") &&
+               rest[strlen(rest) - 1] == ')') {
+        struct strbuf one = {0};
+        sb_append(&one, rest + 13, strlen(rest + 13) - 1);
+        strlist_add(ids, sb_str(&one));
+        sb_free(&one);
+        return 0;
+    } else {
+        sb_puts(&first, url);
+    }
+    add_param(&first, "$select", "id");
+    int rc = 0;
+    char *next = xstrdup(first.data);
+    sb_free(&first);
+    for (size_t page = 0; !rc && next && page < MAX_PAGES; page++) {
+        json_t *doc = NULL;
+        rc = sta_get(p, next, &doc, err);
+        const json_t *value = json_object_get(doc, "value");
+        if (!rc && !json_is_array(value))
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "pull sta: %s: not a collection (no \"value\" list)", next);
+        size_t i;
+        const json_t *ds;
+        json_array_foreach(rc ? NULL : value, i, ds)
+        {
+            struct strbuf id = {0};
+            if (sta_id_in_url(json_object_get(ds, "@iot.id"), &id) == 0)
+                strlist_add(ids, sb_str(&id));
+            sb_free(&id);
+        }
+        free(next);
+        next = !rc && sta_next(doc) ? xstrdup(sta_next(doc)) : NULL;
+        json_decref(doc);
+    }
+    free(next);
+    return rc;
+}
+
+/* The first request of a Datastream's Observations: in time order, with their
+ * FeatureOfInterest, after `after` (INSITU_TIME_NONE: from --from, or all) and before --to. */
+static void sta_observations_url(struct pull *p, const char *ds_url, int64_t after,
+                                 struct strbuf *url)
+{
+    char num[32], t[40];
+    sb_printf(url, "%s/Observations", ds_url);
+    add_param(url, "$orderby", "phenomenonTime");
+    snprintf(num, sizeof num, "%zu", p->o->page_size ? p->o->page_size : STA_DEFAULT_PAGE);
+    add_param(url, "$top", num);
+    add_param(url, "$expand", "FeatureOfInterest");
+    struct strbuf filter = {0};
+    if (after != INSITU_TIME_NONE) {
+        format_time(after, t, sizeof t);
+        sb_printf(&filter, "phenomenonTime gt %s", t);
+    } else if (p->from != INSITU_TIME_NONE) {
+        format_time(p->from, t, sizeof t);
+        sb_printf(&filter, "phenomenonTime ge %s", t);
+    }
+    if (p->to != INSITU_TIME_NONE) {
+        format_time(p->to, t, sizeof t);
+        sb_printf(&filter, "%sphenomenonTime lt %s", filter.len ? " and " : "", t);
+    }
+    if (filter.len)
+        add_param(url, "$filter", filter.data);
+    sb_free(&filter);
+}
+
+/* Writes the harvest file: the Datastream, then each page of Observations on a line of its
+ * own; the number of Observations in *n. */
+static int sta_write_harvest(struct pull *p, const char *root, const json_t *ds,
+                             const char *first, const char *path, uint64_t *n, insitu_error *err)
+{
+    FILE *out = fopen(path, "wb");
+    if (!out)
+        return insitu_error_set(err, INSITU_EIO, "pull sta: cannot write %s", path);
+    json_t *head = json_pack("{s:s, s:O}", "endpoint", root, "datastream", ds);
+    int rc = head && json_dumpf(head, out, JSON_COMPACT) == 0 && fputc('\n', out) != EOF
+                 ? 0
+                 : insitu_error_set(err, INSITU_EIO, "pull sta: cannot write %s", path);
+    json_decref(head);
+    *n = 0;
+    char *next = xstrdup(first);
+    for (size_t page = 0; !rc && next && page < MAX_PAGES; page++) {
+        json_t *doc = NULL;
+        rc = sta_get(p, next, &doc, err);
+        const json_t *value = json_object_get(doc, "value");
+        if (!rc && !json_is_array(value))
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "pull sta: %s: not a collection (no \"value\" list)", next);
+        if (!rc && json_array_size(value)) {
+            if (json_dumpf(value, out, JSON_COMPACT) != 0 || fputc('\n', out) == EOF)
+                rc = insitu_error_set(err, INSITU_EIO, "pull sta: cannot write %s", path);
+            *n += json_array_size(value);
+        }
+        free(next);
+        next = !rc && sta_next(doc) ? xstrdup(sta_next(doc)) : NULL;
+        json_decref(doc);
+    }
+    free(next);
+    if (fclose(out) != 0 && !rc)
+        rc = insitu_error_set(err, INSITU_EIO, "pull sta: cannot write %s", path);
+    return rc;
+}
+
+/* The Thing's and the Datastream's ids as the local store keeps them (their codes). */
+static int sta_codes(const json_t *ds, char *thing, char *qualifier, size_t size)
+{
+    const json_t *ids[2] = {json_object_get(json_object_get(ds, "Thing"), "@iot.id"),
+                            json_object_get(ds, "@iot.id")};
+    char *out[2] = {thing, qualifier};
+    for (int i = 0; i < 2; i++) {
+        if (json_is_integer(ids[i]))
+            snprintf(out[i], size, "%lld", (long long)json_integer_value(ids[i]));
+        else if (json_is_string(ids[i]))
+            snprintf(out[i], size, "%s", json_string_value(ids[i]));
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* Harvests one Datastream: its entities, and its Observations newer than those of the last
+ * harvest, as one source named by the Observations' first request. */
+static void sta_one(struct pull *p, const char *root, const char *id)
+{
+    struct strbuf ds_url = {0}, meta = {0}, url = {0}, harvest = {0};
+    sb_printf(&ds_url, "%s/Datastreams(%s)", root, id);
+    sb_puts(&meta, ds_url.data);
+    add_param(&meta, "$expand", "Thing($expand=Locations),Sensor,ObservedProperty");
+    insitu_error e = {0};
+    insitu_ingest_report rep;
+    memset(&rep, 0, sizeof rep);
+    json_t *ds = NULL;
+    char thing[256], qualifier[256], *cache = NULL, checksum[65];
+    int64_t latest = INSITU_TIME_NONE;
+    uint64_t n = 0, bytes = 0;
+    int rc = sta_get(p, meta.data, &ds, &e);
+    if (!rc && sta_codes(ds, thing, qualifier, sizeof thing))
+        rc = insitu_error_set(&e, INSITU_EINVAL,
+                              "pull sta: %s: a Datastream without @iot.id or Thing", meta.data);
+    if (!rc)
+        rc = store_series_latest(&p->store->base, root, thing, qualifier, &latest, &e);
+    sta_observations_url(p, ds_url.data, latest, &url);
+    if (!rc)
+        rc = fetch_cache_dir(&p->fetch, &cache, &e);
+    if (!rc) {
+        struct sha256 h;
+        char hex[65];
+        sha256_init(&h);
+        sha256_update(&h, url.data, url.len);
+        sha256_final(&h, hex);
+        sb_printf(&harvest, "%s/%.16s-sta.jsonl", cache, hex);
+        rc = sta_write_harvest(p, root, ds, url.data, harvest.data, &n, &e);
+    }
+    if (!rc && !n && latest != INSITU_TIME_NONE) {
+        char t[40], why[128];
+        format_time(latest, t, sizeof t);
+        snprintf(why, sizeof why, "no data: no observation after %s", t);
+        report_empty(p, url.data, "sta", why);
+    } else {
+        if (!rc)
+            rc = sha256_file(harvest.data, checksum, &bytes, &e);
+        if (!rc)
+            rc = ingest_local_as(p->store, url.data, harvest.data, checksum, bytes, &p->ingest,
+                                 &rep, &e);
+        report(p, rc ? meta.data : url.data, &rep, rc, &e);
+    }
+    json_decref(ds);
+    free(cache);
+    sb_free(&ds_url);
+    sb_free(&meta);
+    sb_free(&url);
+    sb_free(&harvest);
+}
+
+static int sta_pull(struct pull *p, insitu_error *err)
+{
+    const insitu_pull_options *o = p->o;
+    for (size_t i = 0; o->ids[i]; i++)
+        if (!fetch_is_url(o->ids[i]) || !sta_root_len(o->ids[i]))
+            return insitu_error_set(err, INSITU_EUSAGE,
+                                    "pull sta: %s: expected a SensorThings URL (the endpoint, "
+                                    "such as http://host/FROST-Server/v1.1, or its Datastreams)",
+                                    o->ids[i]);
+    p->from = p->to = INSITU_TIME_NONE;
+    int rc = 0;
+    if (o->from && *o->from)
+        rc = parse_time_arg("from", o->from, &p->from, err);
+    if (!rc && o->to && *o->to)
+        rc = parse_time_arg("to", o->to, &p->to, err);
+    if (rc)
+        return rc;
+    p->ingest.format = "sta";
+    for (size_t i = 0; o->ids[i]; i++) {
+        size_t root_len = sta_root_len(o->ids[i]);
+        struct strbuf root = {0};
+        sb_append(&root, o->ids[i], root_len);
+        struct strlist ids = {0};
+        insitu_error e = {0};
+        insitu_ingest_report rep;
+        memset(&rep, 0, sizeof rep);
+        if (sta_datastreams(p, o->ids[i], root_len, &ids, &e))
+            report(p, o->ids[i], &rep, e.code ? e.code : INSITU_EIO, &e);
+        for (size_t k = 0; k < ids.n; k++)
+            sta_one(p, root.data, ids.items[k]);
+        strlist_free(&ids);
+        sb_free(&root);
+    }
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 struct service {
@@ -455,6 +742,7 @@ static const struct service services[] = {
     {"hydrocron", 1, hydrocron_pull},
     {"hydroweb", 1, hydroweb_pull},
     {"theia", 0, theia_pull},
+    {"sta", 0, sta_pull},
 };
 
 int insitu_pull(insitu_store *store, const insitu_pull_options *o, insitu_error *err)
@@ -466,7 +754,7 @@ int insitu_pull(insitu_store *store, const insitu_pull_options *o, insitu_error 
     if (!svc)
         return insitu_error_set(err, INSITU_EUSAGE,
                                 "pull: unknown service '%s' (services: hydrocron, hydroweb, "
-                                "theia)",
+                                "theia, sta)",
                                 o && o->service ? o->service : "");
     if (!o->ids || !o->ids[0])
         return insitu_error_set(err, INSITU_EUSAGE, "pull %s: nothing to pull (give ids)",

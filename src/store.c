@@ -1506,3 +1506,39 @@ int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insi
                                 id_or_name);
     return 0;
 }
+
+int store_series_latest(struct store *st, const char *ns, const char *code,
+                        const char *qualifier, int64_t *latest, insitu_error *err)
+{
+    *latest = INSITU_TIME_NONE;
+    struct stmt *s;
+    int rc = st_prepare(st,
+                        "SELECT d.id FROM datastreams d JOIN things t ON t.id = d.thing_id WHERE "
+                        "t.namespace = ? AND t.code = ? AND d.qualifier = ?",
+                        &s, err);
+    if (rc)
+        return rc;
+    st_bind_text(s, 1, ns);
+    st_bind_text(s, 2, code);
+    st_bind_text(s, 3, qualifier);
+    int64_t ds = 0;
+    rc = st_step(s, err);
+    if (rc == 1)
+        ds = st_col_int64(s, 0);
+    st_finalize(s);
+    if (rc <= 0)
+        return rc;
+    /* the last row of the series' range of the key: one seek */
+    rc = st_prepare(st,
+                    "SELECT phenomenon_start FROM observations WHERE datastream_id = ? ORDER BY "
+                    "phenomenon_start DESC LIMIT 1",
+                    &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    rc = st_step(s, err);
+    if (rc == 1)
+        *latest = st_col_int64(s, 0);
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}

@@ -361,5 +361,10 @@ int store_add_summaries(struct store *st, const struct summary_delta *d, size_t 
 
 /* Resolves --thing: an id, or a name/code (error when it names several Things). */
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);
+/* The latest phenomenon start among the Observations of the Datastream `qualifier` of the
+ * Thing (ns, code), or INSITU_TIME_NONE when it has none or does not exist: where the next
+ * harvest of that series starts (insitu pull sta). */
+int store_series_latest(struct store *st, const char *ns, const char *code,
+                        const char *qualifier, int64_t *latest, insitu_error *err);
 
 #endif
