@@ -507,6 +507,193 @@ static void test_geo_functions(void)
           1);
 }
 
+/* ---- spatial relations: GEOS's answers on points, lines and polygons ---- */
+
+/* The stored geometries, as Locations and as FeaturesOfInterest named by one letter. */
+static const struct {
+    const char *name, *geojson;
+} geo_rows[] = {
+    {"T", "{\"type\":\"Polygon\",\"coordinates\":[[[8,53],[7,52],[7,53],[8,53]]]}"},
+    {"P", "{\"type\":\"Point\",\"coordinates\":[7.5,52.75]}"},
+    {"L", "{\"type\":\"LineString\",\"coordinates\":[[7.5,51],[7.5,54]]}"},
+    {"B", "{\"type\":\"Polygon\",\"coordinates\":[[[7.5,52],[9,52],[9,54],[7.5,54],[7.5,52]]]}"},
+};
+
+/* For each literal, the stored geometries g for which each relation holds, as PostGIS
+ * computes it (ST_<relation>): "fwd" is f(g, literal), "rev" f(literal, g); the symmetric
+ * relations have one column. T is the triangle, P a point inside it, L a line through it, B
+ * a box overlapping it; the literals add T's vertex (8 53), its top edge and a far point. */
+static const struct geo_case {
+    const char *wkt;
+    const char *intersects, *equals, *disjoint, *touches, *overlaps;
+    const char *within_fwd, *within_rev, *crosses_fwd, *crosses_rev, *contains_fwd,
+        *contains_rev, *relate_t_fwd, *relate_t_rev, *relate_f_fwd, *relate_f_rev;
+} geo_cases[] = {
+    {"POLYGON((8 53, 7 52, 7 53, 8 53))", "BLPT", "T", "", "", "B", "PT", "T", "L", "L", "T",
+     "PT", "BLPT", "BLPT", "", ""},
+    {"POINT(7.5 52.75)", "BLPT", "P", "", "B", "", "P", "LPT", "", "", "LPT", "P", "LPT", "LPT",
+     "", ""},
+    {"POINT(8 53)", "BT", "", "LP", "T", "", "", "B", "", "", "B", "", "B", "B", "", ""},
+    {"LINESTRING(7.5 51, 7.5 54)", "BLPT", "L", "", "B", "", "LP", "L", "T", "T", "L", "LP",
+     "LPT", "LPT", "B", "B"},
+    {"LINESTRING(7 53, 8 53)", "BLT", "", "P", "T", "", "", "", "BL", "BL", "", "", "BL", "BL",
+     "T", "T"},
+    {"POLYGON((7.5 52, 9 52, 9 54, 7.5 54, 7.5 52))", "BLPT", "B", "", "LP", "T", "B", "B", "",
+     "", "B", "B", "BT", "BT", "L", "L"},
+    {"POINT(0 0)", "", "", "BLPT", "", "", "", "", "", "", "", "", "", "", "", ""},
+};
+
+static insitu_store *geo_store;
+
+static int geo_insert(const char *table, const char *col, const char *name, const char *geojson)
+{
+    struct strbuf sql = {0};
+    sb_printf(&sql, "INSERT INTO %s (key, name, %s, geom) VALUES (?, ?, ?, ", table, col);
+    sb_puts(&sql, geo_store->base.dialect->geom_from_geojson);
+    sb_puts(&sql, ")");
+    struct stmt *s;
+    insitu_error err;
+    int rc = st_prepare(&geo_store->base, sb_str(&sql), &s, &err);
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    char key[16];
+    snprintf(key, sizeof key, "geo:%s", name);
+    st_bind_text(s, 1, key);
+    st_bind_text(s, 2, name);
+    st_bind_text(s, 3, geojson);
+    st_bind_text(s, 4, geojson);
+    rc = st_step(s, &err) < 0;
+    st_finalize(s);
+    return rc;
+}
+
+/* The names of the rows of type t (Locations, FeaturesOfInterest) that filter selects, in
+ * order, or "error: ..." */
+static const char *geo_names(enum sta_type t, const char *filter)
+{
+    static char names[64];
+    struct fexpr *e = NULL;
+    insitu_error err = {0};
+    struct sqlfrag f = {0};
+    struct stmt *s = NULL;
+    frag_printf(&f, "SELECT e.name FROM %s e WHERE ", sta_type_def(t)->table);
+    int rc = filter_parse(filter, &e, &err);
+    if (!rc)
+        rc = filter_sql(e, t, "e", geo_store->base.dialect, 0, &f, &err);
+    frag_puts(&f, " ORDER BY e.name");
+    if (!rc)
+        rc = st_prepare(&geo_store->base, sb_str(&f.sql), &s, &err);
+    names[0] = '\0';
+    if (!rc) {
+        int idx = 1;
+        frag_bind(&f, s, &idx);
+        while ((rc = st_step(s, &err)) == 1)
+            strncat(names, st_col_text(s, 0), sizeof names - strlen(names) - 1);
+        rc = rc < 0 ? rc : 0;
+    }
+    if (rc)
+        snprintf(names, sizeof names, "error: %.50s", err.message);
+    st_finalize(s);
+    fexpr_free(e);
+    frag_free(&f);
+    return names;
+}
+
+static int geo_failures;
+
+/* Checks fn(col, literal) against fwd and fn(literal, col) against rev. */
+static void geo_check(enum sta_type t, const char *col, const char *fn, const char *wkt,
+                      const char *extra, const char *fwd, const char *rev)
+{
+    char filter[300];
+    for (int order = 0; order < 2; order++) {
+        if (order == 0)
+            snprintf(filter, sizeof filter, "%s(%s, geography'%s'%s)", fn, col, wkt, extra);
+        else
+            snprintf(filter, sizeof filter, "%s(geography'%s', %s%s)", fn, wkt, col, extra);
+        const char *want = order == 0 ? fwd : rev;
+        const char *got = geo_names(t, filter);
+        if (strcmp(got, want) != 0) {
+            printf("# %s: got '%s', expected '%s'\n", filter, got, want);
+            geo_failures++;
+        }
+    }
+}
+
+static void geo_check_all(enum sta_type t, const char *col)
+{
+    for (size_t k = 0; k < ARRAY_LEN(geo_cases); k++) {
+        const struct geo_case *g = &geo_cases[k];
+        geo_check(t, col, "geo.intersects", g->wkt, "", g->intersects, g->intersects);
+        geo_check(t, col, "st_intersects", g->wkt, "", g->intersects, g->intersects);
+        geo_check(t, col, "st_equals", g->wkt, "", g->equals, g->equals);
+        geo_check(t, col, "st_disjoint", g->wkt, "", g->disjoint, g->disjoint);
+        geo_check(t, col, "st_touches", g->wkt, "", g->touches, g->touches);
+        geo_check(t, col, "st_overlaps", g->wkt, "", g->overlaps, g->overlaps);
+        geo_check(t, col, "st_within", g->wkt, "", g->within_fwd, g->within_rev);
+        geo_check(t, col, "st_crosses", g->wkt, "", g->crosses_fwd, g->crosses_rev);
+        geo_check(t, col, "st_contains", g->wkt, "", g->contains_fwd, g->contains_rev);
+        geo_check(t, col, "st_relate", g->wkt, ", 'T********'", g->relate_t_fwd,
+                  g->relate_t_rev);
+        geo_check(t, col, "st_relate", g->wkt, ", 'F***T****'", g->relate_f_fwd,
+                  g->relate_f_rev);
+    }
+}
+
+static void test_geo_relations(void)
+{
+    geo_store = tu_store(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(geo_store);
+    int rc = 0;
+    for (size_t k = 0; k < ARRAY_LEN(geo_rows) && !rc; k++)
+        rc = geo_insert("locations", "location", geo_rows[k].name, geo_rows[k].geojson) ||
+             geo_insert("features", "feature", geo_rows[k].name, geo_rows[k].geojson);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    /* every relation, both argument orders, on Locations and on FeaturesOfInterest; twice, so
+     * that an answer that depends on what ran before (a cache) shows */
+    for (int pass = 0; pass < 2; pass++) {
+        geo_failures = 0;
+        geo_check_all(STA_LOCATION, "location");
+        CU_ASSERT_EQUAL(geo_failures, 0);
+        geo_failures = 0;
+        geo_check_all(STA_FEATURE, "feature");
+        CU_ASSERT_EQUAL(geo_failures, 0);
+    }
+    /* the reported cases, one by one */
+    CU_ASSERT_STRING_EQUAL(geo_names(STA_LOCATION, "st_within(geography'POINT(7.5 52.75)', "
+                                                   "location) and name eq 'T'"),
+                           "T");
+    CU_ASSERT_STRING_EQUAL(geo_names(STA_LOCATION, "st_contains(location, geography'POINT(7.5 "
+                                                   "52.75)') and name eq 'T'"),
+                           "T");
+    CU_ASSERT_STRING_EQUAL(geo_names(STA_LOCATION, "geo.intersects(location, "
+                                                   "geography'LINESTRING(7.5 51, 7.5 54)')"),
+                           "BLPT");
+    /* the store's box filter (insitu list --bbox) takes a flat box as the line or point it is */
+    static const double boxes[][4] = {{7.5, 51, 7.5, 54}, {7.5, 52.75, 7.5, 52.75}};
+    for (size_t b = 0; b < ARRAY_LEN(boxes); b++) {
+        struct strbuf sql = {0};
+        sb_puts(&sql, "SELECT l.name FROM locations l WHERE ");
+        dialect_bbox_sql(geo_store->base.dialect, &sql, "l", "locations");
+        sb_puts(&sql, " ORDER BY l.name");
+        struct stmt *s;
+        insitu_error err;
+        char names[16] = "";
+        if (st_prepare(&geo_store->base, sb_str(&sql), &s, &err) == 0) {
+            int idx = 1;
+            dialect_bbox_bind(geo_store->base.dialect, s, &idx, boxes[b]);
+            while (st_step(s, &err) == 1)
+                strncat(names, st_col_text(s, 0), sizeof names - strlen(names) - 1);
+            st_finalize(s);
+        }
+        sb_free(&sql);
+        CU_ASSERT_STRING_EQUAL(names, "BLPT");
+    }
+    insitu_store_close(geo_store);
+    geo_store = NULL;
+}
+
 /* The client's text reaches SQLite only as bound values. */
 static void test_bound_values(void)
 {
@@ -859,6 +1046,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "the same answers on both backends", test_same_answers);
     CU_add_test(s, "navigation paths, to-one and to-many", test_navigation);
     CU_add_test(s, "geospatial functions and the spatial index", test_geo_functions);
+    CU_add_test(s, "spatial relations on points, lines, polygons: both orders",
+                test_geo_relations);
     CU_add_test(s, "literals are bound values, never SQL text", test_bound_values);
     CU_add_test(s, "malformed and hostile input: what and where", test_errors);
     CU_add_test(s, "limits: nesting, length, size, UTF-8", test_limits);
