@@ -400,6 +400,96 @@ static void test_json_types(void)
     sq_free(&q);
 }
 
+/* The dialect's number_text of v (as text, caller frees), or NULL. */
+static char *number_text(double v)
+{
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT ");
+    sb_printf(&sql, dialect()->number_text, "?"); /* %1$s: the bound value */
+    struct stmt *s;
+    insitu_error err;
+    char *out = NULL;
+    if (st_prepare(&store->base, sb_str(&sql), &s, &err) == 0) {
+        st_bind_double(s, 1, v);
+        if (st_step(s, &err) == 1 && !st_col_is_null(s, 0))
+            out = strdup(st_col_text(s, 0));
+        st_finalize(s);
+    } else {
+        printf("# %s\n", err.message);
+    }
+    sb_free(&sql);
+    return out;
+}
+
+/* A string literal compared with a result compares the result's text (a number's text being
+ * what the API writes in JSON); a number compares numbers. */
+static void test_result_text(void)
+{
+    /* the numeric results: 0.72 0.84 122.36 122.89 123.08 48.96 49 49.15 48.59 54.77 55.02
+     * 55.45 56.16 31.15 29.83 31.73; the others "high" and true */
+    COUNT(STA_OBSERVATION, "result ge 2", 14);
+    COUNT(STA_OBSERVATION, "result ge '2'", 12); /* '1...' and '0...' sort before '2' */
+    COUNT(STA_OBSERVATION, "result lt '2'", 5);
+    COUNT(STA_OBSERVATION, "'2' gt result", 5);
+    COUNT(STA_OBSERVATION, "result gt '5'", 5); /* 54.77 55.02 55.45 56.16 and "high" */
+    COUNT(STA_OBSERVATION, "result eq '49'", 1);
+    COUNT(STA_OBSERVATION, "result eq '49.0'", 0);
+    COUNT(STA_OBSERVATION, "result eq 49.0", 1);
+    COUNT(STA_OBSERVATION, "result eq '122.36'", 1);
+    COUNT(STA_OBSERVATION, "result ne '122.36'", 16); /* true has no text */
+    COUNT(STA_OBSERVATION, "result eq 'high'", 1);
+    COUNT(STA_OBSERVATION, "startswith(result, '12')", 3);
+    COUNT(STA_OBSERVATION, "result eq concat('4', '9')", 1);
+    /* anything else compared with text still reads it as a number */
+    COUNT(STA_OBSERVATION, "id eq '1'", 1);
+    COUNT(STA_OBSERVATION, "result add '1' eq 50", 1);
+    /* a number's text is the JSON writer's, on every backend */
+    static const double values[] = {0.1 + 0.2, 49.0,   49.15,    -2.5,    1e-5,   1.5e-7,
+                                    1e15,      1e16,   1e300,    5e-324,  0.72,   123456789.125,
+                                    1234567890123456.0, 1234567890123456.75, 1.0000000000000002e16,
+                                    12345678901234568.0, 1e17 + 16, 123456789012345.6,
+                                    -1234567890123456.0};
+    for (size_t k = 0; k < ARRAY_LEN(values); k++) {
+        char want[40];
+        fmt_double(values[k], want, sizeof want);
+        char *got = number_text(values[k]);
+        CU_ASSERT_PTR_NOT_NULL(got);
+        if (got && strcmp(got, want) != 0) {
+            printf("# number_text(%.17g): %s, the JSON writer: %s\n", values[k], got, want);
+            CU_FAIL("number_text differs from the JSON writer");
+        }
+        free(got);
+    }
+    /* and on doubles of every magnitude (a fixed sequence of random bits): any, then around
+     * 1e-10 .. 1e20 (where %g changes layout), then decimals with a few digits */
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    int differ = 0;
+    for (int k = 0; k < 3000; k++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        uint64_t bits = x;
+        if (k % 3 == 0)
+            bits = (bits & 0x800FFFFFFFFFFFFFu) | ((uint64_t)((x >> 52) % 2047) << 52);
+        else if (k % 3 == 1)
+            bits = (bits & 0x800FFFFFFFFFFFFFu) | ((uint64_t)(990 + (x >> 52) % 100) << 52);
+        memcpy(&v, &bits, sizeof v);
+        if (k % 3 == 2)
+            v = (double)(int64_t)(x % 20000001) / (k % 2 ? 100.0 : 1000.0) - 10000.0;
+        char want[40];
+        fmt_double(v, want, sizeof want);
+        char *got = number_text(v);
+        if (!got || strcmp(got, want) != 0) {
+            if (differ++ < 5)
+                printf("# number_text(%.17g): %s, the JSON writer: %s\n", v, got ? got : "NULL",
+                       want);
+        }
+        free(got);
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+}
+
 /* What SQLite and PostgreSQL do differently by themselves, made the same. */
 static void test_same_answers(void)
 {
@@ -1044,6 +1134,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "JSON results, parameters, properties", test_json_and_results);
     CU_add_test(s, "JSON values compared by their type", test_json_types);
     CU_add_test(s, "the same answers on both backends", test_same_answers);
+    CU_add_test(s, "a string literal compares with a result's text", test_result_text);
     CU_add_test(s, "navigation paths, to-one and to-many", test_navigation);
     CU_add_test(s, "geospatial functions and the spatial index", test_geo_functions);
     CU_add_test(s, "spatial relations on points, lines, polygons: both orders",

@@ -57,6 +57,11 @@ equal "navigation Observations(id)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
 fetch GET "$URL/Datastreams(4)/Observations?\$filter=phenomenonTime%20ge%202023-12-01T00:00:00Z%20and%20phenomenonTime%20lt%202024-01-01T00:00:00Z&\$orderby=phenomenonTime%20desc&\$select=result,phenomenonTime"
 equal "a filtered, ordered series" "$(py '[(o["phenomenonTime"], o["result"]) for o in d["value"]]')" \
   "[('2023-12-28T01:35:00Z', 49.15), ('2023-12-01T01:35:00Z', 49)]"
+fetch GET "$URL/Datastreams(4)/Observations?\$filter=result%20lt%20'5'&\$select=result"
+text_lt=$(py 'sorted(o["result"] for o in d["value"])')
+fetch GET "$URL/Datastreams(4)/Observations?\$filter=result%20lt%205&\$select=result"
+equal "a result compared with a string compares its text (48.96 < '5'), with a number its value" \
+  "$text_lt / $(py 'len(d["value"])')" "[48.59, 48.96, 49, 49.15] / 0"
 fetch GET "$URL/Things?\$filter=geo.intersects(Locations/location,%20geography'POLYGON((-55%202,-53%202,-53%205,-55%205,-55%202))')&\$select=name&\$orderby=name"
 equal "geo.intersects through Locations" "$(py '[t["name"] for t in d["value"]]')" \
   "['R_MARONI_OELEMARI_KM0387', 'R_MARONI_TAPANAHONY_KM0198']"
