@@ -454,7 +454,17 @@ static int lex_next(struct lexer *lx)
     return rc;
 }
 
+/* 1 when the token is the keyword `word`. OData 4.01 keywords are case-insensitive (its
+ * ABNF quotes them as "and", "asc", "true"...: RFC 7405 case-insensitive strings), except
+ * null (%s"null"): see tok_is_exact. */
 static int tok_is(const struct lexer *lx, const char *word)
+{
+    size_t n = strlen(word);
+    return lx->t == TK_IDENT && lx->end - lx->start == n &&
+           strncasecmp(lx->src + lx->start, word, n) == 0;
+}
+
+static int tok_is_exact(const struct lexer *lx, const char *word)
 {
     size_t n = strlen(word);
     return lx->t == TK_IDENT && lx->end - lx->start == n &&
@@ -743,8 +753,11 @@ static struct fexpr *parse_primary(struct parser *p)
             e = node(p, FX_BOOL, start);
             if (e)
                 e->i = tok_is(lx, "true");
-        } else if (tok_is(lx, "null")) {
+        } else if (tok_is_exact(lx, "null")) {
             e = node(p, FX_NULL, start);
+        } else if (tok_is(lx, "null")) {
+            pfail(p, "'%.*s': null is written in lower case", (int)n, name);
+            return NULL;
         } else {
             static const char *const ops[] = {"and", "or", "not", "eq", "ne", "gt", "ge", "lt",
                                               "le", "add", "sub", "mul", "div", "mod"};
@@ -1294,10 +1307,11 @@ static int sq_option(struct sta_query *q, const char *key, const char *value, in
     if (strcmp(key, "$count") == 0) {
         if (q->count >= 0)
             return insitu_error_set(err, INSITU_EINVAL, "$count given twice");
-        if (strcmp(value, "true") && strcmp(value, "false"))
+        /* an OData boolean: case-insensitive */
+        if (strcasecmp(value, "true") && strcasecmp(value, "false"))
             return insitu_error_set(err, INSITU_EINVAL,
                                     "$count: expected true or false, not '%.40s'", value);
-        q->count = strcmp(value, "true") == 0;
+        q->count = strcasecmp(value, "true") == 0;
         return 0;
     }
     return insitu_error_set(err, INSITU_EUNSUPPORTED, "%.40s: not a supported query option",

@@ -1009,6 +1009,45 @@ static void test_orderby(void)
     sq_free(&q);
 }
 
+/* OData 4.01 keywords in any case (FROST's Python client sends "name ASC"), null in lower
+ * case only, as the 4.01 ABNF has them. */
+static void test_keyword_case(void)
+{
+    static const char *const keys[] = {"name ASC", "name Desc", "name desc", "name DESC"};
+    for (size_t k = 0; k < ARRAY_LEN(keys); k++) {
+        struct sta_query q;
+        sq_init(&q);
+        insitu_error err = {0};
+        CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", keys[k], 0, &err), 0);
+        CU_ASSERT_EQUAL(q.n_orderby, 1);
+        if (q.n_orderby == 1)
+            CU_ASSERT_EQUAL(q.orderby[0].desc, k > 0);
+        sq_free(&q);
+    }
+    COUNT(STA_THING, "id EQ 1 OR Id eq 2", -1); /* a property name is not a keyword */
+    COUNT(STA_THING, "id EQ 1 OR id Eq 2", 2);
+    COUNT(STA_THING, "NOT (id Ge 2) AND id lE 1", 1);
+    COUNT(STA_THING, "id Ne 1 and id GT 5 And id LT 7", 1);
+    COUNT(STA_THING, "id ADD 1 SUB 1 Mul 2 DIV 2 MOD 10 eq 3", 1);
+    COUNT(STA_THING, "startswith(name, 'R_') EQ TRUE", 5);
+    COUNT(STA_THING, "startswith(name, 'R_') eq False", 2);
+    COUNT(STA_THING, "properties/owner ne null", 1);
+    COUNT(STA_THING, "properties/owner ne NULL", -1);
+    CU_ASSERT_TRUE(err_has("at character 21: 'NULL': null is written in lower case"));
+    COUNT(STA_THING, "CONTAINS(name, 'MARONI') and GEO.INTERSECTS(geography'POINT(1 1)', "
+                     "GEOGRAPHY'POINT(1 1)')",
+          2);
+    struct sta_query q;
+    sq_init(&q);
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$count", "TRUE", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.count, 1);
+    sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$count", "False", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.count, 0);
+    sq_free(&q);
+}
+
 static void test_select_expand(void)
 {
     struct sta_query q;
@@ -1143,6 +1182,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "malformed and hostile input: what and where", test_errors);
     CU_add_test(s, "limits: nesting, length, size, UTF-8", test_limits);
     CU_add_test(s, "$orderby", test_orderby);
+    CU_add_test(s, "keywords in any case, null in lower case", test_keyword_case);
     CU_add_test(s, "$select and $expand", test_select_expand);
     CU_add_test(s, "$top, $skip, $count", test_paging_options);
     CU_add_test(s, "time range of a filter", test_time_range);
