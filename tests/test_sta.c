@@ -28,6 +28,8 @@ static int status;
 static char location[512];
 static char *body_text;
 static const char *ctype;
+/* the Content-Type of the next requests' bodies (NULL: none) */
+static const char *req_ctype;
 
 static int suite_init(void)
 {
@@ -75,7 +77,7 @@ static json_t *call(const char *method, const char *url, const char *body)
     char *storage;
     sta_parse_query(q, &params, &n, &storage);
     struct sta_request req = {method, copy, params, n, body, body ? strlen(body) : 0,
-                              BASE, "tester"};
+                              BASE, "tester", req_ctype};
     struct sta_response resp = {0};
     sta_handle(conn, &req, &resp);
     status = resp.status;
@@ -668,14 +670,14 @@ static void test_answer_limit(void)
     CU_ASSERT_EQUAL_FATAL(sta_service_new(&cfg, &small, &err), 0);
     CU_ASSERT_EQUAL_FATAL(sta_conn_new(small, store, &c, &err), 0);
     struct sta_param p = {"$expand", "Datastreams($expand=Observations)"};
-    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL};
+    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL, NULL};
     struct sta_response resp = {0};
     sta_handle(c, &req, &resp);
     CU_ASSERT_EQUAL(resp.status, 400);
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&resp.body), "the answer would be larger than 4 KiB: "
                                                       "ask for fewer entities"));
     sta_response_free(&resp);
-    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL};
+    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL, NULL};
     struct sta_response r2 = {0};
     sta_handle(c, &one, &r2);
     CU_ASSERT_EQUAL(r2.status, 200);
@@ -1099,6 +1101,43 @@ static void test_provenance(void)
                    10);
 }
 
+/* A body is JSON: other media types get 415 naming the one taken, and write nothing. */
+static void test_body_type(void)
+{
+    int64_t before = things_count();
+    static const char *const refused[] = {"text/plain", "application/xml; charset=utf-8",
+                                          "multipart/form-data; boundary=x", "application/jsonx"};
+    for (size_t k = 0; k < ARRAY_LEN(refused); k++) {
+        req_ctype = refused[k];
+        json_t *j = call("POST", "/v1.1/Things", "{\"name\":\"typed\",\"description\":\"d\"}");
+        CU_ASSERT_EQUAL(status, 415);
+        CU_ASSERT_TRUE(message_has(j, "is not accepted: send the body as application/json"));
+        json_decref(j);
+    }
+    req_ctype = "text/plain";
+    json_t *j = call("PATCH", "/v1.1/Things(1)", "{\"description\":\"typed\"}");
+    CU_ASSERT_EQUAL(status, 415);
+    json_decref(j);
+    CU_ASSERT_EQUAL(things_count(), before);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things WHERE description = 'typed'"), 0);
+    /* what is taken: JSON in any case and with parameters, none, and curl -d's default */
+    static const char *const taken[] = {"application/json", "Application/JSON; charset=utf-8",
+                                        "application/x-www-form-urlencoded", "", NULL};
+    for (size_t k = 0; k < ARRAY_LEN(taken); k++) {
+        req_ctype = taken[k];
+        j = call("POST", "/v1.1/Things", "{\"name\":\"typed\",\"description\":\"d\"}");
+        CU_ASSERT_EQUAL(status, 201);
+        json_decref(j);
+    }
+    CU_ASSERT_EQUAL(things_count(), before + (int64_t)ARRAY_LEN(taken));
+    /* JSON that is not JSON is still a 400 */
+    req_ctype = "application/json";
+    j = call("POST", "/v1.1/Things", "{name: x}");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    req_ctype = NULL;
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -1121,6 +1160,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "DELETE and its cascades", test_delete);
     CU_add_test(s, "CreateObservations (dataArray)", test_create_observations);
     CU_add_test(s, "provenance of writes", test_provenance);
+    CU_add_test(s, "a body of another type than JSON: 415", test_body_type);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }

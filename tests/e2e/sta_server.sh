@@ -139,6 +139,22 @@ equal "the aggregation extension: a daily mean" \
   "2024-03-01T00:00:00Z/2024-03-02T00:00:00Z 1.625 2"
 fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"patched"}'
 equal "PATCH with the token" "$CODE $(py 'd["description"]')" "200 patched"
+fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: text/csv' \
+  -d '{"name":"csv","description":"d"}'
+equal "a body of another type than JSON: 415, naming the type taken" \
+  "$CODE $(header Accept-Post) $(py 'd["message"]')" \
+  "415 application/json Content-Type 'text/csv' is not accepted: send the body as application/json"
+fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/xml' \
+  -d '{"description":"xml"}'
+equal "a PATCH of another type: 415 with Accept-Patch" "$CODE $(header Accept-Patch)" \
+  "415 application/json"
+fetch GET "$URL/Things?\$orderby=name%20DESC&\$select=name&\$top=3"
+upper=$(py '[t["name"] for t in d["value"]]')
+fetch GET "$URL/Things?\$orderby=name%20desc&\$select=name&\$top=3"
+equal "\$orderby=name DESC (upper case, as FROST's Python client sends it)" "$upper" \
+  "$(py '[t["name"] for t in d["value"]]')"
+fetch GET "$URL/Things?\$orderby=name%20ASC&\$select=name&\$top=1"
+equal "\$orderby=name ASC" "$CODE $(py 'd["value"][0]["name"]')" "200 R_APPROUAGUE_APPROUAGUE_KM0041"
 # spatial relations on a polygon give GEOS's answers, the same on every request (each of the
 # server's threads has its own connection, and SpatiaLite its own cache per connection)
 fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
