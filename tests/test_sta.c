@@ -1138,6 +1138,124 @@ static void test_body_type(void)
     req_ctype = NULL;
 }
 
+/* validTime: written by POST, CreateObservations, PATCH and PUT, read back, filtered with the
+ * time semantics of phenomenonTime, and ordered by. */
+static void test_valid_time(void)
+{
+    /* a series whose Thing has a Location (its Observations' FeatureOfInterest) */
+    int64_t ds = tu_int(store, "SELECT min(d.id) FROM datastreams d JOIN thing_locations tl ON "
+                               "tl.thing_id = d.thing_id");
+    CU_ASSERT_TRUE_FATAL(ds > 0);
+    char url[160], body[400];
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)/Observations", (long long)ds);
+    json_t *j = call("POST", url, "{\"phenomenonTime\":\"2031-01-01T00:00:00Z\",\"result\":1,"
+                                  "\"validTime\":\"2031-01-01T00:00:00Z/2031-02-01T00:00:00Z\"}");
+    if (status != 201)
+        printf("# %s\n", body_text);
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    CU_ASSERT_STRING_EQUAL(str(j, "validTime"), "2031-01-01T00:00:00Z/2031-02-01T00:00:00Z");
+    int64_t a = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", url, "{\"phenomenonTime\":\"2031-01-02T00:00:00Z\",\"result\":2,"
+                          "\"validTime\":\"2031-01-10T00:00:00+01:00/2031-03-01T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    int64_t b = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", url, "{\"phenomenonTime\":\"2031-01-03T00:00:00Z\",\"result\":3,"
+                          "\"validTime\":\"2031-01-10T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'validTime' must be an interval (start/end), not an instant"));
+    json_decref(j);
+    /* read back, filtered and ordered (intervals half-open, as phenomenonTime) */
+    char get_url[400];
+    snprintf(get_url, sizeof get_url, "/v1.1/Observations(%lld)", (long long)b);
+    j = get(get_url);
+    CU_ASSERT_STRING_EQUAL(str(j, "validTime"), "2031-01-09T23:00:00Z/2031-03-01T00:00:00Z");
+    json_decref(j);
+    static const struct {
+        const char *filter;
+        int n;
+    } cases[] = {
+        {"validTime%20eq%202031-01-01T00:00:00Z/2031-02-01T00:00:00Z", 1},
+        {"validTime%20ne%20null", 2},
+        {"overlaps(validTime,2031-01-20T00:00:00Z)", 2},
+        {"overlaps(validTime,2031-02-01T00:00:00Z/2031-02-02T00:00:00Z)", 1},
+        {"validTime%20lt%202031-02-01T00:00:00Z", 1}, /* ends at or before */
+        {"validTime%20gt%202031-01-05T00:00:00Z", 1}, /* starts after */
+        {"validTime%20ge%202031-01-01T00:00:00Z", 2},
+        {"during(2031-01-15T00:00:00Z,validTime)", 2},
+        {"meets(validTime,2031-02-01T00:00:00Z/2031-02-05T00:00:00Z)", 1},
+        {"year(validTime)%20eq%202031", 2},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+        snprintf(get_url, sizeof get_url, "%s?$filter=%s%%20and%%20result%%20ge%%201&$count=true",
+                 url, cases[k].filter);
+        j = get(get_url);
+        if (num(j, "@iot.count") != cases[k].n)
+            printf("# %s: %lld, expected %d\n", cases[k].filter, (long long)num(j, "@iot.count"),
+                   cases[k].n);
+        CU_ASSERT_EQUAL(num(j, "@iot.count"), cases[k].n);
+        json_decref(j);
+    }
+    snprintf(get_url, sizeof get_url, "%s?$filter=validTime%%20ne%%20null&$orderby=validTime%%20desc"
+                                      "&$select=id",
+             url);
+    j = get(get_url);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 2);
+    CU_ASSERT_EQUAL(num(json_array_get(v, 0), "@iot.id"), b);
+    CU_ASSERT_EQUAL(num(json_array_get(v, 1), "@iot.id"), a);
+    json_decref(j);
+    /* PATCH changes it, null clears it; PUT without it clears it */
+    snprintf(get_url, sizeof get_url, "/v1.1/Observations(%lld)", (long long)a);
+    j = call("PATCH", get_url, "{\"validTime\":\"2030-01-01T00:00:00Z/2030-01-02T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(str(j, "validTime"), "2030-01-01T00:00:00Z/2030-01-02T00:00:00Z");
+    json_decref(j);
+    j = call("PATCH", get_url, "{\"validTime\":\"2030-01-01T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = call("PATCH", get_url, "{\"validTime\":null}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "validTime"));
+    json_decref(j);
+    snprintf(get_url, sizeof get_url, "/v1.1/Observations(%lld)", (long long)b);
+    j = call("PUT", get_url, "{\"result\":2,\"phenomenonTime\":\"2031-01-02T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "validTime"));
+    json_decref(j);
+    /* CreateObservations takes it as a component */
+    snprintf(body, sizeof body,
+             "[{\"Datastream\":{\"@iot.id\":%lld},\"components\":[\"phenomenonTime\",\"result\","
+             "\"validTime\"],\"dataArray\":[[\"2031-01-04T00:00:00Z\",4,\"2031-01-04T00:00:00Z/"
+             "2031-01-05T00:00:00Z\"],[\"2031-01-05T00:00:00Z\",5,null],[\"2031-01-06T00:00:00Z\","
+             "6,\"2031-01-06T00:00:00Z\"]]}]",
+             (long long)ds);
+    j = call("POST", "/v1.1/CreateObservations", body);
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(json_array_size(j), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(j, 2)),
+                           "error: [0].dataArray[2]: 'validTime' must be an interval "
+                           "(start/end), not an instant");
+    json_decref(j);
+    snprintf(get_url, sizeof get_url, "%s?$filter=result%%20ge%%204%%20and%%20year("
+                                      "phenomenonTime)%%20eq%%202031&$orderby=phenomenonTime"
+                                      "&$select=validTime,result",
+             url);
+    j = get(get_url);
+    v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "validTime"),
+                           "2031-01-04T00:00:00Z/2031-01-05T00:00:00Z");
+    CU_ASSERT_TRUE(json_is_null(json_object_get(json_array_get(v, 1), "validTime")));
+    json_decref(j);
+    /* an Observation posted again at the same time replaces the one there, validTime too */
+    j = call("POST", url, "{\"phenomenonTime\":\"2031-01-04T00:00:00Z\",\"result\":44}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "validTime"));
+    json_decref(j);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -1161,6 +1279,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "CreateObservations (dataArray)", test_create_observations);
     CU_add_test(s, "provenance of writes", test_provenance);
     CU_add_test(s, "a body of another type than JSON: 415", test_body_type);
+    CU_add_test(s, "validTime: written, read, filtered, ordered, patched", test_valid_time);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }
