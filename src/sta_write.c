@@ -653,6 +653,29 @@ static int create_location(struct wx *w, json_t *o, const struct parent *p, int6
     return rc;
 }
 
+/* The current location is the last known one: when HistoricalLocation hl (of Thing thing,
+ * at time t) has Locations and is later than every other HistoricalLocation of the Thing,
+ * its Locations become the Thing's Locations. An earlier one only adds to the history. */
+static int hloc_make_current(struct wx *w, int64_t thing, int64_t hl, int64_t t)
+{
+    int64_t n_locations = 0, n_later = 0;
+    int rc = run(w, "SELECT count(*) FROM historical_location_locations WHERE "
+                    "historical_location_id = ?",
+                 &n_locations, "i", hl);
+    if (!rc && n_locations)
+        rc = run(w, "SELECT count(*) FROM historical_locations WHERE thing_id = ? AND id <> ? "
+                    "AND time >= ?",
+                 &n_later, "iii", thing, hl, t);
+    if (rc || !n_locations || n_later)
+        return rc;
+    rc = run(w, "DELETE FROM thing_locations WHERE thing_id = ?", NULL, "i", thing);
+    if (!rc)
+        rc = run(w, "INSERT INTO thing_locations (thing_id, location_id) SELECT ?, location_id "
+                    "FROM historical_location_locations WHERE historical_location_id = ?",
+                 NULL, "ii", thing, hl);
+    return rc;
+}
+
 static int create_hloc(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
 {
     int64_t t0, t1, thing = p && p->type == STA_THING ? p->id : 0;
@@ -670,6 +693,8 @@ static int create_hloc(struct wx *w, json_t *o, const struct parent *p, int64_t 
     struct parent me = {STA_HLOC, *id};
     if (!rc)
         rc = many(w, o, "Locations", STA_LOCATION, &me, hloc_location_cb, id);
+    if (!rc)
+        rc = hloc_make_current(w, thing, *id, t0);
     return rc;
 }
 

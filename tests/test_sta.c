@@ -1256,6 +1256,98 @@ static void test_valid_time(void)
     json_decref(j);
 }
 
+/* The names of the current Locations of Thing id, sorted, joined by ','. */
+static char *current_locations(int64_t id)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT group_concat(name, ',') FROM (SELECT l.name FROM "
+             "locations l JOIN thing_locations tl ON tl.location_id = l.id WHERE tl.thing_id = "
+             "%lld ORDER BY l.name) AS n), '')",
+             (long long)id);
+    if (strcmp(tu_backend(), "postgresql") == 0)
+        snprintf(sql, sizeof sql,
+                 "SELECT coalesce(string_agg(l.name, ',' ORDER BY l.name), '') FROM locations l "
+                 "JOIN thing_locations tl ON tl.location_id = l.id WHERE tl.thing_id = %lld",
+                 (long long)id);
+    return tu_text(store, sql);
+}
+
+#define GEO_LOCATION(name)                                                                    \
+    "{\"name\":\"" name "\",\"description\":\"d\",\"encodingType\":\"application/geo+json\","   \
+    "\"location\":{\"type\":\"Point\",\"coordinates\":[1,2]}}"
+
+/* A HistoricalLocation later than the Thing's others makes its Locations the Thing's; an
+ * earlier one (or one as late, or one without Locations) only adds to the history. */
+static void test_historical_location_current(void)
+{
+    json_t *j = call("POST", "/v1.1/Things", "{\"name\":\"rover\",\"description\":\"moves\","
+                                             "\"Locations\":[" GEO_LOCATION("here") "]}");
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t thing = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", "/v1.1/Locations", GEO_LOCATION("there"));
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t there = num(j, "@iot.id");
+    json_decref(j);
+    char *cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "here");
+    free(cur);
+    char url[128], body[400];
+    /* later: the Thing is there now */
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/HistoricalLocations", (long long)thing);
+    snprintf(body, sizeof body,
+             "{\"time\":\"2099-01-01T00:00:00Z\",\"Locations\":[{\"@iot.id\":%lld}]}",
+             (long long)there);
+    j = call("POST", url, body);
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "there");
+    free(cur);
+    /* earlier, or as late: history only */
+    int64_t here = tu_int(store, "SELECT max(id) FROM locations WHERE name = 'here'");
+    static const char *const not_later[] = {"2000-01-01T00:00:00Z", "2099-01-01T00:00:00Z"};
+    for (size_t k = 0; k < ARRAY_LEN(not_later); k++) {
+        snprintf(body, sizeof body,
+                 "{\"time\":\"%s\",\"Thing\":{\"@iot.id\":%lld},\"Locations\":[{\"@iot.id\":"
+                 "%lld}]}",
+                 not_later[k], (long long)thing, (long long)here);
+        j = call("POST", "/v1.1/HistoricalLocations", body);
+        CU_ASSERT_EQUAL(status, 201);
+        json_decref(j);
+        cur = current_locations(thing);
+        CU_ASSERT_STRING_EQUAL(cur, "there");
+        free(cur);
+    }
+    /* later, without Locations: nothing to move to */
+    j = call("POST", url, "{\"time\":\"2101-01-01T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "there");
+    free(cur);
+    /* later still, with two new Locations made inline */
+    j = call("POST", url, "{\"time\":\"2102-01-01T00:00:00Z\",\"Locations\":["
+                          GEO_LOCATION("camp") "," GEO_LOCATION("summit") "]}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "camp,summit");
+    free(cur);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/HistoricalLocations?$count=true&$orderby=time",
+             (long long)thing);
+    j = get(url);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 6); /* at creation, then 5 posted */
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/Locations?$orderby=name", (long long)thing);
+    j = get(url);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "name"), "camp");
+    json_decref(j);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -1280,6 +1372,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "provenance of writes", test_provenance);
     CU_add_test(s, "a body of another type than JSON: 415", test_body_type);
     CU_add_test(s, "validTime: written, read, filtered, ordered, patched", test_valid_time);
+    CU_add_test(s, "a later HistoricalLocation moves its Thing, an earlier one is history",
+                test_historical_location_current);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }
