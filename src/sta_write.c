@@ -1054,7 +1054,9 @@ static int begin(struct wx *w)
     return rc;
 }
 
-/* The validTime of the observations the batch wrote, found by their key as their id is
+static int observation_id(struct wx *w, int64_t ds, int64_t start, int64_t *id);
+
+/* The validTime of the observations the batch wrote, each found as its id is for the answer
  * (observation_id). One that replaced an observation (upd: some did) loses the validTime
  * the replaced one had, unless it brings its own. */
 static int write_valid_times(struct wx *w, uint64_t upd)
@@ -1062,16 +1064,22 @@ static int write_valid_times(struct wx *w, uint64_t upd)
     int rc = 0;
     for (size_t i = 0; !rc && i < w->n_valid; i++) {
         const struct pending_valid *p = &w->valid[i];
-        if (p->v0 != INSITU_TIME_NONE)
+        if (p->v0 == INSITU_TIME_NONE && !upd)
+            continue;
+        int64_t id = 0;
+        rc = observation_id(w, p->ds, p->start, &id);
+        /* the key leads to the row (PostgreSQL has no b-tree on id alone) */
+        if (!rc && p->v0 != INSITU_TIME_NONE)
             rc = run(w,
                      "UPDATE observations SET valid_start = ?, valid_end = ? WHERE "
-                     "datastream_id = ? AND phenomenon_start = ?",
-                     NULL, "TTii", p->v0, p->v1, p->ds, p->start);
-        else if (upd)
+                     "datastream_id = ? AND phenomenon_start = ? AND id = ?",
+                     NULL, "TTiii", p->v0, p->v1, p->ds, p->start, id);
+        else if (!rc)
             rc = run(w,
                      "UPDATE observations SET valid_start = NULL, valid_end = NULL WHERE "
-                     "datastream_id = ? AND phenomenon_start = ? AND valid_start IS NOT NULL",
-                     NULL, "ii", p->ds, p->start);
+                     "datastream_id = ? AND phenomenon_start = ? AND id = ? AND valid_start IS "
+                     "NOT NULL",
+                     NULL, "iii", p->ds, p->start, id);
     }
     return rc;
 }
