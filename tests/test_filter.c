@@ -444,11 +444,10 @@ static void test_result_text(void)
     COUNT(STA_OBSERVATION, "id eq '1'", 1);
     COUNT(STA_OBSERVATION, "result add '1' eq 50", 1);
     /* a number's text is the JSON writer's, on every backend */
-    static const double values[] = {0.1 + 0.2, 49.0,   49.15,    -2.5,    1e-5,   1.5e-7,
-                                    1e15,      1e16,   1e300,    5e-324,  0.72,   123456789.125,
-                                    1234567890123456.0, 1234567890123456.75, 1.0000000000000002e16,
-                                    12345678901234568.0, 1e17 + 16, 123456789012345.6,
-                                    -1234567890123456.0};
+    static const double values[] = {
+        0.1 + 0.2, 49.0, 49.15, -2.5, 1e-5, 1.5e-7, 1e15, 1e16, 1e300, 5e-324, 0.72,
+        123456789.125, 1234567890123456.0, 1234567890123456.75, 1.0000000000000002e16,
+        12345678901234568.0, 1e17 + 16, 123456789012345.6, -1234567890123456.0};
     for (size_t k = 0; k < ARRAY_LEN(values); k++) {
         char want[40];
         fmt_double(values[k], want, sizeof want);
