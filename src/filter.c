@@ -454,7 +454,17 @@ static int lex_next(struct lexer *lx)
     return rc;
 }
 
+/* 1 when the token is the keyword `word`. OData 4.01 keywords are case-insensitive (its
+ * ABNF quotes them as "and", "asc", "true"...: RFC 7405 case-insensitive strings), except
+ * null (%s"null"): see tok_is_exact. */
 static int tok_is(const struct lexer *lx, const char *word)
+{
+    size_t n = strlen(word);
+    return lx->t == TK_IDENT && lx->end - lx->start == n &&
+           strncasecmp(lx->src + lx->start, word, n) == 0;
+}
+
+static int tok_is_exact(const struct lexer *lx, const char *word)
 {
     size_t n = strlen(word);
     return lx->t == TK_IDENT && lx->end - lx->start == n &&
@@ -743,8 +753,11 @@ static struct fexpr *parse_primary(struct parser *p)
             e = node(p, FX_BOOL, start);
             if (e)
                 e->i = tok_is(lx, "true");
-        } else if (tok_is(lx, "null")) {
+        } else if (tok_is_exact(lx, "null")) {
             e = node(p, FX_NULL, start);
+        } else if (tok_is(lx, "null")) {
+            pfail(p, "'%.*s': null is written in lower case", (int)n, name);
+            return NULL;
         } else {
             static const char *const ops[] = {"and", "or", "not", "eq", "ne", "gt", "ge", "lt",
                                               "le", "add", "sub", "mul", "div", "mod"};
@@ -1294,10 +1307,11 @@ static int sq_option(struct sta_query *q, const char *key, const char *value, in
     if (strcmp(key, "$count") == 0) {
         if (q->count >= 0)
             return insitu_error_set(err, INSITU_EINVAL, "$count given twice");
-        if (strcmp(value, "true") && strcmp(value, "false"))
+        /* an OData boolean: case-insensitive */
+        if (strcasecmp(value, "true") && strcasecmp(value, "false"))
             return insitu_error_set(err, INSITU_EINVAL,
                                     "$count: expected true or false, not '%.40s'", value);
-        q->count = strcmp(value, "true") == 0;
+        q->count = strcasecmp(value, "true") == 0;
         return 0;
     }
     return insitu_error_set(err, INSITU_EUNSUPPORTED, "%.40s: not a supported query option",
@@ -1778,12 +1792,9 @@ enum acc { AC_NUM, AC_TEXT, AC_BOOL, AC_NULL };
 
 static int is_dyn(const struct cv *v) { return v->t == VT_ANY || v->t == VT_RESULT; }
 
-/* A JSON value or a result read as a number, text, 1/0 for true/false (NULL when it is of
- * another type), or as the condition that it is null or absent. */
-static int dyn_as(struct fctx *c, const struct cv *v, enum acc how, struct sqlfrag *o)
+/* A JSON value, or a result kept as JSON, read through the dialect's accessor for how. */
+static int json_as(struct fctx *c, const struct cv *v, enum acc how, struct sqlfrag *o)
 {
-    if (v->t == VT_RESULT && how == AC_NUM)
-        return frag_cat(o, &v->a); /* numbers are kept in the REAL column */
     const char *tpl = how == AC_NUM    ? c->d->json_number
                       : how == AC_TEXT ? c->d->json_text
                       : how == AC_BOOL ? c->d->json_bool
@@ -1799,6 +1810,24 @@ static int dyn_as(struct fctx *c, const struct cv *v, enum acc how, struct sqlfr
     const struct sqlfrag *args[] = {doc};
     int rc = frag_format(o, tpl, args, 1, path->vals, (int)path->n);
     frag_free(&root);
+    return rc;
+}
+
+/* A JSON value or a result read as a number, text, 1/0 for true/false (NULL when it is of
+ * another type), or as the condition that it is null or absent. */
+static int dyn_as(struct fctx *c, const struct cv *v, enum acc how, struct sqlfrag *o)
+{
+    if (v->t == VT_RESULT && how == AC_NUM)
+        return frag_cat(o, &v->a); /* numbers are kept in the REAL column */
+    if (v->t != VT_RESULT || how != AC_TEXT)
+        return json_as(c, v, how, o);
+    /* a result read as text is its text: a number as the API writes it in JSON (as OGC's
+     * test suite and FROST compare it), a string as it is */
+    frag_puts(o, "coalesce(");
+    frag_format1(o, c->d->number_text, &v->a);
+    frag_puts(o, ", ");
+    int rc = json_as(c, v, AC_TEXT, o);
+    frag_puts(o, ")");
     return rc;
 }
 
@@ -1944,8 +1973,11 @@ static int compare(struct fctx *c, const struct fexpr *e, struct cv *x, struct c
         return time_compare(c, op, x, y, o);
     if (x->t == VT_GEOM || y->t == VT_GEOM)
         return cfail(c, e, "geometries are compared with the geo.* and st_* functions");
-    coerce_number(x, y);
-    coerce_number(y, x);
+    /* text compared with a result stays text: the result is read as its text (dyn_as) */
+    if (x->t != VT_RESULT)
+        coerce_number(y, x);
+    if (y->t != VT_RESULT)
+        coerce_number(x, y);
     if (x->t == VT_BOOL || y->t == VT_BOOL)
         return compare_bool(c, e, x, y, o);
     /* text and numbers are not compared (SQLite would order them by type, PostgreSQL

@@ -281,7 +281,8 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
                               r->body.data,
                               r->body.len,
                               sb_str(&base),
-                              r->user[0] ? r->user : NULL};
+                              r->user[0] ? r->user : NULL,
+                              MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type")};
     struct sta_response resp = {0};
     /* a read store takes the reads; a write, and the entity it answers with, stay on the
      * store written to (a replica may not have the new row yet) */
@@ -291,9 +292,17 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
     static const char *const allow[] = {"Allow", "GET, HEAD, OPTIONS", NULL};
     /* 503: the store was busy or the request ran out of time; a client may try again */
     static const char *const retry[] = {"Retry-After", "5", NULL};
+    /* 415: the media types a POST or a PATCH takes (RFC 5789, and W3C LDP's Accept-Post) */
+    static const char *const accept_post[] = {"Accept-Post", STA_BODY_TYPES, NULL};
+    static const char *const accept_patch[] = {"Accept-Patch", STA_BODY_TYPES, NULL};
+    const char *const *extra = status == 405   ? allow
+                               : status == 503 ? retry
+                               : status != 415 ? NULL
+                               : strcmp(method, "POST") == 0 ? accept_post
+                               : strcmp(method, "PATCH") == 0 ? accept_patch
+                                                               : NULL;
     enum MHD_Result ok = respond(conn, status, resp.body.len || status == 200 ? resp.body.data : NULL,
-                              resp.body.len, resp.content_type, resp.location,
-                              status == 405 ? allow : status == 503 ? retry : NULL);
+                              resp.body.len, resp.content_type, resp.location, extra);
     if (!(resp.body.len || status == 200))
         free(resp.body.data);
     log_request(srv, conn, r, method, url, &ps, status, bytes);

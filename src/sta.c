@@ -1725,6 +1725,27 @@ void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_re
         c->st->ops->set_deadline(c->st, 0);
 }
 
+/* 1 when a body of this Content-Type is read (as JSON): application/json (any parameters),
+ * none, or application/x-www-form-urlencoded, which curl -d sends unless told otherwise. */
+static int body_type_ok(const char *content_type)
+{
+    static const char *const taken[] = {"application/json", "application/x-www-form-urlencoded"};
+    if (!content_type)
+        return 1;
+    const char *s = content_type;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strcspn(s, ";");
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return 1;
+    for (size_t k = 0; k < ARRAY_LEN(taken); k++)
+        if (strlen(taken[k]) == n && strncasecmp(s, taken[k], n) == 0)
+            return 1;
+    return 0;
+}
+
 static void dispatch(struct sta_conn *c, const struct sta_request *req,
                      struct sta_response *resp)
 {
@@ -1748,6 +1769,10 @@ static void dispatch(struct sta_conn *c, const struct sta_request *req,
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         handle_read(c, req, &t, sb_str(&base), resp);
+    else if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) &&
+             !body_type_ok(req->content_type))
+        sta_error(resp, 415, "Content-Type '%.60s' is not accepted: send the body as %s",
+                  req->content_type, STA_BODY_TYPES);
     else if (strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0 ||
              strcmp(m, "DELETE") == 0)
         sta_write(c, req, &t, resp);

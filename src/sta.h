@@ -14,6 +14,10 @@
 #include "util.h"
 
 #define STA_VERSION_PATH "/v1.1"
+/* The media types a request body may be sent as (a 415 names them): JSON. A body without a
+ * Content-Type, or sent as application/x-www-form-urlencoded (what curl -d says), is read as
+ * JSON too. */
+#define STA_BODY_TYPES "application/json"
 
 /* Settings shared by every connection of a service. */
 struct sta_config {
@@ -41,6 +45,7 @@ struct sta_request {
     size_t body_len;
     const char *base;                /* scheme://host[:port][/prefix] that links start with */
     const char *user;                /* who writes (for provenance), may be NULL */
+    const char *content_type;        /* the body's Content-Type header, NULL when none */
 };
 
 struct sta_response {
@@ -64,7 +69,8 @@ void sta_conn_free(struct sta_conn *c);
 
 /* Handles one request. resp must be zero-initialised; free it with sta_response_free(). A
  * failure is a response too: a 4xx/5xx status and a JSON error body
- * {"code": 400, "type": "error", "message": "..."} saying what and where. */
+ * {"code": 400, "type": "error", "message": "..."} saying what and where. A body of another
+ * type than JSON is a 415 (STA_BODY_TYPES says which are taken). */
 void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_response *resp);
 void sta_response_free(struct sta_response *resp);
 

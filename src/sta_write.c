@@ -36,6 +36,12 @@ struct wx {
         int64_t ds, feature;
     } auto_foi[16];      /* FeatureOfInterest made from a Thing's Location, per datastream */
     int n_auto;
+    /* The validTime of each observation queued (INSITU_TIME_NONE: none), written once the
+     * batch is (write_valid_times): the batch writer keeps no validTime. */
+    struct pending_valid {
+        int64_t ds, start, v0, v1;
+    } *valid;
+    size_t n_valid, cap_valid;
 };
 
 /* A parent that a new entity is created under (deep insert, or a navigation URL). */
@@ -647,6 +653,29 @@ static int create_location(struct wx *w, json_t *o, const struct parent *p, int6
     return rc;
 }
 
+/* The current location is the last known one: when HistoricalLocation hl (of Thing thing,
+ * at time t) has Locations and is later than every other HistoricalLocation of the Thing,
+ * its Locations become the Thing's Locations. An earlier one only adds to the history. */
+static int hloc_make_current(struct wx *w, int64_t thing, int64_t hl, int64_t t)
+{
+    int64_t n_locations = 0, n_later = 0;
+    int rc = run(w, "SELECT count(*) FROM historical_location_locations WHERE "
+                    "historical_location_id = ?",
+                 &n_locations, "i", hl);
+    if (!rc && n_locations)
+        rc = run(w, "SELECT count(*) FROM historical_locations WHERE thing_id = ? AND id <> ? "
+                    "AND time >= ?",
+                 &n_later, "iii", thing, hl, t);
+    if (rc || !n_locations || n_later)
+        return rc;
+    rc = run(w, "DELETE FROM thing_locations WHERE thing_id = ?", NULL, "i", thing);
+    if (!rc)
+        rc = run(w, "INSERT INTO thing_locations (thing_id, location_id) SELECT ?, location_id "
+                    "FROM historical_location_locations WHERE historical_location_id = ?",
+                 NULL, "ii", thing, hl);
+    return rc;
+}
+
 static int create_hloc(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
 {
     int64_t t0, t1, thing = p && p->type == STA_THING ? p->id : 0;
@@ -664,6 +693,8 @@ static int create_hloc(struct wx *w, json_t *o, const struct parent *p, int64_t 
     struct parent me = {STA_HLOC, *id};
     if (!rc)
         rc = many(w, o, "Locations", STA_LOCATION, &me, hloc_location_cb, id);
+    if (!rc)
+        rc = hloc_make_current(w, thing, *id, t0);
     return rc;
 }
 
@@ -867,6 +898,7 @@ static int writer(struct wx *w)
 /* The row of one observation (its strings in *strings, freed by the caller). */
 struct obs_input {
     struct obs_row r;
+    int64_t valid_start, valid_end; /* validTime, or INSITU_TIME_NONE */
     char *json, *quality, *params;
 };
 
@@ -893,11 +925,33 @@ static int set_result(struct wx *w, json_t *v, struct obs_input *in)
 
 static int queue_observation(struct wx *w, struct obs_input *in)
 {
+    if (w->n_valid == w->cap_valid) {
+        size_t cap = w->cap_valid ? w->cap_valid * 2 : 16;
+        struct pending_valid *p = realloc(w->valid, cap * sizeof *p);
+        if (!p)
+            return fail(w, INSITU_ENOMEM, "out of memory");
+        w->valid = p;
+        w->cap_valid = cap;
+    }
     int rc = writer(w);
     if (!rc)
         rc = bw_observation(w->bw, &in->r, w->err);
-    if (!rc)
-        w->n_obs++;
+    if (rc)
+        return rc;
+    w->n_obs++;
+    w->valid[w->n_valid++] = (struct pending_valid){in->r.datastream_id,
+                                                    in->r.phenomenon_start, in->valid_start,
+                                                    in->valid_end};
+    return 0;
+}
+
+/* validTime: an interval (OGC 18-088: a TM_Period), or null. */
+static int get_valid_time(struct wx *w, json_t *o, int64_t *start, int64_t *end)
+{
+    int rc = get_time(w, o, "validTime", start, end, 1);
+    if (!rc && *start != INSITU_TIME_NONE && *end == INSITU_TIME_NONE)
+        rc = fail(w, INSITU_EINVAL, "'validTime' must be an interval (start/end), not an "
+                                    "instant");
     return rc;
 }
 
@@ -913,11 +967,8 @@ static int create_observation(struct wx *w, json_t *o, const struct parent *p, i
         in.r.phenomenon_start = w->c->now_us; /* OGC 18-088: the server's time */
     if (!rc)
         rc = get_time(w, o, "resultTime", &in.r.result_time, &end, 0);
-    int64_t v0 = INSITU_TIME_NONE, v1 = INSITU_TIME_NONE;
     if (!rc)
-        rc = get_time(w, o, "validTime", &v0, &v1, 1);
-    if (!rc && v0 != INSITU_TIME_NONE)
-        rc = fail(w, INSITU_EUNSUPPORTED, "'validTime' is not kept by this server");
+        rc = get_valid_time(w, o, &in.valid_start, &in.valid_end);
     if (!rc && !json_object_get(o, "result"))
         rc = fail(w, INSITU_EINVAL, "'result' is required");
     if (!rc)
@@ -1003,6 +1054,36 @@ static int begin(struct wx *w)
     return rc;
 }
 
+static int observation_id(struct wx *w, int64_t ds, int64_t start, int64_t *id);
+
+/* The validTime of the observations the batch wrote, each found as its id is for the answer
+ * (observation_id). One that replaced an observation (upd: some did) loses the validTime
+ * the replaced one had, unless it brings its own. */
+static int write_valid_times(struct wx *w, uint64_t upd)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < w->n_valid; i++) {
+        const struct pending_valid *p = &w->valid[i];
+        if (p->v0 == INSITU_TIME_NONE && !upd)
+            continue;
+        int64_t id = 0;
+        rc = observation_id(w, p->ds, p->start, &id);
+        /* the key leads to the row (PostgreSQL has no b-tree on id alone) */
+        if (!rc && p->v0 != INSITU_TIME_NONE)
+            rc = run(w,
+                     "UPDATE observations SET valid_start = ?, valid_end = ? WHERE "
+                     "datastream_id = ? AND phenomenon_start = ? AND id = ?",
+                     NULL, "TTiii", p->v0, p->v1, p->ds, p->start, id);
+        else if (!rc)
+            rc = run(w,
+                     "UPDATE observations SET valid_start = NULL, valid_end = NULL WHERE "
+                     "datastream_id = ? AND phenomenon_start = ? AND id = ? AND valid_start IS "
+                     "NOT NULL",
+                     NULL, "iii", p->ds, p->start, id);
+    }
+    return rc;
+}
+
 /* Writes the queued observations, the run's counts, and commits. */
 static int commit(struct wx *w)
 {
@@ -1010,6 +1091,8 @@ static int commit(struct wx *w)
     int rc = 0;
     if (w->bw)
         rc = bw_end(w->bw, &ins, &upd, w->err);
+    if (!rc)
+        rc = write_valid_times(w, upd);
     if (!rc)
         rc = run(w,
                  "UPDATE ingest_runs SET n_observations = n_observations + ?, n_inserted = "
@@ -1031,6 +1114,7 @@ static void abandon(struct wx *w)
 {
     bw_delete(w->bw);
     w->bw = NULL;
+    w->n_valid = 0;
     st_rollback(w->st);
 }
 
@@ -1232,9 +1316,16 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
     case SP_PERIOD:
         if (t == STA_DATASTREAM)
             return 0; /* kept by the server from the observations */
+        if (strcmp(p->name, "validTime") == 0) {
+            /* null (or left out of a PUT) clears it */
+            rc = get_valid_time(w, o, &a, &b);
+            if (!rc) {
+                set_col(l, p->col, 'T', a, 0, NULL);
+                set_col(l, p->col2, 'T', b, 0, NULL);
+            }
+            break;
+        }
         rc = get_time(w, o, p->name, &a, &b, 1);
-        if (!rc && strcmp(p->name, "validTime") == 0 && a != INSITU_TIME_NONE)
-            rc = fail(w, INSITU_EUNSUPPORTED, "'validTime' is not kept by this server");
         if (!rc && strcmp(p->name, "phenomenonTime") == 0) {
             if (a == INSITU_TIME_NONE)
                 rc = fail(w, INSITU_EINVAL, "'phenomenonTime' cannot be null");
@@ -1468,6 +1559,7 @@ static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, js
     in.r.datastream_id = ds;
     in.r.result_time = INSITU_TIME_NONE;
     in.r.phenomenon_start = in.r.phenomenon_end = INSITU_TIME_NONE;
+    in.valid_start = in.valid_end = INSITU_TIME_NONE;
     int rc = 0, bad = 0;
     if (!json_is_array(row) || json_array_size(row) != ncomp) {
         bad = fail(w, INSITU_EINVAL, "a row must be an array of %zu values", ncomp);
@@ -1492,8 +1584,8 @@ static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, js
             in.r.quality = in.quality;
             break;
         case C_VALID:
-            if (v && !json_is_null(v))
-                bad = fail(w, INSITU_EUNSUPPORTED, "'validTime' is not kept by this server");
+            json_object_set(holder, "validTime", v);
+            bad = get_valid_time(w, holder, &in.valid_start, &in.valid_end);
             break;
         case C_PARAMS:
             if (v && !json_is_null(v) && !json_is_object(v))
@@ -1787,4 +1879,5 @@ void sta_write(struct sta_conn *c, const struct sta_request *req, const struct s
     else
         do_post(&w, req, t, resp);
     sb_free(&w.where);
+    free(w.valid);
 }

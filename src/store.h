@@ -67,6 +67,10 @@ struct sql_dialect {
      * (every '?' of the format takes it). */
     const char *json_number, *json_text, *json_bool, *json_null;
     enum json_path_style json_path_style;
+    /* printf: the text of the double %1$s as the API writes it in JSON (fmt_double: the
+     * shortest of %.15g, %.16g, %.17g that reads back exactly), NULL for NULL. A result
+     * compared with text is compared as this text, the same on every backend. */
+    const char *number_text;
     /* printf: %1$s rounded half away from zero, as a double (SQLite's round()). */
     const char *round;
     /* printf: text %1$s with the ASCII letters (only) in lower / upper case, as SQLite's

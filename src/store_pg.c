@@ -86,6 +86,25 @@ static const struct sql_dialect pg_dialect = {
     .json_bool = "insitu_json_bool(%1$s, ?)",
     .json_null = "insitu_json_null(%1$s, ?)",
     .json_path_style = JSON_PATH_ARRAY,
+    /* fmt_double's text: %.15g, or %.16g, or %.17g, the first that reads back exactly.
+     * PostgreSQL's own float8 text is not it (the shortest digits, but never a tie that only
+     * reads back by rounding half to even; exponents from 1e15 on); to_char's EEEE is C's
+     * %e, which gives the digits, and %g's layout is made from them */
+    .number_text =
+        "(SELECT CASE WHEN ex < -4 OR ex >= p THEN sg || left(dg, 1) || CASE WHEN length(dg) > "
+        "1 THEN '.' || substr(dg, 2) ELSE '' END || 'e' || es WHEN ex >= 0 THEN sg || "
+        "rpad(left(dg, ex + 1), ex + 1, '0') || CASE WHEN length(dg) > ex + 1 THEN '.' || "
+        "substr(dg, ex + 2) ELSE '' END ELSE sg || '0.' || repeat('0', -ex - 1) || dg END "
+        "FROM (SELECT p, CASE WHEN left(e, 1) = '-' THEN '-' ELSE '' END AS sg, "
+        "rtrim(replace(split_part(ltrim(e, '-'), 'e', 1), '.', ''), '0') AS dg, "
+        "CAST(split_part(e, 'e', 2) AS integer) AS ex, split_part(e, 'e', 2) AS es "
+        "FROM (SELECT CASE WHEN CAST(e15 AS double precision) = v THEN 15 WHEN CAST(e16 AS "
+        "double precision) = v THEN 16 ELSE 17 END AS p, CASE WHEN CAST(e15 AS double "
+        "precision) = v THEN e15 WHEN CAST(e16 AS double precision) = v THEN e16 ELSE e17 END "
+        "AS e FROM (SELECT v, trim(to_char(v, '9.99999999999999EEEE')) AS e15, "
+        "trim(to_char(v, '9.999999999999999EEEE')) AS e16, trim(to_char(v, "
+        "'9.9999999999999999EEEE')) AS e17 FROM (SELECT CAST(%1$s AS double precision) AS v) "
+        "AS n0 WHERE v IS NOT NULL) AS n1) AS n2) AS n3)",
     /* round(double precision) rounds half to even; numeric rounds half away from zero */
     .round = "CAST(round(CAST(%1$s AS numeric)) AS double precision)",
     /* lower() and upper() follow the locale; SQLite's change ASCII letters only */

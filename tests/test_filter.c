@@ -400,6 +400,95 @@ static void test_json_types(void)
     sq_free(&q);
 }
 
+/* The dialect's number_text of v (as text, caller frees), or NULL. */
+static char *number_text(double v)
+{
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT ");
+    sb_printf(&sql, dialect()->number_text, "?"); /* %1$s: the bound value */
+    struct stmt *s;
+    insitu_error err;
+    char *out = NULL;
+    if (st_prepare(&store->base, sb_str(&sql), &s, &err) == 0) {
+        st_bind_double(s, 1, v);
+        if (st_step(s, &err) == 1 && !st_col_is_null(s, 0))
+            out = strdup(st_col_text(s, 0));
+        st_finalize(s);
+    } else {
+        printf("# %s\n", err.message);
+    }
+    sb_free(&sql);
+    return out;
+}
+
+/* A string literal compared with a result compares the result's text (a number's text being
+ * what the API writes in JSON); a number compares numbers. */
+static void test_result_text(void)
+{
+    /* the numeric results: 0.72 0.84 122.36 122.89 123.08 48.96 49 49.15 48.59 54.77 55.02
+     * 55.45 56.16 31.15 29.83 31.73; the others "high" and true */
+    COUNT(STA_OBSERVATION, "result ge 2", 14);
+    COUNT(STA_OBSERVATION, "result ge '2'", 12); /* '1...' and '0...' sort before '2' */
+    COUNT(STA_OBSERVATION, "result lt '2'", 5);
+    COUNT(STA_OBSERVATION, "'2' gt result", 5);
+    COUNT(STA_OBSERVATION, "result gt '5'", 5); /* 54.77 55.02 55.45 56.16 and "high" */
+    COUNT(STA_OBSERVATION, "result eq '49'", 1);
+    COUNT(STA_OBSERVATION, "result eq '49.0'", 0);
+    COUNT(STA_OBSERVATION, "result eq 49.0", 1);
+    COUNT(STA_OBSERVATION, "result eq '122.36'", 1);
+    COUNT(STA_OBSERVATION, "result ne '122.36'", 16); /* true has no text */
+    COUNT(STA_OBSERVATION, "result eq 'high'", 1);
+    COUNT(STA_OBSERVATION, "startswith(result, '12')", 3);
+    COUNT(STA_OBSERVATION, "result eq concat('4', '9')", 1);
+    /* anything else compared with text still reads it as a number */
+    COUNT(STA_OBSERVATION, "id eq '1'", 1);
+    COUNT(STA_OBSERVATION, "result add '1' eq 50", 1);
+    /* a number's text is the JSON writer's, on every backend */
+    static const double values[] = {
+        0.1 + 0.2, 49.0, 49.15, -2.5, 1e-5, 1.5e-7, 1e15, 1e16, 1e300, 5e-324, 0.72,
+        123456789.125, 1234567890123456.0, 1234567890123456.75, 1.0000000000000002e16,
+        12345678901234568.0, 1e17 + 16, 123456789012345.6, -1234567890123456.0};
+    for (size_t k = 0; k < ARRAY_LEN(values); k++) {
+        char want[40];
+        fmt_double(values[k], want, sizeof want);
+        char *got = number_text(values[k]);
+        CU_ASSERT_PTR_NOT_NULL(got);
+        if (got && strcmp(got, want) != 0) {
+            printf("# number_text(%.17g): %s, the JSON writer: %s\n", values[k], got, want);
+            CU_FAIL("number_text differs from the JSON writer");
+        }
+        free(got);
+    }
+    /* and on doubles of every magnitude (a fixed sequence of random bits): any, then around
+     * 1e-10 .. 1e20 (where %g changes layout), then decimals with a few digits */
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    int differ = 0;
+    for (int k = 0; k < 3000; k++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double v;
+        uint64_t bits = x;
+        if (k % 3 == 0)
+            bits = (bits & 0x800FFFFFFFFFFFFFu) | ((uint64_t)((x >> 52) % 2047) << 52);
+        else if (k % 3 == 1)
+            bits = (bits & 0x800FFFFFFFFFFFFFu) | ((uint64_t)(990 + (x >> 52) % 100) << 52);
+        memcpy(&v, &bits, sizeof v);
+        if (k % 3 == 2)
+            v = (double)(int64_t)(x % 20000001) / (k % 2 ? 100.0 : 1000.0) - 10000.0;
+        char want[40];
+        fmt_double(v, want, sizeof want);
+        char *got = number_text(v);
+        if (!got || strcmp(got, want) != 0) {
+            if (differ++ < 5)
+                printf("# number_text(%.17g): %s, the JSON writer: %s\n", v, got ? got : "NULL",
+                       want);
+        }
+        free(got);
+    }
+    CU_ASSERT_EQUAL(differ, 0);
+}
+
 /* What SQLite and PostgreSQL do differently by themselves, made the same. */
 static void test_same_answers(void)
 {
@@ -505,6 +594,193 @@ static void test_geo_functions(void)
     COUNT(STA_OBSERVATION, "st_within(FeatureOfInterest/feature, " BOX ")", 7);
     COUNT(STA_LOCATION, "geo.intersects(location, geography'SRID=4326;POINT(-54.2864 3.1944)')",
           1);
+}
+
+/* ---- spatial relations: GEOS's answers on points, lines and polygons ---- */
+
+/* The stored geometries, as Locations and as FeaturesOfInterest named by one letter. */
+static const struct {
+    const char *name, *geojson;
+} geo_rows[] = {
+    {"T", "{\"type\":\"Polygon\",\"coordinates\":[[[8,53],[7,52],[7,53],[8,53]]]}"},
+    {"P", "{\"type\":\"Point\",\"coordinates\":[7.5,52.75]}"},
+    {"L", "{\"type\":\"LineString\",\"coordinates\":[[7.5,51],[7.5,54]]}"},
+    {"B", "{\"type\":\"Polygon\",\"coordinates\":[[[7.5,52],[9,52],[9,54],[7.5,54],[7.5,52]]]}"},
+};
+
+/* For each literal, the stored geometries g for which each relation holds, as PostGIS
+ * computes it (ST_<relation>): "fwd" is f(g, literal), "rev" f(literal, g); the symmetric
+ * relations have one column. T is the triangle, P a point inside it, L a line through it, B
+ * a box overlapping it; the literals add T's vertex (8 53), its top edge and a far point. */
+static const struct geo_case {
+    const char *wkt;
+    const char *intersects, *equals, *disjoint, *touches, *overlaps;
+    const char *within_fwd, *within_rev, *crosses_fwd, *crosses_rev, *contains_fwd,
+        *contains_rev, *relate_t_fwd, *relate_t_rev, *relate_f_fwd, *relate_f_rev;
+} geo_cases[] = {
+    {"POLYGON((8 53, 7 52, 7 53, 8 53))", "BLPT", "T", "", "", "B", "PT", "T", "L", "L", "T",
+     "PT", "BLPT", "BLPT", "", ""},
+    {"POINT(7.5 52.75)", "BLPT", "P", "", "B", "", "P", "LPT", "", "", "LPT", "P", "LPT", "LPT",
+     "", ""},
+    {"POINT(8 53)", "BT", "", "LP", "T", "", "", "B", "", "", "B", "", "B", "B", "", ""},
+    {"LINESTRING(7.5 51, 7.5 54)", "BLPT", "L", "", "B", "", "LP", "L", "T", "T", "L", "LP",
+     "LPT", "LPT", "B", "B"},
+    {"LINESTRING(7 53, 8 53)", "BLT", "", "P", "T", "", "", "", "BL", "BL", "", "", "BL", "BL",
+     "T", "T"},
+    {"POLYGON((7.5 52, 9 52, 9 54, 7.5 54, 7.5 52))", "BLPT", "B", "", "LP", "T", "B", "B", "",
+     "", "B", "B", "BT", "BT", "L", "L"},
+    {"POINT(0 0)", "", "", "BLPT", "", "", "", "", "", "", "", "", "", "", "", ""},
+};
+
+static insitu_store *geo_store;
+
+static int geo_insert(const char *table, const char *col, const char *name, const char *geojson)
+{
+    struct strbuf sql = {0};
+    sb_printf(&sql, "INSERT INTO %s (key, name, %s, geom) VALUES (?, ?, ?, ", table, col);
+    sb_puts(&sql, geo_store->base.dialect->geom_from_geojson);
+    sb_puts(&sql, ")");
+    struct stmt *s;
+    insitu_error err;
+    int rc = st_prepare(&geo_store->base, sb_str(&sql), &s, &err);
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    char key[16];
+    snprintf(key, sizeof key, "geo:%s", name);
+    st_bind_text(s, 1, key);
+    st_bind_text(s, 2, name);
+    st_bind_text(s, 3, geojson);
+    st_bind_text(s, 4, geojson);
+    rc = st_step(s, &err) < 0;
+    st_finalize(s);
+    return rc;
+}
+
+/* The names of the rows of type t (Locations, FeaturesOfInterest) that filter selects, in
+ * order, or "error: ..." */
+static const char *geo_names(enum sta_type t, const char *filter)
+{
+    static char names[64];
+    struct fexpr *e = NULL;
+    insitu_error err = {0};
+    struct sqlfrag f = {0};
+    struct stmt *s = NULL;
+    frag_printf(&f, "SELECT e.name FROM %s e WHERE ", sta_type_def(t)->table);
+    int rc = filter_parse(filter, &e, &err);
+    if (!rc)
+        rc = filter_sql(e, t, "e", geo_store->base.dialect, 0, &f, &err);
+    frag_puts(&f, " ORDER BY e.name");
+    if (!rc)
+        rc = st_prepare(&geo_store->base, sb_str(&f.sql), &s, &err);
+    names[0] = '\0';
+    if (!rc) {
+        int idx = 1;
+        frag_bind(&f, s, &idx);
+        while ((rc = st_step(s, &err)) == 1)
+            strncat(names, st_col_text(s, 0), sizeof names - strlen(names) - 1);
+        rc = rc < 0 ? rc : 0;
+    }
+    if (rc)
+        snprintf(names, sizeof names, "error: %.50s", err.message);
+    st_finalize(s);
+    fexpr_free(e);
+    frag_free(&f);
+    return names;
+}
+
+static int geo_failures;
+
+/* Checks fn(col, literal) against fwd and fn(literal, col) against rev. */
+static void geo_check(enum sta_type t, const char *col, const char *fn, const char *wkt,
+                      const char *extra, const char *fwd, const char *rev)
+{
+    char filter[300];
+    for (int order = 0; order < 2; order++) {
+        if (order == 0)
+            snprintf(filter, sizeof filter, "%s(%s, geography'%s'%s)", fn, col, wkt, extra);
+        else
+            snprintf(filter, sizeof filter, "%s(geography'%s', %s%s)", fn, wkt, col, extra);
+        const char *want = order == 0 ? fwd : rev;
+        const char *got = geo_names(t, filter);
+        if (strcmp(got, want) != 0) {
+            printf("# %s: got '%s', expected '%s'\n", filter, got, want);
+            geo_failures++;
+        }
+    }
+}
+
+static void geo_check_all(enum sta_type t, const char *col)
+{
+    for (size_t k = 0; k < ARRAY_LEN(geo_cases); k++) {
+        const struct geo_case *g = &geo_cases[k];
+        geo_check(t, col, "geo.intersects", g->wkt, "", g->intersects, g->intersects);
+        geo_check(t, col, "st_intersects", g->wkt, "", g->intersects, g->intersects);
+        geo_check(t, col, "st_equals", g->wkt, "", g->equals, g->equals);
+        geo_check(t, col, "st_disjoint", g->wkt, "", g->disjoint, g->disjoint);
+        geo_check(t, col, "st_touches", g->wkt, "", g->touches, g->touches);
+        geo_check(t, col, "st_overlaps", g->wkt, "", g->overlaps, g->overlaps);
+        geo_check(t, col, "st_within", g->wkt, "", g->within_fwd, g->within_rev);
+        geo_check(t, col, "st_crosses", g->wkt, "", g->crosses_fwd, g->crosses_rev);
+        geo_check(t, col, "st_contains", g->wkt, "", g->contains_fwd, g->contains_rev);
+        geo_check(t, col, "st_relate", g->wkt, ", 'T********'", g->relate_t_fwd,
+                  g->relate_t_rev);
+        geo_check(t, col, "st_relate", g->wkt, ", 'F***T****'", g->relate_f_fwd,
+                  g->relate_f_rev);
+    }
+}
+
+static void test_geo_relations(void)
+{
+    geo_store = tu_store(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(geo_store);
+    int rc = 0;
+    for (size_t k = 0; k < ARRAY_LEN(geo_rows) && !rc; k++)
+        rc = geo_insert("locations", "location", geo_rows[k].name, geo_rows[k].geojson) ||
+             geo_insert("features", "feature", geo_rows[k].name, geo_rows[k].geojson);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    /* every relation, both argument orders, on Locations and on FeaturesOfInterest; twice, so
+     * that an answer that depends on what ran before (a cache) shows */
+    for (int pass = 0; pass < 2; pass++) {
+        geo_failures = 0;
+        geo_check_all(STA_LOCATION, "location");
+        CU_ASSERT_EQUAL(geo_failures, 0);
+        geo_failures = 0;
+        geo_check_all(STA_FEATURE, "feature");
+        CU_ASSERT_EQUAL(geo_failures, 0);
+    }
+    /* the reported cases, one by one */
+    CU_ASSERT_STRING_EQUAL(geo_names(STA_LOCATION, "st_within(geography'POINT(7.5 52.75)', "
+                                                   "location) and name eq 'T'"),
+                           "T");
+    CU_ASSERT_STRING_EQUAL(geo_names(STA_LOCATION, "st_contains(location, geography'POINT(7.5 "
+                                                   "52.75)') and name eq 'T'"),
+                           "T");
+    CU_ASSERT_STRING_EQUAL(geo_names(STA_LOCATION, "geo.intersects(location, "
+                                                   "geography'LINESTRING(7.5 51, 7.5 54)')"),
+                           "BLPT");
+    /* the store's box filter (insitu list --bbox) takes a flat box as the line or point it is */
+    static const double boxes[][4] = {{7.5, 51, 7.5, 54}, {7.5, 52.75, 7.5, 52.75}};
+    for (size_t b = 0; b < ARRAY_LEN(boxes); b++) {
+        struct strbuf sql = {0};
+        sb_puts(&sql, "SELECT l.name FROM locations l WHERE ");
+        dialect_bbox_sql(geo_store->base.dialect, &sql, "l", "locations");
+        sb_puts(&sql, " ORDER BY l.name");
+        struct stmt *s;
+        insitu_error err;
+        char names[16] = "";
+        if (st_prepare(&geo_store->base, sb_str(&sql), &s, &err) == 0) {
+            int idx = 1;
+            dialect_bbox_bind(geo_store->base.dialect, s, &idx, boxes[b]);
+            while (st_step(s, &err) == 1)
+                strncat(names, st_col_text(s, 0), sizeof names - strlen(names) - 1);
+            st_finalize(s);
+        }
+        sb_free(&sql);
+        CU_ASSERT_STRING_EQUAL(names, "BLPT");
+    }
+    insitu_store_close(geo_store);
+    geo_store = NULL;
 }
 
 /* The client's text reaches SQLite only as bound values. */
@@ -732,6 +1008,45 @@ static void test_orderby(void)
     sq_free(&q);
 }
 
+/* OData 4.01 keywords in any case (FROST's Python client sends "name ASC"), null in lower
+ * case only, as the 4.01 ABNF has them. */
+static void test_keyword_case(void)
+{
+    static const char *const keys[] = {"name ASC", "name Desc", "name desc", "name DESC"};
+    for (size_t k = 0; k < ARRAY_LEN(keys); k++) {
+        struct sta_query q;
+        sq_init(&q);
+        insitu_error err = {0};
+        CU_ASSERT_EQUAL(sq_parse_option(&q, "$orderby", keys[k], 0, &err), 0);
+        CU_ASSERT_EQUAL(q.n_orderby, 1);
+        if (q.n_orderby == 1)
+            CU_ASSERT_EQUAL(q.orderby[0].desc, k > 0);
+        sq_free(&q);
+    }
+    COUNT(STA_THING, "id EQ 1 OR Id eq 2", -1); /* a property name is not a keyword */
+    COUNT(STA_THING, "id EQ 1 OR id Eq 2", 2);
+    COUNT(STA_THING, "NOT (id Ge 2) AND id lE 1", 1);
+    COUNT(STA_THING, "id Ne 1 and id GT 5 And id LT 7", 1);
+    COUNT(STA_THING, "id ADD 1 SUB 1 Mul 2 DIV 2 MOD 10 eq 3", 1);
+    COUNT(STA_THING, "startswith(name, 'R_') EQ TRUE", 5);
+    COUNT(STA_THING, "startswith(name, 'R_') eq False", 2);
+    COUNT(STA_THING, "properties/owner ne null", 1);
+    COUNT(STA_THING, "properties/owner ne NULL", -1);
+    CU_ASSERT_TRUE(err_has("at character 21: 'NULL': null is written in lower case"));
+    COUNT(STA_THING, "CONTAINS(name, 'MARONI') and GEO.INTERSECTS(geography'POINT(1 1)', "
+                     "GEOGRAPHY'POINT(1 1)')",
+          2);
+    struct sta_query q;
+    sq_init(&q);
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$count", "TRUE", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.count, 1);
+    sq_free(&q);
+    CU_ASSERT_EQUAL(sq_parse_option(&q, "$count", "False", 0, &err), 0);
+    CU_ASSERT_EQUAL(q.count, 0);
+    sq_free(&q);
+}
+
 static void test_select_expand(void)
 {
     struct sta_query q;
@@ -857,12 +1172,16 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "JSON results, parameters, properties", test_json_and_results);
     CU_add_test(s, "JSON values compared by their type", test_json_types);
     CU_add_test(s, "the same answers on both backends", test_same_answers);
+    CU_add_test(s, "a string literal compares with a result's text", test_result_text);
     CU_add_test(s, "navigation paths, to-one and to-many", test_navigation);
     CU_add_test(s, "geospatial functions and the spatial index", test_geo_functions);
+    CU_add_test(s, "spatial relations on points, lines, polygons: both orders",
+                test_geo_relations);
     CU_add_test(s, "literals are bound values, never SQL text", test_bound_values);
     CU_add_test(s, "malformed and hostile input: what and where", test_errors);
     CU_add_test(s, "limits: nesting, length, size, UTF-8", test_limits);
     CU_add_test(s, "$orderby", test_orderby);
+    CU_add_test(s, "keywords in any case, null in lower case", test_keyword_case);
     CU_add_test(s, "$select and $expand", test_select_expand);
     CU_add_test(s, "$top, $skip, $count", test_paging_options);
     CU_add_test(s, "time range of a filter", test_time_range);

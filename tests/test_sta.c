@@ -28,6 +28,8 @@ static int status;
 static char location[512];
 static char *body_text;
 static const char *ctype;
+/* the Content-Type of the next requests' bodies (NULL: none) */
+static const char *req_ctype;
 
 static int suite_init(void)
 {
@@ -75,7 +77,7 @@ static json_t *call(const char *method, const char *url, const char *body)
     char *storage;
     sta_parse_query(q, &params, &n, &storage);
     struct sta_request req = {method, copy, params, n, body, body ? strlen(body) : 0,
-                              BASE, "tester"};
+                              BASE, "tester", req_ctype};
     struct sta_response resp = {0};
     sta_handle(conn, &req, &resp);
     status = resp.status;
@@ -668,14 +670,14 @@ static void test_answer_limit(void)
     CU_ASSERT_EQUAL_FATAL(sta_service_new(&cfg, &small, &err), 0);
     CU_ASSERT_EQUAL_FATAL(sta_conn_new(small, store, &c, &err), 0);
     struct sta_param p = {"$expand", "Datastreams($expand=Observations)"};
-    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL};
+    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL, NULL};
     struct sta_response resp = {0};
     sta_handle(c, &req, &resp);
     CU_ASSERT_EQUAL(resp.status, 400);
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&resp.body), "the answer would be larger than 4 KiB: "
                                                       "ask for fewer entities"));
     sta_response_free(&resp);
-    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL};
+    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL, NULL};
     struct sta_response r2 = {0};
     sta_handle(c, &one, &r2);
     CU_ASSERT_EQUAL(r2.status, 200);
@@ -1099,6 +1101,253 @@ static void test_provenance(void)
                    10);
 }
 
+/* A body is JSON: other media types get 415 naming the one taken, and write nothing. */
+static void test_body_type(void)
+{
+    int64_t before = things_count();
+    static const char *const refused[] = {"text/plain", "application/xml; charset=utf-8",
+                                          "multipart/form-data; boundary=x", "application/jsonx"};
+    for (size_t k = 0; k < ARRAY_LEN(refused); k++) {
+        req_ctype = refused[k];
+        json_t *j = call("POST", "/v1.1/Things", "{\"name\":\"typed\",\"description\":\"d\"}");
+        CU_ASSERT_EQUAL(status, 415);
+        CU_ASSERT_TRUE(message_has(j, "is not accepted: send the body as application/json"));
+        json_decref(j);
+    }
+    req_ctype = "text/plain";
+    json_t *j = call("PATCH", "/v1.1/Things(1)", "{\"description\":\"typed\"}");
+    CU_ASSERT_EQUAL(status, 415);
+    json_decref(j);
+    CU_ASSERT_EQUAL(things_count(), before);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things WHERE description = 'typed'"), 0);
+    /* what is taken: JSON in any case and with parameters, none, and curl -d's default */
+    static const char *const taken[] = {"application/json", "Application/JSON; charset=utf-8",
+                                        "application/x-www-form-urlencoded", "", NULL};
+    for (size_t k = 0; k < ARRAY_LEN(taken); k++) {
+        req_ctype = taken[k];
+        j = call("POST", "/v1.1/Things", "{\"name\":\"typed\",\"description\":\"d\"}");
+        CU_ASSERT_EQUAL(status, 201);
+        json_decref(j);
+    }
+    CU_ASSERT_EQUAL(things_count(), before + (int64_t)ARRAY_LEN(taken));
+    /* JSON that is not JSON is still a 400 */
+    req_ctype = "application/json";
+    j = call("POST", "/v1.1/Things", "{name: x}");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    req_ctype = NULL;
+}
+
+/* validTime: written by POST, CreateObservations, PATCH and PUT, read back, filtered with the
+ * time semantics of phenomenonTime, and ordered by. */
+static void test_valid_time(void)
+{
+    /* a series whose Thing has a Location (its Observations' FeatureOfInterest) */
+    int64_t ds = tu_int(store, "SELECT min(d.id) FROM datastreams d JOIN thing_locations tl ON "
+                               "tl.thing_id = d.thing_id");
+    CU_ASSERT_TRUE_FATAL(ds > 0);
+    char url[160], body[400];
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)/Observations", (long long)ds);
+    json_t *j = call("POST", url, "{\"phenomenonTime\":\"2031-01-01T00:00:00Z\",\"result\":1,"
+                                  "\"validTime\":\"2031-01-01T00:00:00Z/2031-02-01T00:00:00Z\"}");
+    if (status != 201)
+        printf("# %s\n", body_text);
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    CU_ASSERT_STRING_EQUAL(str(j, "validTime"), "2031-01-01T00:00:00Z/2031-02-01T00:00:00Z");
+    int64_t a = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", url, "{\"phenomenonTime\":\"2031-01-02T00:00:00Z\",\"result\":2,"
+                          "\"validTime\":\"2031-01-10T00:00:00+01:00/2031-03-01T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    int64_t b = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", url, "{\"phenomenonTime\":\"2031-01-03T00:00:00Z\",\"result\":3,"
+                          "\"validTime\":\"2031-01-10T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'validTime' must be an interval (start/end), not an instant"));
+    json_decref(j);
+    /* read back, filtered and ordered (intervals half-open, as phenomenonTime) */
+    char get_url[400];
+    snprintf(get_url, sizeof get_url, "/v1.1/Observations(%lld)", (long long)b);
+    j = get(get_url);
+    CU_ASSERT_STRING_EQUAL(str(j, "validTime"), "2031-01-09T23:00:00Z/2031-03-01T00:00:00Z");
+    json_decref(j);
+    static const struct {
+        const char *filter;
+        int n;
+    } cases[] = {
+        {"validTime%20eq%202031-01-01T00:00:00Z/2031-02-01T00:00:00Z", 1},
+        {"validTime%20ne%20null", 2},
+        {"overlaps(validTime,2031-01-20T00:00:00Z)", 2},
+        {"overlaps(validTime,2031-02-01T00:00:00Z/2031-02-02T00:00:00Z)", 1},
+        {"validTime%20lt%202031-02-01T00:00:00Z", 1}, /* ends at or before */
+        {"validTime%20gt%202031-01-05T00:00:00Z", 1}, /* starts after */
+        {"validTime%20ge%202031-01-01T00:00:00Z", 2},
+        {"during(2031-01-15T00:00:00Z,validTime)", 2},
+        {"meets(validTime,2031-02-01T00:00:00Z/2031-02-05T00:00:00Z)", 1},
+        {"year(validTime)%20eq%202031", 2},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+        snprintf(get_url, sizeof get_url, "%s?$filter=%s%%20and%%20result%%20ge%%201&$count=true",
+                 url, cases[k].filter);
+        j = get(get_url);
+        if (num(j, "@iot.count") != cases[k].n)
+            printf("# %s: %lld, expected %d\n", cases[k].filter, (long long)num(j, "@iot.count"),
+                   cases[k].n);
+        CU_ASSERT_EQUAL(num(j, "@iot.count"), cases[k].n);
+        json_decref(j);
+    }
+    snprintf(get_url, sizeof get_url, "%s?$filter=validTime%%20ne%%20null&$orderby=validTime%%20desc"
+                                      "&$select=id",
+             url);
+    j = get(get_url);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 2);
+    CU_ASSERT_EQUAL(num(json_array_get(v, 0), "@iot.id"), b);
+    CU_ASSERT_EQUAL(num(json_array_get(v, 1), "@iot.id"), a);
+    json_decref(j);
+    /* PATCH changes it, null clears it; PUT without it clears it */
+    snprintf(get_url, sizeof get_url, "/v1.1/Observations(%lld)", (long long)a);
+    j = call("PATCH", get_url, "{\"validTime\":\"2030-01-01T00:00:00Z/2030-01-02T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(str(j, "validTime"), "2030-01-01T00:00:00Z/2030-01-02T00:00:00Z");
+    json_decref(j);
+    j = call("PATCH", get_url, "{\"validTime\":\"2030-01-01T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = call("PATCH", get_url, "{\"validTime\":null}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "validTime"));
+    json_decref(j);
+    snprintf(get_url, sizeof get_url, "/v1.1/Observations(%lld)", (long long)b);
+    j = call("PUT", get_url, "{\"result\":2,\"phenomenonTime\":\"2031-01-02T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "validTime"));
+    json_decref(j);
+    /* CreateObservations takes it as a component */
+    snprintf(body, sizeof body,
+             "[{\"Datastream\":{\"@iot.id\":%lld},\"components\":[\"phenomenonTime\",\"result\","
+             "\"validTime\"],\"dataArray\":[[\"2031-01-04T00:00:00Z\",4,\"2031-01-04T00:00:00Z/"
+             "2031-01-05T00:00:00Z\"],[\"2031-01-05T00:00:00Z\",5,null],[\"2031-01-06T00:00:00Z\","
+             "6,\"2031-01-06T00:00:00Z\"]]}]",
+             (long long)ds);
+    j = call("POST", "/v1.1/CreateObservations", body);
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(json_array_size(j), 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(j, 2)),
+                           "error: [0].dataArray[2]: 'validTime' must be an interval "
+                           "(start/end), not an instant");
+    json_decref(j);
+    snprintf(get_url, sizeof get_url, "%s?$filter=result%%20ge%%204%%20and%%20year("
+                                      "phenomenonTime)%%20eq%%202031&$orderby=phenomenonTime"
+                                      "&$select=validTime,result",
+             url);
+    j = get(get_url);
+    v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "validTime"),
+                           "2031-01-04T00:00:00Z/2031-01-05T00:00:00Z");
+    CU_ASSERT_TRUE(json_is_null(json_object_get(json_array_get(v, 1), "validTime")));
+    json_decref(j);
+    /* an Observation posted again at the same time replaces the one there, validTime too */
+    j = call("POST", url, "{\"phenomenonTime\":\"2031-01-04T00:00:00Z\",\"result\":44}");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "validTime"));
+    json_decref(j);
+}
+
+/* The names of the current Locations of Thing id, sorted, joined by ','. */
+static char *current_locations(int64_t id)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce((SELECT group_concat(name, ',') FROM (SELECT l.name FROM "
+             "locations l JOIN thing_locations tl ON tl.location_id = l.id WHERE tl.thing_id = "
+             "%lld ORDER BY l.name) AS n), '')",
+             (long long)id);
+    if (strcmp(tu_backend(), "postgresql") == 0)
+        snprintf(sql, sizeof sql,
+                 "SELECT coalesce(string_agg(l.name, ',' ORDER BY l.name), '') FROM locations l "
+                 "JOIN thing_locations tl ON tl.location_id = l.id WHERE tl.thing_id = %lld",
+                 (long long)id);
+    return tu_text(store, sql);
+}
+
+#define GEO_LOCATION(name)                                                                    \
+    "{\"name\":\"" name "\",\"description\":\"d\",\"encodingType\":\"application/geo+json\","   \
+    "\"location\":{\"type\":\"Point\",\"coordinates\":[1,2]}}"
+
+/* A HistoricalLocation later than the Thing's others makes its Locations the Thing's; an
+ * earlier one (or one as late, or one without Locations) only adds to the history. */
+static void test_historical_location_current(void)
+{
+    json_t *j = call("POST", "/v1.1/Things", "{\"name\":\"rover\",\"description\":\"moves\","
+                                             "\"Locations\":[" GEO_LOCATION("here") "]}");
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t thing = num(j, "@iot.id");
+    json_decref(j);
+    j = call("POST", "/v1.1/Locations", GEO_LOCATION("there"));
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t there = num(j, "@iot.id");
+    json_decref(j);
+    char *cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "here");
+    free(cur);
+    char url[128], body[400];
+    /* later: the Thing is there now */
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/HistoricalLocations", (long long)thing);
+    snprintf(body, sizeof body,
+             "{\"time\":\"2099-01-01T00:00:00Z\",\"Locations\":[{\"@iot.id\":%lld}]}",
+             (long long)there);
+    j = call("POST", url, body);
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "there");
+    free(cur);
+    /* earlier, or as late: history only */
+    int64_t here = tu_int(store, "SELECT max(id) FROM locations WHERE name = 'here'");
+    static const char *const not_later[] = {"2000-01-01T00:00:00Z", "2099-01-01T00:00:00Z"};
+    for (size_t k = 0; k < ARRAY_LEN(not_later); k++) {
+        snprintf(body, sizeof body,
+                 "{\"time\":\"%s\",\"Thing\":{\"@iot.id\":%lld},\"Locations\":[{\"@iot.id\":"
+                 "%lld}]}",
+                 not_later[k], (long long)thing, (long long)here);
+        j = call("POST", "/v1.1/HistoricalLocations", body);
+        CU_ASSERT_EQUAL(status, 201);
+        json_decref(j);
+        cur = current_locations(thing);
+        CU_ASSERT_STRING_EQUAL(cur, "there");
+        free(cur);
+    }
+    /* later, without Locations: nothing to move to */
+    j = call("POST", url, "{\"time\":\"2101-01-01T00:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "there");
+    free(cur);
+    /* later still, with two new Locations made inline */
+    j = call("POST", url, "{\"time\":\"2102-01-01T00:00:00Z\",\"Locations\":["
+                          GEO_LOCATION("camp") "," GEO_LOCATION("summit") "]}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    cur = current_locations(thing);
+    CU_ASSERT_STRING_EQUAL(cur, "camp,summit");
+    free(cur);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/HistoricalLocations?$count=true&$orderby=time",
+             (long long)thing);
+    j = get(url);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 6); /* at creation, then 5 posted */
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/Locations?$orderby=name", (long long)thing);
+    j = get(url);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(json_array_size(v), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 0), "name"), "camp");
+    json_decref(j);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -1121,6 +1370,10 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "DELETE and its cascades", test_delete);
     CU_add_test(s, "CreateObservations (dataArray)", test_create_observations);
     CU_add_test(s, "provenance of writes", test_provenance);
+    CU_add_test(s, "a body of another type than JSON: 415", test_body_type);
+    CU_add_test(s, "validTime: written, read, filtered, ordered, patched", test_valid_time);
+    CU_add_test(s, "a later HistoricalLocation moves its Thing, an earlier one is history",
+                test_historical_location_current);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }

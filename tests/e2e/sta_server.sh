@@ -57,6 +57,11 @@ equal "navigation Observations(id)/Datastream/Thing" "$(py 'd["@iot.id"]')" "3"
 fetch GET "$URL/Datastreams(4)/Observations?\$filter=phenomenonTime%20ge%202023-12-01T00:00:00Z%20and%20phenomenonTime%20lt%202024-01-01T00:00:00Z&\$orderby=phenomenonTime%20desc&\$select=result,phenomenonTime"
 equal "a filtered, ordered series" "$(py '[(o["phenomenonTime"], o["result"]) for o in d["value"]]')" \
   "[('2023-12-28T01:35:00Z', 49.15), ('2023-12-01T01:35:00Z', 49)]"
+fetch GET "$URL/Datastreams(4)/Observations?\$filter=result%20lt%20'5'&\$select=result"
+text_lt=$(py 'sorted(o["result"] for o in d["value"])')
+fetch GET "$URL/Datastreams(4)/Observations?\$filter=result%20lt%205&\$select=result"
+equal "a result compared with a string compares its text (48.96 < '5'), with a number its value" \
+  "$text_lt / $(py 'len(d["value"])')" "[48.59, 48.96, 49, 49.15] / 0"
 fetch GET "$URL/Things?\$filter=geo.intersects(Locations/location,%20geography'POLYGON((-55%202,-53%202,-53%205,-55%205,-55%202))')&\$select=name&\$orderby=name"
 equal "geo.intersects through Locations" "$(py '[t["name"] for t in d["value"]]')" \
   "['R_MARONI_OELEMARI_KM0387', 'R_MARONI_TAPANAHONY_KM0198']"
@@ -134,6 +139,44 @@ equal "the aggregation extension: a daily mean" \
   "2024-03-01T00:00:00Z/2024-03-02T00:00:00Z 1.625 2"
 fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"patched"}'
 equal "PATCH with the token" "$CODE $(py 'd["description"]')" "200 patched"
+fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: text/csv' \
+  -d '{"name":"csv","description":"d"}'
+equal "a body of another type than JSON: 415, naming the type taken" \
+  "$CODE $(header Accept-Post) $(py 'd["message"]')" \
+  "415 application/json Content-Type 'text/csv' is not accepted: send the body as application/json"
+fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/xml' \
+  -d '{"description":"xml"}'
+equal "a PATCH of another type: 415 with Accept-Patch" "$CODE $(header Accept-Patch)" \
+  "415 application/json"
+fetch GET "$URL/Things?\$orderby=name%20DESC&\$select=name&\$top=3"
+upper=$(py '[t["name"] for t in d["value"]]')
+fetch GET "$URL/Things?\$orderby=name%20desc&\$select=name&\$top=3"
+equal "\$orderby=name DESC (upper case, as FROST's Python client sends it)" "$upper" \
+  "$(py '[t["name"] for t in d["value"]]')"
+fetch GET "$URL/Things?\$orderby=name%20ASC&\$select=name&\$top=1"
+equal "\$orderby=name ASC" "$CODE $(py 'd["value"][0]["name"]')" "200 R_APPROUAGUE_APPROUAGUE_KM0041"
+# spatial relations on a polygon give GEOS's answers, the same on every request (each of the
+# server's threads has its own connection, and SpatiaLite its own cache per connection)
+fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
+  -d '{"name":"triangle","description":"d","Locations":[{"name":"triangle","description":"d","encodingType":"application/geo+json","location":{"type":"Polygon","coordinates":[[[8,53],[7,52],[7,53],[8,53]]]}}]}'
+equal "a Thing at a triangle" "$CODE" "201"
+geo_answers=""
+for rel in "st_within(geography'POINT(7.5 52.75)',location)" \
+  "st_contains(location,geography'POINT(7.5 52.75)')" \
+  "st_intersects(location,geography'LINESTRING(7.5 51, 7.5 54)')" \
+  "geo.intersects(geography'LINESTRING(7.5 51, 7.5 54)',location)" \
+  "st_crosses(location,geography'LINESTRING(7.5 51, 7.5 54)')" \
+  "st_crosses(geography'LINESTRING(7.5 51, 7.5 54)',location)" \
+  "st_crosses(geography'LINESTRING(7.5 51, 7.5 54)',location)" \
+  "st_crosses(geography'LINESTRING(7.5 51, 7.5 54)',location)" \
+  "st_crosses(geography'LINESTRING(7.5 51, 7.5 54)',location)" \
+  "st_disjoint(location,geography'POINT(7.5 52.75)')"; do
+  fetch GET "$URL/Locations" -G --data-urlencode "\$filter=name eq 'triangle' and $rel" \
+    --data-urlencode '$select=name'
+  geo_answers="$geo_answers $(py 'len(d["value"])')"
+done
+equal "spatial relations with a polygon: within, contains, intersects, crosses (both orders, repeated), disjoint" \
+  "$geo_answers" " 1 1 1 1 1 1 1 1 1 0"
 if [ "$BACKEND" = sqlite ]; then
   # another writer keeps the store past the 10 s busy time-out: 503 and Retry-After
   # (it holds the lock until told to let go, so that a slow machine cannot turn the 503 into
