@@ -104,15 +104,37 @@ static void new_key(char out[40])
 
 /* ==== statements ==== */
 
-/* Runs sql with the given parameters (a printf-like list: 'i' int64, 't' text, 'n' null,
- * 'T' time (INSITU_TIME_NONE is NULL)); *id receives the first column of the first row when
- * not NULL (0 when there is no row). */
-static int run(struct wx *w, const char *sql, int64_t *id, const char *types, ...)
+/* The number of its arguments (1 to 24): run() counts the values it is given, so that the
+ * SQL's placeholders, the type letters and the values are checked against each other. */
+#define N_ARGS(...)                                                                          \
+    N_ARGS_(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, \
+            6, 5, 4, 3, 2, 1, 0)
+#define N_ARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17,  \
+                a18, a19, a20, a21, a22, a23, a24, n, ...)                                   \
+    n
+/* run(w, sql, id, types, values...) */
+#define run(w, sql, id, ...) run_values(w, sql, id, N_ARGS(__VA_ARGS__) - 1, __VA_ARGS__)
+
+/* Runs sql with the given parameters (a printf-like list: 'i' int64, 't' text (NULL binds
+ * NULL), 'd' double, 'T' time (INSITU_TIME_NONE is NULL)), one letter per placeholder and one value per letter
+ * (n_values, counted by the run() macro below): a list of another length is an error,
+ * before anything is bound; *id receives the first column of the first row when not NULL
+ * (0 when there is no row). */
+static int run_values(struct wx *w, const char *sql, int64_t *id, int n_values,
+                      const char *types, ...)
 {
     struct stmt *s;
     int rc = sta_prepare(w->c, sql, &s, w->err);
     if (rc)
         return rc;
+    if ((int)strlen(types) != st_param_count(s) || n_values != st_param_count(s)) {
+        rc = insitu_error_set(w->err, INSITU_ESTORE,
+                              "sta_write: %d values, types \"%s\", for the %d placeholders "
+                              "of: %.300s",
+                              n_values, types, st_param_count(s), sql);
+        sta_release(w->c, s);
+        return rc;
+    }
     va_list ap;
     va_start(ap, types);
     for (int i = 0; types[i]; i++) {
@@ -121,7 +143,9 @@ static int run(struct wx *w, const char *sql, int64_t *id, const char *types, ..
         case 'T': st_bind_time(s, i + 1, va_arg(ap, int64_t)); break;
         case 't': st_bind_text(s, i + 1, va_arg(ap, const char *)); break;
         case 'd': st_bind_double(s, i + 1, va_arg(ap, double)); break;
-        default: st_bind_null(s, i + 1); break;
+        default: /* left unbound: st_step refuses the statement */
+            (void)va_arg(ap, void *);
+            break;
         }
     }
     va_end(ap);
@@ -784,7 +808,7 @@ static int create_datastream(struct wx *w, json_t *o, const struct parent *p, in
                  "INSERT INTO datastreams (thing_id, observed_property_id, sensor_id, qualifier, "
                  "name, description, observation_type, unit_name, unit_symbol, unit_definition, "
                  "properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                 id, "iiittttttt", thing, prop, sensor, key, name, desc, type,
+                 id, "iiitttttttt", thing, prop, sensor, key, name, desc, type,
                  uom[0] ? uom[0] : "", uom[1] ? uom[1] : "", uom[2] ? uom[2] : "", props);
     free(props);
     struct parent me = {STA_DATASTREAM, *id};

@@ -247,33 +247,148 @@ void store_release_cache(struct store *st)
     }
 }
 
-int st_step(struct stmt *s, insitu_error *err) { return s->st->ops->step(s, err); }
+/* ---- the parameters of a statement, checked before each execution ---- */
+
+/* How a parameter was bound (struct stmt's kinds). */
+enum { BOUND_NULL = 1, BOUND_INT, BOUND_DOUBLE, BOUND_TEXT, BOUND_BLOB };
+
+static const char *kind_name(int kind)
+{
+    static const char *const names[] = {"not bound", "NULL", "an integer", "a double",
+                                        "a text", "a blob"};
+    return kind >= 0 && kind < (int)ARRAY_LEN(names) ? names[kind] : "?";
+}
+
+int stmt_params_init(struct stmt *s, int n)
+{
+    s->n_params = n < 0 ? 0 : n;
+    s->n_bound = s->misbound = s->running = 0;
+    s->misbound_why = NULL;
+    s->kinds = s->kinds_inline;
+    memset(s->kinds_inline, 0, sizeof s->kinds_inline);
+    if ((size_t)s->n_params > sizeof s->kinds_inline) {
+        s->kinds = calloc((size_t)s->n_params, 1);
+        if (!s->kinds) {
+            s->kinds = s->kinds_inline;
+            s->n_params = 0;
+            return INSITU_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void stmt_params_free(struct stmt *s)
+{
+    if (s->kinds != s->kinds_inline)
+        free(s->kinds);
+    s->kinds = s->kinds_inline;
+}
+
+int st_param_count(const struct stmt *s) { return s->n_params; }
+
+static void params_clear(struct stmt *s)
+{
+    memset(s->kinds, 0, (size_t)s->n_params);
+    s->n_bound = s->misbound = s->running = 0;
+    s->misbound_why = NULL;
+}
+
+/* Records that parameter idx is bound as `kind`: 0, or INSITU_EINVAL when the binding is
+ * wrong (st_step then says so). The first wrong binding is the one reported. */
+static int params_note(struct stmt *s, int idx, int kind)
+{
+    const char *why = NULL;
+    if (idx < 1 || idx > s->n_params)
+        why = "out of range";
+    else if (s->running)
+        why = "while the statement ran (reset it first)";
+    else if (s->kinds[idx - 1])
+        why = "twice";
+    if (!why) {
+        s->kinds[idx - 1] = (unsigned char)kind;
+        s->n_bound++;
+        return 0;
+    }
+    if (!s->misbound) {
+        s->misbound = idx;
+        s->misbound_why = why;
+    }
+    return INSITU_EINVAL;
+}
+
+/* The message of a statement whose bound values do not match its placeholders. */
+static int params_error(struct stmt *s, insitu_error *err)
+{
+    const char *sql = s->st->ops->stmt_sql ? s->st->ops->stmt_sql(s) : NULL;
+    char what[160];
+    if (s->misbound) {
+        int idx = s->misbound;
+        int kind = idx >= 1 && idx <= s->n_params ? s->kinds[idx - 1] : 0;
+        if (kind && s->misbound_why && strcmp(s->misbound_why, "twice") == 0)
+            snprintf(what, sizeof what, "parameter %d of %d bound twice (first as %s)", idx,
+                     s->n_params, kind_name(kind));
+        else
+            snprintf(what, sizeof what, "parameter %d of %d bound %s", idx, s->n_params,
+                     s->misbound_why ? s->misbound_why : "wrongly");
+    } else {
+        int first = 1;
+        while (first <= s->n_params && s->kinds[first - 1])
+            first++;
+        snprintf(what, sizeof what, "parameter %d of %d not bound (%d bound)", first,
+                 s->n_params, s->n_bound);
+    }
+    return insitu_error_set(err, INSITU_ESTORE,
+                            "bound values do not match the statement: %s: %.400s", what,
+                            sql ? sql : "(SQL not known)");
+}
+
+int st_step(struct stmt *s, insitu_error *err)
+{
+    if (s->misbound || (!s->running && s->n_bound != s->n_params))
+        return params_error(s, err);
+    s->running = 1;
+    return s->st->ops->step(s, err);
+}
 void st_finalize(struct stmt *s)
 {
     if (!s)
         return;
-    if (s->cached)
+    if (s->cached) {
         s->st->ops->reset(s);
-    else
+        params_clear(s);
+    } else {
         s->st->ops->finalize(s);
+    }
 }
-void st_reset(struct stmt *s) { s->st->ops->reset(s); }
+void st_reset(struct stmt *s)
+{
+    s->st->ops->reset(s);
+    params_clear(s);
+}
 int st_bind_text(struct stmt *s, int idx, const char *v)
 {
-    return s->st->ops->bind_text(s, idx, v);
+    int rc = params_note(s, idx, v ? BOUND_TEXT : BOUND_NULL);
+    return rc ? rc : s->st->ops->bind_text(s, idx, v);
 }
 int st_bind_int64(struct stmt *s, int idx, int64_t v)
 {
-    return s->st->ops->bind_int64(s, idx, v);
+    int rc = params_note(s, idx, BOUND_INT);
+    return rc ? rc : s->st->ops->bind_int64(s, idx, v);
 }
 int st_bind_double(struct stmt *s, int idx, double v)
 {
-    return s->st->ops->bind_double(s, idx, v);
+    int rc = params_note(s, idx, BOUND_DOUBLE);
+    return rc ? rc : s->st->ops->bind_double(s, idx, v);
 }
-int st_bind_null(struct stmt *s, int idx) { return s->st->ops->bind_null(s, idx); }
+int st_bind_null(struct stmt *s, int idx)
+{
+    int rc = params_note(s, idx, BOUND_NULL);
+    return rc ? rc : s->st->ops->bind_null(s, idx);
+}
 int st_bind_blob(struct stmt *s, int idx, const void *data, size_t n)
 {
-    return s->st->ops->bind_blob(s, idx, data, n);
+    int rc = params_note(s, idx, BOUND_BLOB);
+    return rc ? rc : s->st->ops->bind_blob(s, idx, data, n);
 }
 int st_bind_time(struct stmt *s, int idx, int64_t us)
 {

@@ -137,8 +137,13 @@ struct store_ops {
      * transaction, SP_ROLLBACK undoes them. SP_ROLLBACK returns INSITU_ESTORE when the
      * outer transaction is gone too (SQLite rolls it back itself on some errors). */
     int (*savepoint)(struct store *st, int op, insitu_error *err);
-    /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. */
+    /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. prepare fills the
+     * statement's parameter count with stmt_params_init() (the backend knows it: SQLite's
+     * sqlite3_bind_parameter_count, the '?' PostgreSQL's backend rewrote to $n), and
+     * finalize releases it with stmt_params_free(). */
     int (*prepare)(struct store *st, const char *sql, struct stmt **out, insitu_error *err);
+    /* The statement's SQL as the backend runs it (borrowed), for messages. */
+    const char *(*stmt_sql)(struct stmt *s);
     int (*bind_null)(struct stmt *s, int idx);
     int (*bind_int64)(struct stmt *s, int idx, int64_t v);
     int (*bind_double)(struct stmt *s, int idx, double v);
@@ -261,7 +266,22 @@ struct insitu_store {
 struct stmt {
     struct store *st;
     int cached; /* owned by st->slots: st_finalize() only resets it */
+    /* What st_step() checks before an execution (store.c): every parameter bound once since
+     * the statement was prepared or reset, none out of range. kinds[i] is how parameter
+     * i + 1 was bound (0: not yet); n_bound counts the bound ones. misbound: the first
+     * index bound out of range, twice, or while the statement ran (0: none), with what. */
+    int n_params, n_bound;
+    int misbound;
+    const char *misbound_why;
+    int running; /* stepped since the last reset */
+    unsigned char *kinds;
+    unsigned char kinds_inline[32];
 };
+
+/* For backends: sets up the parameter check of a statement with n parameters (0, or
+ * INSITU_ENOMEM), and releases it. */
+int stmt_params_init(struct stmt *s, int n);
+void stmt_params_free(struct stmt *s);
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
@@ -273,9 +293,19 @@ int st_prepare_cached(struct store *st, enum stmt_slot slot, const char *sql, st
                       insitu_error *err);
 /* Finalizes the cached statements: backends call it first in close(). */
 void store_release_cache(struct store *st);
+/* Runs the statement, or reads its next row: 1 a row, 0 done, < 0 an error. Before an
+ * execution it checks the bound values against the statement's placeholders: a parameter
+ * left unbound, bound twice, bound out of range or bound while the statement ran is
+ * INSITU_ESTORE, naming the statement and the parameter (in every build, on every
+ * backend: an unbound parameter would silently be NULL). */
 int st_step(struct stmt *s, insitu_error *err);
 void st_finalize(struct stmt *s);
+/* Makes the statement ready for another execution: its bound values are cleared. */
 void st_reset(struct stmt *s);
+/* The number of placeholders of the statement. */
+int st_param_count(const struct stmt *s);
+/* The st_bind_* calls return 0, or INSITU_EINVAL for an index out of range (which
+ * st_step then reports). */
 int st_bind_text(struct stmt *s, int idx, const char *v);
 int st_bind_int64(struct stmt *s, int idx, int64_t v);
 int st_bind_double(struct stmt *s, int idx, double v);

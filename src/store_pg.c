@@ -329,7 +329,8 @@ static int pg_prepare(struct store *st, const char *sql, struct stmt **out, insi
         s->sig = calloc((size_t)nparams + 1, 1);
     }
     if (!s->sql || (nparams && (!s->values || !s->lengths || !s->formats || !s->types ||
-                                !s->sig))) {
+                                !s->sig)) ||
+        stmt_params_init(&s->base, nparams)) {
         free(s->sql);
         free(s->values);
         free(s->lengths);
@@ -566,10 +567,13 @@ static void pg_reset(struct stmt *s)
     }
 }
 
+static const char *pg_stmt_sql(struct stmt *s) { return PS(s)->sql; }
+
 static void pg_finalize(struct stmt *s)
 {
     struct pg_stmt *p = PS(s);
     pg_reset(s);
+    stmt_params_free(s);
     free(p->sql);
     free(p->sig);
     free(p->values);
@@ -1009,6 +1013,7 @@ const struct store_ops store_pg_ops = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .prepare = pg_prepare,
+    .stmt_sql = pg_stmt_sql,
     .bind_null = pg_bind_null,
     .bind_int64 = pg_bind_int64,
     .bind_double = pg_bind_double,

@@ -323,11 +323,18 @@ static int sqlite_prepare(struct store *st, const char *sql, struct stmt **out, 
         return db_error(ss, err, "cannot prepare statement");
     }
     s->base.st = st;
+    if (stmt_params_init(&s->base, sqlite3_bind_parameter_count(s->s))) {
+        sqlite3_finalize(s->s);
+        free(s);
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    }
     *out = &s->base;
     return 0;
 }
 
 #define SQ(x) (((struct sqlite_stmt *)(x))->s)
+
+static const char *sqlite_stmt_sql(struct stmt *s) { return sqlite3_sql(SQ(s)); }
 
 static int sqlite_bind_null(struct stmt *s, int i) { return sqlite3_bind_null(SQ(s), i); }
 static int sqlite_bind_int64(struct stmt *s, int i, int64_t v)
@@ -394,6 +401,7 @@ static void sqlite_reset(struct stmt *s)
 static void sqlite_finalize(struct stmt *s)
 {
     sqlite3_finalize(SQ(s));
+    stmt_params_free(s);
     free(s);
 }
 static int64_t sqlite_changes(struct store *st)
@@ -408,10 +416,10 @@ static int64_t sqlite_last_insert_id(struct store *st)
 
 /* Binds the value columns of an observation from index `first` on: phenomenon_end,
  * result_time, result, result_json, result_quality, quality_id, parameters,
- * parameters_id, feature_id, run_id. tid: the texts' obs_texts ids, 0 where the row keeps
- * the text itself (store_text_ids). */
-static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
-                            const int64_t *tid, int64_t run_id)
+ * parameters_id, feature_id, run_id (OBS_VALUES of them). tid: the texts' obs_texts ids, 0
+ * where the row keeps the text itself (store_text_ids). Returns the index after them. */
+static int bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
+                           const int64_t *tid, int64_t run_id)
 {
     int i = first;
     if (r->phenomenon_end == INSITU_TIME_NONE)
@@ -439,7 +447,8 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
         sqlite3_bind_int64(s, i++, r->feature_id);
     else
         sqlite3_bind_null(s, i++);
-    sqlite3_bind_int64(s, i, run_id);
+    sqlite3_bind_int64(s, i++, run_id);
+    return i;
 }
 
 /* Rows per multi-row INSERT: one statement per OBS_CHUNK rows halves the per-row cost (256:
@@ -448,7 +457,7 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
  * journal, where one that can copies every page it touches there first (inside a group of
  * sources, once per statement: most of a SWOT pass's writes). An existing key is then
  * updated, as before; the other constraints (NOT NULL keys) the writer guarantees. */
-enum { OBS_CHUNK = 256, OBS_COLS = 13 };
+enum { OBS_CHUNK = 256 };
 
 #define OBS_INSERT_COLS                                                                       \
     "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, " \
@@ -504,18 +513,32 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
     return 0;
 }
 
-static void bind_obs_row(sqlite3_stmt *s, int first, const struct obs_row *r,
-                         const int64_t *tid, int64_t id, int64_t run_id)
+/* Binds an observation's key, id and values from index `first` on; returns the index
+ * after them. */
+static int bind_obs_row(sqlite3_stmt *s, int first, const struct obs_row *r,
+                        const int64_t *tid, int64_t id, int64_t run_id)
 {
     sqlite3_bind_int64(s, first, r->datastream_id);
     sqlite3_bind_int64(s, first + 1, r->phenomenon_start);
     sqlite3_bind_int64(s, first + 2, id);
-    bind_obs_values(s, first + 3, r, tid, run_id);
+    return bind_obs_values(s, first + 3, r, tid, run_id);
 }
 
-static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, const char *what,
+/* The bulk statements bind sqlite3 statements directly (millions of values, past the
+ * checks of st_step): `next`, the index after the last one bound, must be one past the
+ * statement's placeholders, or the statement does not run (an unbound value would silently
+ * be NULL). One comparison per execution. */
+static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, int next, const char *what,
                      insitu_error *err)
 {
+    int want = sqlite3_bind_parameter_count(s);
+    if (next != want + 1) {
+        sqlite3_clear_bindings(s);
+        return insitu_error_set(err, INSITU_ESTORE,
+                                "bound values do not match the statement: %d bound for %d "
+                                "placeholders: %.300s",
+                                next - 1, want, sqlite3_sql(s));
+    }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : db_error(ss, err, what);
@@ -528,8 +551,8 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows,
 {
     for (size_t i = 0; i < n; i++) {
         const int64_t *tid = tids + 2 * i;
-        bind_obs_row(ss->obs_insert, 1, &rows[i], tid, ss->next_obs_id, run_id);
-        int rc = step_done(ss, ss->obs_insert, "cannot insert observation", err);
+        int next = bind_obs_row(ss->obs_insert, 1, &rows[i], tid, ss->next_obs_id, run_id);
+        int rc = step_done(ss, ss->obs_insert, next, "cannot insert observation", err);
         if (rc)
             return rc;
         if (sqlite3_changes(ss->db) == 1) {
@@ -537,10 +560,10 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows,
             outcome[i] = OBS_INSERTED;
             continue;
         }
-        bind_obs_values(ss->obs_update, 1, &rows[i], tid, run_id);
-        sqlite3_bind_int64(ss->obs_update, 11, rows[i].datastream_id);
-        sqlite3_bind_int64(ss->obs_update, 12, rows[i].phenomenon_start);
-        rc = step_done(ss, ss->obs_update, "cannot update observation", err);
+        next = bind_obs_values(ss->obs_update, 1, &rows[i], tid, run_id);
+        sqlite3_bind_int64(ss->obs_update, next++, rows[i].datastream_id);
+        sqlite3_bind_int64(ss->obs_update, next++, rows[i].phenomenon_start);
+        rc = step_done(ss, ss->obs_update, next, "cannot update observation", err);
         if (rc)
             return rc;
         outcome[i] = OBS_UPDATED;
@@ -555,10 +578,11 @@ static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows,
                           insitu_error *err)
 {
     int64_t first_id = ss->next_obs_id;
+    int next = 1;
     for (int i = 0; i < OBS_CHUNK; i++)
-        bind_obs_row(ss->obs_insert_many, 1 + i * OBS_COLS, &rows[i], tids + 2 * i,
-                     first_id + i, run_id);
-    int rc = step_done(ss, ss->obs_insert_many, "cannot insert observations", err);
+        next = bind_obs_row(ss->obs_insert_many, next, &rows[i], tids + 2 * i, first_id + i,
+                            run_id);
+    int rc = step_done(ss, ss->obs_insert_many, next, "cannot insert observations", err);
     if (rc)
         return rc;
     ss->next_obs_id += OBS_CHUNK;
@@ -568,11 +592,11 @@ static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows,
     }
     sqlite3_stmt *upd = ss->obs_update_other;
     for (int i = 0; i < OBS_CHUNK; i++) {
-        bind_obs_values(upd, 1, &rows[i], tids + 2 * i, run_id);
-        sqlite3_bind_int64(upd, 11, rows[i].datastream_id);
-        sqlite3_bind_int64(upd, 12, rows[i].phenomenon_start);
-        sqlite3_bind_int64(upd, 13, first_id + i);
-        rc = step_done(ss, upd, "cannot update observation", err);
+        next = bind_obs_values(upd, 1, &rows[i], tids + 2 * i, run_id);
+        sqlite3_bind_int64(upd, next++, rows[i].datastream_id);
+        sqlite3_bind_int64(upd, next++, rows[i].phenomenon_start);
+        sqlite3_bind_int64(upd, next++, first_id + i);
+        rc = step_done(ss, upd, next, "cannot update observation", err);
         if (rc)
             return rc;
         outcome[i] = sqlite3_changes(ss->db) ? OBS_UPDATED : OBS_INSERTED;
@@ -629,6 +653,7 @@ const struct store_ops store_sqlite_ops = {
     .rollback = sqlite_rollback,
     .savepoint = sqlite_savepoint,
     .prepare = sqlite_prepare,
+    .stmt_sql = sqlite_stmt_sql,
     .bind_null = sqlite_bind_null,
     .bind_int64 = sqlite_bind_int64,
     .bind_double = sqlite_bind_double,

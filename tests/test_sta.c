@@ -873,6 +873,52 @@ static void test_create_errors(void)
     CU_ASSERT_EQUAL(things_count(), before);
 }
 
+/* A Datastream's properties are stored, however it is created (issue 15: the INSERT bound
+ * one value fewer than its placeholders, and properties came back null). */
+static void test_datastream_properties(void)
+{
+    const char *ds = "\"name\":\"with properties\",\"description\":\"d\","
+                     "\"observationType\":\"x\",\"unitOfMeasurement\":{\"name\":\"u\","
+                     "\"symbol\":\"u\",\"definition\":\"u\"},\"properties\":{\"k\":\"v\","
+                     "\"n\":2},\"Sensor\":{\"@iot.id\":1},\"ObservedProperty\":"
+                     "{\"@iot.id\":1}";
+    char body[1024];
+    const char *how[3] = {"/v1.1/Datastreams", "/v1.1/Things(1)/Datastreams", "/v1.1/Things"};
+    for (int k = 0; k < 3; k++) {
+        if (k == 0)
+            snprintf(body, sizeof body, "{%s,\"Thing\":{\"@iot.id\":1}}", ds);
+        else if (k == 1)
+            snprintf(body, sizeof body, "{%s}", ds);
+        else
+            snprintf(body, sizeof body, "{\"name\":\"t\",\"description\":\"d\","
+                                        "\"Datastreams\":[{%s}]}", ds);
+        json_t *j = call("POST", how[k], body);
+        CU_ASSERT_EQUAL_FATAL(status, 201);
+        int64_t id = num(j, "@iot.id");
+        json_decref(j);
+        char url[96], sql[128];
+        if (k == 2) {
+            snprintf(url, sizeof url, "/v1.1/Things(%lld)/Datastreams", (long long)id);
+            j = get(url);
+            id = num(json_array_get(json_object_get(j, "value"), 0), "@iot.id");
+            json_decref(j);
+        }
+        snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)id);
+        j = get(url);
+        json_t *props = json_object_get(j, "properties");
+        CU_ASSERT_STRING_EQUAL(str(props, "k"), "v");
+        CU_ASSERT_EQUAL(num(props, "n"), 2);
+        json_decref(j);
+        snprintf(sql, sizeof sql, "SELECT properties FROM datastreams WHERE id = %lld",
+                 (long long)id);
+        char *stored = tu_text(store, sql);
+        CU_ASSERT_STRING_EQUAL(stored, "{\"k\":\"v\",\"n\":2}");
+        free(stored);
+        json_decref(call("DELETE", url, NULL));
+        CU_ASSERT_EQUAL(status, 200);
+    }
+}
+
 static void test_update(void)
 {
     json_t *j = call("PATCH", "/v1.1/Things(8)", "{\"name\":\"oven 2\"}");
@@ -1092,8 +1138,9 @@ static void test_provenance(void)
     s = tu_text(store, "SELECT n_observations || ' ' || n_inserted || ' ' || n_updated || ' ' "
                        "|| n_things FROM ingest_runs WHERE ingester = 'sta'");
     /* written: 2 deep, 4 single POSTs (one replacing another), 2 in the cascade test, 3 by
-     * CreateObservations; the Things: oven (deleted since) */
-    CU_ASSERT_STRING_EQUAL(s, "11 10 1 1");
+     * CreateObservations; the Things: oven (deleted since), and the one of a Datastream's
+     * properties */
+    CU_ASSERT_STRING_EQUAL(s, "11 10 1 2");
     free(s);
     CU_ASSERT_TRUE(tu_int(store, "SELECT n_deleted FROM ingest_runs WHERE ingester = 'sta'") >=
                    10);
@@ -1117,6 +1164,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "answers larger than the limit are refused", test_answer_limit);
     CU_add_test(s, "POST with deep insert and links", test_deep_insert);
     CU_add_test(s, "POST errors leave the store as it was", test_create_errors);
+    CU_add_test(s, "a Datastream's properties are kept", test_datastream_properties);
     CU_add_test(s, "PATCH and PUT", test_update);
     CU_add_test(s, "DELETE and its cascades", test_delete);
     CU_add_test(s, "CreateObservations (dataArray)", test_create_observations);

@@ -690,11 +690,87 @@ static void test_sqlite_migration_to_2(void)
     insitu_store_close(st);
 }
 
+/* The values bound to a statement must match its placeholders, or it does not run: a
+ * parameter left out (it would silently be NULL), one out of range, one bound twice (the
+ * first value would be lost) or one bound while the statement runs is INSITU_ESTORE, with
+ * the parameter and the statement named. */
+static void test_bind_check(void)
+{
+    insitu_error err = {0};
+    struct stmt *s;
+    CU_ASSERT_EQUAL_FATAL(st_prepare(S(), "SELECT CAST(? AS INTEGER) + 1, ?", &s, &err), 0);
+    CU_ASSERT_EQUAL(st_param_count(s), 2);
+    /* one of two */
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "bound values do not match the statement: "
+                                               "parameter 2 of 2 not bound (1 bound): SELECT "
+                                               "CAST("));
+    /* out of range */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 2, "x"), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 3, "y"), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 3 of 2 bound out of range"));
+    CU_ASSERT_EQUAL(st_bind_null(s, 0), INSITU_EINVAL);
+    /* twice */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 1, "41"), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(st_bind_text(s, 2, "x"), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 1 of 2 bound twice (first as an "
+                                               "integer)"));
+    /* all bound: it runs; bound again while it runs: it stops */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_bind_null(s, 2), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), 1);
+    CU_ASSERT_EQUAL(st_col_int64(s, 0), 42);
+    CU_ASSERT_TRUE(st_col_is_null(s, 1));
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 1), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 1 of 2 bound while the statement ran"));
+    /* a reset makes it whole again */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 1), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 2, "y"), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), 1);
+    CU_ASSERT_EQUAL(st_col_int64(s, 0), 2);
+    CU_ASSERT_STRING_EQUAL(st_col_text(s, 1), "y");
+    st_finalize(s);
+    /* a '?' in a string literal is not a placeholder, on either backend */
+    CU_ASSERT_EQUAL_FATAL(st_prepare(S(), "SELECT '?' || ?", &s, &err), 0);
+    CU_ASSERT_EQUAL(st_param_count(s), 1);
+    st_finalize(s);
+    /* the helpers: one value short */
+    int64_t n = 0;
+    CU_ASSERT_EQUAL(st_query_int64(S(), "SELECT count(*) FROM things WHERE namespace = ? AND "
+                                        "code = ?",
+                                   &n, &err, "test", NULL),
+                    INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 2 of 2 not bound"));
+    /* a statement prepared once per connection is checked again after each reset */
+    CU_ASSERT_EQUAL_FATAL(st_prepare_cached(S(), SLOT_FIND_THING_ID,
+                                            "SELECT id FROM things WHERE id = ?", &s, &err),
+                          0);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    st_finalize(s);
+    CU_ASSERT_EQUAL_FATAL(st_prepare_cached(S(), SLOT_FIND_THING_ID,
+                                            "SELECT id FROM things WHERE id = ?", &s, &err),
+                          0);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, -5), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), 0);
+    st_finalize(s);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "init is idempotent and versioned", test_init_idempotent);
     if (strcmp(tu_backend(), "sqlite") == 0) /* file paths */
         CU_add_test(s, "open errors name the store", test_open_errors);
+    CU_add_test(s, "bound values must match the placeholders", test_bind_check);
     CU_add_test(s, "things upsert by (namespace, code)", test_upsert_thing);
     CU_add_test(s, "sensors, properties, datastreams upsert by natural key", test_upsert_entities);
     CU_add_test(s, "locations, history and spatial index", test_locations);

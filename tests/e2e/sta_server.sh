@@ -118,12 +118,23 @@ equal "a wrong token: 403" "$CODE" "403"
 fetch DELETE "$URL/Things(1)" -H 'Authorization: Bearer wrong'
 equal "a wrong token cannot delete either" "$CODE" "403"
 fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
-  -d '{"name":"river gauge","description":"new","Locations":[{"name":"here","description":"d","encodingType":"application/geo+json","location":{"type":"Point","coordinates":[-52.3,4.9]}}],"Datastreams":[{"name":"stage","description":"d","observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","unitOfMeasurement":{"name":"metre","symbol":"m","definition":"http://qudt.org/vocab/unit/M"},"ObservedProperty":{"name":"stage","definition":"http://example.org/stage","description":"d"},"Sensor":{"name":"radar","description":"d","encodingType":"text/plain","metadata":"radar"}}]}'
+  -d '{"name":"river gauge","description":"new","Locations":[{"name":"here","description":"d","encodingType":"application/geo+json","location":{"type":"Point","coordinates":[-52.3,4.9]}}],"Datastreams":[{"name":"stage","description":"d","properties":{"k":"v"},"observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","unitOfMeasurement":{"name":"metre","symbol":"m","definition":"http://qudt.org/vocab/unit/M"},"ObservedProperty":{"name":"stage","definition":"http://example.org/stage","description":"d"},"Sensor":{"name":"radar","description":"d","encodingType":"text/plain","metadata":"radar"}}]}'
 loc=$(header Location)
 equal "the right token: 201 Created with a Location" "$CODE $(py 'd["name"]')" "201 river gauge"
 fetch GET "$loc?\$expand=Datastreams"
 ds=$(py 'd["Datastreams"][0]["@iot.id"]')
 equal "the Location resolves to the deep-inserted Thing" "$CODE $(py 'len(d["Datastreams"])')" "200 1"
+equal "a deep-inserted Datastream keeps its properties" "$(py 'd["Datastreams"][0].get("properties")')" \
+  "{'k': 'v'}"
+thing=$(py 'd["@iot.id"]')
+sensor=$(sql "SELECT sensor_id FROM datastreams WHERE id = $ds")
+property=$(sql "SELECT observed_property_id FROM datastreams WHERE id = $ds")
+fetch POST "$URL/Datastreams" -H 'Authorization: Bearer s3cret' \
+  -d "{\"name\":\"flow\",\"description\":\"d\",\"properties\":{\"k\":\"v\"},\"observationType\":\"x\",\"unitOfMeasurement\":{\"name\":\"u\",\"symbol\":\"u\",\"definition\":\"u\"},\"Thing\":{\"@iot.id\":$thing},\"Sensor\":{\"@iot.id\":$sensor},\"ObservedProperty\":{\"@iot.id\":$property}}"
+fetch GET "$(header Location)"
+equal "POST /Datastreams keeps its properties" "$CODE $(py 'd.get("properties")')" "200 {'k': 'v'}"
+equal "... in the store too" "$(sql "SELECT properties FROM datastreams WHERE id = $(py 'd["@iot.id"]')")" \
+  '{"k":"v"}'
 fetch POST "$URL/CreateObservations" -H 'Authorization: Bearer s3cret' \
   -d "[{\"Datastream\":{\"@iot.id\":$ds},\"components\":[\"phenomenonTime\",\"result\"],\"dataArray\":[[\"2024-03-01T00:00:00Z\",1.5],[\"2024-03-01T01:00:00Z\",1.75],[\"bad time\",2]]}]"
 equal "CreateObservations: links, and an error for the bad row" \
