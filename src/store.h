@@ -82,11 +82,17 @@ struct sql_dialect {
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column);
 /* Schema migration for a backend's init(), inside its transaction: runs through exec each
- * "-- @version N" section of schema with N > current, then records the newest version in
- * insitu_meta. *newest receives the version reached (current when nothing was run). */
+ * "-- @version N" section of schema with N > current (and N <= store_schema_upto when that
+ * is set), then records the newest version in insitu_meta. *newest receives the version
+ * reached (current when nothing was run). */
 int store_apply_schema(struct store *st, const char *schema, int current,
                        int (*exec)(struct store *st, const char *sql, insitu_error *err),
                        int *newest, insitu_error *err);
+/* The newest version of a schema (its last "-- @version N" section). */
+int store_schema_newest(const char *schema);
+/* 0: init migrates to the schema's newest version. N: to version N at most, so that tests
+ * can make a store as an older insitu made it, and migrate it. */
+extern int store_schema_upto;
 /* Appends the dialect's bbox filter for alias/table to sql, and binds nothing. */
 struct strbuf;
 void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
@@ -119,6 +125,8 @@ enum { OBS_INSERTED = 1, OBS_UPDATED = 2 };
 
 struct store_ops {
     const char *name;
+    /* The backend's schema: its "-- @version N" sections (schemas/<backend>.sql). */
+    const char *schema;
     /* 1 when this backend takes the URI. */
     int (*accepts)(const char *uri);
     int (*open)(const char *uri, unsigned flags, struct store **out, insitu_error *err);
@@ -164,10 +172,16 @@ struct store_ops {
     /* Optional (NULL when the dialect's returning_id gives the id): the id of the row the
      * last INSERT of this connection added. */
     int64_t (*last_insert_id)(struct store *st);
-    /* Writes n observation rows (upsert on (datastream_id, phenomenon_start)); outcome[i]
-     * receives OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
+    /* Writes n observation rows as ingesters do: an upsert on (datastream_id,
+     * phenomenon_start, seq 0), the stored row of the key replaced; outcome[i] receives
+     * OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
     int (*put_observations)(struct store *st, const struct obs_row *rows, size_t n,
                             int64_t run_id, unsigned char *outcome, insitu_error *err);
+    /* Optional (NULL where the table's default numbers observations: PostgreSQL's
+     * sequence): reserves n new observation ids, *first to *first + n - 1, none of them
+     * ever given before (the id of a deleted observation included). Inside the caller's
+     * transaction. */
+    int (*observation_ids)(struct store *st, size_t n, int64_t *first, insitu_error *err);
     /* Optional (NULL when the backend has nothing faster than put_observations): writes rows
      * the caller knows to be new keys (each datastream's rows after all it holds, in
      * increasing time). A key that exists after all is an error, not an update. */
@@ -192,6 +206,7 @@ enum stmt_slot {
     SLOT_THING_DATASTREAMS, SLOT_TEXT_FIND, SLOT_TEXT_INSERT, SLOT_TEXT_OF,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_RUN_PREVIOUS, SLOT_RUN_SAME_CONTENT, SLOT_RUN_INSERT, SLOT_RUN_FINISH,
+    SLOT_CREATE_OBSERVATION,
     SLOT_MAX
 };
 
@@ -388,6 +403,14 @@ int store_recompute_summary(struct store *st, int64_t datastream_id, insitu_erro
  * group of sources they are kept and written at the group's commit. */
 int store_add_summaries(struct store *st, const struct summary_delta *d, size_t n,
                         insitu_error *err);
+
+/* Writes n observations as new entities (a SensorThings create), where put_observations
+ * replaces: each takes seq 0 of its (datastream, phenomenon start) when no row has it, else
+ * the next free seq, so that no stored observation is replaced. ids[i] receives each one's
+ * id. The caller keeps the datastreams' summaries (all rows are new). Inside the caller's
+ * transaction. */
+int store_create_observations(struct store *st, const struct obs_row *rows, size_t n,
+                              int64_t run_id, int64_t *ids, insitu_error *err);
 
 /* Resolves --thing: an id, or a name/code (error when it names several Things). */
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);

@@ -20,8 +20,11 @@ struct sqlite_store {
     struct store base;
     sqlite3 *db;
     void *spatialite_cache;
-    sqlite3_stmt *obs_insert, *obs_update, *obs_insert_many, *obs_update_other;
-    int64_t next_obs_id; /* 0: read max(id) at the next write */
+    sqlite3_stmt *obs_insert, *obs_update, *obs_insert_many, *obs_update_other, *obs_mark_set;
+    /* Observations are numbered here: the next id to give (0: read at the next write), and
+     * the largest id given that sqlite_sequence holds (its row 'observations'), so that the
+     * id of a deleted observation is never given again (max(id) + 1 would). */
+    int64_t next_obs_id, obs_mark;
     int bulk_journal;    /* this transaction runs with a rollback journal, not the WAL */
     int temp_file;       /* temp_store is FILE for this transaction (a group of sources) */
     int64_t deadline_us; /* set_deadline(): 0, or when statements stop */
@@ -120,6 +123,7 @@ static void sqlite_close(struct store *st)
     sqlite3_finalize(ss->obs_update);
     sqlite3_finalize(ss->obs_insert_many);
     sqlite3_finalize(ss->obs_update_other);
+    sqlite3_finalize(ss->obs_mark_set);
     if (st->in_tx || st->group)
         sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(ss->db);
@@ -212,24 +216,56 @@ static int exec_schema(struct store *st, const char *sql, insitu_error *err)
     return exec_sql((struct sqlite_store *)st, sql, err);
 }
 
+/* 0 when every foreign key of the store refers to a row, else INSITU_ESTORE naming the
+ * first that does not. */
+static int foreign_keys_hold(struct sqlite_store *ss, insitu_error *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(ss->db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+        return db_error(ss, err, "cannot check foreign keys");
+    int rc = 0, step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = insitu_error_set(err, INSITU_ESTORE,
+                              "%s: row %lld of %s refers to a missing row of %s",
+                              sqlite_path(ss->base.uri), (long long)sqlite3_column_int64(s, 1),
+                              (const char *)sqlite3_column_text(s, 0),
+                              (const char *)sqlite3_column_text(s, 2));
+    else if (step != SQLITE_DONE)
+        rc = db_error(ss, err, "cannot check foreign keys");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* Runs every "-- @version N" section of the schema with N > the store's version. */
 static int sqlite_init(struct store *st, insitu_error *err)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     if (st->flags & INSITU_OPEN_READONLY)
         return insitu_error_set(err, INSITU_EUSAGE, "%s: store opened read-only", st->uri);
-    int rc = exec_sql(ss, "BEGIN IMMEDIATE", err);
-    if (rc)
+    /* a migration may rebuild a table that others refer to (version 5): with foreign keys
+     * on, dropping the old one would delete the rows that refer to it (SQLite's way to
+     * change a table: https://sqlite.org/lang_altertable.html#otheralter). They are checked
+     * before the commit instead. The setting cannot change inside a transaction. */
+    int rc = exec_sql(ss, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", err);
+    if (rc) {
+        sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
         return rc;
+    }
     int newest;
     rc = store_apply_schema(st, insitu_schema_sqlite, sqlite_schema_version(st), exec_schema,
                             &newest, err);
+    if (!rc)
+        rc = foreign_keys_hold(ss, err);
     if (rc) {
-        sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(ss->db, "ROLLBACK; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
         insitu_error_prefix(err, "schema migration to version %d failed", newest);
         return rc;
     }
-    return exec_sql(ss, "COMMIT", err);
+    rc = exec_sql(ss, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+    int on = exec_sql(ss, "PRAGMA foreign_keys = ON", rc ? NULL : err);
+    return rc ? rc : on;
 }
 
 /* Sets the journal mode; returns 1 when the mode is now `mode`. Changing away from WAL
@@ -475,6 +511,8 @@ static int prepare(struct sqlite_store *ss, const char *sql, sqlite3_stmt **out,
     return 0;
 }
 
+static int read_obs_ids(struct sqlite_store *ss, insitu_error *err);
+
 static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
 {
     struct strbuf many = {0};
@@ -491,26 +529,17 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
                      "result_json = ?, result_quality = ?, quality_id = ?, parameters = ?, "
                      "parameters_id = ?, feature_id = ?, "
-                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ?",
+                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND seq = 0",
                      &ss->obs_update, err);
     if (!rc)
         rc = prepare(ss,
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
                      "result_json = ?, result_quality = ?, quality_id = ?, parameters = ?, "
                      "parameters_id = ?, feature_id = ?, "
-                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND id <> ?",
+                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND seq = 0 "
+                     "AND id <> ?",
                      &ss->obs_update_other, err);
-    if (rc)
-        return rc;
-    if (ss->next_obs_id == 0) {
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(id), 0) + 1 FROM observations", -1,
-                               &s, NULL) != SQLITE_OK)
-            return db_error(ss, err, "cannot read observation ids");
-        ss->next_obs_id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
-        sqlite3_finalize(s);
-    }
-    return 0;
+    return rc ? rc : read_obs_ids(ss, err);
 }
 
 /* Binds an observation's key, id and values from index `first` on; returns the index
@@ -542,6 +571,52 @@ static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, int next, const c
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : db_error(ss, err, what);
+}
+
+/* Reads where the observations' numbering is (once per transaction): the next id is past
+ * both the largest id stored and the largest ever given. */
+static int read_obs_ids(struct sqlite_store *ss, insitu_error *err)
+{
+    if (ss->next_obs_id)
+        return 0;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(ss->db,
+                           "SELECT coalesce((SELECT max(id) FROM observations), 0), "
+                           "(SELECT max(seq) FROM sqlite_sequence WHERE name = 'observations')",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_error(ss, err, "cannot read observation ids");
+    int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_error(ss, err, "cannot read observation ids");
+    int64_t stored = rc ? 0 : sqlite3_column_int64(s, 0);
+    int has_mark = !rc && sqlite3_column_type(s, 1) != SQLITE_NULL;
+    int64_t mark = has_mark ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_finalize(s);
+    /* the row is made by schema version 5; a store that lost it gets it back */
+    if (!rc && !has_mark)
+        rc = exec_sql(ss, "INSERT INTO sqlite_sequence (name, seq) VALUES ('observations', 0)",
+                      err);
+    if (rc)
+        return rc;
+    ss->obs_mark = mark;
+    ss->next_obs_id = (stored > mark ? stored : mark) + 1;
+    return 0;
+}
+
+/* Records in sqlite_sequence the largest observation id given so far (in the transaction
+ * that gave it: a rollback takes both back). */
+static int keep_obs_mark(struct sqlite_store *ss, insitu_error *err)
+{
+    int64_t last = ss->next_obs_id - 1;
+    if (last <= ss->obs_mark)
+        return 0;
+    int rc = prepare(ss, "UPDATE sqlite_sequence SET seq = ? WHERE name = 'observations'",
+                     &ss->obs_mark_set, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(ss->obs_mark_set, 1, last);
+    rc = step_done(ss, ss->obs_mark_set, 2, "cannot record observation ids", err);
+    if (!rc)
+        ss->obs_mark = last;
+    return rc;
 }
 
 /* Writes rows one by one: insert, else update (an existing key). */
@@ -622,7 +697,18 @@ static int sqlite_put_observations(struct store *st, const struct obs_row *rows,
     sqlite3_clear_bindings(ss->obs_insert_many);
     sqlite3_clear_bindings(ss->obs_update);
     sqlite3_clear_bindings(ss->obs_update_other);
-    return rc;
+    return rc ? rc : keep_obs_mark(ss, err);
+}
+
+static int sqlite_observation_ids(struct store *st, size_t n, int64_t *first, insitu_error *err)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)st;
+    int rc = read_obs_ids(ss, err);
+    if (rc)
+        return rc;
+    *first = ss->next_obs_id;
+    ss->next_obs_id += (int64_t)n;
+    return keep_obs_mark(ss, err);
 }
 
 /* The progress handler: nonzero stops the running statement (SQLITE_INTERRUPT). */
@@ -643,6 +729,7 @@ static void sqlite_set_deadline(struct store *st, int64_t deadline_us)
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .schema = insitu_schema_sqlite,
     .accepts = sqlite_accepts,
     .open = sqlite_open,
     .close = sqlite_close,
@@ -671,5 +758,6 @@ const struct store_ops store_sqlite_ops = {
     .changes = sqlite_changes,
     .last_insert_id = sqlite_last_insert_id,
     .put_observations = sqlite_put_observations,
+    .observation_ids = sqlite_observation_ids,
     .set_deadline = sqlite_set_deadline,
 };
