@@ -236,35 +236,43 @@ static int foreign_keys_hold(struct sqlite_store *ss, insitu_error *err)
     return rc;
 }
 
+static void end_bulk(struct sqlite_store *ss);
+
 /* Runs every "-- @version N" section of the schema with N > the store's version. */
 static int sqlite_init(struct store *st, insitu_error *err)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     if (st->flags & INSITU_OPEN_READONLY)
         return insitu_error_set(err, INSITU_EUSAGE, "%s: store opened read-only", st->uri);
+    /* a migration may copy whole tables (version 5): like a bulk ingest, alone on the store
+     * it writes with a rollback journal (new pages written once, not to the WAL and again
+     * at the checkpoint), and it sorts (index builds) in temporary files, not in memory
+     * (10M observations' id index held ~700 MiB) */
+    if (sqlite_schema_version(st) < store_schema_newest(insitu_schema_sqlite)) {
+        ss->bulk_journal = set_journal_mode(ss, "DELETE");
+        ss->temp_file =
+            sqlite3_exec(ss->db, "PRAGMA temp_store = FILE", NULL, NULL, NULL) == SQLITE_OK;
+    }
     /* a migration may rebuild a table that others refer to (version 5): with foreign keys
      * on, dropping the old one would delete the rows that refer to it (SQLite's way to
      * change a table: https://sqlite.org/lang_altertable.html#otheralter). They are checked
      * before the commit instead. The setting cannot change inside a transaction. */
     int rc = exec_sql(ss, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", err);
-    if (rc) {
-        sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
-        return rc;
+    int current = 0, newest = 0;
+    if (!rc) {
+        current = sqlite_schema_version(st);
+        rc = store_apply_schema(st, insitu_schema_sqlite, current, exec_schema, &newest, err);
     }
-    int newest;
-    rc = store_apply_schema(st, insitu_schema_sqlite, sqlite_schema_version(st), exec_schema,
-                            &newest, err);
-    if (!rc)
+    if (!rc && newest != current)
         rc = foreign_keys_hold(ss, err);
-    if (rc) {
-        sqlite3_exec(ss->db, "ROLLBACK; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    if (rc && newest)
         insitu_error_prefix(err, "schema migration to version %d failed", newest);
-        return rc;
-    }
-    rc = exec_sql(ss, "COMMIT", err);
+    if (!rc)
+        rc = exec_sql(ss, "COMMIT", err);
     if (rc)
         sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
     int on = exec_sql(ss, "PRAGMA foreign_keys = ON", rc ? NULL : err);
+    end_bulk(ss);
     return rc ? rc : on;
 }
 
