@@ -317,6 +317,11 @@ struct batch_writer {
     int name_used; /* what the ingester wrote depends on source_name */
     int lenient, dry_run;
     int in_parts; /* one of several writers of its run (bw_new) */
+    /* bw_create: observations are new entities (never a replacement); their ids, in the
+     * order bw_observation was given them, once written */
+    int creates;
+    int64_t *created;
+    size_t n_created, cap_created;
     int64_t now_us;
     struct strmap things, sensors, props, datastreams, features, locations;
     struct pending *rows;
@@ -542,7 +547,7 @@ static struct ds_stat *stat_for(struct batch_writer *bw, int64_t ds)
                           .floor = INT64_MAX,
                           .sorted = 1};
     bw->last_stat = bw->n_stats++;
-    if (bw->st->ops->append_observations)
+    if (bw->st->ops->append_observations && !bw->creates)
         s->floor = datastream_floor(bw->st, ds);
     return s;
 }
@@ -572,6 +577,22 @@ static int batch_appends(struct batch_writer *bw)
     return 1;
 }
 
+/* Room in bw->created for the ids of the rows being flushed. */
+static int created_room(struct batch_writer *bw, insitu_error *err)
+{
+    if (bw->n_created + bw->n_rows <= bw->cap_created)
+        return 0;
+    size_t cap = bw->cap_created ? bw->cap_created : 64;
+    while (cap < bw->n_created + bw->n_rows)
+        cap *= 2;
+    int64_t *p = realloc(bw->created, cap * sizeof *p);
+    if (!p)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    bw->created = p;
+    bw->cap_created = cap;
+    return 0;
+}
+
 static int bw_flush(struct batch_writer *bw, insitu_error *err)
 {
     if (!bw->n_rows)
@@ -584,7 +605,15 @@ static int bw_flush(struct batch_writer *bw, insitu_error *err)
         bw->flat[i].parameters = p->params_off ? bw->arena.data + p->params_off - 1 : NULL;
     }
     int rc;
-    if (batch_appends(bw)) {
+    if (bw->creates) {
+        rc = created_room(bw, err);
+        if (!rc)
+            rc = store_create_observations(bw->st, bw->flat, bw->n_rows, bw->run_id,
+                                           bw->created + bw->n_created, err);
+        if (!rc)
+            bw->n_created += bw->n_rows;
+        memset(bw->outcome, OBS_INSERTED, bw->n_rows);
+    } else if (batch_appends(bw)) {
         rc = bw->st->ops->append_observations(bw->st, bw->flat, bw->n_rows, bw->run_id, err);
         memset(bw->outcome, OBS_INSERTED, bw->n_rows);
     } else {
@@ -706,6 +735,7 @@ static void bw_free(struct batch_writer *bw)
     free(bw->flat);
     free(bw->outcome);
     free(bw->stats);
+    free(bw->created);
     sb_free(&bw->arena);
 }
 
@@ -861,6 +891,13 @@ int bw_end(struct batch_writer *bw, uint64_t *inserted, uint64_t *updated, insit
     if (updated)
         *updated = bw->n_updated;
     return rc;
+}
+
+void bw_create(struct batch_writer *bw) { bw->creates = 1; }
+
+int64_t bw_created_id(const struct batch_writer *bw, size_t k)
+{
+    return k < bw->n_created ? bw->created[k] : 0;
 }
 
 void bw_delete(struct batch_writer *bw)

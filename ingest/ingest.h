@@ -151,6 +151,12 @@ int bw_new(struct store *st, int64_t run_id, size_t batch_rows, struct batch_wri
            insitu_error *err);
 int bw_end(struct batch_writer *bw, uint64_t *inserted, uint64_t *updated, insitu_error *err);
 void bw_delete(struct batch_writer *bw);
+/* Makes the observations of a writer from bw_new new entities (a SensorThings create): each
+ * is written by store_create_observations, never replacing a stored one. Call it before the
+ * first bw_observation. bw_created_id(bw, k) is then the id of the k-th observation given
+ * to bw_observation (from 0) once it is written (after bw_end), 0 before. */
+void bw_create(struct batch_writer *bw);
+int64_t bw_created_id(const struct batch_writer *bw, size_t k);
 
 /* GeoJSON Point text for lon/lat[/alt], shortest exact numbers. */
 void geojson_point(char *buf, size_t size, double lon, double lat, int has_alt, double alt);

@@ -455,7 +455,7 @@ static int loses_to_existing(struct rs_run *run, int64_t ds, int64_t t,
     *rc = 0;
     if (!run->existing &&
         (*rc = st_prepare(st, "SELECT result, parameters FROM observations_text WHERE "
-                              "datastream_id = ? AND phenomenon_start = ?",
+                              "datastream_id = ? AND phenomenon_start = ? AND seq = 0",
                           &run->existing, err)))
         return 0;
     st_reset(run->existing);

@@ -284,3 +284,29 @@ CREATE OR REPLACE VIEW observations_utc AS
 -- SQLite: schemas/sqlite.sql says why); NULL for the runs of older versions.
 ALTER TABLE ingest_runs ADD COLUMN source_name TEXT;
 CREATE INDEX ingest_runs_replaces ON ingest_runs (replaces_run);
+
+-- @version 5
+-- Issue 15 (schemas/sqlite.sql says why): an ObservedProperty created through the
+-- SensorThings API has a key of its own ('sta:<128 bits>'; '' for those ingesters write,
+-- which merge by definition and name), and an Observation created through the API at a
+-- start its Datastream already has takes the next seq in the key (datastream_id,
+-- phenomenon_start, seq) instead of replacing the stored one; ingesters write seq 0.
+-- Ids are never given again here already (sequences and identity columns). The new
+-- columns have constant defaults: no row is rewritten; the observations' key is built
+-- again, partition by partition (docs/performance.md).
+ALTER TABLE observed_properties ADD COLUMN key TEXT NOT NULL DEFAULT '';
+ALTER TABLE observed_properties DROP CONSTRAINT observed_properties_definition_name_key;
+ALTER TABLE observed_properties ADD CONSTRAINT observed_properties_definition_name_key_key
+    UNIQUE (definition, name, key);
+ALTER TABLE observations ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE observations DROP CONSTRAINT observations_pkey;
+ALTER TABLE observations ADD CONSTRAINT observations_pkey
+    PRIMARY KEY (datastream_id, phenomenon_start, seq);
+-- observations_text (version 3) shows seq, last (a view can only grow at its end)
+CREATE OR REPLACE VIEW observations_text AS
+    SELECT o.datastream_id, o.phenomenon_start, o.phenomenon_end, o.id, o.result_time,
+           o.result, o.result_json, coalesce(o.result_quality, q.text) AS result_quality,
+           coalesce(o.parameters, p.text) AS parameters, o.feature_id, o.valid_start,
+           o.valid_end, o.run_id, o.seq
+    FROM observations o LEFT JOIN obs_texts q ON q.id = o.quality_id
+         LEFT JOIN obs_texts p ON p.id = o.parameters_id;

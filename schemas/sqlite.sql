@@ -250,3 +250,245 @@ CREATE VIEW observations_text AS
 -- names agree or do not matter, and only while that run is in force (not replaced since).
 ALTER TABLE ingest_runs ADD COLUMN source_name TEXT;
 CREATE INDEX ingest_runs_replaces ON ingest_runs (replaces_run);
+
+-- @version 5
+-- Issue 15, "SensorThings without gaps": a POST creates an entity, and an id is never given
+-- to a second entity.
+-- * observed_properties.key: '' for the properties ingesters write, which merge by
+--   (definition, name) so that a re-ingest is idempotent; a random 'sta:<128 bits>' for one
+--   created through the SensorThings API, which is a new entity even when another has its
+--   definition and name. The unique key is (definition, name, key).
+-- * observations.seq: the key is (datastream_id, phenomenon_start, seq). Ingesters write
+--   seq 0 and replace the row of their key, as before; an Observation created through the
+--   API at a start its Datastream already has takes the next free seq instead of replacing
+--   the stored one (two replicate samples, 06:00 and 06:00/06:59). A series is still one
+--   range of the key, in (start, seq) order.
+-- * AUTOINCREMENT on the entity tables: without it SQLite gives a new row the largest id
+--   plus one, so deleting the newest Thing would give its id to the next one, and a
+--   client's cached id would come to mean another entity. Observations are numbered by the
+--   store (src/store_sqlite.c): the largest id it ever gave is kept in sqlite_sequence
+--   under 'observations', as AUTOINCREMENT keeps those of the tables.
+-- SQLite changes neither a primary key, nor a UNIQUE constraint, nor AUTOINCREMENT in
+-- place: each table is rebuilt (made anew, its rows copied with their ids, the old one
+-- dropped, the new one renamed). The backend runs a migration with foreign keys off (a
+-- dropped parent would otherwise take its children with it) and checks them before it
+-- commits. Locations and features hold SpatiaLite geometry columns: their registration,
+-- triggers and R*Tree are removed first and made again after the rebuild (then the
+-- triggers of version 2 again). On a store of 10M observations the rebuild takes about as
+-- long as ingesting them again (docs/performance.md).
+DROP VIEW observations_text;
+
+CREATE TABLE things_v5 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace   TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    properties  TEXT,
+    UNIQUE (namespace, code)
+);
+INSERT INTO things_v5 (id, namespace, code, name, description, properties)
+    SELECT id, namespace, code, name, description, properties FROM things;
+DROP TABLE things;
+ALTER TABLE things_v5 RENAME TO things;
+CREATE INDEX things_name ON things (name);
+
+CREATE TABLE historical_locations_v5 (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    thing_id INTEGER NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+    time     INTEGER NOT NULL
+);
+INSERT INTO historical_locations_v5 (id, thing_id, time)
+    SELECT id, thing_id, time FROM historical_locations;
+DROP TABLE historical_locations;
+ALTER TABLE historical_locations_v5 RENAME TO historical_locations;
+CREATE INDEX historical_locations_thing ON historical_locations (thing_id, time);
+
+CREATE TABLE sensors_v5 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace     TEXT NOT NULL,
+    code          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    encoding_type TEXT NOT NULL DEFAULT 'text/plain',
+    metadata      TEXT NOT NULL DEFAULT '',
+    properties    TEXT,
+    UNIQUE (namespace, code)
+);
+INSERT INTO sensors_v5 (id, namespace, code, name, description, encoding_type, metadata,
+                        properties)
+    SELECT id, namespace, code, name, description, encoding_type, metadata, properties
+    FROM sensors;
+DROP TABLE sensors;
+ALTER TABLE sensors_v5 RENAME TO sensors;
+
+CREATE TABLE observed_properties_v5 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL,
+    definition  TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    properties  TEXT,
+    key         TEXT NOT NULL DEFAULT '',  -- '' (ingesters), or 'sta:...' (an API create)
+    UNIQUE (definition, name, key)
+);
+INSERT INTO observed_properties_v5 (id, name, definition, description, properties)
+    SELECT id, name, definition, description, properties FROM observed_properties;
+DROP TABLE observed_properties;
+ALTER TABLE observed_properties_v5 RENAME TO observed_properties;
+
+CREATE TABLE datastreams_v5 (
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    thing_id             INTEGER NOT NULL REFERENCES things (id) ON DELETE CASCADE,
+    sensor_id            INTEGER NOT NULL REFERENCES sensors (id) ON DELETE CASCADE,
+    observed_property_id INTEGER NOT NULL REFERENCES observed_properties (id) ON DELETE CASCADE,
+    qualifier            TEXT NOT NULL DEFAULT '',
+    name                 TEXT NOT NULL,
+    description          TEXT NOT NULL DEFAULT '',
+    observation_type     TEXT NOT NULL
+        DEFAULT 'http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement',
+    unit_name            TEXT NOT NULL DEFAULT '',
+    unit_symbol          TEXT NOT NULL DEFAULT '',
+    unit_definition      TEXT NOT NULL DEFAULT '',
+    properties           TEXT,
+    n_obs                INTEGER NOT NULL DEFAULT 0,
+    phenomenon_start     INTEGER,
+    phenomenon_end       INTEGER,
+    result_time_start    INTEGER,
+    result_time_end      INTEGER,
+    UNIQUE (thing_id, observed_property_id, sensor_id, qualifier)
+);
+INSERT INTO datastreams_v5 (id, thing_id, sensor_id, observed_property_id, qualifier, name,
+                            description, observation_type, unit_name, unit_symbol,
+                            unit_definition, properties, n_obs, phenomenon_start,
+                            phenomenon_end, result_time_start, result_time_end)
+    SELECT id, thing_id, sensor_id, observed_property_id, qualifier, name, description,
+           observation_type, unit_name, unit_symbol, unit_definition, properties, n_obs,
+           phenomenon_start, phenomenon_end, result_time_start, result_time_end
+    FROM datastreams;
+DROP TABLE datastreams;
+ALTER TABLE datastreams_v5 RENAME TO datastreams;
+CREATE INDEX datastreams_property ON datastreams (observed_property_id);
+CREATE INDEX datastreams_sensor ON datastreams (sensor_id);
+
+-- the geometry tables: SpatiaLite lets go of their columns, which come back after the
+-- rebuild (RecoverGeometryColumn checks every geometry and makes the triggers again;
+-- CreateSpatialIndex makes and fills a new R*Tree); a function that fails stops the
+-- migration (the CHECK of insitu_v5_ok)
+CREATE TEMP TABLE insitu_v5_ok (step TEXT, ok INTEGER CHECK (ok = 1));
+INSERT INTO insitu_v5_ok VALUES ('disable locations', DisableSpatialIndex('locations', 'geom')),
+    ('discard locations', DiscardGeometryColumn('locations', 'geom')),
+    ('disable features', DisableSpatialIndex('features', 'geom')),
+    ('discard features', DiscardGeometryColumn('features', 'geom'));
+DROP TABLE idx_locations_geom;
+DROP TABLE idx_features_geom;
+
+CREATE TABLE locations_v5 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    key           TEXT NOT NULL UNIQUE,   -- thing id + canonical GeoJSON
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    encoding_type TEXT NOT NULL DEFAULT 'application/geo+json',
+    location      TEXT,                   -- GeoJSON as given; NULL: the geom's (from WKB)
+    properties    TEXT,
+    geom          GEOMETRY NOT NULL DEFAULT ''
+);
+INSERT INTO locations_v5 (id, key, name, description, encoding_type, location, properties,
+                          geom)
+    SELECT id, key, name, description, encoding_type, location, properties, geom
+    FROM locations;
+DROP TABLE locations;
+ALTER TABLE locations_v5 RENAME TO locations;
+
+CREATE TABLE features_v5 (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    key           TEXT NOT NULL UNIQUE,   -- canonical GeoJSON, or a source id
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    encoding_type TEXT NOT NULL DEFAULT 'application/geo+json',
+    feature       TEXT,                   -- GeoJSON as given; NULL: the geom's (from WKB)
+    properties    TEXT,
+    geom          GEOMETRY NOT NULL DEFAULT ''
+);
+INSERT INTO features_v5 (id, key, name, description, encoding_type, feature, properties, geom)
+    SELECT id, key, name, description, encoding_type, feature, properties, geom FROM features;
+DROP TABLE features;
+ALTER TABLE features_v5 RENAME TO features;
+
+INSERT INTO insitu_v5_ok VALUES
+    ('recover locations', RecoverGeometryColumn('locations', 'geom', 4326, 'GEOMETRY', 'XY')),
+    ('index locations', CreateSpatialIndex('locations', 'geom')),
+    ('recover features', RecoverGeometryColumn('features', 'geom', 4326, 'GEOMETRY', 'XY')),
+    ('index features', CreateSpatialIndex('features', 'geom'));
+DROP TABLE insitu_v5_ok;
+-- version 2's R*Tree triggers, in place of those CreateSpatialIndex made
+DROP TRIGGER IF EXISTS gii_locations_geom;
+DROP TRIGGER IF EXISTS giu_locations_geom;
+DROP TRIGGER IF EXISTS gii_features_geom;
+DROP TRIGGER IF EXISTS giu_features_geom;
+CREATE TRIGGER gii_locations_geom AFTER INSERT ON locations FOR EACH ROW
+WHEN NEW.geom IS NOT NULL BEGIN
+    INSERT OR REPLACE INTO idx_locations_geom (pkid, xmin, xmax, ymin, ymax)
+    VALUES (NEW.ROWID, MbrMinX(NEW.geom), MbrMaxX(NEW.geom), MbrMinY(NEW.geom),
+            MbrMaxY(NEW.geom));
+END;
+CREATE TRIGGER giu_locations_geom AFTER UPDATE OF geom ON locations FOR EACH ROW BEGIN
+    DELETE FROM idx_locations_geom WHERE pkid = OLD.ROWID;
+    INSERT OR REPLACE INTO idx_locations_geom (pkid, xmin, xmax, ymin, ymax)
+    VALUES (NEW.ROWID, MbrMinX(NEW.geom), MbrMaxX(NEW.geom), MbrMinY(NEW.geom),
+            MbrMaxY(NEW.geom));
+END;
+CREATE TRIGGER gii_features_geom AFTER INSERT ON features FOR EACH ROW
+WHEN NEW.geom IS NOT NULL BEGIN
+    INSERT OR REPLACE INTO idx_features_geom (pkid, xmin, xmax, ymin, ymax)
+    VALUES (NEW.ROWID, MbrMinX(NEW.geom), MbrMaxX(NEW.geom), MbrMinY(NEW.geom),
+            MbrMaxY(NEW.geom));
+END;
+CREATE TRIGGER giu_features_geom AFTER UPDATE OF geom ON features FOR EACH ROW BEGIN
+    DELETE FROM idx_features_geom WHERE pkid = OLD.ROWID;
+    INSERT OR REPLACE INTO idx_features_geom (pkid, xmin, xmax, ymin, ymax)
+    VALUES (NEW.ROWID, MbrMinX(NEW.geom), MbrMaxX(NEW.geom), MbrMinY(NEW.geom),
+            MbrMaxY(NEW.geom));
+END;
+
+-- observations, copied in the order of their key (appended to the new table's B-tree)
+CREATE TABLE observations_v5 (
+    datastream_id    INTEGER NOT NULL,
+    phenomenon_start INTEGER NOT NULL,
+    seq              INTEGER NOT NULL DEFAULT 0, -- 0; 1, 2... for more API creates at a start
+    phenomenon_end   INTEGER,             -- NULL for an instant
+    id               INTEGER NOT NULL,
+    result_time      INTEGER,
+    result           REAL,                -- NULL: missing (fill value, NaN, empty)
+    result_json      TEXT,                -- a non-numeric result, as JSON
+    result_quality   TEXT,
+    parameters       TEXT,                -- JSON object
+    feature_id       INTEGER,
+    valid_start      INTEGER,
+    valid_end        INTEGER,
+    run_id           INTEGER,
+    quality_id       INTEGER,
+    parameters_id    INTEGER,
+    PRIMARY KEY (datastream_id, phenomenon_start, seq)
+) WITHOUT ROWID;
+INSERT INTO observations_v5 (datastream_id, phenomenon_start, seq, phenomenon_end, id,
+                             result_time, result, result_json, result_quality, parameters,
+                             feature_id, valid_start, valid_end, run_id, quality_id,
+                             parameters_id)
+    SELECT datastream_id, phenomenon_start, 0, phenomenon_end, id, result_time, result,
+           result_json, result_quality, parameters, feature_id, valid_start, valid_end,
+           run_id, quality_id, parameters_id
+    FROM observations ORDER BY datastream_id, phenomenon_start;
+DROP TABLE observations;
+ALTER TABLE observations_v5 RENAME TO observations;
+CREATE UNIQUE INDEX observations_id ON observations (id);
+DELETE FROM sqlite_sequence WHERE name = 'observations';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'observations', coalesce(max(id), 0)
+    FROM observations;
+-- the view of version 3, with seq (last, as on PostgreSQL)
+CREATE VIEW observations_text AS
+    SELECT o.datastream_id, o.phenomenon_start, o.phenomenon_end, o.id, o.result_time,
+           o.result, o.result_json, coalesce(o.result_quality, q.text) AS result_quality,
+           coalesce(o.parameters, p.text) AS parameters, o.feature_id, o.valid_start,
+           o.valid_end, o.run_id, o.seq
+    FROM observations o LEFT JOIN obs_texts q ON q.id = o.quality_id
+         LEFT JOIN obs_texts p ON p.id = o.parameters_id;

@@ -151,7 +151,7 @@ int insitu_query_open(insitu_store *store, const insitu_query *q, insitu_cursor 
         if (with_features)
             sb_puts(&sql, " LEFT JOIN features f ON f.id = o.feature_id");
         sb_puts(&sql, " WHERE o.datastream_id = ? AND o.phenomenon_start >= ? AND "
-                      "o.phenomenon_start < ? ORDER BY o.phenomenon_start");
+                      "o.phenomenon_start < ? ORDER BY o.phenomenon_start, o.seq");
         rc = st_prepare(c->st, sql.data, &c->series, err);
         sb_free(&sql);
     }

@@ -827,7 +827,7 @@ static int coll_count(struct wctx *w, const struct collq *cq, int64_t *n)
     return rc;
 }
 
-/* 1 when keys start with a bare phenomenonTime (unique within one Datastream). */
+/* 1 when keys start with a bare phenomenonTime (with seq, unique within one Datastream). */
 static int orders_by_time(const struct sta_query *q)
 {
     if (!q || !q->n_orderby)
@@ -847,11 +847,11 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
     int rc = coll_from(w, cq, &f);
     int series = cq->type == STA_OBSERVATION && cq->has_parent && cq->ptype == STA_DATASTREAM;
     /* stable pages: a total order. A series reads in time order; other Observations by
-     * (Datastream, time), their key, which both backends read in order (PostgreSQL has no
-     * ordered index on the ids of its partitioned table); other entities by id. */
-    const char *total = series ? "e.phenomenon_start ASC"
+     * (Datastream, time, seq), their key, which both backends read in order (PostgreSQL
+     * has no ordered index on the ids of its partitioned table); other entities by id. */
+    const char *total = series ? "e.phenomenon_start ASC, e.seq ASC"
                         : cq->type == STA_OBSERVATION
-                            ? "e.datastream_id ASC, e.phenomenon_start ASC"
+                            ? "e.datastream_id ASC, e.phenomenon_start ASC, e.seq ASC"
                             : "e.id ASC";
     if (!rc) {
         frag_puts(&f, " ORDER BY ");
@@ -859,7 +859,11 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
             int unique;
             rc = orderby_sql(cq->q->orderby, cq->q->n_orderby, cq->type, "e",
                              w->c->st->dialect, w->c->now_us, &f, &unique, w->err);
-            if (!rc && !unique && !(series && orders_by_time(cq->q)))
+            /* a series by phenomenonTime: its key's order, seq the same way (several
+             * Observations may start at one time) */
+            if (!rc && series && orders_by_time(cq->q))
+                frag_puts(&f, cq->q->orderby[0].desc ? ", e.seq DESC" : ", e.seq ASC");
+            else if (!rc && !unique)
                 frag_printf(&f, ", %s", total);
         } else {
             frag_puts(&f, total);

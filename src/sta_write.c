@@ -39,6 +39,7 @@ struct wx {
     /* The validTime of each observation queued (INSITU_TIME_NONE: none), written once the
      * batch is (write_valid_times): the batch writer keeps no validTime. */
     struct pending_valid {
+        size_t k; /* the observation's position in the writer (bw_created_id) */
         int64_t ds, start, v0, v1;
     } *valid;
     size_t n_valid, cap_valid;
@@ -110,15 +111,37 @@ static void new_key(char out[40])
 
 /* ==== statements ==== */
 
-/* Runs sql with the given parameters (a printf-like list: 'i' int64, 't' text, 'n' null,
- * 'T' time (INSITU_TIME_NONE is NULL)); *id receives the first column of the first row when
- * not NULL (0 when there is no row). */
-static int run(struct wx *w, const char *sql, int64_t *id, const char *types, ...)
+/* The number of its arguments (1 to 24): run() counts the values it is given, so that the
+ * SQL's placeholders, the type letters and the values are checked against each other. */
+#define N_ARGS(...)                                                                          \
+    N_ARGS_(__VA_ARGS__, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, \
+            6, 5, 4, 3, 2, 1, 0)
+#define N_ARGS_(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17,  \
+                a18, a19, a20, a21, a22, a23, a24, n, ...)                                   \
+    n
+/* run(w, sql, id, types, values...) */
+#define run(w, sql, id, ...) run_values(w, sql, id, N_ARGS(__VA_ARGS__) - 1, __VA_ARGS__)
+
+/* Runs sql with the given parameters (a printf-like list: 'i' int64, 't' text (NULL binds
+ * NULL), 'd' double, 'T' time (INSITU_TIME_NONE is NULL)), one letter per placeholder and one value per letter
+ * (n_values, counted by the run() macro below): a list of another length is an error,
+ * before anything is bound; *id receives the first column of the first row when not NULL
+ * (0 when there is no row). */
+static int run_values(struct wx *w, const char *sql, int64_t *id, int n_values,
+                      const char *types, ...)
 {
     struct stmt *s;
     int rc = sta_prepare(w->c, sql, &s, w->err);
     if (rc)
         return rc;
+    if ((int)strlen(types) != st_param_count(s) || n_values != st_param_count(s)) {
+        rc = insitu_error_set(w->err, INSITU_ESTORE,
+                              "sta_write: %d values, types \"%s\", for the %d placeholders "
+                              "of: %.300s",
+                              n_values, types, st_param_count(s), sql);
+        sta_release(w->c, s);
+        return rc;
+    }
     va_list ap;
     va_start(ap, types);
     for (int i = 0; types[i]; i++) {
@@ -127,7 +150,9 @@ static int run(struct wx *w, const char *sql, int64_t *id, const char *types, ..
         case 'T': st_bind_time(s, i + 1, va_arg(ap, int64_t)); break;
         case 't': st_bind_text(s, i + 1, va_arg(ap, const char *)); break;
         case 'd': st_bind_double(s, i + 1, va_arg(ap, double)); break;
-        default: st_bind_null(s, i + 1); break;
+        default: /* left unbound: st_step refuses the statement */
+            (void)va_arg(ap, void *);
+            break;
         }
     }
     va_end(ap);
@@ -729,12 +754,13 @@ static int create_sensor(struct wx *w, json_t *o, const struct parent *p, int64_
     return rc;
 }
 
-/* ObservedProperties are keyed by (definition, name): an identical one is reused. */
+/* A new ObservedProperty, even beside one of the same definition and name: its key is its
+ * own (ingesters' properties have key '' and merge by definition and name). */
 static int create_property(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
 {
     (void)p;
     const char *name, *def, *desc;
-    char *props = NULL;
+    char *props = NULL, key[40];
     int rc = get_str(w, o, "name", 1, &name);
     if (!rc)
         rc = get_str(w, o, "definition", 1, &def);
@@ -742,14 +768,12 @@ static int create_property(struct wx *w, json_t *o, const struct parent *p, int6
         rc = get_str(w, o, "description", 1, &desc);
     if (!rc)
         rc = get_object_text(w, o, "properties", 0, &props);
+    new_key(key);
     if (!rc)
-        rc = run(w, "SELECT id FROM observed_properties WHERE definition = ? AND name = ?", id,
-                 "tt", def, name);
-    if (!rc && !*id)
         rc = run(w,
-                 "INSERT INTO observed_properties (name, definition, description, properties) "
-                 "VALUES (?, ?, ?, ?) RETURNING id",
-                 id, "tttt", name, def, desc, props);
+                 "INSERT INTO observed_properties (name, definition, description, properties, "
+                 "key) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                 id, "ttttt", name, def, desc, props, key);
     free(props);
     struct parent me = {STA_PROPERTY, *id};
     if (!rc)
@@ -784,7 +808,7 @@ static int get_uom(struct wx *w, json_t *o, int required, const char *out[3], in
     return 0;
 }
 
-static int create_observation(struct wx *w, json_t *o, const struct parent *p, int64_t *id);
+static int create_observation(struct wx *w, json_t *o, const struct parent *p, size_t *k);
 
 static int create_datastream(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
 {
@@ -815,7 +839,7 @@ static int create_datastream(struct wx *w, json_t *o, const struct parent *p, in
                  "INSERT INTO datastreams (thing_id, observed_property_id, sensor_id, qualifier, "
                  "name, description, observation_type, unit_name, unit_symbol, unit_definition, "
                  "properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                 id, "iiittttttt", thing, prop, sensor, key, name, desc, type,
+                 id, "iiitttttttt", thing, prop, sensor, key, name, desc, type,
                  uom[0] ? uom[0] : "", uom[1] ? uom[1] : "", uom[2] ? uom[2] : "", props);
     free(props);
     struct parent me = {STA_DATASTREAM, *id};
@@ -888,11 +912,16 @@ static int auto_feature(struct wx *w, int64_t ds, int64_t *fid)
     return rc;
 }
 
+/* The batch writer of the request's observations: each one a new entity (a POST creates;
+ * an ingest replaces), its id known once written (bw_created_id). */
 static int writer(struct wx *w)
 {
     if (w->bw)
         return 0;
-    return bw_new(w->st, w->run_id, 1024, &w->bw, w->err);
+    int rc = bw_new(w->st, w->run_id, 1024, &w->bw, w->err);
+    if (!rc)
+        bw_create(w->bw);
+    return rc;
 }
 
 /* The row of one observation (its strings in *strings, freed by the caller). */
@@ -923,7 +952,8 @@ static int set_result(struct wx *w, json_t *v, struct obs_input *in)
     return in->json ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
 }
 
-static int queue_observation(struct wx *w, struct obs_input *in)
+/* Queues one new observation; *k receives its position in the writer (bw_created_id). */
+static int queue_observation(struct wx *w, struct obs_input *in, size_t *k)
 {
     if (w->n_valid == w->cap_valid) {
         size_t cap = w->cap_valid ? w->cap_valid * 2 : 16;
@@ -934,12 +964,13 @@ static int queue_observation(struct wx *w, struct obs_input *in)
         w->cap_valid = cap;
     }
     int rc = writer(w);
+    *k = (size_t)w->n_obs;
     if (!rc)
         rc = bw_observation(w->bw, &in->r, w->err);
     if (rc)
         return rc;
     w->n_obs++;
-    w->valid[w->n_valid++] = (struct pending_valid){in->r.datastream_id,
+    w->valid[w->n_valid++] = (struct pending_valid){*k, in->r.datastream_id,
                                                     in->r.phenomenon_start, in->valid_start,
                                                     in->valid_end};
     return 0;
@@ -955,7 +986,9 @@ static int get_valid_time(struct wx *w, json_t *o, int64_t *start, int64_t *end)
     return rc;
 }
 
-static int create_observation(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+/* Queues a new Observation; *k receives its position in the writer: its id is
+ * bw_created_id(w->bw, *k) once the request's observations are written (commit). */
+static int create_observation(struct wx *w, json_t *o, const struct parent *p, size_t *k)
 {
     struct obs_input in;
     memset(&in, 0, sizeof in);
@@ -989,14 +1022,8 @@ static int create_observation(struct wx *w, json_t *o, const struct parent *p, i
     in.r.datastream_id = ds;
     in.r.feature_id = foi;
     if (!rc)
-        rc = queue_observation(w, &in);
+        rc = queue_observation(w, &in, k);
     obs_input_free(&in);
-    /* the id is known once the batch is written: (datastream, start) finds it then */
-    if (!rc) {
-        id[0] = 0;
-        id[1] = ds;
-        id[2] = in.r.phenomenon_start;
-    }
     return rc;
 }
 
@@ -1020,11 +1047,11 @@ static int create_feature(struct wx *w, json_t *o, const struct parent *p, int64
     return rc;
 }
 
-/* Creates an entity of type t; for an Observation, id must have room for 3 values (its id
- * is found after the batch is written, from the datastream and time in id[1], id[2]). */
+/* Creates an entity of type t; *id receives its id (0 for an Observation, whose id is
+ * known once the request's observations are written). */
 static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent *p, int64_t *id)
 {
-    int64_t obs[3];
+    size_t k;
     int rc = check_members(w, o, t);
     if (rc)
         return rc;
@@ -1037,7 +1064,7 @@ static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent 
     case STA_PROPERTY: return create_property(w, o, p, id);
     case STA_FEATURE: return create_feature(w, o, p, id);
     case STA_OBSERVATION:
-        rc = create_observation(w, o, p, obs);
+        rc = create_observation(w, o, p, &k);
         *id = 0;
         return rc;
     default: return fail(w, INSITU_EINVAL, "cannot create this entity");
@@ -1054,37 +1081,25 @@ static int begin(struct wx *w)
     return rc;
 }
 
-static int observation_id(struct wx *w, int64_t ds, int64_t start, int64_t *id);
-
-/* The validTime of the observations the batch wrote, each found as its id is for the answer
- * (observation_id). One that replaced an observation (upd: some did) loses the validTime
- * the replaced one had, unless it brings its own. */
-static int write_valid_times(struct wx *w, uint64_t upd)
+/* The validTime of the observations the batch wrote, each found by the id the writer gave it
+ * (bw_created_id); the key leads to the row (PostgreSQL has no b-tree on id alone). */
+static int write_valid_times(struct wx *w)
 {
     int rc = 0;
     for (size_t i = 0; !rc && i < w->n_valid; i++) {
         const struct pending_valid *p = &w->valid[i];
-        if (p->v0 == INSITU_TIME_NONE && !upd)
+        if (p->v0 == INSITU_TIME_NONE)
             continue;
-        int64_t id = 0;
-        rc = observation_id(w, p->ds, p->start, &id);
-        /* the key leads to the row (PostgreSQL has no b-tree on id alone) */
-        if (!rc && p->v0 != INSITU_TIME_NONE)
-            rc = run(w,
-                     "UPDATE observations SET valid_start = ?, valid_end = ? WHERE "
-                     "datastream_id = ? AND phenomenon_start = ? AND id = ?",
-                     NULL, "TTiii", p->v0, p->v1, p->ds, p->start, id);
-        else if (!rc)
-            rc = run(w,
-                     "UPDATE observations SET valid_start = NULL, valid_end = NULL WHERE "
-                     "datastream_id = ? AND phenomenon_start = ? AND id = ? AND valid_start IS "
-                     "NOT NULL",
-                     NULL, "iii", p->ds, p->start, id);
+        rc = run(w,
+                 "UPDATE observations SET valid_start = ?, valid_end = ? WHERE "
+                 "datastream_id = ? AND phenomenon_start = ? AND id = ?",
+                 NULL, "TTiTi", p->v0, p->v1, p->ds, p->start, bw_created_id(w->bw, p->k));
     }
     return rc;
 }
 
-/* Writes the queued observations, the run's counts, and commits. */
+/* Writes the queued observations, the run's counts, and commits. The writer stays (with
+ * the new observations' ids) until the request is answered. */
 static int commit(struct wx *w)
 {
     uint64_t ins = 0, upd = 0;
@@ -1092,7 +1107,7 @@ static int commit(struct wx *w)
     if (w->bw)
         rc = bw_end(w->bw, &ins, &upd, w->err);
     if (!rc)
-        rc = write_valid_times(w, upd);
+        rc = write_valid_times(w);
     if (!rc)
         rc = run(w,
                  "UPDATE ingest_runs SET n_observations = n_observations + ?, n_inserted = "
@@ -1103,10 +1118,11 @@ static int commit(struct wx *w)
                  (int64_t)w->n_deleted, (int64_t)w->n_things, w->run_id, w->run_id);
     if (!rc)
         rc = st_commit(w->st, w->err);
-    if (rc)
+    if (rc) {
         st_rollback(w->st);
-    bw_delete(w->bw);
-    w->bw = NULL;
+        bw_delete(w->bw);
+        w->bw = NULL;
+    }
     return rc;
 }
 
@@ -1116,12 +1132,6 @@ static void abandon(struct wx *w)
     w->bw = NULL;
     w->n_valid = 0;
     st_rollback(w->st);
-}
-
-static int observation_id(struct wx *w, int64_t ds, int64_t start, int64_t *id)
-{
-    return run(w, "SELECT id FROM observations WHERE datastream_id = ? AND phenomenon_start = ?",
-               id, "ii", ds, start);
 }
 
 /* ==== deleting ==== */
@@ -1255,9 +1265,10 @@ static void setlist_free(struct setlist *l)
     sb_free(&l->sql);
 }
 
-/* Applies one property of a PATCH/PUT body (v may be NULL for PUT: set to null). */
+/* Applies one property of a PATCH/PUT body (v may be NULL for PUT: set to null). An
+ * Observation's new phenomenonTime start goes to *new_start too. */
 static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, json_t *o,
-                       struct setlist *l, int *times_changed)
+                       struct setlist *l, int *times_changed, int64_t *new_start)
 {
     json_t *v = json_object_get(o, p->name);
     int is_null = !v || json_is_null(v);
@@ -1335,6 +1346,7 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
                 set_col(l, p->col, 'T', a, 0, NULL);
                 set_col(l, p->col2, 'T', b, 0, NULL);
                 *times_changed = 1;
+                *new_start = a;
             }
         }
         break;
@@ -1448,6 +1460,41 @@ static int update_links(struct wx *w, enum sta_type t, int64_t id, const struct 
     return rc;
 }
 
+/* An Observation that a PATCH moves (to another phenomenonTime start or Datastream) is
+ * the same entity at its new place: it takes seq 0 there when no other has it, else the next
+ * free seq, as a new one would, and replaces none. *old_ds receives its Datastream. */
+static int observation_move(struct wx *w, int64_t id, int64_t new_ds, int64_t new_start,
+                            int64_t *old_ds, struct setlist *l)
+{
+    struct stmt *s;
+    int rc = sta_prepare(w->c, "SELECT datastream_id, phenomenon_start FROM observations WHERE "
+                               "id = ?",
+                         &s, w->err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    rc = st_step(s, w->err);
+    int64_t old_start = 0;
+    if (rc == 1) {
+        *old_ds = st_col_int64(s, 0);
+        old_start = st_col_int64(s, 1);
+    }
+    sta_release(w->c, s);
+    if (rc <= 0)
+        return rc < 0 ? rc : insitu_error_set(w->err, INSITU_ENOTFOUND, "no such Observation");
+    int64_t ds = new_ds ? new_ds : *old_ds;
+    int64_t start = new_start != INSITU_TIME_NONE ? new_start : old_start;
+    if (ds == *old_ds && start == old_start)
+        return 0;
+    int64_t seq = 0;
+    rc = run(w, "SELECT coalesce(max(seq) + 1, 0) FROM observations WHERE datastream_id = ? AND "
+                "phenomenon_start = ?",
+             &seq, "ii", ds, start);
+    if (!rc)
+        set_col(l, "seq", 'i', seq, 0, NULL);
+    return rc;
+}
+
 static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, int put)
 {
     const struct sta_type_def *def = sta_type_def(t);
@@ -1457,7 +1504,7 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
     struct setlist l;
     memset(&l, 0, sizeof l);
     int times_changed = 0;
-    int64_t old_ds = 0, new_ds = 0;
+    int64_t old_ds = 0, new_ds = 0, new_start = INSITU_TIME_NONE;
     for (int i = 1; !rc && i < def->nprops; i++) {
         const struct sta_prop *p = &def->props[i];
         if (p->flags & SPF_COMPUTED)
@@ -1471,7 +1518,7 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
             if (rc || (t == STA_OBSERVATION && strcmp(p->name, "phenomenonTime") == 0))
                 continue;
         }
-        rc = update_prop(w, t, p, o, &l, &times_changed);
+        rc = update_prop(w, t, p, o, &l, &times_changed, &new_start);
     }
     for (int i = 0; !rc && i < def->nnavs; i++) {
         const struct sta_nav *nav = &def->navs[i];
@@ -1482,7 +1529,7 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
                                                                       &new_ds);
     }
     if (!rc && t == STA_OBSERVATION)
-        rc = run(w, "SELECT datastream_id FROM observations WHERE id = ?", &old_ds, "i", id);
+        rc = observation_move(w, id, new_ds, new_start, &old_ds, &l);
     if (!rc && t == STA_OBSERVATION && (l.n || times_changed)) {
         int64_t run_id = w->run_id;
         set_col(&l, "run_id", 'i', run_id, 0, NULL);
@@ -1507,9 +1554,9 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
             st_bind_int64(s, k + 1, id);
             rc = st_step(s, w->err);
             sta_release(w->c, s);
-            if (rc == INSITU_ECONFLICT)
-                rc = fail(w, INSITU_ECONFLICT, "the Datastream already has an Observation at "
-                                               "this phenomenonTime");
+            if (rc == INSITU_ECONFLICT) /* another request took the place read above */
+                rc = fail(w, INSITU_ECONFLICT, "another write took this Observation's place "
+                                               "at its phenomenonTime meanwhile: try again");
             else if (rc == INSITU_ESTORE && t == STA_LOCATION)
                 rc = fail(w, INSITU_EINVAL, "'location' is not a valid GeoJSON geometry");
             rc = rc < 0 ? rc : 0;
@@ -1543,8 +1590,8 @@ static int component_of(const char *name)
 }
 
 struct row_result {
-    int64_t ds, start; /* the observation written, or ds 0 */
-    char *error;
+    size_t k;    /* the observation's position in the writer (bw_created_id) */
+    char *error; /* or why the row was not written */
 };
 
 /* One row of a dataArray into an observation; a bad row gets an error and nothing else. */
@@ -1618,7 +1665,7 @@ static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, js
         bad = auto_feature(w, ds, &in.r.feature_id);
     w->err = saved;
     if (!bad && !rc)
-        rc = queue_observation(w, &in);
+        rc = queue_observation(w, &in, &out->k);
     if (rc) {
         obs_input_free(&in);
         return rc;
@@ -1634,9 +1681,6 @@ static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, js
         struct strbuf msg = {0};
         sb_printf(&msg, "error: %s", row_err.message);
         out->error = msg.data;
-    } else {
-        out->ds = ds;
-        out->start = in.r.phenomenon_start;
     }
     obs_input_free(&in);
     return 0;
@@ -1721,8 +1765,7 @@ static int create_observations(struct wx *w, json_t *body, const char *base,
                 sb_put_json_string(sb, rows[i].error);
                 continue;
             }
-            int64_t id = 0;
-            rc = observation_id(w, rows[i].ds, rows[i].start, &id);
+            int64_t id = bw_created_id(w->bw, rows[i].k);
             struct strbuf link = {0};
             sb_printf(&link, "%s%s/Observations(%lld)", base, STA_VERSION_PATH, (long long)id);
             sb_put_json_string(sb, sb_str(&link));
@@ -1830,9 +1873,9 @@ static void do_post(struct wx *w, const struct sta_request *req, const struct st
                              "/v1.1/Datastreams(1)/Observations)");
         return;
     } else if (!rc) {
-        /* a new Observation's id is known once the batch is written: (datastream, start)
-         * in id[1], id[2] find it */
-        int64_t id[3] = {0, 0, 0};
+        /* a new Observation's id is known once the request's observations are written */
+        int64_t id = 0;
+        size_t k = 0;
         struct parent p = {t->ptype, t->pid};
         if (!json_is_object(body))
             rc = fail(w, INSITU_EINVAL, "the body must be a JSON object (one %s)",
@@ -1842,19 +1885,19 @@ static void do_post(struct wx *w, const struct sta_request *req, const struct st
         if (!rc)
             rc = check_members(w, body, t->type);
         if (!rc && t->type == STA_OBSERVATION)
-            rc = create_observation(w, body, t->has_parent ? &p : NULL, id);
+            rc = create_observation(w, body, t->has_parent ? &p : NULL, &k);
         else if (!rc)
-            rc = create(w, t->type, body, t->has_parent ? &p : NULL, id);
+            rc = create(w, t->type, body, t->has_parent ? &p : NULL, &id);
         if (!rc)
             rc = commit(w);
         else
             abandon(w);
         if (!rc && t->type == STA_OBSERVATION)
-            rc = observation_id(w, id[1], id[2], &id[0]);
+            id = bw_created_id(w->bw, k);
         if (!rc) {
             snprintf(resp->location, sizeof resp->location, "%s%s/%s(%lld)", base,
-                     STA_VERSION_PATH, sta_type_def(t->type)->set, (long long)id[0]);
-            sta_write_entity_response(w->c, t->type, id[0], base, 201, resp);
+                     STA_VERSION_PATH, sta_type_def(t->type)->set, (long long)id);
+            sta_write_entity_response(w->c, t->type, id, base, 201, resp);
         }
     }
     json_decref(body);
@@ -1878,6 +1921,7 @@ void sta_write(struct sta_conn *c, const struct sta_request *req, const struct s
         do_update(&w, req, t, resp);
     else
         do_post(&w, req, t, resp);
+    bw_delete(w.bw);
     sb_free(&w.where);
     free(w.valid);
 }

@@ -35,11 +35,19 @@ int insitu_store_open(const char *uri, unsigned flags, insitu_store **out, insit
                 st->ops->close(st);
                 return rc;
             }
-        } else if (st->ops->schema_version(st) == 0) {
+        } else if ((rc = st->ops->schema_version(st)) == 0) {
             st->ops->close(st);
             return insitu_error_set(err, INSITU_ENOTFOUND,
                                     "%s: not an insitu store (run 'insitu --store %s init')", uri,
                                     uri);
+        } else if (rc < store_schema_newest(st->ops->schema)) {
+            /* its SQL would fail on a column or table that is not there yet */
+            int newest = store_schema_newest(st->ops->schema);
+            st->ops->close(st);
+            return insitu_error_set(err, INSITU_EUNSUPPORTED,
+                                    "%s: the store has schema version %d, this insitu needs "
+                                    "%d: migrate it with 'insitu --store %s init'",
+                                    uri, rc, newest, uri);
         }
         *out = (insitu_store *)st;
         return 0;
@@ -81,6 +89,17 @@ void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const 
     sb_free(&geom);
 }
 
+int store_schema_upto;
+
+int store_schema_newest(const char *schema)
+{
+    static const char marker[] = "-- @version ";
+    int newest = 0;
+    for (const char *p = strstr(schema, marker); p; p = strstr(p + 1, marker))
+        newest = atoi(p + strlen(marker));
+    return store_schema_upto && store_schema_upto < newest ? store_schema_upto : newest;
+}
+
 int store_apply_schema(struct store *st, const char *schema, int current,
                        int (*exec)(struct store *st, const char *sql, insitu_error *err),
                        int *newest, insitu_error *err)
@@ -91,6 +110,8 @@ int store_apply_schema(struct store *st, const char *schema, int current,
     for (const char *p = strstr(schema, marker); p && !rc;) {
         int version = atoi(p + strlen(marker));
         const char *next = strstr(p + 1, marker);
+        if (store_schema_upto && version > store_schema_upto)
+            break;
         if (version > current) {
             char *section = xstrndup(p, next ? (size_t)(next - p) : strlen(p));
             rc = section ? exec(st, section, err)
@@ -247,33 +268,148 @@ void store_release_cache(struct store *st)
     }
 }
 
-int st_step(struct stmt *s, insitu_error *err) { return s->st->ops->step(s, err); }
+/* ---- the parameters of a statement, checked before each execution ---- */
+
+/* How a parameter was bound (struct stmt's kinds). */
+enum { BOUND_NULL = 1, BOUND_INT, BOUND_DOUBLE, BOUND_TEXT, BOUND_BLOB };
+
+static const char *kind_name(int kind)
+{
+    static const char *const names[] = {"not bound", "NULL", "an integer", "a double",
+                                        "a text", "a blob"};
+    return kind >= 0 && kind < (int)ARRAY_LEN(names) ? names[kind] : "?";
+}
+
+int stmt_params_init(struct stmt *s, int n)
+{
+    s->n_params = n < 0 ? 0 : n;
+    s->n_bound = s->misbound = s->running = 0;
+    s->misbound_why = NULL;
+    s->kinds = s->kinds_inline;
+    memset(s->kinds_inline, 0, sizeof s->kinds_inline);
+    if ((size_t)s->n_params > sizeof s->kinds_inline) {
+        s->kinds = calloc((size_t)s->n_params, 1);
+        if (!s->kinds) {
+            s->kinds = s->kinds_inline;
+            s->n_params = 0;
+            return INSITU_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void stmt_params_free(struct stmt *s)
+{
+    if (s->kinds != s->kinds_inline)
+        free(s->kinds);
+    s->kinds = s->kinds_inline;
+}
+
+int st_param_count(const struct stmt *s) { return s->n_params; }
+
+static void params_clear(struct stmt *s)
+{
+    memset(s->kinds, 0, (size_t)s->n_params);
+    s->n_bound = s->misbound = s->running = 0;
+    s->misbound_why = NULL;
+}
+
+/* Records that parameter idx is bound as `kind`: 0, or INSITU_EINVAL when the binding is
+ * wrong (st_step then says so). The first wrong binding is the one reported. */
+static int params_note(struct stmt *s, int idx, int kind)
+{
+    const char *why = NULL;
+    if (idx < 1 || idx > s->n_params)
+        why = "out of range";
+    else if (s->running)
+        why = "while the statement ran (reset it first)";
+    else if (s->kinds[idx - 1])
+        why = "twice";
+    if (!why) {
+        s->kinds[idx - 1] = (unsigned char)kind;
+        s->n_bound++;
+        return 0;
+    }
+    if (!s->misbound) {
+        s->misbound = idx;
+        s->misbound_why = why;
+    }
+    return INSITU_EINVAL;
+}
+
+/* The message of a statement whose bound values do not match its placeholders. */
+static int params_error(struct stmt *s, insitu_error *err)
+{
+    const char *sql = s->st->ops->stmt_sql ? s->st->ops->stmt_sql(s) : NULL;
+    char what[160];
+    if (s->misbound) {
+        int idx = s->misbound;
+        int kind = idx >= 1 && idx <= s->n_params ? s->kinds[idx - 1] : 0;
+        if (kind && s->misbound_why && strcmp(s->misbound_why, "twice") == 0)
+            snprintf(what, sizeof what, "parameter %d of %d bound twice (first as %s)", idx,
+                     s->n_params, kind_name(kind));
+        else
+            snprintf(what, sizeof what, "parameter %d of %d bound %s", idx, s->n_params,
+                     s->misbound_why ? s->misbound_why : "wrongly");
+    } else {
+        int first = 1;
+        while (first <= s->n_params && s->kinds[first - 1])
+            first++;
+        snprintf(what, sizeof what, "parameter %d of %d not bound (%d bound)", first,
+                 s->n_params, s->n_bound);
+    }
+    return insitu_error_set(err, INSITU_ESTORE,
+                            "bound values do not match the statement: %s: %.400s", what,
+                            sql ? sql : "(SQL not known)");
+}
+
+int st_step(struct stmt *s, insitu_error *err)
+{
+    if (s->misbound || (!s->running && s->n_bound != s->n_params))
+        return params_error(s, err);
+    s->running = 1;
+    return s->st->ops->step(s, err);
+}
 void st_finalize(struct stmt *s)
 {
     if (!s)
         return;
-    if (s->cached)
+    if (s->cached) {
         s->st->ops->reset(s);
-    else
+        params_clear(s);
+    } else {
         s->st->ops->finalize(s);
+    }
 }
-void st_reset(struct stmt *s) { s->st->ops->reset(s); }
+void st_reset(struct stmt *s)
+{
+    s->st->ops->reset(s);
+    params_clear(s);
+}
 int st_bind_text(struct stmt *s, int idx, const char *v)
 {
-    return s->st->ops->bind_text(s, idx, v);
+    int rc = params_note(s, idx, v ? BOUND_TEXT : BOUND_NULL);
+    return rc ? rc : s->st->ops->bind_text(s, idx, v);
 }
 int st_bind_int64(struct stmt *s, int idx, int64_t v)
 {
-    return s->st->ops->bind_int64(s, idx, v);
+    int rc = params_note(s, idx, BOUND_INT);
+    return rc ? rc : s->st->ops->bind_int64(s, idx, v);
 }
 int st_bind_double(struct stmt *s, int idx, double v)
 {
-    return s->st->ops->bind_double(s, idx, v);
+    int rc = params_note(s, idx, BOUND_DOUBLE);
+    return rc ? rc : s->st->ops->bind_double(s, idx, v);
 }
-int st_bind_null(struct stmt *s, int idx) { return s->st->ops->bind_null(s, idx); }
+int st_bind_null(struct stmt *s, int idx)
+{
+    int rc = params_note(s, idx, BOUND_NULL);
+    return rc ? rc : s->st->ops->bind_null(s, idx);
+}
 int st_bind_blob(struct stmt *s, int idx, const void *data, size_t n)
 {
-    return s->st->ops->bind_blob(s, idx, data, n);
+    int rc = params_note(s, idx, BOUND_BLOB);
+    return rc ? rc : s->st->ops->bind_blob(s, idx, data, n);
 }
 int st_bind_time(struct stmt *s, int idx, int64_t us)
 {
@@ -1022,7 +1158,7 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
     struct stmt *s;
     int rc = st_prepare_cached(st, SLOT_PROPERTY,
                         "INSERT INTO observed_properties (name, definition, description, "
-                        "properties) VALUES (?, ?, ?, ?) ON CONFLICT (definition, name) DO "
+                        "properties) VALUES (?, ?, ?, ?) ON CONFLICT (definition, name, key) DO "
                         "UPDATE SET description = CASE WHEN excluded.description = '' THEN "
                         "observed_properties.description ELSE excluded.description END, "
                         "properties = coalesce(excluded.properties, "
@@ -1460,6 +1596,105 @@ int store_recompute_summary(struct store *st, int64_t ds, insitu_error *err)
     rc = st_step(s, err);
     st_finalize(s);
     return rc < 0 ? rc : 0;
+}
+
+/* Times a create is tried again when a concurrent one took the seq it read (PostgreSQL:
+ * another transaction inserted at the same start and committed first). */
+enum { CREATE_TRIES = 64 };
+
+/* The INSERT of one new observation: seq is the next free one at its (datastream, start),
+ * read in the same statement; the id is the backend's (given here, or the table's default
+ * and returned). */
+static int prepare_create(struct store *st, int numbered, struct stmt **out, insitu_error *err)
+{
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO observations (datastream_id, phenomenon_start, seq, phenomenon_end, "
+             "result_time, result, result_json, result_quality, quality_id, parameters, "
+             "parameters_id, feature_id, run_id%s) VALUES (?, ?, (SELECT coalesce(max(seq) + "
+             "1, 0) FROM observations WHERE datastream_id = ? AND phenomenon_start = ?), ?, ?, "
+             "?, ?, ?, ?, ?, ?, ?, ?%s) ON CONFLICT DO NOTHING RETURNING id",
+             numbered ? ", id" : "", numbered ? ", ?" : "");
+    return st_prepare_cached(st, SLOT_CREATE_OBSERVATION, sql, out, err);
+}
+
+/* Binds an id, or NULL for 0 (none). */
+static void bind_id(struct stmt *s, int idx, int64_t id)
+{
+    if (id)
+        st_bind_int64(s, idx, id);
+    else
+        st_bind_null(s, idx);
+}
+
+static void bind_create(struct stmt *s, const struct obs_row *r, const int64_t *tid,
+                        int64_t run_id, int64_t id)
+{
+    int i = 1;
+    st_bind_int64(s, i++, r->datastream_id);
+    st_bind_int64(s, i++, r->phenomenon_start);
+    st_bind_int64(s, i++, r->datastream_id);
+    st_bind_int64(s, i++, r->phenomenon_start);
+    st_bind_time(s, i++, r->phenomenon_end);
+    st_bind_time(s, i++, r->result_time);
+    if (r->has_result)
+        st_bind_double(s, i++, r->result);
+    else
+        st_bind_null(s, i++);
+    st_bind_text(s, i++, r->result_json);
+    st_bind_text(s, i++, tid[0] ? NULL : r->quality);
+    bind_id(s, i++, tid[0]);
+    st_bind_text(s, i++, tid[1] ? NULL : r->parameters);
+    bind_id(s, i++, tid[1]);
+    bind_id(s, i++, r->feature_id);
+    st_bind_int64(s, i++, run_id);
+    if (id)
+        st_bind_int64(s, i, id);
+}
+
+int store_create_observations(struct store *st, const struct obs_row *rows, size_t n,
+                              int64_t run_id, int64_t *ids, insitu_error *err)
+{
+    if (!n)
+        return 0;
+    int rc = 0;
+    if (st->ops->reserve_times) { /* PostgreSQL: the years' partitions */
+        int64_t *starts = malloc(n * sizeof *starts);
+        if (!starts)
+            return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            starts[i] = rows[i].phenomenon_start;
+        rc = st->ops->reserve_times(st, starts, n, err);
+        free(starts);
+    }
+    const int64_t *tids = NULL;
+    if (!rc)
+        rc = store_text_ids(st, rows, n, &tids, err);
+    int64_t first = 0;
+    if (!rc && st->ops->observation_ids)
+        rc = st->ops->observation_ids(st, n, &first, err);
+    struct stmt *s = NULL;
+    if (!rc)
+        rc = prepare_create(st, first != 0, &s, err);
+    for (size_t i = 0; !rc && i < n; i++) {
+        int step = 0;
+        for (int tries = 0; step == 0 && tries < CREATE_TRIES; tries++) {
+            st_reset(s);
+            bind_create(s, &rows[i], tids + 2 * i, run_id, first ? first + (int64_t)i : 0);
+            step = st_step(s, err);
+        }
+        if (step == 1)
+            ids[i] = st_col_int64(s, 0);
+        else
+            rc = step < 0 ? step
+                          : insitu_error_set(err, INSITU_EBUSY,
+                                             "observation of datastream %lld at %lld: other "
+                                             "writers took %d places in turn; try again",
+                                             (long long)rows[i].datastream_id,
+                                             (long long)rows[i].phenomenon_start, CREATE_TRIES);
+    }
+    st_finalize(s);
+    return rc;
 }
 
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err)

@@ -86,11 +86,17 @@ struct sql_dialect {
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column);
 /* Schema migration for a backend's init(), inside its transaction: runs through exec each
- * "-- @version N" section of schema with N > current, then records the newest version in
- * insitu_meta. *newest receives the version reached (current when nothing was run). */
+ * "-- @version N" section of schema with N > current (and N <= store_schema_upto when that
+ * is set), then records the newest version in insitu_meta. *newest receives the version
+ * reached (current when nothing was run). */
 int store_apply_schema(struct store *st, const char *schema, int current,
                        int (*exec)(struct store *st, const char *sql, insitu_error *err),
                        int *newest, insitu_error *err);
+/* The newest version of a schema (its last "-- @version N" section). */
+int store_schema_newest(const char *schema);
+/* 0: init migrates to the schema's newest version. N: to version N at most, so that tests
+ * can make a store as an older insitu made it, and migrate it. */
+extern int store_schema_upto;
 /* Appends the dialect's bbox filter for alias/table to sql, and binds nothing. */
 struct strbuf;
 void dialect_bbox_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
@@ -123,6 +129,8 @@ enum { OBS_INSERTED = 1, OBS_UPDATED = 2 };
 
 struct store_ops {
     const char *name;
+    /* The backend's schema: its "-- @version N" sections (schemas/<backend>.sql). */
+    const char *schema;
     /* 1 when this backend takes the URI. */
     int (*accepts)(const char *uri);
     int (*open)(const char *uri, unsigned flags, struct store **out, insitu_error *err);
@@ -141,8 +149,13 @@ struct store_ops {
      * transaction, SP_ROLLBACK undoes them. SP_ROLLBACK returns INSITU_ESTORE when the
      * outer transaction is gone too (SQLite rolls it back itself on some errors). */
     int (*savepoint)(struct store *st, int op, insitu_error *err);
-    /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. */
+    /* Prepared statements. SQL uses '?' placeholders; indexes start at 1. prepare fills the
+     * statement's parameter count with stmt_params_init() (the backend knows it: SQLite's
+     * sqlite3_bind_parameter_count, the '?' PostgreSQL's backend rewrote to $n), and
+     * finalize releases it with stmt_params_free(). */
     int (*prepare)(struct store *st, const char *sql, struct stmt **out, insitu_error *err);
+    /* The statement's SQL as the backend runs it (borrowed), for messages. */
+    const char *(*stmt_sql)(struct stmt *s);
     int (*bind_null)(struct stmt *s, int idx);
     int (*bind_int64)(struct stmt *s, int idx, int64_t v);
     int (*bind_double)(struct stmt *s, int idx, double v);
@@ -163,10 +176,16 @@ struct store_ops {
     /* Optional (NULL when the dialect's returning_id gives the id): the id of the row the
      * last INSERT of this connection added. */
     int64_t (*last_insert_id)(struct store *st);
-    /* Writes n observation rows (upsert on (datastream_id, phenomenon_start)); outcome[i]
-     * receives OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
+    /* Writes n observation rows as ingesters do: an upsert on (datastream_id,
+     * phenomenon_start, seq 0), the stored row of the key replaced; outcome[i] receives
+     * OBS_INSERTED or OBS_UPDATED. Inside the caller's transaction. */
     int (*put_observations)(struct store *st, const struct obs_row *rows, size_t n,
                             int64_t run_id, unsigned char *outcome, insitu_error *err);
+    /* Optional (NULL where the table's default numbers observations: PostgreSQL's
+     * sequence): reserves n new observation ids, *first to *first + n - 1, none of them
+     * ever given before (the id of a deleted observation included). Inside the caller's
+     * transaction. */
+    int (*observation_ids)(struct store *st, size_t n, int64_t *first, insitu_error *err);
     /* Optional (NULL when the backend has nothing faster than put_observations): writes rows
      * the caller knows to be new keys (each datastream's rows after all it holds, in
      * increasing time). A key that exists after all is an error, not an update. */
@@ -191,6 +210,7 @@ enum stmt_slot {
     SLOT_THING_DATASTREAMS, SLOT_TEXT_FIND, SLOT_TEXT_INSERT, SLOT_TEXT_OF,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_RUN_PREVIOUS, SLOT_RUN_SAME_CONTENT, SLOT_RUN_INSERT, SLOT_RUN_FINISH,
+    SLOT_CREATE_OBSERVATION,
     SLOT_MAX
 };
 
@@ -265,7 +285,22 @@ struct insitu_store {
 struct stmt {
     struct store *st;
     int cached; /* owned by st->slots: st_finalize() only resets it */
+    /* What st_step() checks before an execution (store.c): every parameter bound once since
+     * the statement was prepared or reset, none out of range. kinds[i] is how parameter
+     * i + 1 was bound (0: not yet); n_bound counts the bound ones. misbound: the first
+     * index bound out of range, twice, or while the statement ran (0: none), with what. */
+    int n_params, n_bound;
+    int misbound;
+    const char *misbound_why;
+    int running; /* stepped since the last reset */
+    unsigned char *kinds;
+    unsigned char kinds_inline[32];
 };
+
+/* For backends: sets up the parameter check of a statement with n parameters (0, or
+ * INSITU_ENOMEM), and releases it. */
+int stmt_params_init(struct stmt *s, int n);
+void stmt_params_free(struct stmt *s);
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
@@ -277,9 +312,19 @@ int st_prepare_cached(struct store *st, enum stmt_slot slot, const char *sql, st
                       insitu_error *err);
 /* Finalizes the cached statements: backends call it first in close(). */
 void store_release_cache(struct store *st);
+/* Runs the statement, or reads its next row: 1 a row, 0 done, < 0 an error. Before an
+ * execution it checks the bound values against the statement's placeholders: a parameter
+ * left unbound, bound twice, bound out of range or bound while the statement ran is
+ * INSITU_ESTORE, naming the statement and the parameter (in every build, on every
+ * backend: an unbound parameter would silently be NULL). */
 int st_step(struct stmt *s, insitu_error *err);
 void st_finalize(struct stmt *s);
+/* Makes the statement ready for another execution: its bound values are cleared. */
 void st_reset(struct stmt *s);
+/* The number of placeholders of the statement. */
+int st_param_count(const struct stmt *s);
+/* The st_bind_* calls return 0, or INSITU_EINVAL for an index out of range (which
+ * st_step then reports). */
 int st_bind_text(struct stmt *s, int idx, const char *v);
 int st_bind_int64(struct stmt *s, int idx, int64_t v);
 int st_bind_double(struct stmt *s, int idx, double v);
@@ -362,6 +407,14 @@ int store_recompute_summary(struct store *st, int64_t datastream_id, insitu_erro
  * group of sources they are kept and written at the group's commit. */
 int store_add_summaries(struct store *st, const struct summary_delta *d, size_t n,
                         insitu_error *err);
+
+/* Writes n observations as new entities (a SensorThings create), where put_observations
+ * replaces: each takes seq 0 of its (datastream, phenomenon start) when no row has it, else
+ * the next free seq, so that no stored observation is replaced. ids[i] receives each one's
+ * id. The caller keeps the datastreams' summaries (all rows are new). Inside the caller's
+ * transaction. */
+int store_create_observations(struct store *st, const struct obs_row *rows, size_t n,
+                              int64_t run_id, int64_t *ids, insitu_error *err);
 
 /* Resolves --thing: an id, or a name/code (error when it names several Things). */
 int store_find_thing(struct store *st, const char *id_or_name, int64_t *id, insitu_error *err);

@@ -348,7 +348,8 @@ static int pg_prepare(struct store *st, const char *sql, struct stmt **out, insi
         s->sig = calloc((size_t)nparams + 1, 1);
     }
     if (!s->sql || (nparams && (!s->values || !s->lengths || !s->formats || !s->types ||
-                                !s->sig))) {
+                                !s->sig)) ||
+        stmt_params_init(&s->base, nparams)) {
         free(s->sql);
         free(s->values);
         free(s->lengths);
@@ -585,10 +586,13 @@ static void pg_reset(struct stmt *s)
     }
 }
 
+static const char *pg_stmt_sql(struct stmt *s) { return PS(s)->sql; }
+
 static void pg_finalize(struct stmt *s)
 {
     struct pg_stmt *p = PS(s);
     pg_reset(s);
+    stmt_params_free(s);
     free(p->sql);
     free(p->sig);
     free(p->values);
@@ -642,7 +646,7 @@ static int attach_pending(struct pg_store *ps, insitu_error *err)
         const struct pending_part *p = &ps->pending[i];
         char sql[400];
         snprintf(sql, sizeof sql,
-                 "ALTER TABLE %s ADD PRIMARY KEY (datastream_id, phenomenon_start); "
+                 "ALTER TABLE %s ADD PRIMARY KEY (datastream_id, phenomenon_start, seq); "
                  "ALTER TABLE observations ATTACH PARTITION %s FOR VALUES FROM (%lld) TO (%lld)",
                  p->name, p->name, (long long)p->from, (long long)p->to);
         rc = pg_exec(ps, sql, err);
@@ -786,7 +790,7 @@ static int copy_rows(struct pg_store *ps, const char *table, const struct obs_ro
                  table);
     else
         snprintf(sql, sizeof sql,
-                 "COPY %s (seq, " OBS_PG_COLS ") FROM STDIN (FORMAT binary)",
+                 "COPY %s (pos, " OBS_PG_COLS ") FROM STDIN (FORMAT binary)",
                  table);
     PGresult *res = PQexec(ps->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
@@ -855,7 +859,8 @@ static int last_of_keys(const struct obs_row *rows, size_t n, struct strmap *las
     return repeats;
 }
 
-/* Rewrites the existing rows of the given staging rows (seq numbers, "{1,5,9}"). */
+/* Rewrites the existing rows (seq 0: an ingester's) of the given staging rows (their
+ * positions in the batch, "{1,5,9}"). */
 static int update_existing(struct pg_store *ps, const char *run, const char *seqs,
                            insitu_error *err)
 {
@@ -866,8 +871,9 @@ static int update_existing(struct pg_store *ps, const char *run, const char *seq
         "s.result_time, result = s.result, result_json = s.result_json, result_quality = "
         "s.result_quality, quality_id = s.quality_id, parameters = s.parameters, "
         "parameters_id = s.parameters_id, feature_id = s.feature_id, run_id = $1::bigint "
-        "FROM insitu_obs_stage s WHERE s.seq = ANY ($2::integer[]) AND "
-        "o.datastream_id = s.datastream_id AND o.phenomenon_start = s.phenomenon_start",
+        "FROM insitu_obs_stage s WHERE s.pos = ANY ($2::integer[]) AND "
+        "o.datastream_id = s.datastream_id AND o.phenomenon_start = s.phenomenon_start AND "
+        "o.seq = 0",
         2, NULL, params, NULL, NULL, 0);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0
                                                       : pg_error(ps, res, err, "cannot update observations");
@@ -890,7 +896,7 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
         rc = ensure_partitions(ps, rows, n, 0, err);
     if (!rc && !ps->stage_ready) {
         rc = pg_exec(ps,
-                     "CREATE TEMP TABLE IF NOT EXISTS insitu_obs_stage (seq INTEGER, "
+                     "CREATE TEMP TABLE IF NOT EXISTS insitu_obs_stage (pos INTEGER, "
                      "datastream_id BIGINT, phenomenon_start BIGINT, phenomenon_end BIGINT, "
                      "result_time BIGINT, result DOUBLE PRECISION, result_json TEXT, "
                      "result_quality TEXT, quality_id BIGINT, parameters TEXT, "
@@ -917,7 +923,7 @@ static int pg_put_observations(struct store *st, const struct obs_row *rows, siz
         ps->conn,
         repeats ? "INSERT INTO observations (" OBS_PG_COLS ", run_id) SELECT DISTINCT ON "
                   "(datastream_id, phenomenon_start) " OBS_PG_COLS ", $1::bigint FROM "
-                  "insitu_obs_stage ORDER BY datastream_id, phenomenon_start, seq DESC ON "
+                  "insitu_obs_stage ORDER BY datastream_id, phenomenon_start, pos DESC ON "
                   "CONFLICT DO NOTHING RETURNING datastream_id, phenomenon_start"
                 : "INSERT INTO observations (" OBS_PG_COLS ", run_id) SELECT " OBS_PG_COLS
                   ", $1::bigint FROM insitu_obs_stage ON CONFLICT DO NOTHING RETURNING "
@@ -1019,6 +1025,7 @@ static int pg_reserve_times(struct store *st, const int64_t *starts, size_t n,
 
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
+    .schema = insitu_schema_postgres,
     .accepts = pg_accepts,
     .open = pg_open,
     .close = pg_close,
@@ -1028,6 +1035,7 @@ const struct store_ops store_pg_ops = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .prepare = pg_prepare,
+    .stmt_sql = pg_stmt_sql,
     .bind_null = pg_bind_null,
     .bind_int64 = pg_bind_int64,
     .bind_double = pg_bind_double,

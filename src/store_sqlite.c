@@ -20,8 +20,11 @@ struct sqlite_store {
     struct store base;
     sqlite3 *db;
     void *spatialite_cache;
-    sqlite3_stmt *obs_insert, *obs_update, *obs_insert_many, *obs_update_other;
-    int64_t next_obs_id; /* 0: read max(id) at the next write */
+    sqlite3_stmt *obs_insert, *obs_update, *obs_insert_many, *obs_update_other, *obs_mark_set;
+    /* Observations are numbered here: the next id to give (0: read at the next write), and
+     * the largest id given that sqlite_sequence holds (its row 'observations'), so that the
+     * id of a deleted observation is never given again (max(id) + 1 would). */
+    int64_t next_obs_id, obs_mark;
     int bulk_journal;    /* this transaction runs with a rollback journal, not the WAL */
     int temp_file;       /* temp_store is FILE for this transaction (a group of sources) */
     int64_t deadline_us; /* set_deadline(): 0, or when statements stop */
@@ -141,6 +144,7 @@ static void sqlite_close(struct store *st)
     sqlite3_finalize(ss->obs_update);
     sqlite3_finalize(ss->obs_insert_many);
     sqlite3_finalize(ss->obs_update_other);
+    sqlite3_finalize(ss->obs_mark_set);
     if (st->in_tx || st->group)
         sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(ss->db);
@@ -236,24 +240,64 @@ static int exec_schema(struct store *st, const char *sql, insitu_error *err)
     return exec_sql((struct sqlite_store *)st, sql, err);
 }
 
+/* 0 when every foreign key of the store refers to a row, else INSITU_ESTORE naming the
+ * first that does not. */
+static int foreign_keys_hold(struct sqlite_store *ss, insitu_error *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(ss->db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+        return db_error(ss, err, "cannot check foreign keys");
+    int rc = 0, step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        rc = insitu_error_set(err, INSITU_ESTORE,
+                              "%s: row %lld of %s refers to a missing row of %s",
+                              sqlite_path(ss->base.uri), (long long)sqlite3_column_int64(s, 1),
+                              (const char *)sqlite3_column_text(s, 0),
+                              (const char *)sqlite3_column_text(s, 2));
+    else if (step != SQLITE_DONE)
+        rc = db_error(ss, err, "cannot check foreign keys");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static void end_bulk(struct sqlite_store *ss);
+
 /* Runs every "-- @version N" section of the schema with N > the store's version. */
 static int sqlite_init(struct store *st, insitu_error *err)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
     if (st->flags & INSITU_OPEN_READONLY)
         return insitu_error_set(err, INSITU_EUSAGE, "%s: store opened read-only", st->uri);
-    int rc = exec_sql(ss, "BEGIN IMMEDIATE", err);
-    if (rc)
-        return rc;
-    int newest;
-    rc = store_apply_schema(st, insitu_schema_sqlite, sqlite_schema_version(st), exec_schema,
-                            &newest, err);
-    if (rc) {
-        sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
-        insitu_error_prefix(err, "schema migration to version %d failed", newest);
-        return rc;
+    /* a migration may copy whole tables (version 5): like a bulk ingest, alone on the store
+     * it writes with a rollback journal (new pages written once, not to the WAL and again
+     * at the checkpoint), and it sorts (index builds) in temporary files, not in memory
+     * (10M observations' id index held ~700 MiB) */
+    if (sqlite_schema_version(st) < store_schema_newest(insitu_schema_sqlite)) {
+        ss->bulk_journal = set_journal_mode(ss, "DELETE");
+        ss->temp_file =
+            sqlite3_exec(ss->db, "PRAGMA temp_store = FILE", NULL, NULL, NULL) == SQLITE_OK;
     }
-    return exec_sql(ss, "COMMIT", err);
+    /* a migration may rebuild a table that others refer to (version 5): with foreign keys
+     * on, dropping the old one would delete the rows that refer to it (SQLite's way to
+     * change a table: https://sqlite.org/lang_altertable.html#otheralter). They are checked
+     * before the commit instead. The setting cannot change inside a transaction. */
+    int rc = exec_sql(ss, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", err);
+    int current = 0, newest = 0;
+    if (!rc) {
+        current = sqlite_schema_version(st);
+        rc = store_apply_schema(st, insitu_schema_sqlite, current, exec_schema, &newest, err);
+    }
+    if (!rc && newest != current)
+        rc = foreign_keys_hold(ss, err);
+    if (rc && newest)
+        insitu_error_prefix(err, "schema migration to version %d failed", newest);
+    if (!rc)
+        rc = exec_sql(ss, "COMMIT", err);
+    if (rc)
+        sqlite3_exec(ss->db, "ROLLBACK", NULL, NULL, NULL);
+    int on = exec_sql(ss, "PRAGMA foreign_keys = ON", rc ? NULL : err);
+    end_bulk(ss);
+    return rc ? rc : on;
 }
 
 /* Sets the journal mode; returns 1 when the mode is now `mode`. Changing away from WAL
@@ -347,11 +391,18 @@ static int sqlite_prepare(struct store *st, const char *sql, struct stmt **out, 
         return db_error(ss, err, "cannot prepare statement");
     }
     s->base.st = st;
+    if (stmt_params_init(&s->base, sqlite3_bind_parameter_count(s->s))) {
+        sqlite3_finalize(s->s);
+        free(s);
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    }
     *out = &s->base;
     return 0;
 }
 
 #define SQ(x) (((struct sqlite_stmt *)(x))->s)
+
+static const char *sqlite_stmt_sql(struct stmt *s) { return sqlite3_sql(SQ(s)); }
 
 static int sqlite_bind_null(struct stmt *s, int i) { return sqlite3_bind_null(SQ(s), i); }
 static int sqlite_bind_int64(struct stmt *s, int i, int64_t v)
@@ -418,6 +469,7 @@ static void sqlite_reset(struct stmt *s)
 static void sqlite_finalize(struct stmt *s)
 {
     sqlite3_finalize(SQ(s));
+    stmt_params_free(s);
     free(s);
 }
 static int64_t sqlite_changes(struct store *st)
@@ -432,10 +484,10 @@ static int64_t sqlite_last_insert_id(struct store *st)
 
 /* Binds the value columns of an observation from index `first` on: phenomenon_end,
  * result_time, result, result_json, result_quality, quality_id, parameters,
- * parameters_id, feature_id, run_id. tid: the texts' obs_texts ids, 0 where the row keeps
- * the text itself (store_text_ids). */
-static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
-                            const int64_t *tid, int64_t run_id)
+ * parameters_id, feature_id, run_id (OBS_VALUES of them). tid: the texts' obs_texts ids, 0
+ * where the row keeps the text itself (store_text_ids). Returns the index after them. */
+static int bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
+                           const int64_t *tid, int64_t run_id)
 {
     int i = first;
     if (r->phenomenon_end == INSITU_TIME_NONE)
@@ -463,7 +515,8 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
         sqlite3_bind_int64(s, i++, r->feature_id);
     else
         sqlite3_bind_null(s, i++);
-    sqlite3_bind_int64(s, i, run_id);
+    sqlite3_bind_int64(s, i++, run_id);
+    return i;
 }
 
 /* Rows per multi-row INSERT: one statement per OBS_CHUNK rows halves the per-row cost (256:
@@ -472,7 +525,7 @@ static void bind_obs_values(sqlite3_stmt *s, int first, const struct obs_row *r,
  * journal, where one that can copies every page it touches there first (inside a group of
  * sources, once per statement: most of a SWOT pass's writes). An existing key is then
  * updated, as before; the other constraints (NOT NULL keys) the writer guarantees. */
-enum { OBS_CHUNK = 256, OBS_COLS = 13 };
+enum { OBS_CHUNK = 256 };
 
 #define OBS_INSERT_COLS                                                                       \
     "INSERT OR IGNORE INTO observations (datastream_id, phenomenon_start, id, phenomenon_end, " \
@@ -490,6 +543,8 @@ static int prepare(struct sqlite_store *ss, const char *sql, sqlite3_stmt **out,
     return 0;
 }
 
+static int read_obs_ids(struct sqlite_store *ss, insitu_error *err);
+
 static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
 {
     struct strbuf many = {0};
@@ -506,43 +561,94 @@ static int prepare_obs_statements(struct sqlite_store *ss, insitu_error *err)
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
                      "result_json = ?, result_quality = ?, quality_id = ?, parameters = ?, "
                      "parameters_id = ?, feature_id = ?, "
-                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ?",
+                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND seq = 0",
                      &ss->obs_update, err);
     if (!rc)
         rc = prepare(ss,
                      "UPDATE observations SET phenomenon_end = ?, result_time = ?, result = ?, "
                      "result_json = ?, result_quality = ?, quality_id = ?, parameters = ?, "
                      "parameters_id = ?, feature_id = ?, "
-                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND id <> ?",
+                     "run_id = ? WHERE datastream_id = ? AND phenomenon_start = ? AND seq = 0 "
+                     "AND id <> ?",
                      &ss->obs_update_other, err);
-    if (rc)
-        return rc;
-    if (ss->next_obs_id == 0) {
-        sqlite3_stmt *s;
-        if (sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(id), 0) + 1 FROM observations", -1,
-                               &s, NULL) != SQLITE_OK)
-            return db_error(ss, err, "cannot read observation ids");
-        ss->next_obs_id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
-        sqlite3_finalize(s);
-    }
-    return 0;
+    return rc ? rc : read_obs_ids(ss, err);
 }
 
-static void bind_obs_row(sqlite3_stmt *s, int first, const struct obs_row *r,
-                         const int64_t *tid, int64_t id, int64_t run_id)
+/* Binds an observation's key, id and values from index `first` on; returns the index
+ * after them. */
+static int bind_obs_row(sqlite3_stmt *s, int first, const struct obs_row *r,
+                        const int64_t *tid, int64_t id, int64_t run_id)
 {
     sqlite3_bind_int64(s, first, r->datastream_id);
     sqlite3_bind_int64(s, first + 1, r->phenomenon_start);
     sqlite3_bind_int64(s, first + 2, id);
-    bind_obs_values(s, first + 3, r, tid, run_id);
+    return bind_obs_values(s, first + 3, r, tid, run_id);
 }
 
-static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, const char *what,
+/* The bulk statements bind sqlite3 statements directly (millions of values, past the
+ * checks of st_step): `next`, the index after the last one bound, must be one past the
+ * statement's placeholders, or the statement does not run (an unbound value would silently
+ * be NULL). One comparison per execution. */
+static int step_done(struct sqlite_store *ss, sqlite3_stmt *s, int next, const char *what,
                      insitu_error *err)
 {
+    int want = sqlite3_bind_parameter_count(s);
+    if (next != want + 1) {
+        sqlite3_clear_bindings(s);
+        return insitu_error_set(err, INSITU_ESTORE,
+                                "bound values do not match the statement: %d bound for %d "
+                                "placeholders: %.300s",
+                                next - 1, want, sqlite3_sql(s));
+    }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : db_error(ss, err, what);
+}
+
+/* Reads where the observations' numbering is (once per transaction): the next id is past
+ * both the largest id stored and the largest ever given. */
+static int read_obs_ids(struct sqlite_store *ss, insitu_error *err)
+{
+    if (ss->next_obs_id)
+        return 0;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(ss->db,
+                           "SELECT coalesce((SELECT max(id) FROM observations), 0), "
+                           "(SELECT max(seq) FROM sqlite_sequence WHERE name = 'observations')",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_error(ss, err, "cannot read observation ids");
+    int rc = sqlite3_step(s) == SQLITE_ROW ? 0 : db_error(ss, err, "cannot read observation ids");
+    int64_t stored = rc ? 0 : sqlite3_column_int64(s, 0);
+    int has_mark = !rc && sqlite3_column_type(s, 1) != SQLITE_NULL;
+    int64_t mark = has_mark ? sqlite3_column_int64(s, 1) : 0;
+    sqlite3_finalize(s);
+    /* the row is made by schema version 5; a store that lost it gets it back */
+    if (!rc && !has_mark)
+        rc = exec_sql(ss, "INSERT INTO sqlite_sequence (name, seq) VALUES ('observations', 0)",
+                      err);
+    if (rc)
+        return rc;
+    ss->obs_mark = mark;
+    ss->next_obs_id = (stored > mark ? stored : mark) + 1;
+    return 0;
+}
+
+/* Records in sqlite_sequence the largest observation id given so far (in the transaction
+ * that gave it: a rollback takes both back). */
+static int keep_obs_mark(struct sqlite_store *ss, insitu_error *err)
+{
+    int64_t last = ss->next_obs_id - 1;
+    if (last <= ss->obs_mark)
+        return 0;
+    int rc = prepare(ss, "UPDATE sqlite_sequence SET seq = ? WHERE name = 'observations'",
+                     &ss->obs_mark_set, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(ss->obs_mark_set, 1, last);
+    rc = step_done(ss, ss->obs_mark_set, 2, "cannot record observation ids", err);
+    if (!rc)
+        ss->obs_mark = last;
+    return rc;
 }
 
 /* Writes rows one by one: insert, else update (an existing key). */
@@ -552,8 +658,8 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows,
 {
     for (size_t i = 0; i < n; i++) {
         const int64_t *tid = tids + 2 * i;
-        bind_obs_row(ss->obs_insert, 1, &rows[i], tid, ss->next_obs_id, run_id);
-        int rc = step_done(ss, ss->obs_insert, "cannot insert observation", err);
+        int next = bind_obs_row(ss->obs_insert, 1, &rows[i], tid, ss->next_obs_id, run_id);
+        int rc = step_done(ss, ss->obs_insert, next, "cannot insert observation", err);
         if (rc)
             return rc;
         if (sqlite3_changes(ss->db) == 1) {
@@ -561,10 +667,10 @@ static int put_rows_single(struct sqlite_store *ss, const struct obs_row *rows,
             outcome[i] = OBS_INSERTED;
             continue;
         }
-        bind_obs_values(ss->obs_update, 1, &rows[i], tid, run_id);
-        sqlite3_bind_int64(ss->obs_update, 11, rows[i].datastream_id);
-        sqlite3_bind_int64(ss->obs_update, 12, rows[i].phenomenon_start);
-        rc = step_done(ss, ss->obs_update, "cannot update observation", err);
+        next = bind_obs_values(ss->obs_update, 1, &rows[i], tid, run_id);
+        sqlite3_bind_int64(ss->obs_update, next++, rows[i].datastream_id);
+        sqlite3_bind_int64(ss->obs_update, next++, rows[i].phenomenon_start);
+        rc = step_done(ss, ss->obs_update, next, "cannot update observation", err);
         if (rc)
             return rc;
         outcome[i] = OBS_UPDATED;
@@ -579,10 +685,11 @@ static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows,
                           insitu_error *err)
 {
     int64_t first_id = ss->next_obs_id;
+    int next = 1;
     for (int i = 0; i < OBS_CHUNK; i++)
-        bind_obs_row(ss->obs_insert_many, 1 + i * OBS_COLS, &rows[i], tids + 2 * i,
-                     first_id + i, run_id);
-    int rc = step_done(ss, ss->obs_insert_many, "cannot insert observations", err);
+        next = bind_obs_row(ss->obs_insert_many, next, &rows[i], tids + 2 * i, first_id + i,
+                            run_id);
+    int rc = step_done(ss, ss->obs_insert_many, next, "cannot insert observations", err);
     if (rc)
         return rc;
     ss->next_obs_id += OBS_CHUNK;
@@ -592,11 +699,11 @@ static int put_rows_chunk(struct sqlite_store *ss, const struct obs_row *rows,
     }
     sqlite3_stmt *upd = ss->obs_update_other;
     for (int i = 0; i < OBS_CHUNK; i++) {
-        bind_obs_values(upd, 1, &rows[i], tids + 2 * i, run_id);
-        sqlite3_bind_int64(upd, 11, rows[i].datastream_id);
-        sqlite3_bind_int64(upd, 12, rows[i].phenomenon_start);
-        sqlite3_bind_int64(upd, 13, first_id + i);
-        rc = step_done(ss, upd, "cannot update observation", err);
+        next = bind_obs_values(upd, 1, &rows[i], tids + 2 * i, run_id);
+        sqlite3_bind_int64(upd, next++, rows[i].datastream_id);
+        sqlite3_bind_int64(upd, next++, rows[i].phenomenon_start);
+        sqlite3_bind_int64(upd, next++, first_id + i);
+        rc = step_done(ss, upd, next, "cannot update observation", err);
         if (rc)
             return rc;
         outcome[i] = sqlite3_changes(ss->db) ? OBS_UPDATED : OBS_INSERTED;
@@ -622,7 +729,18 @@ static int sqlite_put_observations(struct store *st, const struct obs_row *rows,
     sqlite3_clear_bindings(ss->obs_insert_many);
     sqlite3_clear_bindings(ss->obs_update);
     sqlite3_clear_bindings(ss->obs_update_other);
-    return rc;
+    return rc ? rc : keep_obs_mark(ss, err);
+}
+
+static int sqlite_observation_ids(struct store *st, size_t n, int64_t *first, insitu_error *err)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)st;
+    int rc = read_obs_ids(ss, err);
+    if (rc)
+        return rc;
+    *first = ss->next_obs_id;
+    ss->next_obs_id += (int64_t)n;
+    return keep_obs_mark(ss, err);
 }
 
 /* The progress handler: nonzero stops the running statement (SQLITE_INTERRUPT). */
@@ -643,6 +761,7 @@ static void sqlite_set_deadline(struct store *st, int64_t deadline_us)
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .schema = insitu_schema_sqlite,
     .accepts = sqlite_accepts,
     .open = sqlite_open,
     .close = sqlite_close,
@@ -653,6 +772,7 @@ const struct store_ops store_sqlite_ops = {
     .rollback = sqlite_rollback,
     .savepoint = sqlite_savepoint,
     .prepare = sqlite_prepare,
+    .stmt_sql = sqlite_stmt_sql,
     .bind_null = sqlite_bind_null,
     .bind_int64 = sqlite_bind_int64,
     .bind_double = sqlite_bind_double,
@@ -670,5 +790,6 @@ const struct store_ops store_sqlite_ops = {
     .changes = sqlite_changes,
     .last_insert_id = sqlite_last_insert_id,
     .put_observations = sqlite_put_observations,
+    .observation_ids = sqlite_observation_ids,
     .set_deadline = sqlite_set_deadline,
 };

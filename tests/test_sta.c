@@ -750,7 +750,7 @@ static void test_deep_insert(void)
     CU_ASSERT_PTR_NOT_NULL(str(j, "phenomenonTime"));
     json_decref(j);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 3);
-    /* one Observation per time in a series: the same time again replaces it */
+    /* a POST creates: the same time again is another Observation, the first one stays */
     j = call("POST", "/v1.1/Datastreams(8)/Observations",
              "{\"result\": 1, \"phenomenonTime\": \"2012-06-26T11:00:00Z\"}");
     int64_t first = num(j, "@iot.id");
@@ -758,10 +758,15 @@ static void test_deep_insert(void)
     j = call("POST", "/v1.1/Datastreams(8)/Observations",
              "{\"result\": 2, \"phenomenonTime\": \"2012-06-26T11:00:00Z\"}");
     CU_ASSERT_EQUAL(status, 201);
-    CU_ASSERT_EQUAL(num(j, "@iot.id"), first);
+    CU_ASSERT_TRUE(num(j, "@iot.id") > first);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result")), 2);
     json_decref(j);
-    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 4);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), 5);
+    char url1[64];
+    snprintf(url1, sizeof url1, "/v1.1/Observations(%lld)", (long long)first);
+    j = get(url1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result")), 1);
+    json_decref(j);
     j = call("DELETE", "/v1.1/Observations(0)", NULL);
     CU_ASSERT_EQUAL(status, 404);
     json_decref(j);
@@ -782,14 +787,22 @@ static void test_deep_insert(void)
             "%201&$count=true");
     CU_ASSERT_EQUAL(num(j, "@iot.count"), 1);
     json_decref(j);
-    /* an identical ObservedProperty is the same entity */
+    /* an ObservedProperty of the same name and definition is a new entity, with its own
+     * description */
     j = call("POST", "/v1.1/ObservedProperties",
              "{\"name\":\"temperature\",\"definition\":\"http://example.org/t\","
              "\"description\":\"again\"}");
     CU_ASSERT_EQUAL(status, 201);
-    CU_ASSERT_EQUAL(num(j, "@iot.id"), tu_int(store, "SELECT observed_property_id FROM "
-                                                     "datastreams WHERE id = 8"));
+    int64_t deep_property = tu_int(store, "SELECT observed_property_id FROM datastreams WHERE "
+                                          "id = 8");
+    CU_ASSERT_TRUE(num(j, "@iot.id") > deep_property);
+    CU_ASSERT_STRING_EQUAL(str(j, "description"), "again");
     json_decref(j);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observed_properties WHERE id = %lld AND "
+                              "description <> 'again'",
+             (long long)deep_property);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 1);
     /* a new Location linked to a Thing becomes its location, with a HistoricalLocation */
     j = call("POST", "/v1.1/Things(8)/Locations",
              "{\"name\":\"moved\",\"description\":\"x\",\"encodingType\":\"application/geo+json\","
@@ -875,6 +888,52 @@ static void test_create_errors(void)
     CU_ASSERT_EQUAL(things_count(), before);
 }
 
+/* A Datastream's properties are stored, however it is created (issue 15: the INSERT bound
+ * one value fewer than its placeholders, and properties came back null). */
+static void test_datastream_properties(void)
+{
+    const char *ds = "\"name\":\"with properties\",\"description\":\"d\","
+                     "\"observationType\":\"x\",\"unitOfMeasurement\":{\"name\":\"u\","
+                     "\"symbol\":\"u\",\"definition\":\"u\"},\"properties\":{\"k\":\"v\","
+                     "\"n\":2},\"Sensor\":{\"@iot.id\":1},\"ObservedProperty\":"
+                     "{\"@iot.id\":1}";
+    char body[1024];
+    const char *how[3] = {"/v1.1/Datastreams", "/v1.1/Things(1)/Datastreams", "/v1.1/Things"};
+    for (int k = 0; k < 3; k++) {
+        if (k == 0)
+            snprintf(body, sizeof body, "{%s,\"Thing\":{\"@iot.id\":1}}", ds);
+        else if (k == 1)
+            snprintf(body, sizeof body, "{%s}", ds);
+        else
+            snprintf(body, sizeof body, "{\"name\":\"t\",\"description\":\"d\","
+                                        "\"Datastreams\":[{%s}]}", ds);
+        json_t *j = call("POST", how[k], body);
+        CU_ASSERT_EQUAL_FATAL(status, 201);
+        int64_t id = num(j, "@iot.id");
+        json_decref(j);
+        char url[96], sql[128];
+        if (k == 2) {
+            snprintf(url, sizeof url, "/v1.1/Things(%lld)/Datastreams", (long long)id);
+            j = get(url);
+            id = num(json_array_get(json_object_get(j, "value"), 0), "@iot.id");
+            json_decref(j);
+        }
+        snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)id);
+        j = get(url);
+        json_t *props = json_object_get(j, "properties");
+        CU_ASSERT_STRING_EQUAL(str(props, "k"), "v");
+        CU_ASSERT_EQUAL(num(props, "n"), 2);
+        json_decref(j);
+        snprintf(sql, sizeof sql, "SELECT properties FROM datastreams WHERE id = %lld",
+                 (long long)id);
+        char *stored = tu_text(store, sql);
+        CU_ASSERT_STRING_EQUAL(stored, "{\"k\":\"v\",\"n\":2}");
+        free(stored);
+        json_decref(call("DELETE", url, NULL));
+        CU_ASSERT_EQUAL(status, 200);
+    }
+}
+
 static void test_update(void)
 {
     json_t *j = call("PATCH", "/v1.1/Things(8)", "{\"name\":\"oven 2\"}");
@@ -907,10 +966,23 @@ static void test_update(void)
     json_decref(j);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 1"), 2);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 8"), n8 - 1);
+    /* onto a time datastream 1 has already: both are kept, the moved one after the other */
     j = call("PATCH", url, "{\"phenomenonTime\":\"2024-01-24T13:31:00Z\"}");
-    CU_ASSERT_EQUAL(status, 409); /* datastream 1 has one at that time */
-    CU_ASSERT_TRUE(message_has(j, "already has an Observation at this phenomenonTime"));
+    CU_ASSERT_EQUAL(status, 200);
     json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations WHERE datastream_id = 1 AND "
+                                  "phenomenon_start = (SELECT phenomenon_start FROM observations "
+                                  "WHERE datastream_id = 1 AND seq = 1)"),
+                    2);
+    char moved[160];
+    snprintf(moved, sizeof moved, "SELECT seq FROM observations WHERE id = %lld", (long long)oid);
+    CU_ASSERT_EQUAL(tu_int(store, moved), 1);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT n_obs FROM datastreams WHERE id = 1"), 2);
+    /* a PATCH that keeps the start keeps the place */
+    j = call("PATCH", url, "{\"phenomenonTime\":\"2024-01-24T13:31:00Z/2024-01-24T14:00:00Z\"}");
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, moved), 1);
     j = call("PATCH", "/v1.1/Things(8)", "{\"Datastreams\":[{\"name\":\"new\"}]}");
     CU_ASSERT_EQUAL(status, 400);
     CU_ASSERT_TRUE(message_has(j, "it cannot create them"));
@@ -1093,9 +1165,10 @@ static void test_provenance(void)
     CU_ASSERT_EQUAL(tu_int(store, sql), 4);
     s = tu_text(store, "SELECT n_observations || ' ' || n_inserted || ' ' || n_updated || ' ' "
                        "|| n_things FROM ingest_runs WHERE ingester = 'sta'");
-    /* written: 2 deep, 4 single POSTs (one replacing another), 2 in the cascade test, 3 by
-     * CreateObservations; the Things: oven (deleted since) */
-    CU_ASSERT_STRING_EQUAL(s, "11 10 1 1");
+    /* written: 2 deep, 4 single POSTs, 2 in the cascade test, 3 by CreateObservations, each
+     * a new one; the Things: oven (deleted since), and the one of a Datastream's
+     * properties */
+    CU_ASSERT_STRING_EQUAL(s, "11 11 0 2");
     free(s);
     CU_ASSERT_TRUE(tu_int(store, "SELECT n_deleted FROM ingest_runs WHERE ingester = 'sta'") >=
                    10);
@@ -1348,6 +1421,150 @@ static void test_historical_location_current(void)
     json_decref(j);
 }
 
+/* The id of the entity a POST of body to url created (its Location header's), 0 unless
+ * 201. */
+static int64_t post_id(const char *url, const char *body)
+{
+    json_decref(call("POST", url, body));
+    const char *open = strrchr(location, '(');
+    return status == 201 && open ? strtoll(open + 1, NULL, 10) : 0;
+}
+
+/* Issue 15: a POST creates a new entity, never finds or replaces a stored one. Two
+ * Observations of one Datastream starting at one time (06:00 and 06:00/06:59, two replicate
+ * samples) are two entities, in the series in (time, creation) order, paged stably;
+ * CreateObservations creates too; two deep inserts of the same ObservedProperty make two,
+ * and both can be deleted (as the OGC test suite does). */
+static void test_creates_are_new(void)
+{
+    int64_t a = post_id("/v1.1/Datastreams(5)/Observations",
+                        "{\"phenomenonTime\":\"2030-05-01T06:00:00Z\",\"result\":1}");
+    int64_t b = post_id("/v1.1/Datastreams(5)/Observations",
+                        "{\"phenomenonTime\":\"2030-05-01T06:00:00Z/2030-05-01T06:59:00Z\","
+                        "\"result\":2}");
+    CU_ASSERT_TRUE(a > 0 && b > a);
+    json_t *j = call("POST", "/v1.1/CreateObservations",
+                     "[{\"Datastream\":{\"@iot.id\":5},\"components\":[\"phenomenonTime\","
+                     "\"result\"],\"dataArray\":[[\"2030-05-01T06:00:00Z\",3],"
+                     "[\"2030-05-01T06:00:00Z\",4],[\"2030-05-01T07:00:00Z\",5]]}]");
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(json_array_size(j), 3);
+    const char *l0 = json_string_value(json_array_get(j, 0));
+    const char *l1 = json_string_value(json_array_get(j, 1));
+    CU_ASSERT_TRUE(l0 && l1 && strcmp(l0, l1) != 0);
+    json_decref(j);
+    const char *series = "/v1.1/Datastreams(5)/Observations?$filter=year(phenomenonTime)%20eq"
+                         "%202030&$select=id,result,phenomenonTime&$count=true";
+    j = get(series);
+    json_t *v = json_object_get(j, "value");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 5);
+    CU_ASSERT_EQUAL_FATAL(json_array_size(v), 5);
+    for (int i = 0; i < 5; i++) /* 06:00 four times in the order they came, then 07:00 */
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(v, i), "result")),
+                        i + 1);
+    CU_ASSERT_EQUAL(num(json_array_get(v, 0), "@iot.id"), a);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(v, 1), "phenomenonTime"),
+                           "2030-05-01T06:00:00Z/2030-05-01T06:59:00Z");
+    json_decref(j);
+    /* descending: the reverse; one per page: each once */
+    j = get("/v1.1/Datastreams(5)/Observations?$filter=year(phenomenonTime)%20eq%202030&"
+            "$orderby=phenomenonTime%20desc&$select=result");
+    v = json_object_get(j, "value");
+    for (int i = 0; i < 5 && i < (int)json_array_size(v); i++)
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(v, i), "result")),
+                        5 - i);
+    json_decref(j);
+    int seen = 0, order_ok = 1;
+    for (int skip = 0; skip < 6; skip++) {
+        char url[256];
+        snprintf(url, sizeof url, "/v1.1/Observations?$filter=Datastream/id%%20eq%%205%%20and%%20"
+                                  "year(phenomenonTime)%%20eq%%202030&$top=1&$skip=%d&"
+                                  "$select=result",
+                 skip);
+        j = get(url);
+        v = json_object_get(j, "value");
+        if (json_array_size(v) == 1) {
+            seen++;
+            order_ok &= json_integer_value(json_object_get(json_array_get(v, 0), "result")) ==
+                        skip + 1;
+        }
+        json_decref(j);
+    }
+    CU_ASSERT_EQUAL(seen, 5);
+    CU_ASSERT_TRUE(order_ok);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations WHERE datastream_id = 5 AND "
+                                  "phenomenon_start = 1903845600000000"),
+                    4);
+    /* the same ObservedProperty deep-inserted twice: two entities, both deleted */
+    const char *ds = "{\"name\":\"d\",\"description\":\"d\",\"observationType\":\"x\","
+                     "\"unitOfMeasurement\":{\"name\":\"u\",\"symbol\":\"u\",\"definition\":"
+                     "\"u\"},\"Thing\":{\"@iot.id\":1},\"Sensor\":{\"@iot.id\":1},"
+                     "\"ObservedProperty\":{\"name\":\"same\",\"definition\":\"http://same\","
+                     "\"description\":\"%s\"}}";
+    char body[600], url[96];
+    int64_t props[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(body, sizeof body, ds, k ? "second" : "first");
+        int64_t d = post_id("/v1.1/Datastreams", body);
+        CU_ASSERT_TRUE_FATAL(d > 0);
+        snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)/ObservedProperty", (long long)d);
+        j = get(url);
+        props[k] = num(j, "@iot.id");
+        CU_ASSERT_STRING_EQUAL(str(j, "description"), k ? "second" : "first");
+        json_decref(j);
+    }
+    CU_ASSERT_NOT_EQUAL(props[0], props[1]);
+    for (int k = 0; k < 2; k++) {
+        snprintf(url, sizeof url, "/v1.1/ObservedProperties(%lld)", (long long)props[k]);
+        json_decref(call("DELETE", url, NULL));
+        CU_ASSERT_EQUAL(status, 200);
+    }
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observed_properties WHERE definition = "
+                                  "'http://same'"),
+                    0);
+}
+
+/* Issue 15: the id of a deleted entity is never given to another (SQLite would give the
+ * largest again): for each entity set, the newest entity deleted, the next POST gets a new
+ * id. */
+static void test_ids_not_reused(void)
+{
+    static const char *const sets[][2] = {
+        {"/v1.1/Things", "{\"name\":\"t\",\"description\":\"d\"}"},
+        {"/v1.1/Locations", "{\"name\":\"l\",\"description\":\"d\",\"encodingType\":"
+                            "\"application/geo+json\",\"location\":{\"type\":\"Point\","
+                            "\"coordinates\":[5,5]}}"},
+        {"/v1.1/HistoricalLocations", "{\"time\":\"2020-01-01T00:00:00Z\",\"Thing\":"
+                                      "{\"@iot.id\":1}}"},
+        {"/v1.1/Sensors", "{\"name\":\"s\",\"description\":\"d\",\"encodingType\":"
+                          "\"text/plain\",\"metadata\":\"m\"}"},
+        {"/v1.1/ObservedProperties", "{\"name\":\"p\",\"definition\":\"http://p\","
+                                     "\"description\":\"d\"}"},
+        {"/v1.1/Datastreams", "{\"name\":\"d\",\"description\":\"d\",\"observationType\":\"x\","
+                              "\"unitOfMeasurement\":{\"name\":\"u\",\"symbol\":\"u\","
+                              "\"definition\":\"u\"},\"Thing\":{\"@iot.id\":1},\"Sensor\":"
+                              "{\"@iot.id\":1},\"ObservedProperty\":{\"@iot.id\":1}}"},
+        {"/v1.1/FeaturesOfInterest", "{\"name\":\"f\",\"description\":\"d\",\"encodingType\":"
+                                     "\"application/geo+json\",\"feature\":{\"type\":"
+                                     "\"Point\",\"coordinates\":[6,6]}}"},
+        {"/v1.1/Observations", "{\"Datastream\":{\"@iot.id\":1},\"FeatureOfInterest\":"
+                               "{\"@iot.id\":1},\"phenomenonTime\":\"2031-01-01T00:00:00Z\","
+                               "\"result\":1}"}};
+    for (size_t k = 0; k < sizeof sets / sizeof *sets; k++) {
+        int64_t first = post_id(sets[k][0], sets[k][1]);
+        CU_ASSERT_TRUE_FATAL(first > 0);
+        char url[96];
+        snprintf(url, sizeof url, "%s(%lld)", sets[k][0], (long long)first);
+        json_decref(call("DELETE", url, NULL));
+        CU_ASSERT_EQUAL(status, 200);
+        int64_t next = post_id(sets[k][0], sets[k][1]);
+        if (next <= first)
+            printf("# %s: %lld deleted, then %lld given\n", sets[k][0], (long long)first,
+                   (long long)next);
+        CU_ASSERT_TRUE(next > first);
+    }
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -1366,6 +1583,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "answers larger than the limit are refused", test_answer_limit);
     CU_add_test(s, "POST with deep insert and links", test_deep_insert);
     CU_add_test(s, "POST errors leave the store as it was", test_create_errors);
+    CU_add_test(s, "a Datastream's properties are kept", test_datastream_properties);
     CU_add_test(s, "PATCH and PUT", test_update);
     CU_add_test(s, "DELETE and its cascades", test_delete);
     CU_add_test(s, "CreateObservations (dataArray)", test_create_observations);
@@ -1374,6 +1592,9 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "validTime: written, read, filtered, ordered, patched", test_valid_time);
     CU_add_test(s, "a later HistoricalLocation moves its Thing, an earlier one is history",
                 test_historical_location_current);
+    CU_add_test(s, "a POST creates a new entity, beside any of the same time or name",
+                test_creates_are_new);
+    CU_add_test(s, "the id of a deleted entity is not given again", test_ids_not_reused);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }

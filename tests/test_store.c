@@ -3,6 +3,7 @@
  * creation and migration, upserts by natural key, locations and their history, bulk
  * observations, transactions, lookups, spatial filters, read-only opening.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,7 +31,7 @@ static int suite_clean(void)
 static struct store *S(void) { return &store->base; }
 
 /* The newest schema version, which init brings every older store to. */
-#define NEWEST_VERSION 4
+#define NEWEST_VERSION 5
 
 static void test_init_idempotent(void)
 {
@@ -210,6 +211,133 @@ static void test_put_observations(void)
     CU_ASSERT_EQUAL(tu_int(store, sql), 1);
     /* ids are unique and stable across the update */
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(DISTINCT id) - count(*) FROM observations"), 0);
+}
+
+/* Observations created as new entities (the SensorThings API) beside ingested ones: a
+ * create at a start that is taken takes the next seq; an ingest rewrites its own row (seq 0)
+ * and leaves the others; ids are never given twice, a deleted one included. */
+static void test_create_observations(void)
+{
+    insitu_error err;
+    int64_t ds = make_datastream("CREATE");
+    struct obs_row ingested = {ds, 5000, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 1.0, NULL,
+                               NULL, NULL, 0};
+    unsigned char outcome;
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &ingested, 1, 11, &outcome, &err), 0);
+    CU_ASSERT_EQUAL(outcome, OBS_INSERTED);
+    /* two replicates at the ingested start (one an interval), one at a free start */
+    struct obs_row created[3] = {
+        {ds, 5000, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 2.0, NULL, "q", NULL, 0},
+        {ds, 5000, 5999, INSITU_TIME_NONE, 1, 3.0, NULL, "q", "{\"n\":1}", 0},
+        {ds, 7000, INSITU_TIME_NONE, 7100, 0, 0, "\"text\"", NULL, NULL, 0}};
+    int64_t ids[3] = {0, 0, 0};
+    CU_ASSERT_EQUAL(store_create_observations(S(), created, 3, 12, ids, &err), 0);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    CU_ASSERT_TRUE(ids[0] > 0 && ids[1] > 0 && ids[2] > 0);
+    CU_ASSERT_TRUE(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM observations_text WHERE datastream_id = %lld AND ((seq = 0 AND "
+             "phenomenon_start = 5000 AND result = 1 AND run_id = 11) OR (seq = 1 AND id = %lld "
+             "AND result = 2 AND result_quality = 'q') OR (seq = 2 AND id = %lld AND "
+             "phenomenon_end = 5999 AND parameters = '{\"n\":1}') OR (seq = 0 AND id = %lld AND "
+             "phenomenon_start = 7000 AND result_json = '\"text\"' AND result_time = 7100 AND "
+             "run_id = 12))",
+             (long long)ds, (long long)ids[0], (long long)ids[1], (long long)ids[2]);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 4);
+    /* a re-ingest rewrites its own row only */
+    ingested.result = 9;
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &ingested, 1, 13, &outcome, &err), 0);
+    CU_ASSERT_EQUAL(outcome, OBS_UPDATED);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT sum(result) FROM observations WHERE datastream_id = %lld AND "
+             "phenomenon_start = 5000",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 9 + 2 + 3);
+    /* the newest observation deleted: the next one gets a new id */
+    int64_t newest = tu_int(store, "SELECT max(id) FROM observations");
+    snprintf(sql, sizeof sql, "DELETE FROM observations WHERE id = %lld", (long long)newest);
+    CU_ASSERT_EQUAL(st_exec(S(), sql, &err), 0);
+    int64_t again = 0;
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(store_create_observations(S(), created, 1, 14, &again, &err), 0);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    CU_ASSERT_TRUE(again > newest);
+    /* ... and by the ingest path */
+    snprintf(sql, sizeof sql, "DELETE FROM observations WHERE id = %lld", (long long)again);
+    CU_ASSERT_EQUAL(st_exec(S(), sql, &err), 0);
+    struct obs_row later = ingested;
+    later.phenomenon_start = 8000;
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL(S()->ops->put_observations(S(), &later, 1, 15, &outcome, &err), 0);
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT id FROM observations WHERE datastream_id = %lld AND phenomenon_start = 8000",
+             (long long)ds);
+    CU_ASSERT_TRUE(tu_int(store, sql) > again);
+}
+
+struct racer {
+    const char *uri;
+    struct obs_row row;
+    int64_t id;
+    int rc;
+};
+
+/* A second writer creating an observation on its own connection. */
+static void *race_create(void *arg)
+{
+    struct racer *r = arg;
+    insitu_store *st;
+    insitu_error err;
+    r->rc = insitu_store_open(r->uri, 0, &st, &err);
+    if (r->rc)
+        return NULL;
+    r->rc = st_begin(&st->base, &err);
+    if (!r->rc)
+        r->rc = store_create_observations(&st->base, &r->row, 1, 21, &r->id, &err);
+    if (!r->rc)
+        r->rc = st_commit(&st->base, &err);
+    if (r->rc) {
+        printf("# the second writer: %s\n", err.message);
+        st_rollback(&st->base);
+    }
+    insitu_store_close(st);
+    return NULL;
+}
+
+/* Two writers create an observation at one (datastream, start) at the same time: the one
+ * that waited for the other's commit takes the next seq (PostgreSQL: its INSERT found the
+ * other's row and is tried again; SQLite: it waited for the write lock), and both are
+ * kept. */
+static void test_concurrent_creates(void)
+{
+    insitu_error err;
+    int64_t ds = make_datastream("RACE");
+    struct racer r = {store_path, {ds, 9000, INSITU_TIME_NONE, INSITU_TIME_NONE, 1, 2.0, NULL,
+                                   NULL, NULL, 0},
+                      0, -1};
+    struct obs_row mine = r.row;
+    mine.result = 1.0;
+    int64_t id = 0;
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    CU_ASSERT_EQUAL_FATAL(store_create_observations(S(), &mine, 1, 20, &id, &err), 0);
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, race_create, &r), 0);
+    usleep(300 * 1000); /* the other writer is now waiting for this one */
+    CU_ASSERT_EQUAL(st_commit(S(), &err), 0);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_TRUE(r.id > 0 && r.id != id);
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT sum(seq * 10 + result) FROM observations WHERE datastream_id = %lld AND "
+             "phenomenon_start = 9000",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), (0 + 1) + (10 + 2));
 }
 
 /* A count of the rows of ds that the condition selects. */
@@ -492,36 +620,14 @@ static void test_migration_from_older(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "migration"));
 }
 
-/* Gives a store version 3's ingest runs (no source_name), as a store made before version 4
- * has them. */
-static int runs_v3(insitu_store *st, insitu_error *err)
+/* A new store as insitu made it at schema version `version` (the schema's sections up to
+ * it); its URI in *path (borrowed) when path is not NULL. */
+static insitu_store *older_store(int version, const char **path)
 {
-    int rc = st_exec(&st->base, "DROP INDEX ingest_runs_replaces", err);
-    if (!rc)
-        rc = st_exec(&st->base, "ALTER TABLE ingest_runs DROP COLUMN source_name", err);
-    return rc;
-}
-
-/* Gives a store version 2's observations (their texts in the rows), as a store made
- * before version 3 has them, and version 3's runs. */
-static int observations_v2(insitu_store *st, insitu_error *err)
-{
-    static const char *const pg[] = {
-        "DROP VIEW observations_utc", "DROP VIEW observations_text", "DROP TABLE obs_texts",
-        "ALTER TABLE observations DROP COLUMN quality_id, DROP COLUMN parameters_id",
-        "CREATE VIEW observations_utc AS SELECT o.*, to_timestamp(o.phenomenon_start / 1e6) "
-        "AS phenomenon_time, to_timestamp(o.phenomenon_end / 1e6) AS phenomenon_time_end "
-        "FROM observations o",
-        NULL};
-    static const char *const sqlite[] = {
-        "DROP VIEW observations_text", "DROP TABLE obs_texts",
-        "ALTER TABLE observations DROP COLUMN quality_id",
-        "ALTER TABLE observations DROP COLUMN parameters_id", NULL};
-    const char *const *sql = strcmp(insitu_store_backend(st), "postgresql") == 0 ? pg : sqlite;
-    int rc = runs_v3(st, err);
-    for (int i = 0; !rc && sql[i]; i++)
-        rc = st_exec(&st->base, sql[i], err);
-    return rc;
+    store_schema_upto = version;
+    insitu_store *st = tu_store(path);
+    store_schema_upto = 0;
+    return st;
 }
 
 /* A store of version 2 gets version 3 from init: its rows keep their texts (nothing is
@@ -530,10 +636,10 @@ static int observations_v2(insitu_store *st, insitu_error *err)
 static void test_migration_to_3(void)
 {
     insitu_error err;
-    const char *path;
-    insitu_store *st = tu_store(&path);
+    insitu_store *st = older_store(2, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-    CU_ASSERT_EQUAL_FATAL(observations_v2(st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM insitu_meta WHERE value = '2'"), 1);
     CU_ASSERT_EQUAL_FATAL(st_begin(&st->base, &err), 0);
     int64_t times[] = {10, 20};
     if (st->base.ops->reserve_times) /* PostgreSQL's partition of 1970 */
@@ -547,9 +653,7 @@ static void test_migration_to_3(void)
                 "(2, 10, 3, 2.5, 'good', NULL, 4), (2, 20, 4, 3.5, NULL, NULL, 4)",
                 &err),
         0);
-    CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '2'", &err), 0);
     CU_ASSERT_EQUAL_FATAL(st_commit(&st->base, &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 2);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM obs_texts"), 0);
@@ -578,17 +682,15 @@ static void test_migration_to_3(void)
 static void test_migration_to_4(void)
 {
     insitu_error err;
-    insitu_store *st = tu_store(NULL);
+    insitu_store *st = older_store(3, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-    CU_ASSERT_EQUAL_FATAL(runs_v3(st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
     CU_ASSERT_EQUAL_FATAL(st_exec(&st->base,
                                   "INSERT INTO ingest_runs (source, source_key, ingester, "
                                   "checksum, status, started) VALUES ('a.csv', '/d/a.csv', "
                                   "'csv', 'abc', 'complete', 1)",
                                   &err),
                           0);
-    CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '3'", &err), 0);
-    CU_ASSERT_EQUAL(insitu_store_schema_version(st), 3);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM ingest_runs WHERE source = 'a.csv' AND "
@@ -597,24 +699,156 @@ static void test_migration_to_4(void)
     insitu_store_close(st);
 }
 
+/* Rows of every entity of a version 4 store, written by SQL as that version's insitu wrote
+ * them (its upserts would not run on it), their ids from 1 in a new store. Locations and
+ * features go through the store: the geometry functions are the backend's. */
+static int fill_v4(insitu_store *st, insitu_error *err)
+{
+    struct store *b = &st->base;
+    static const char *const rows[] = {
+        "INSERT INTO things (namespace, code, name) VALUES ('v4', 'A', 'a'), ('v4', 'B', 'b')",
+        "INSERT INTO sensors (namespace, code, name) VALUES ('v4', 's', 's')",
+        "INSERT INTO observed_properties (name, definition, description) VALUES "
+        "('h', 'urn:h', 'stage')",
+        "INSERT INTO datastreams (thing_id, sensor_id, observed_property_id, name, n_obs, "
+        "phenomenon_start, phenomenon_end) VALUES (1, 1, 1, 'd', 2, 10, 20), "
+        "(2, 1, 1, 'e', 0, NULL, NULL)",
+        "INSERT INTO observations (datastream_id, phenomenon_start, id, result, run_id) VALUES "
+        "(1, 10, 1, 1.5, 1), (1, 20, 2, 2.5, 1)",
+        NULL};
+    int rc = st_begin(b, err);
+    int64_t times[] = {10, 20};
+    if (!rc && b->ops->reserve_times)
+        rc = b->ops->reserve_times(b, times, 2, err);
+    for (int i = 0; !rc && rows[i]; i++)
+        rc = st_exec(b, rows[i], err);
+    if (!rc)
+        rc = store_thing_location(b, 1, "here",
+                                  "{\"type\":\"Point\",\"coordinates\":[10.5,20.5]}", 5, err);
+    int64_t fid;
+    struct feature_in f = {.key = "f1", .name = "there",
+                           .geojson = "{\"type\":\"Point\",\"coordinates\":[-3.5,40.5]}"};
+    if (!rc)
+        rc = store_upsert_feature(b, &f, &fid, err);
+    if (!rc)
+        rc = st_commit(b, err);
+    else
+        st_rollback(b);
+    return rc;
+}
+
+/* 1 when the table has the column (a query of it runs), 0 when not. */
+static int has_column(insitu_store *st, const char *table, const char *column)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE 1 = 0", column, table);
+    struct stmt *s;
+    insitu_error err;
+    int yes = st_prepare(&st->base, sql, &s, &err) == 0;
+    if (yes) {
+        yes = st_step(s, &err) == 0;
+        st_finalize(s);
+    }
+    return yes;
+}
+
+/* The count of the rows of table (locations, features) that the bbox finds through the
+ * dialect's filter (the spatial index), -1 on error. */
+static int64_t in_box(insitu_store *st, const char *table, const double bbox[4])
+{
+    struct strbuf sql = {0};
+    sb_printf(&sql, "SELECT count(*) FROM %s e WHERE ", table);
+    dialect_bbox_sql(st->base.dialect, &sql, "e", table);
+    struct stmt *s;
+    insitu_error err;
+    int64_t n = -1;
+    if (st_prepare(&st->base, sql.data, &s, &err) == 0) {
+        int idx = 1;
+        dialect_bbox_bind(st->base.dialect, s, &idx, bbox);
+        if (st_step(s, &err) == 1)
+            n = st_col_int64(s, 0);
+        st_finalize(s);
+    }
+    sb_free(&sql);
+    return n;
+}
+
+/* A store of version 4 gets version 5 from init (issue 15): its rows keep their ids,
+ * ingested observations get seq 0 and properties key '', the spatial indexes find the
+ * geometries, foreign keys hold, and an id deleted from then on is not given again. A store
+ * older than the code is refused until it is migrated. */
+static void test_migration_to_5(void)
+{
+    insitu_error err;
+    const char *path;
+    insitu_store *st = older_store(4, &path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL_FATAL(fill_v4(st, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things"), 2);
+    /* version 4 had no seq (and, on SQLite, things reused ids) */
+    CU_ASSERT_FALSE(has_column(st, "observations", "seq"));
+    CU_ASSERT_FALSE(has_column(st, "observed_properties", "key"));
+    char uri[600];
+    snprintf(uri, sizeof uri, "%s", path);
+    insitu_store_close(st);
+    CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &st, &err), INSITU_EUNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the store has schema version 4, this insitu "
+                                               "needs 5: migrate it with 'insitu --store "));
+    CU_ASSERT_EQUAL_FATAL(insitu_store_open(uri, INSITU_OPEN_CREATE, &st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
+    CU_ASSERT_TRUE(has_column(st, "observations", "seq"));
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things WHERE (id = 1 AND code = 'A') OR "
+                               "(id = 2 AND code = 'B')"),
+                    2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observed_properties WHERE id = 1 AND key = "
+                               "'' AND description = 'stage'"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE id = 1 AND n_obs = 2"), 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE datastream_id = 1 "
+                               "AND seq = 0 AND ((id = 1 AND phenomenon_start = 10 AND result = "
+                               "1.5) OR (id = 2 AND phenomenon_start = 20 AND result = 2.5))"),
+                    2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM thing_locations WHERE thing_id = 1"), 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM historical_locations WHERE thing_id = 1"), 1);
+    double here[4] = {10, 20, 11, 21}, there[4] = {-4, 40, -3, 41}, none[4] = {0, 0, 1, 1};
+    CU_ASSERT_EQUAL(in_box(st, "locations", here), 1);
+    CU_ASSERT_EQUAL(in_box(st, "features", there), 1);
+    CU_ASSERT_EQUAL(in_box(st, "locations", none), 0);
+    /* new geometries are indexed too */
+    CU_ASSERT_EQUAL(store_thing_location(&st->base, 2, "new",
+                                         "{\"type\":\"Point\",\"coordinates\":[0.5,0.5]}", 6,
+                                         &err),
+                    0);
+    CU_ASSERT_EQUAL(in_box(st, "locations", none), 1);
+    /* foreign keys are enforced again */
+    CU_ASSERT_EQUAL(st_exec(&st->base,
+                            "INSERT INTO datastreams (thing_id, sensor_id, observed_property_id, "
+                            "name) VALUES (999, 1, 1, 'orphan')",
+                            &err),
+                    INSITU_ECONFLICT);
+    /* the newest Thing deleted: the next one gets a new id */
+    CU_ASSERT_EQUAL(st_exec(&st->base, "DELETE FROM datastreams WHERE thing_id = 2", &err), 0);
+    CU_ASSERT_EQUAL(st_exec(&st->base, "DELETE FROM things WHERE id = 2", &err), 0);
+    struct thing_in t = {.ns = "v5", .code = "C", .name = "c"};
+    int64_t id = 0;
+    CU_ASSERT_EQUAL(store_upsert_thing(&st->base, &t, &id, &err), 0);
+    CU_ASSERT_EQUAL(id, 3);
+    insitu_store_close(st);
+}
+
 /* A PostgreSQL store of version 1 (made before the SensorThings functions) gets version 2
  * from init, and its data stays. */
 static void test_migration_to_2(void)
 {
     insitu_error err;
-    const char *path;
-    insitu_store *st = tu_store(&path);
+    insitu_store *st = older_store(1, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-    struct thing_in t = {.ns = "v1", .code = "KEPT", .name = "kept"};
-    int64_t id;
-    CU_ASSERT_EQUAL(store_upsert_thing(&st->base, &t, &id, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'insitu_%'"), 0);
     CU_ASSERT_EQUAL(st_exec(&st->base,
-                            "DROP FUNCTION insitu_json_number, insitu_json_text, insitu_json_bool, "
-                            "insitu_json_null, insitu_time_of_day, insitu_time_part",
+                            "INSERT INTO things (namespace, code, name) VALUES ('v1', 'KEPT', "
+                            "'kept')",
                             &err),
                     0);
-    CU_ASSERT_EQUAL(observations_v2(st, &err), 0);
-    CU_ASSERT_EQUAL(st_exec(&st->base, "UPDATE insitu_meta SET value = '1'", &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
@@ -631,26 +865,18 @@ static void test_migration_to_2(void)
 static void test_sqlite_migration_to_2(void)
 {
     insitu_error err;
-    const char *path;
-    insitu_store *st = tu_store(&path);
+    insitu_store *st = older_store(1, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
-    int64_t thing;
-    struct thing_in t = {.ns = "v1", .code = "KEPT", .name = "kept"};
-    CU_ASSERT_EQUAL(store_upsert_thing(&st->base, &t, &thing, &err), 0);
-    /* back to version 1's triggers */
-    const char *const v1[] = {
-        "DROP TRIGGER gii_locations_geom",
-        "CREATE TRIGGER gii_locations_geom AFTER INSERT ON locations FOR EACH ROW BEGIN "
-        "DELETE FROM idx_locations_geom WHERE pkid = NEW.ROWID; "
-        "SELECT RTreeAlign('idx_locations_geom', NEW.ROWID, NEW.geom); END",
-        "DROP TRIGGER gii_features_geom",
-        "CREATE TRIGGER gii_features_geom AFTER INSERT ON features FOR EACH ROW BEGIN "
-        "DELETE FROM idx_features_geom WHERE pkid = NEW.ROWID; "
-        "SELECT RTreeAlign('idx_features_geom', NEW.ROWID, NEW.geom); END",
-        "UPDATE insitu_meta SET value = '1'"};
-    for (size_t i = 0; i < sizeof v1 / sizeof *v1; i++)
-        CU_ASSERT_EQUAL_FATAL(st_exec(&st->base, v1[i], &err), 0);
-    CU_ASSERT_EQUAL_FATAL(observations_v2(st, &err), 0);
+    CU_ASSERT_EQUAL(st_exec(&st->base,
+                            "INSERT INTO things (namespace, code, name) VALUES ('v1', 'KEPT', "
+                            "'kept')",
+                            &err),
+                    0);
+    int64_t thing = tu_int(st, "SELECT id FROM things WHERE code = 'KEPT'");
+    /* version 1's triggers are SpatiaLite's */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                               "name = 'gii_locations_geom' AND sql LIKE '%RTreeAlign%'"),
+                    1);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), 1);
     CU_ASSERT_EQUAL(insitu_store_init(st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
@@ -690,15 +916,94 @@ static void test_sqlite_migration_to_2(void)
     insitu_store_close(st);
 }
 
+/* The values bound to a statement must match its placeholders, or it does not run: a
+ * parameter left out (it would silently be NULL), one out of range, one bound twice (the
+ * first value would be lost) or one bound while the statement runs is INSITU_ESTORE, with
+ * the parameter and the statement named. */
+static void test_bind_check(void)
+{
+    insitu_error err = {0};
+    struct stmt *s;
+    CU_ASSERT_EQUAL_FATAL(st_prepare(S(), "SELECT CAST(? AS INTEGER) + 1, ?", &s, &err), 0);
+    CU_ASSERT_EQUAL(st_param_count(s), 2);
+    /* one of two */
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "bound values do not match the statement: "
+                                               "parameter 2 of 2 not bound (1 bound): SELECT "
+                                               "CAST("));
+    /* out of range */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 2, "x"), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 3, "y"), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 3 of 2 bound out of range"));
+    CU_ASSERT_EQUAL(st_bind_null(s, 0), INSITU_EINVAL);
+    /* twice */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 1, "41"), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(st_bind_text(s, 2, "x"), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 1 of 2 bound twice (first as an "
+                                               "integer)"));
+    /* all bound: it runs; bound again while it runs: it stops */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 41), 0);
+    CU_ASSERT_EQUAL(st_bind_null(s, 2), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), 1);
+    CU_ASSERT_EQUAL(st_col_int64(s, 0), 42);
+    CU_ASSERT_TRUE(st_col_is_null(s, 1));
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 1), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 1 of 2 bound while the statement ran"));
+    /* a reset makes it whole again */
+    st_reset(s);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, 1), 0);
+    CU_ASSERT_EQUAL(st_bind_text(s, 2, "y"), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), 1);
+    CU_ASSERT_EQUAL(st_col_int64(s, 0), 2);
+    CU_ASSERT_STRING_EQUAL(st_col_text(s, 1), "y");
+    st_finalize(s);
+    /* a '?' in a string literal is not a placeholder, on either backend */
+    CU_ASSERT_EQUAL_FATAL(st_prepare(S(), "SELECT '?' || ?", &s, &err), 0);
+    CU_ASSERT_EQUAL(st_param_count(s), 1);
+    st_finalize(s);
+    /* the helpers: one value short */
+    int64_t n = 0;
+    CU_ASSERT_EQUAL(st_query_int64(S(), "SELECT count(*) FROM things WHERE namespace = ? AND "
+                                        "code = ?",
+                                   &n, &err, "test", NULL),
+                    INSITU_ESTORE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "parameter 2 of 2 not bound"));
+    /* a statement prepared once per connection is checked again after each reset */
+    CU_ASSERT_EQUAL_FATAL(st_prepare_cached(S(), SLOT_FIND_THING_ID,
+                                            "SELECT id FROM things WHERE id = ?", &s, &err),
+                          0);
+    CU_ASSERT_EQUAL(st_step(s, &err), INSITU_ESTORE);
+    st_finalize(s);
+    CU_ASSERT_EQUAL_FATAL(st_prepare_cached(S(), SLOT_FIND_THING_ID,
+                                            "SELECT id FROM things WHERE id = ?", &s, &err),
+                          0);
+    CU_ASSERT_EQUAL(st_bind_int64(s, 1, -5), 0);
+    CU_ASSERT_EQUAL(st_step(s, &err), 0);
+    st_finalize(s);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "init is idempotent and versioned", test_init_idempotent);
     if (strcmp(tu_backend(), "sqlite") == 0) /* file paths */
         CU_add_test(s, "open errors name the store", test_open_errors);
+    CU_add_test(s, "bound values must match the placeholders", test_bind_check);
     CU_add_test(s, "things upsert by (namespace, code)", test_upsert_thing);
     CU_add_test(s, "sensors, properties, datastreams upsert by natural key", test_upsert_entities);
     CU_add_test(s, "locations, history and spatial index", test_locations);
     CU_add_test(s, "bulk observations insert then update", test_put_observations);
+    CU_add_test(s, "observations created beside ingested ones; ids never given twice",
+                test_create_observations);
+    CU_add_test(s, "two writers create at one time: both kept", test_concurrent_creates);
     CU_add_test(s, "observation texts kept once; a rollback forgets its own",
                 test_observation_texts);
     CU_add_test(s, "append path: visible in its transaction, undone by rollback", test_append_observations);
@@ -710,6 +1015,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "a deadline stops statements (INSITU_ELIMIT)", test_deadline);
     CU_add_test(s, "version 2 migrates to 3 (texts kept once)", test_migration_to_3);
     CU_add_test(s, "version 3 migrates to 4 (the runs' source names)", test_migration_to_4);
+    CU_add_test(s, "version 4 migrates to 5 (keys of API creates, ids never given twice)",
+                test_migration_to_5);
     if (strcmp(tu_backend(), "postgresql") == 0)
         CU_add_test(s, "version 1 migrates (the filter's functions)", test_migration_to_2);
     else

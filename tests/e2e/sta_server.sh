@@ -123,20 +123,56 @@ equal "a wrong token: 403" "$CODE" "403"
 fetch DELETE "$URL/Things(1)" -H 'Authorization: Bearer wrong'
 equal "a wrong token cannot delete either" "$CODE" "403"
 fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
-  -d '{"name":"river gauge","description":"new","Locations":[{"name":"here","description":"d","encodingType":"application/geo+json","location":{"type":"Point","coordinates":[-52.3,4.9]}}],"Datastreams":[{"name":"stage","description":"d","observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","unitOfMeasurement":{"name":"metre","symbol":"m","definition":"http://qudt.org/vocab/unit/M"},"ObservedProperty":{"name":"stage","definition":"http://example.org/stage","description":"d"},"Sensor":{"name":"radar","description":"d","encodingType":"text/plain","metadata":"radar"}}]}'
+  -d '{"name":"river gauge","description":"new","Locations":[{"name":"here","description":"d","encodingType":"application/geo+json","location":{"type":"Point","coordinates":[-52.3,4.9]}}],"Datastreams":[{"name":"stage","description":"d","properties":{"k":"v"},"observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","unitOfMeasurement":{"name":"metre","symbol":"m","definition":"http://qudt.org/vocab/unit/M"},"ObservedProperty":{"name":"stage","definition":"http://example.org/stage","description":"d"},"Sensor":{"name":"radar","description":"d","encodingType":"text/plain","metadata":"radar"}}]}'
 loc=$(header Location)
 equal "the right token: 201 Created with a Location" "$CODE $(py 'd["name"]')" "201 river gauge"
 fetch GET "$loc?\$expand=Datastreams"
 ds=$(py 'd["Datastreams"][0]["@iot.id"]')
 equal "the Location resolves to the deep-inserted Thing" "$CODE $(py 'len(d["Datastreams"])')" "200 1"
+equal "a deep-inserted Datastream keeps its properties" "$(py 'd["Datastreams"][0].get("properties")')" \
+  "{'k': 'v'}"
+thing=$(py 'd["@iot.id"]')
+sensor=$(sql "SELECT sensor_id FROM datastreams WHERE id = $ds")
+property=$(sql "SELECT observed_property_id FROM datastreams WHERE id = $ds")
+fetch POST "$URL/Datastreams" -H 'Authorization: Bearer s3cret' \
+  -d "{\"name\":\"flow\",\"description\":\"d\",\"properties\":{\"k\":\"v\"},\"observationType\":\"x\",\"unitOfMeasurement\":{\"name\":\"u\",\"symbol\":\"u\",\"definition\":\"u\"},\"Thing\":{\"@iot.id\":$thing},\"Sensor\":{\"@iot.id\":$sensor},\"ObservedProperty\":{\"@iot.id\":$property}}"
+fetch GET "$(header Location)"
+equal "POST /Datastreams keeps its properties" "$CODE $(py 'd.get("properties")')" "200 {'k': 'v'}"
+equal "... in the store too" "$(sql "SELECT properties FROM datastreams WHERE id = $(py 'd["@iot.id"]')")" \
+  '{"k":"v"}'
 fetch POST "$URL/CreateObservations" -H 'Authorization: Bearer s3cret' \
   -d "[{\"Datastream\":{\"@iot.id\":$ds},\"components\":[\"phenomenonTime\",\"result\"],\"dataArray\":[[\"2024-03-01T00:00:00Z\",1.5],[\"2024-03-01T01:00:00Z\",1.75],[\"bad time\",2]]}]"
 equal "CreateObservations: links, and an error for the bad row" \
   "$CODE $(py 'len(d), d[2][:5], d[0].startswith("'"$URL"'/Observations(")')" "201 3 error True"
+first=$(py 'd[0]')
+# issue 15: a POST creates, whatever is stored (the same time, the same name), and an id
+# once deleted is not given again
+fetch POST "$URL/Datastreams($ds)/Observations" -H 'Authorization: Bearer s3cret' \
+  -d '{"phenomenonTime":"2024-03-01T00:00:00Z/2024-03-01T00:59:00Z","result":1.5}'
+equal "an Observation at a time the Datastream has: a new one" \
+  "$CODE $([ "$(header Location)" != "$first" ] && echo new)" "201 new"
+equal "... both stored" \
+  "$(sql "SELECT count(*) FROM observations WHERE datastream_id = $ds AND phenomenon_start = 1709251200000000")" "2"
+for k in 1 2; do
+  fetch POST "$URL/ObservedProperties" -H 'Authorization: Bearer s3cret' \
+    -d "{\"name\":\"stage\",\"definition\":\"http://example.org/stage\",\"description\":\"take $k\"}"
+  eval "prop$k=\$(header Location)"
+done
+equal "the same ObservedProperty twice: two entities" "$CODE $([ "$prop1" != "$prop2" ] && echo two)" "201 two"
+fetch GET "$prop1"
+equal "... each with its own description" "$(py 'd["description"]')" "take 1"
+fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -d '{"name":"short-lived","description":"d"}'
+gone=$(header Location)
+fetch DELETE "$gone" -H 'Authorization: Bearer s3cret'
+fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -d '{"name":"next","description":"d"}'
+equal "a deleted Thing's id is not given again" \
+  "$CODE $([ "$(header Location)" != "$gone" ] && echo new)" "201 new"
+fetch GET "$gone"
+equal "... the deleted one stays gone" "$CODE" "404"
 fetch GET "$URL/Datastreams($ds)/Observations?aggregate=day&stat=mean"
 equal "the aggregation extension: a daily mean" \
   "$(py 'd["value"][0]["phenomenonTime"], d["value"][0]["result"], d["value"][0]["parameters"]["count"]')" \
-  "2024-03-01T00:00:00Z/2024-03-02T00:00:00Z 1.625 2"
+  "2024-03-01T00:00:00Z/2024-03-02T00:00:00Z 1.5833333333333333 3"
 fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -d '{"description":"patched"}'
 equal "PATCH with the token" "$CODE $(py 'd["description"]')" "200 patched"
 fetch POST "$URL/Things" -H 'Authorization: Bearer s3cret' -H 'Content-Type: text/csv' \
