@@ -6,6 +6,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config ca-certificates tzdata
   libsqlite3-dev sqlite3 libspatialite-dev libjansson-dev libcurl4-openssl-dev libssl-dev
   libxml2-dev libpq-dev libgdal-dev gdal-bin libmicrohttpd-dev libcunit1-dev
+  libmosquitto-dev mosquitto mosquitto-clients
   postgresql postgresql-15-postgis-3 python3 valgrind wrk curl zip jq openssl"
 missing=""
 for p in $PACKAGES; do

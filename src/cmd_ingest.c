@@ -11,9 +11,11 @@
 
 #include "cli.h"
 #include "fetch.h"
+#include "mqtt.h"
 #include "util.h"
 
-enum { O_FORMAT = 1, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_COMMIT, O_CSV };
+enum { O_FORMAT = 1, O_SET, O_MAPPING, O_DRY, O_FORCE, O_LENIENT, O_BATCH, O_COMMIT, O_CSV,
+       O_MQTT };
 
 static const struct cli_option ingest_options[] = {
     {.name = "format", .code = O_FORMAT, .arg = "NAME",
@@ -33,6 +35,10 @@ static const struct cli_option ingest_options[] = {
      .help = "commit the sources ingested in S seconds together (default 5;\n"
              "0: each on its own). Each source stays atomic; a source's\n"
              "line is printed when its group is committed"},
+    {.name = "mqtt", .code = O_MQTT, .arg = "URL",
+     .help = "publish the Observations written to the MQTT broker at\n"
+             "URL (mqtt://HOST:PORT) once committed (QoS 0; see\n"
+             "docs/sta.md, MQTT)"},
     {NULL}};
 
 /* Shorthands for the csv ingester's settings of the same names. */
@@ -74,6 +80,12 @@ static void ingest_help(void)
            "%s\n",
            cli_fetch_title);
     cli_print_options(stdout, cli_fetch_options);
+}
+
+static void mqtt_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "insitu: %s\n", line);
 }
 
 static int settings_from_file(struct strlist *s, const char *path)
@@ -142,6 +154,7 @@ void cli_print_report(const char *source, const insitu_ingest_report *r)
 /* The sources ingested since the group transaction began: their lines wait for its commit. */
 struct group {
     insitu_store *st;
+    struct mqtt *mqtt; /* told of each source's run once it is durable (NULL: no --mqtt) */
     double every, started; /* seconds; every 0: no groups */
     int open, unsupported;
     struct done {
@@ -150,6 +163,16 @@ struct group {
     } *done;
     size_t n, cap;
 };
+
+/* A source's ingest is committed: its line, and its Observations to the broker. */
+static void durable(struct group *g, struct cli *cli, const char *source,
+                    const insitu_ingest_report *rep)
+{
+    if (!cli->quiet)
+        cli_print_report(source, rep);
+    if (g->mqtt && strcmp(rep->status, "complete") == 0)
+        mqtt_run_written(g->mqtt, rep->run_id);
+}
 
 static void group_begin(struct group *g)
 {
@@ -168,8 +191,8 @@ static int group_commit(struct group *g, struct cli *cli)
     for (size_t i = 0; i < g->n; i++) {
         if (rc)
             fprintf(stderr, "insitu: %s: not kept: %s\n", g->done[i].source, err.message);
-        else if (!cli->quiet)
-            cli_print_report(g->done[i].source, &g->done[i].rep);
+        else
+            durable(g, cli, g->done[i].source, &g->done[i].rep);
         free(g->done[i].source);
     }
     fflush(stdout);
@@ -182,16 +205,14 @@ static void group_add(struct group *g, struct cli *cli, const char *source,
                       const insitu_ingest_report *rep)
 {
     if (!g->open) {
-        if (!cli->quiet)
-            cli_print_report(source, rep);
+        durable(g, cli, source, rep);
         return;
     }
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 16;
         struct done *p = realloc(g->done, cap * sizeof *p);
         if (!p) {
-            if (!cli->quiet)
-                cli_print_report(source, rep);
+            durable(g, cli, source, rep);
             return;
         }
         g->done = p;
@@ -262,6 +283,7 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     o.fetch = &fo;
     struct strlist set = {0};
     struct group group = {.every = 5};
+    const char *mqtt_url = NULL;
     int c = CLI_END, rc = EXIT_OK;
     while (rc == EXIT_OK && (c = cli_getopt(&a)) > 0) {
         switch (c) {
@@ -291,6 +313,11 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
             break;
         }
         case O_CSV: strlist_addkv(&set, a.opt->setting, a.arg); break;
+        case O_MQTT:
+            if (strncmp(a.arg, "mqtt://", 7))
+                rc = cli_usage("ingest", "--mqtt %s: expected mqtt://HOST:PORT", a.arg);
+            mqtt_url = a.arg;
+            break;
         default: rc = cli_fetch_option("ingest", a.opt, a.arg, &fo);
         }
     }
@@ -308,6 +335,20 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     rc = cli_open_writable(cli, &st);
     if (rc)
         goto done;
+    if (mqtt_url && !o.dry_run) {
+        insitu_error err = {0};
+        struct mqtt_config mc = {.url = mqtt_url, .store_uri = cli->store_uri,
+                                 .client_id = "insitu-ingest",
+                                 .user = getenv("INSITU_MQTT_USER"),
+                                 .password = getenv("INSITU_MQTT_PASSWORD"),
+                                 .log = mqtt_log};
+        if (mqtt_start(&mc, &group.mqtt, &err) || mqtt_begin(group.mqtt, NULL, &err)) {
+            mqtt_stop(group.mqtt, 0, NULL, NULL);
+            insitu_store_close(st);
+            rc = cli_fail(&err);
+            goto done;
+        }
+    }
     int tty = isatty(2);
     o.settings = (const char *const *)set.items;
     o.progress = tty ? on_progress : NULL;
@@ -321,6 +362,18 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
         failed += ingest_argument(&group, cli, argv[i], i + 1 == argc, &o, tty, &usage, &total);
     failed += group_commit(&group, cli);
     free(group.done);
+    if (group.mqtt) {
+        /* what is queued is sent before the process ends (QoS 0: the broker's own pace) */
+        uint64_t published = 0, dropped = 0;
+        mqtt_stop(group.mqtt, 3600, &published, &dropped);
+        if (dropped)
+            fprintf(stderr, "insitu: mqtt: %llu messages published to %s, %llu dropped (the "
+                            "broker was not there or did not keep up)\n",
+                    (unsigned long long)published, mqtt_url, (unsigned long long)dropped);
+        else if (!cli->quiet)
+            fprintf(stderr, "insitu: mqtt: %llu messages published to %s\n",
+                    (unsigned long long)published, mqtt_url);
+    }
     insitu_store_close(st);
     if (failed && total > 1)
         fprintf(stderr, "insitu: %d source%s failed (of %d)\n", failed, failed > 1 ? "s" : "",

@@ -13,10 +13,11 @@
 #include "accesslog.h"
 #include "cli.h"
 #include "http.h"
+#include "mqtt.h"
 #include "util.h"
 
 enum { O_LISTEN = 1, O_READ_ONLY, O_READ_STORE, O_BASE_URL, O_THREADS, O_ACCESS_LOG,
-       O_AUTH_FILE, O_MAX_BODY, O_QUERY_TIMEOUT };
+       O_AUTH_FILE, O_MAX_BODY, O_QUERY_TIMEOUT, O_MQTT };
 
 static const struct cli_option serve_options[] = {
     {.name = "listen", .code = O_LISTEN, .arg = "HOST:PORT",
@@ -43,6 +44,10 @@ static const struct cli_option serve_options[] = {
      .help = "largest request body (default 16777216)"},
     {.name = "query-timeout", .code = O_QUERY_TIMEOUT, .arg = "S",
      .help = "time limit of one read in the database (default 30)"},
+    {.name = "mqtt", .code = O_MQTT, .arg = "URL",
+     .help = "publish creates and updates to the MQTT broker at URL\n"
+             "(mqtt://HOST:PORT), and create the Observations\n"
+             "clients publish there (see docs/sta.md, MQTT)"},
     {NULL}};
 
 static void serve_help(void)
@@ -50,7 +55,7 @@ static void serve_help(void)
     printf("usage: insitu [--store URI] serve [--listen HOST:PORT] [--read-only]\n"
            "          [--read-store URI] [--base-url URL] [--threads N]\n"
            "          [--access-log FILE] [--auth-file FILE] [--max-body BYTES]\n"
-           "          [--query-timeout SECONDS]\n\n"
+           "          [--query-timeout SECONDS] [--mqtt mqtt://HOST:PORT]\n\n"
            "Serves the store as an OGC SensorThings API v1.1 endpoint at /v1.1 (Things,\n"
            "Locations, Datastreams, Observations... with $filter, $expand, $select,\n"
            "$orderby, $top, $skip, $count; POST, PATCH, PUT, DELETE; dataArray; daily,\n"
@@ -59,7 +64,14 @@ static void serve_help(void)
     printf("\nWrites need a credential configured at start: INSITU_SERVE_TOKEN (clients send\n"
            "'Authorization: Bearer TOKEN'), or INSITU_SERVE_USER and INSITU_SERVE_PASSWORD\n"
            "(HTTP Basic), or --auth-file. Without one, writes are refused (403). SIGTERM or\n"
-           "SIGINT stops the server after the requests in progress finish.\n");
+           "SIGINT stops the server after the requests in progress finish.\n"
+           "With --mqtt, the broker account is INSITU_MQTT_USER and INSITU_MQTT_PASSWORD.\n");
+}
+
+static void mqtt_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "insitu: %s\n", line);
 }
 
 /* Parses HOST:PORT, [V6]:PORT or PORT. */
@@ -155,7 +167,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     int64_t threads = 4, max_body = 16 << 20;
     double query_seconds = 30;
     const char *base_url = NULL, *log_path = NULL, *auth_file = NULL, *listen = NULL;
-    const char *read_store = NULL;
+    const char *read_store = NULL, *mqtt_url = NULL;
     int read_only = 0;
     while ((c = cli_getopt(&a)) > 0) {
         char *arg = a.arg;
@@ -192,6 +204,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
             if (parse_int64(arg, strlen(arg), &max_body) || max_body < 1024)
                 return cli_usage("serve", "--max-body %s: expected a size in bytes (>= 1024)",
                                  arg);
+            break;
+        case O_MQTT:
+            if (strncmp(arg, "mqtt://", 7))
+                return cli_usage("serve", "--mqtt %s: expected mqtt://HOST:PORT", arg);
+            mqtt_url = arg;
             break;
         case O_QUERY_TIMEOUT:
             if (parse_double(arg, strlen(arg), &query_seconds) || query_seconds < 0)
@@ -247,14 +264,49 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
                               (size_t)max_body,
                               60,
                               query_seconds,
-                              log};
+                              log,
+                              NULL,
+                              NULL};
+    struct mqtt *mqtt = NULL;
+    if (mqtt_url) {
+        /* MQTT creates write as the server's credential does: none without one */
+        struct mqtt_config mc = {mqtt_url, cli->store_uri, "insitu-serve",
+                                 getenv("INSITU_MQTT_USER"), getenv("INSITU_MQTT_PASSWORD"),
+                                 !read_only && (cred.token || cred.user),
+                                 cred.user ? cred.user : "token", mqtt_log, NULL};
+        if (mqtt_start(&mc, &mqtt, &err)) {
+            accesslog_close(log);
+            credential_free(&cred);
+            return cli_fail(&err);
+        }
+        cfg.on_change = mqtt_on_change;
+        cfg.on_change_ctx = mqtt;
+    }
     struct http_server *srv;
     if (http_start(&cfg, &srv, &err)) {
+        mqtt_stop(mqtt, 0, NULL, NULL);
         accesslog_close(log);
         credential_free(&cred);
         return cli_fail(&err);
     }
     int v6 = strchr(host, ':') != NULL;
+    if (mqtt) {
+        char base[300];
+        snprintf(base, sizeof base, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "",
+                 http_port(srv));
+        if (mqtt_begin(mqtt, base_url ? base_url : base, &err)) {
+            http_stop(srv, 0);
+            mqtt_stop(mqtt, 0, NULL, NULL);
+            accesslog_close(log);
+            credential_free(&cred);
+            return cli_fail(&err);
+        }
+        if (!cli->quiet)
+            fprintf(stderr, "insitu: publishing to %s (%s)\n", mqtt_url,
+                    !read_only && (cred.token || cred.user)
+                        ? "creates on v1.1/Observations and v1.1/Datastreams(N)/Observations"
+                        : "no creates: writes are refused");
+    }
     if (!cli->quiet)
         fprintf(stderr, "insitu: serving %s%s%s at http://%s%s%s:%d%s (%lld threads, %s)\n",
                 cli->store_uri, read_store ? ", reads from " : "", read_store ? read_store : "",
@@ -268,6 +320,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         fprintf(stderr, "insitu: %s: stopping after the requests in progress\n",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
     http_stop(srv, 30);
+    mqtt_stop(mqtt, 5, NULL, NULL);
     accesslog_close(log);
     credential_free(&cred);
     if (!cli->quiet)

@@ -448,6 +448,8 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
     }
     struct sta_config sc = {0};
     sc.query_seconds = cfg->query_seconds;
+    sc.on_change = cfg->on_change;
+    sc.on_change_ctx = cfg->on_change_ctx;
     struct strbuf src = {0};
     int rc = 0;
     /* one connection per thread, and one more: a pool thread claims one on first use */

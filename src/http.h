@@ -13,6 +13,7 @@
 #include "insitu.h"
 
 struct accesslog;
+struct sta_change;
 
 struct http_config {
     const char *store_uri;
@@ -29,6 +30,9 @@ struct http_config {
     unsigned idle_seconds;     /* a connection idle this long is closed */
     double query_seconds;      /* time limit of one read request in the database */
     struct accesslog *log;     /* may be NULL */
+    /* told of every entity the API's writes create or update, after the commit (mqtt.c) */
+    void (*on_change)(void *ctx, const struct sta_change *ch);
+    void *on_change_ctx;
 };
 
 struct http_server;

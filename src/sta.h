@@ -19,6 +19,14 @@
  * JSON too. */
 #define STA_BODY_TYPES "application/json"
 
+/* A change a write made, told after its commit (sta_config.on_change). */
+struct sta_change {
+    const char *set; /* entity set: "Observations" */
+    int64_t id;
+    int created;         /* 1: a new entity; 0: an update */
+    const char *changed; /* an update: the properties given, comma separated; NULL: all (PUT) */
+};
+
 /* Settings shared by every connection of a service. */
 struct sta_config {
     int64_t default_top;    /* page size when $top is not given (100) */
@@ -26,6 +34,10 @@ struct sta_config {
     double query_seconds;   /* time limit of one read request in the database (0: none) */
     size_t max_answer;      /* largest answer built, bytes (0: 64 MiB); larger is a 400 */
     const char *source;     /* provenance of writes: ingest_runs.source (e.g. the base URL) */
+    /* Called once per entity a request created or updated, after the commit, on the thread
+     * that wrote (NULL: none). It must not block: the answer waits for it (mqtt.c queues). */
+    void (*on_change)(void *ctx, const struct sta_change *ch);
+    void *on_change_ctx;
 };
 
 struct sta_service;

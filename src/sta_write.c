@@ -43,6 +43,13 @@ struct wx {
         int64_t ds, start, v0, v1;
     } *valid;
     size_t n_valid, cap_valid;
+    /* The entities other than Observations this request created (told after the commit:
+     * sta_config.on_change); the Observations are those of valid[]. */
+    struct made {
+        enum sta_type type;
+        int64_t id;
+    } *made;
+    size_t n_made, cap_made;
 };
 
 /* A parent that a new entity is created under (deep insert, or a navigation URL). */
@@ -1049,7 +1056,8 @@ static int create_feature(struct wx *w, json_t *o, const struct parent *p, int64
 
 /* Creates an entity of type t; *id receives its id (0 for an Observation, whose id is
  * known once the request's observations are written). */
-static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent *p, int64_t *id)
+static int create_entity(struct wx *w, enum sta_type t, json_t *o, const struct parent *p,
+                         int64_t *id)
 {
     size_t k;
     int rc = check_members(w, o, t);
@@ -1068,6 +1076,56 @@ static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent 
         *id = 0;
         return rc;
     default: return fail(w, INSITU_EINVAL, "cannot create this entity");
+    }
+}
+
+/* create_entity, noting what it made for sta_config.on_change. */
+static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent *p, int64_t *id)
+{
+    int rc = create_entity(w, t, o, p, id);
+    if (rc || t == STA_OBSERVATION || !w->c->svc->cfg.on_change)
+        return rc;
+    if (w->n_made == w->cap_made) {
+        size_t cap = w->cap_made ? w->cap_made * 2 : 8;
+        struct made *m = realloc(w->made, cap * sizeof *m);
+        if (!m)
+            return fail(w, INSITU_ENOMEM, "out of memory");
+        w->made = m;
+        w->cap_made = cap;
+    }
+    w->made[w->n_made++] = (struct made){t, *id};
+    return 0;
+}
+
+/* Tells sta_config.on_change what the committed request created (NULL body), or updated:
+ * the properties body names (all of them for a PUT). */
+static void tell_changes(struct wx *w, enum sta_type t, int64_t id, json_t *body, int put)
+{
+    const struct sta_config *cfg = &w->c->svc->cfg;
+    if (!cfg->on_change)
+        return;
+    struct sta_change ch = {0};
+    if (body) {
+        struct strbuf names = {0};
+        const char *key;
+        json_t *v;
+        json_object_foreach(body, key, v)
+        {
+            if (sta_prop_find(t, key, strlen(key)))
+                sb_printf(&names, "%s%s", names.len ? "," : "", key);
+        }
+        ch = (struct sta_change){sta_type_def(t)->set, id, 0, put ? NULL : sb_str(&names)};
+        cfg->on_change(cfg->on_change_ctx, &ch);
+        sb_free(&names);
+        return;
+    }
+    for (size_t i = 0; i < w->n_made; i++) {
+        ch = (struct sta_change){sta_type_def(w->made[i].type)->set, w->made[i].id, 1, NULL};
+        cfg->on_change(cfg->on_change_ctx, &ch);
+    }
+    for (size_t i = 0; w->bw && i < w->n_valid; i++) {
+        ch = (struct sta_change){"Observations", bw_created_id(w->bw, w->valid[i].k), 1, NULL};
+        cfg->on_change(cfg->on_change_ctx, &ch);
     }
 }
 
@@ -1131,6 +1189,7 @@ static void abandon(struct wx *w)
     bw_delete(w->bw);
     w->bw = NULL;
     w->n_valid = 0;
+    w->n_made = 0;
     st_rollback(w->st);
 }
 
@@ -1755,6 +1814,8 @@ static int create_observations(struct wx *w, json_t *body, const char *base,
         rc = commit(w);
     else
         abandon(w);
+    if (!rc)
+        tell_changes(w, STA_OBSERVATION, 0, NULL, 0);
     if (!rc) {
         struct strbuf *sb = &resp->body;
         sb_putc(sb, '[');
@@ -1846,6 +1907,8 @@ static void do_update(struct wx *w, const struct sta_request *req, const struct 
         rc = commit(w);
     else
         abandon(w);
+    if (!rc)
+        tell_changes(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
     json_decref(body);
     if (rc)
         respond_error(resp, w->err, rc);
@@ -1894,6 +1957,8 @@ static void do_post(struct wx *w, const struct sta_request *req, const struct st
             abandon(w);
         if (!rc && t->type == STA_OBSERVATION)
             id = bw_created_id(w->bw, k);
+        if (!rc)
+            tell_changes(w, t->type, id, NULL, 0);
         if (!rc) {
             snprintf(resp->location, sizeof resp->location, "%s%s/%s(%lld)", base,
                      STA_VERSION_PATH, sta_type_def(t->type)->set, (long long)id);
@@ -1924,4 +1989,5 @@ void sta_write(struct sta_conn *c, const struct sta_request *req, const struct s
     bw_delete(w.bw);
     sb_free(&w.where);
     free(w.valid);
+    free(w.made);
 }
