@@ -1073,8 +1073,14 @@ static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent 
 
 /* ==== transactions ==== */
 
+/* Inside a $batch changeset the transaction is the changeset's (sta_changeset_begin), and
+ * its run was made before it. */
 static int begin(struct wx *w)
 {
+    if (w->c->changeset) {
+        w->run_id = w->c->svc->run_id;
+        return 0;
+    }
     int rc = api_run(w);
     if (!rc)
         rc = st_begin(w->st, w->err);
@@ -1116,10 +1122,11 @@ static int commit(struct wx *w)
                  "run_datastreams WHERE run_id = ?) WHERE id = ?",
                  NULL, "iiiiiii", (int64_t)w->n_obs, (int64_t)ins, (int64_t)upd,
                  (int64_t)w->n_deleted, (int64_t)w->n_things, w->run_id, w->run_id);
-    if (!rc)
+    if (!rc && !w->c->changeset)
         rc = st_commit(w->st, w->err);
     if (rc) {
-        st_rollback(w->st);
+        if (!w->c->changeset)
+            st_rollback(w->st);
         bw_delete(w->bw);
         w->bw = NULL;
     }
@@ -1131,7 +1138,31 @@ static void abandon(struct wx *w)
     bw_delete(w->bw);
     w->bw = NULL;
     w->n_valid = 0;
-    st_rollback(w->st);
+    if (!w->c->changeset)
+        st_rollback(w->st);
+}
+
+int sta_changeset_begin(struct sta_conn *c, insitu_error *err)
+{
+    struct wx w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.st = c->st;
+    w.err = err;
+    int rc = api_run(&w);
+    if (!rc)
+        rc = st_begin(c->st, err);
+    c->changeset = !rc;
+    return rc;
+}
+
+int sta_changeset_end(struct sta_conn *c, int commit, insitu_error *err)
+{
+    c->changeset = 0;
+    int rc = commit ? st_commit(c->st, err) : 0;
+    if (!commit || rc)
+        st_rollback(c->st);
+    return rc;
 }
 
 /* ==== deleting ==== */
