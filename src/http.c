@@ -51,6 +51,8 @@ struct req {
     int too_large;
     int answered;
     char user[128];
+    int write_refused;         /* a $batch without a valid credential: the status its writes get */
+    const char *write_refusal; /* (static) */
 };
 
 static _Thread_local struct worker *tl_worker;
@@ -282,7 +284,9 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
                               r->body.len,
                               sb_str(&base),
                               r->user[0] ? r->user : NULL,
-                              MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type")};
+                              MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+                              r->write_refused,
+                              r->write_refusal};
     struct sta_response resp = {0};
     /* a read store takes the reads; a write, and the entity it answers with, stay on the
      * store written to (a replica may not have the new row yet) */
@@ -347,6 +351,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (is_write(method)) {
             const char *why = NULL;
             int status = check_credential(srv, conn, r->user, sizeof r->user, &why);
+            /* a batch may read without a credential: its writes are refused one by one */
+            if (status && strcmp(url, STA_VERSION_PATH "/$batch") == 0) {
+                r->write_refused = status;
+                r->write_refusal = why;
+                status = 0;
+            }
             if (status) {
                 static const char *const challenge[] = {
                     "WWW-Authenticate", "Bearer realm=\"insitu\", Basic realm=\"insitu\"", NULL};

@@ -6,6 +6,7 @@
  * into SQL, and it writes nothing (sta_write.c does).
  */
 #include "sta_priv.h"
+#include "sta_batch.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -64,6 +65,9 @@ void sta_conn_free(struct sta_conn *c)
             c->st->ops->finalize(c->cache[i].s);
         free(c->cache[i].sql);
     }
+    for (size_t i = 0; i < c->n_held; i++)
+        free(c->held[i].changed);
+    free(c->held);
     free(c);
 }
 
@@ -1255,7 +1259,9 @@ static void answer_root(const char *base, struct sta_response *resp)
                 "resource-path-to-entities\","
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/request-data\","
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete\","
-                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array\""
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array\","
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request\","
+                "\"https://fraunhoferiosb.github.io/FROST-Server/extensions/JsonBatchRequest.html\""
                 "]}}");
     resp->status = 200;
 }
@@ -1762,6 +1768,10 @@ static void dispatch(struct sta_conn *c, const struct sta_request *req,
                   STA_VERSION_PATH);
         return;
     }
+    if (strcmp(path + vlen, "/$batch") == 0) {
+        sta_batch(c, req, resp);
+        return;
+    }
     struct sta_target t;
     if (sta_resolve(c, path + vlen, &t, resp))
         return;
@@ -1773,6 +1783,9 @@ static void dispatch(struct sta_conn *c, const struct sta_request *req,
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         handle_read(c, req, &t, sb_str(&base), resp);
+    else if (req->write_refused)
+        sta_error(resp, req->write_refused, "%s",
+                  req->write_refusal ? req->write_refusal : "writes are refused");
     else if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) &&
              !body_type_ok(req->content_type))
         sta_error(resp, 415, "Content-Type '%.60s' is not accepted: send the body as %s",

@@ -58,6 +58,9 @@ struct sta_request {
     const char *base;                /* scheme://host[:port][/prefix] that links start with */
     const char *user;                /* who writes (for provenance), may be NULL */
     const char *content_type;        /* the body's Content-Type header, NULL when none */
+    int write_refused;               /* not 0: writes are refused with this status ($batch: the
+                                      * HTTP layer lets a batch in for its reads) */
+    const char *write_refusal;       /* the message of that refusal */
 };
 
 struct sta_response {
@@ -65,6 +68,7 @@ struct sta_response {
     struct strbuf body;
     const char *content_type; /* static */
     char location[512];       /* Location header of a 201, or "" */
+    char ctype[96];           /* room for a content_type made per answer ($batch's boundary) */
 };
 
 /* Creates the shared service state (the config is copied; strings are borrowed). */

@@ -36,6 +36,16 @@ struct sta_conn {
     struct sta_cached cache[STA_CACHE_SLOTS];
     uint64_t tick;
     int64_t now_us; /* the time of the request being handled */
+    int changeset;  /* a $batch changeset holds the store transaction (sta_changeset_begin) */
+    /* The changes a changeset's requests made, told to sta_config.on_change when it commits
+     * (and forgotten when it rolls back): nobody hears of an entity that was rolled back. */
+    struct sta_held_change {
+        const char *set; /* static */
+        int64_t id;
+        int created;
+        char *changed; /* NULL: all */
+    } *held;
+    size_t n_held, cap_held;
 };
 
 /* A resource path, resolved. */
@@ -76,5 +86,12 @@ int sta_status_of(int code);
 /* The write side: POST, PATCH, PUT, DELETE on a resolved target (sta_write.c). */
 void sta_write(struct sta_conn *c, const struct sta_request *req, const struct sta_target *t,
                struct sta_response *resp);
+
+/* A $batch changeset (sta_batch.c): opens one transaction on c that the writes up to
+ * sta_changeset_end() share (sta_write neither begins nor ends it); the provenance run is made
+ * first, outside it. sta_changeset_end commits when commit is not 0 (on failure, it rolls
+ * back and returns the error), else rolls back. */
+int sta_changeset_begin(struct sta_conn *c, insitu_error *err);
+int sta_changeset_end(struct sta_conn *c, int commit, insitu_error *err);
 
 #endif

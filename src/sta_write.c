@@ -1097,6 +1097,29 @@ static int create(struct wx *w, enum sta_type t, json_t *o, const struct parent 
     return 0;
 }
 
+/* Tells sta_config.on_change of one change, or holds it until the changeset commits. */
+static int tell(struct wx *w, const struct sta_change *ch)
+{
+    struct sta_conn *c = w->c;
+    if (!c->changeset) {
+        c->svc->cfg.on_change(c->svc->cfg.on_change_ctx, ch);
+        return 0;
+    }
+    if (c->n_held == c->cap_held) {
+        size_t cap = c->cap_held ? c->cap_held * 2 : 8;
+        struct sta_held_change *h = realloc(c->held, cap * sizeof *h);
+        if (!h)
+            return fail(w, INSITU_ENOMEM, "out of memory");
+        c->held = h;
+        c->cap_held = cap;
+    }
+    char *changed = NULL;
+    if (ch->changed && !(changed = strdup(ch->changed)))
+        return fail(w, INSITU_ENOMEM, "out of memory");
+    c->held[c->n_held++] = (struct sta_held_change){ch->set, ch->id, ch->created, changed};
+    return 0;
+}
+
 /* Tells sta_config.on_change what the committed request created (NULL body), or updated:
  * the properties body names (all of them for a PUT). */
 static void tell_changes(struct wx *w, enum sta_type t, int64_t id, json_t *body, int put)
@@ -1115,24 +1138,30 @@ static void tell_changes(struct wx *w, enum sta_type t, int64_t id, json_t *body
                 sb_printf(&names, "%s%s", names.len ? "," : "", key);
         }
         ch = (struct sta_change){sta_type_def(t)->set, id, 0, put ? NULL : sb_str(&names)};
-        cfg->on_change(cfg->on_change_ctx, &ch);
+        tell(w, &ch);
         sb_free(&names);
         return;
     }
     for (size_t i = 0; i < w->n_made; i++) {
         ch = (struct sta_change){sta_type_def(w->made[i].type)->set, w->made[i].id, 1, NULL};
-        cfg->on_change(cfg->on_change_ctx, &ch);
+        tell(w, &ch);
     }
     for (size_t i = 0; w->bw && i < w->n_valid; i++) {
         ch = (struct sta_change){"Observations", bw_created_id(w->bw, w->valid[i].k), 1, NULL};
-        cfg->on_change(cfg->on_change_ctx, &ch);
+        tell(w, &ch);
     }
 }
 
 /* ==== transactions ==== */
 
+/* Inside a $batch changeset the transaction is the changeset's (sta_changeset_begin), and
+ * its run was made before it. */
 static int begin(struct wx *w)
 {
+    if (w->c->changeset) {
+        w->run_id = w->c->svc->run_id;
+        return 0;
+    }
     int rc = api_run(w);
     if (!rc)
         rc = st_begin(w->st, w->err);
@@ -1174,10 +1203,11 @@ static int commit(struct wx *w)
                  "run_datastreams WHERE run_id = ?) WHERE id = ?",
                  NULL, "iiiiiii", (int64_t)w->n_obs, (int64_t)ins, (int64_t)upd,
                  (int64_t)w->n_deleted, (int64_t)w->n_things, w->run_id, w->run_id);
-    if (!rc)
+    if (!rc && !w->c->changeset)
         rc = st_commit(w->st, w->err);
     if (rc) {
-        st_rollback(w->st);
+        if (!w->c->changeset)
+            st_rollback(w->st);
         bw_delete(w->bw);
         w->bw = NULL;
     }
@@ -1190,7 +1220,40 @@ static void abandon(struct wx *w)
     w->bw = NULL;
     w->n_valid = 0;
     w->n_made = 0;
-    st_rollback(w->st);
+    if (!w->c->changeset)
+        st_rollback(w->st);
+}
+
+int sta_changeset_begin(struct sta_conn *c, insitu_error *err)
+{
+    struct wx w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.st = c->st;
+    w.err = err;
+    int rc = api_run(&w);
+    if (!rc)
+        rc = st_begin(c->st, err);
+    c->changeset = !rc;
+    return rc;
+}
+
+int sta_changeset_end(struct sta_conn *c, int commit, insitu_error *err)
+{
+    c->changeset = 0;
+    int rc = commit ? st_commit(c->st, err) : 0;
+    if (!commit || rc)
+        st_rollback(c->st);
+    const struct sta_config *cfg = &c->svc->cfg;
+    for (size_t i = 0; i < c->n_held; i++) {
+        const struct sta_held_change *h = &c->held[i];
+        if (commit && !rc && cfg->on_change)
+            cfg->on_change(cfg->on_change_ctx,
+                           &(struct sta_change){h->set, h->id, h->created, h->changed});
+        free(h->changed);
+    }
+    c->n_held = 0;
+    return rc;
 }
 
 /* ==== deleting ==== */

@@ -76,8 +76,9 @@ static json_t *call(const char *method, const char *url, const char *body)
     size_t n;
     char *storage;
     sta_parse_query(q, &params, &n, &storage);
-    struct sta_request req = {method, copy, params, n, body, body ? strlen(body) : 0,
-                              BASE, "tester", req_ctype};
+    struct sta_request req = {.method = method, .path = copy, .params = params, .nparams = n,
+                              .body = body, .body_len = body ? strlen(body) : 0, .base = BASE,
+                              .user = "tester", .content_type = req_ctype};
     struct sta_response resp = {0};
     sta_handle(conn, &req, &resp);
     status = resp.status;
@@ -180,7 +181,10 @@ static void test_root(void)
     }
     CU_ASSERT_TRUE(things);
     json_t *conf = json_object_get(json_object_get(j, "serverSettings"), "conformance");
-    CU_ASSERT_EQUAL(json_array_size(conf), 5);
+    CU_ASSERT_EQUAL(json_array_size(conf), 7);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(conf, 5)),
+                           "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/"
+                           "batch-request");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(conf, 3)),
                            "http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete");
     json_decref(j);
@@ -670,14 +674,15 @@ static void test_answer_limit(void)
     CU_ASSERT_EQUAL_FATAL(sta_service_new(&cfg, &small, &err), 0);
     CU_ASSERT_EQUAL_FATAL(sta_conn_new(small, store, &c, &err), 0);
     struct sta_param p = {"$expand", "Datastreams($expand=Observations)"};
-    struct sta_request req = {"GET", "/v1.1/Things", &p, 1, NULL, 0, BASE, NULL, NULL};
+    struct sta_request req = {.method = "GET", .path = "/v1.1/Things", .params = &p,
+                              .nparams = 1, .base = BASE};
     struct sta_response resp = {0};
     sta_handle(c, &req, &resp);
     CU_ASSERT_EQUAL(resp.status, 400);
     CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&resp.body), "the answer would be larger than 4 KiB: "
                                                       "ask for fewer entities"));
     sta_response_free(&resp);
-    struct sta_request one = {"GET", "/v1.1/Things(1)", NULL, 0, NULL, 0, BASE, NULL, NULL};
+    struct sta_request one = {.method = "GET", .path = "/v1.1/Things(1)", .base = BASE};
     struct sta_response r2 = {0};
     sta_handle(c, &one, &r2);
     CU_ASSERT_EQUAL(r2.status, 200);

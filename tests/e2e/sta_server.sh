@@ -273,6 +273,59 @@ equal "one provenance run per server, all complete" \
 equal "the summary counts the series exactly" \
   "$(sql "SELECT n_obs FROM datastreams WHERE id = $ds")" "$after"
 
+# $batch (OGC 18-088 section 11): a changeset is one transaction; $1 names what it created
+start_server INSITU_SERVE_TOKEN=s3cret --
+ds_body='{"name":"level","description":"d","unitOfMeasurement":{"name":"metre","symbol":"m","definition":"http://example.org/m"},"observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","ObservedProperty":{"name":"batch level","definition":"http://example.org/batch-level","description":"level"},"Sensor":{"name":"batch gauge","description":"g","encodingType":"application/pdf","metadata":"m"}}'
+# changeset_body DATASTREAM_JSON: a changeset (a Thing, and $1/Datastreams), then a GET
+changeset_body() {
+  printf -- '--b\r\nContent-Type: multipart/mixed; boundary="cs 1"\r\n\r\n'
+  printf -- '--cs 1\r\nContent-Type: application/http\r\nContent-ID: 1\r\n\r\n'
+  printf 'POST /v1.1/Things HTTP/1.1\r\nContent-Type: application/json\r\n\r\n'
+  printf '{"name":"batch thing","description":"made in a changeset"}\r\n'
+  printf -- '--cs 1\r\nContent-Type: application/http\r\nContent-ID: 2\r\n\r\n'
+  printf 'POST $1/Datastreams HTTP/1.1\r\nContent-Type: application/json\r\n\r\n%s\r\n' "$1"
+  printf -- '--cs 1--\r\n--b\r\nContent-Type: application/http\r\n\r\n'
+  printf "GET Things?\$filter=name%%20eq%%20'batch%%20thing'&\$expand=Datastreams HTTP/1.1\r\n\r\n\r\n--b--\r\n"
+}
+changeset_body "$ds_body" >"$T/batch.txt"
+fetch POST "$URL/\$batch" -H 'Authorization: Bearer s3cret' \
+  -H 'Content-Type: multipart/mixed; boundary=b' --data-binary "@$T/batch.txt"
+equal "\$batch: a changeset creates a Thing and, through \$1, its Datastream; the GET after it sees them" \
+  "$CODE $(printf '%s' "$BODY" | grep -c '^HTTP/1.1 201 Created') $(printf '%s' "$BODY" | grep -c '"Datastreams":\[{')" "200 2 1"
+case $(header Content-Type) in "multipart/mixed; boundary=batchresponse_"*) ok "\$batch answers multipart/mixed";;
+  *) not_ok "\$batch answers multipart/mixed" "$(header Content-Type)";; esac
+equal "the Datastream is the new Thing's" \
+  "$(sql "SELECT count(*) FROM datastreams d JOIN things t ON t.id = d.thing_id WHERE t.name = 'batch thing'")" "1"
+things=$(sql "SELECT count(*) FROM things")
+sensors=$(sql "SELECT count(*) FROM sensors")
+changeset_body '{"name":"no unit","description":"d"}' >"$T/batch.txt"
+fetch POST "$URL/\$batch" -H 'Authorization: Bearer s3cret' \
+  -H 'Content-Type: multipart/mixed; boundary=b' --data-binary "@$T/batch.txt"
+equal "\$batch: a changeset whose 2nd request fails is answered by that failure alone" \
+  "$CODE $(printf '%s' "$BODY" | grep -c '^HTTP/1.1 201') $(printf '%s' "$BODY" | grep -c '^HTTP/1.1 400 Bad Request')" "200 0 1"
+equal "... and leaves nothing" "$(sql "SELECT count(*) FROM things") $(sql "SELECT count(*) FROM sensors")" \
+  "$things $sensors"
+cat >"$T/batch.json" <<'JSON'
+{"requests":[
+ {"id":"s1","atomicityGroup":"g","method":"post","url":"Sensors","body":{"name":"json sensor","description":"d","encodingType":"application/pdf","metadata":"m"}},
+ {"id":"t1","atomicityGroup":"g","method":"post","url":"Things","body":{"name":"json thing","description":"d"}},
+ {"id":"d1","atomicityGroup":"g","dependsOn":["t1"],"method":"post","url":"$t1/Datastreams","body":{"name":"temp","description":"d","unitOfMeasurement":{"name":"degree Celsius","symbol":"degC","definition":"http://example.org/c"},"observationType":"http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement","ObservedProperty":{"@iot.id":OPID},"Sensor":{"@iot.id":"$s1"}}},
+ {"id":"r","dependsOn":["g"],"method":"get","url":"$d1/Sensor?$select=name"}]}
+JSON
+sed -i "s/OPID/$(sql 'SELECT min(id) FROM observed_properties')/" "$T/batch.json"
+fetch POST "$URL/\$batch" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
+  --data-binary "@$T/batch.json"
+equal "\$batch in JSON: an atomicity group, dependsOn, \$id in the URL and in a body" \
+  "$CODE $(py '[r["status"] for r in d["responses"]], d["responses"][3]["body"]["name"], d["responses"][2]["location"].startswith("'"$URL"'/Datastreams(")')" \
+  "200 [201, 201, 201, 200] json sensor True"
+fetch POST "$URL/\$batch" -H 'Content-Type: application/json' \
+  -d '{"requests":[{"id":"1","method":"get","url":"Things(1)?$select=name"},{"id":"2","method":"post","url":"Things","body":{"name":"x","description":"y"}}]}'
+equal "\$batch without a credential: its reads are answered, its writes refused (401)" \
+  "$CODE $(py '[r["status"] for r in d["responses"]]')" "200 [200, 401]"
+fetch POST "$URL/\$batch" -H 'Authorization: Bearer s3cret' -H 'Content-Type: text/plain' -d 'x'
+equal "\$batch of another type: 415" "$CODE" "415"
+stop_server
+
 # HTTP Basic from an auth file, and the body limit
 printf 'user = hydro\npassword = p4ss word\n' >"$T/auth"
 chmod 600 "$T/auth"
@@ -294,6 +347,10 @@ equal "--base-url: links start with it" "$(py 'd["@iot.selfLink"]')" \
   "https://sta.example.org/hydro/v1.1/Things(1)"
 fetch DELETE "$URL/Things(1)" -H 'Authorization: Bearer s3cret'
 equal "--read-only refuses writes: 405 with Allow" "$CODE $(header Allow)" "405 GET, HEAD, OPTIONS"
+fetch POST "$URL/\$batch" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json' \
+  -d '{"requests":[{"id":"1","method":"get","url":"Things(1)?$select=name"},{"id":"2","method":"delete","url":"Things(1)"}]}'
+equal "--read-only: a \$batch reads, and its writes are refused as single ones are (405)" \
+  "$CODE $(py '[r["status"] for r in d["responses"]]')" "200 [200, 405]"
 stop_server
 equal "the Thing is still there" "$(sql 'SELECT count(*) FROM things WHERE id = 1')" "1"
 
