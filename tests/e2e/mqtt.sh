@@ -135,6 +135,29 @@ equal "v1.1/Things($thing) receives the Thing" "$(jp "$GOT" 'd["@iot.id"], d["pr
 kill "$SUB_thing_name" 2>/dev/null
 equal "v1.1/Things($thing)/name receives nothing: the name did not change" "$(cat "$T/thing_name")" ""
 
+# ---- a $batch changeset: its creates are published when it commits, never when it rolls back ----
+sub obs_batch "v1.1/Datastreams($ds)/Observations" 1
+subscribed "v1.1/Datastreams($ds)/Observations"
+cat >"$T/bad.json" <<JSON
+{"requests": [
+ {"id": "1", "atomicityGroup": "g", "method": "post", "url": "Datastreams($ds)/Observations",
+  "body": {"phenomenonTime": "2031-01-01T00:00:00Z", "result": 9.5}},
+ {"id": "2", "atomicityGroup": "g", "method": "post", "url": "Observations", "body": {"result": 1}}]}
+JSON
+cat >"$T/good.json" <<JSON
+{"requests": [
+ {"id": "1", "atomicityGroup": "g", "method": "post", "url": "Datastreams($ds)/Observations",
+  "body": {"phenomenonTime": "2031-01-02T00:00:00Z", "result": 10.5}}]}
+JSON
+fetch POST "$URL/\$batch" -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$T/bad.json"
+equal "a changeset whose second create fails is rolled back" "$(py '[r["status"] for r in d["responses"]]')" \
+  "[424, 400]"
+fetch POST "$URL/\$batch" -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$T/good.json"
+equal "a changeset that commits" "$(py '[r["status"] for r in d["responses"]]')" "[201]"
+got obs_batch
+equal "subscribers hear of the committed changeset's Observation only, not of the rolled-back one" \
+  "$(jp "$GOT" 'd["result"]')" "10.5"
+
 # ---- ingest --mqtt publishes the Observations it wrote ----
 cat >"$T/new.csv" <<CSV
 thing,latitude,longitude,observed_property,unit,phenomenon_time,result
