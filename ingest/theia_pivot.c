@@ -715,6 +715,7 @@ static int data_row(struct data_file *df, char *line, size_t len, int emit, insi
     if (time_parse_iso(f[df->c_end], lens[df->c_end], NULL, &end, &terr))
         return FILE_ERROR(df, "date_end: %s", terr.message);
     r.phenomenon_start = end;
+    r.result_time = end; /* the guideline's resultTime: the data file's date_end */
     if (lens[df->c_begin]) {
         if (time_parse_iso(f[df->c_begin], lens[df->c_begin], NULL, &r.phenomenon_start, &terr))
             return FILE_ERROR(df, "date_begin: %s", terr.message);

@@ -326,6 +326,10 @@ static void test_guideline_properties(void)
                                "'{\"delta\":%,\"source\":{\"file\":\"' || d.qualifier || "
                                "'.txt\"}}'"),
                     3);
+    /* resultTime is the row's date_end (an instant here: the phenomenon time) */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_time = "
+                               "phenomenon_start AND phenomenon_end IS NULL"),
+                    3);
     char *props = tu_text(st, "SELECT properties FROM datastreams WHERE qualifier = "
                               "'CATC_OBS_CE.WChem_Od_2'");
     CU_ASSERT_PTR_NOT_NULL_FATAL(props);
@@ -359,6 +363,13 @@ static void test_guideline_properties(void)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE parameters_id = (SELECT "
                               "id FROM obs_texts WHERE text = %s)", same);
     CU_ASSERT_EQUAL(tu_int(st, sql), 4);
+    /* an interval row's resultTime is its date_end */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_time = "
+                               "phenomenon_end AND phenomenon_end - phenomenon_start = "
+                               "86400000000"),
+                    7);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_time IS NULL"),
+                    0);
     /* a re-ingest changes nothing */
     int64_t texts = tu_int(st, "SELECT count(*) FROM obs_texts");
     CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, tu_data("theia/TEST"), &o, &rep, &err), 0);

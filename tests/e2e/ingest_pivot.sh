@@ -60,10 +60,10 @@ fetch GET "$URL/Datastreams($ds)/Sensor"
 equal "the Sensor: the method describes it, its lineage in its properties" \
   "$CODE $(py 'd["description"], d["properties"]["lineageInformations"][0]["processingDescription"]')" \
   "200 Tipping-bucket rain gauge, daily totals Gaps checked by hand"
-fetch GET "$URL/Datastreams($ds)/Observations?\$filter=parameters/source/file%20eq%20'TEST_OBS_DAT_2_1.txt'&\$count=true&\$top=1"
-equal "each Observation names its data file in parameters.source.file" \
-  "$CODE $(py 'd["@iot.count"], d["value"][0]["parameters"]')" \
-  "200 4 {'source': {'file': 'TEST_OBS_DAT_2_1.txt'}}"
+fetch GET "$URL/Datastreams($ds)/Observations?\$filter=parameters/source/file%20eq%20'TEST_OBS_DAT_2_1.txt'&\$count=true&\$top=1&\$orderby=phenomenonTime"
+equal "each Observation names its data file in parameters.source.file; resultTime is date_end" \
+  "$CODE $(py 'd["@iot.count"], d["value"][0]["parameters"], d["value"][0]["resultTime"]')" \
+  "200 4 {'source': {'file': 'TEST_OBS_DAT_2_1.txt'}} 2001-03-19T00:00:00Z"
 ds=$(sql "SELECT id FROM datastreams WHERE qualifier = 'CATC_OBS_CE.WChem_Od_1'")
 fetch GET "$URL/Datastreams($ds)/Observations?\$top=1&\$orderby=phenomenonTime"
 equal "additional values stay beside the data file" "$CODE $(py 'd["value"][0]["parameters"]')" \
