@@ -217,11 +217,17 @@ static int pivot_thing(struct pivot *p, struct pivot_obs *po, insitu_error *err)
     return rc;
 }
 
+/* The Sensor of a pivot observation's procedure: named after its instruments (manufacturer
+ * and model); described by the procedure's method (the guideline's Sensor.description), else
+ * by the instruments' types; the procedure's JSON is its metadata and its
+ * lineageInformations its properties (the guideline's Sensor.properties.lineageInformations).
+ * Procedures with the same instruments but another lineage are other Sensors: the lineage's
+ * digest is then part of the code, so that each keeps its own. */
 static int pivot_sensor(struct pivot *p, struct pivot_obs *po, int64_t *id, insitu_error *err)
 {
     json_t *proc = json_object_get(po->obs, "procedure");
     json_t *sensors = json_at(proc, "dataProduction.sensors");
-    struct strbuf code = {0}, desc = {0};
+    struct strbuf code = {0}, desc = {0}, name = {0};
     for (size_t i = 0; i < json_array_size(sensors); i++) {
         json_t *s = json_array_get(sensors, i);
         const char *man = json_str_at(s, "manufacturer"), *model = json_str_at(s, "model");
@@ -237,17 +243,44 @@ static int pivot_sensor(struct pivot *p, struct pivot_obs *po, int64_t *id, insi
     const char *method = json_str_at(proc, "dataProduction.method");
     if (!code.len && method)
         sb_puts(&code, method);
+    sb_puts(&name, code.len ? code.data : "Unspecified procedure");
+    if (!code.len)
+        sb_puts(&code, "unspecified");
+    json_t *lineage = json_object_get(proc, "lineageInformations");
+    char *props = NULL;
+    if (lineage && !(json_is_array(lineage) && json_array_size(lineage))) {
+        bw_warn(p->bw, "pivot: %s: %s.procedure.lineageInformations: not a non-empty list "
+                       "(ignored)",
+                p->json_name, po->path);
+    } else if (lineage) {
+        json_t *obj = json_pack("{sO}", "lineageInformations", lineage);
+        props = json_text(obj);
+        json_decref(obj);
+        char *text = json_text(lineage), hex[65];
+        struct sha256 h;
+        if (sha256_init(&h) == 0) {
+            sha256_update(&h, text, strlen(text));
+            sha256_final(&h, hex);
+            sb_printf(&code, " [lineage %.12s]", hex);
+        }
+        free(text);
+    }
     char *metadata = json_text(proc);
     struct sensor_in s = {.ns = p->ns,
-                          .code = code.len ? code.data : "unspecified",
-                          .name = code.len ? code.data : "Unspecified procedure",
-                          .description = desc.len ? desc.data : "",
+                          .code = code.data,
+                          .name = name.data,
+                          .description = method && *method ? method
+                                         : desc.len          ? desc.data
+                                                             : "",
                           .encoding_type = metadata ? "application/json" : "text/plain",
-                          .metadata = metadata ? metadata : ""};
+                          .metadata = metadata ? metadata : "",
+                          .properties = props};
     int rc = bw_sensor(p->bw, &s, id, err);
     free(metadata);
+    free(props);
     sb_free(&code);
     sb_free(&desc);
+    sb_free(&name);
     return rc;
 }
 
@@ -297,6 +330,7 @@ static char *datastream_properties(struct pivot *p, json_t *dataset, struct pivo
     json_set_str(props, "producerDoi", json_str_at(p->doc, "producer.onlineResource.doi"));
     json_set_str(props, "licence", json_str_at(meta, "dataConstraint.licence.title"));
     json_set_str(props, "licenceUrl", json_str_at(meta, "dataConstraint.licence.url"));
+    json_set_str(props, "datasetLineage", json_str_at(meta, "datasetLineage"));
     json_set_str(props, "processingLevel", json_str_at(po->obs, "processingLevel"));
     json_set_str(props, "dataType", json_str_at(po->obs, "dataType"));
     json_set_copy(props, "timeSerie", json_object_get(po->obs, "timeSerie"));
@@ -636,30 +670,31 @@ static int row_feature(struct data_file *df, char **f, size_t *lens, int64_t *fe
     return 0;
 }
 
-/* The parameters of a row: additional columns (numbers when numeric) and the data file. */
+/* The parameters of a row: the additional columns (numbers when numeric), then the data file
+ * as the guideline's `source.file`. Without additional columns the text is the same on every
+ * row of a file, and so is kept once (obs_texts). */
 static const char *row_parameters(struct data_file *df, char **f, size_t *lens)
 {
     struct strbuf *sb = &df->params;
     sb_reset(sb);
     sb_puts(sb, "{");
-    int first = 1;
     for (int i = 5; i < df->ncols; i++) {
         if (is_value_col(df, i) || !lens[i])
             continue;
         double v;
-        sb_puts(sb, first ? "" : ",");
-        sb_put_json_string(sb, df->cols[i]);
+        /* a column named "source" would repeat the key of the data file */
+        sb_put_json_string(sb, strcmp(df->cols[i], "source") == 0 ? "source (column)"
+                                                                  : df->cols[i]);
         sb_putc(sb, ':');
         if (parse_double(f[i], lens[i], &v) == 0 && !isnan(v))
             sb_put_double(sb, v);
         else
             sb_put_json_string(sb, f[i]);
-        first = 0;
+        sb_putc(sb, ',');
     }
-    sb_puts(sb, first ? "" : ",");
-    sb_puts(sb, "\"dataFile\":");
+    sb_puts(sb, "\"source\":{\"file\":");
     sb_put_json_string(sb, df->name);
-    sb_putc(sb, '}');
+    sb_puts(sb, "}}");
     return sb->data;
 }
 
@@ -680,6 +715,7 @@ static int data_row(struct data_file *df, char *line, size_t len, int emit, insi
     if (time_parse_iso(f[df->c_end], lens[df->c_end], NULL, &end, &terr))
         return FILE_ERROR(df, "date_end: %s", terr.message);
     r.phenomenon_start = end;
+    r.result_time = end; /* the guideline's resultTime: the data file's date_end */
     if (lens[df->c_begin]) {
         if (time_parse_iso(f[df->c_begin], lens[df->c_begin], NULL, &r.phenomenon_start, &terr))
             return FILE_ERROR(df, "date_begin: %s", terr.message);

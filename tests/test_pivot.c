@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cpl_vsi.h>
+#include <jansson.h>
 
 #include "tap.h"
 #include "testutil.h"
@@ -108,8 +109,8 @@ static void test_catc_package(void)
                                "'CATC_OBS_CE.WChem_Od_1' AND o.phenomenon_start = "
                                "1027878720000000 AND o.result = 31.15 "
                                "AND o.result_quality = '13' AND o.phenomenon_end IS NULL AND "
-                               "o.parameters = '{\"delta\":1.5575,\"dataFile\":"
-                               "\"CATC_OBS_CE.WChem_Od_1.txt\"}'"),
+                               "o.parameters = '{\"delta\":1.5575,\"source\":{\"file\":"
+                               "\"CATC_OBS_CE.WChem_Od_1.txt\"}}'"),
                     1);
     /* dataset metadata is kept on the datastream, for citation */
     char *props = tu_text(st, "SELECT properties FROM datastreams WHERE qualifier = "
@@ -310,6 +311,153 @@ static void test_metadata_only(void)
     insitu_store_close(st);
 }
 
+/* The portal team's SensorThings guideline (docs/formats.md): the data file in each
+ * Observation's parameters.source.file, missingValue and processingLevel in the Datastream's
+ * properties, on the real packages. */
+static void test_guideline_properties(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, tu_data("theia/CATC_package.zip"), NULL, &rep, &err), 0);
+    /* every row of both files names its file, beside its additional value */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text o JOIN datastreams d ON "
+                               "d.id = o.datastream_id WHERE o.parameters LIKE "
+                               "'{\"delta\":%,\"source\":{\"file\":\"' || d.qualifier || "
+                               "'.txt\"}}'"),
+                    3);
+    /* resultTime is the row's date_end (an instant here: the phenomenon time) */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_time = "
+                               "phenomenon_start AND phenomenon_end IS NULL"),
+                    3);
+    char *props = tu_text(st, "SELECT properties FROM datastreams WHERE qualifier = "
+                              "'CATC_OBS_CE.WChem_Od_2'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(props);
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"missingValue\":\"-9999.9\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"datasetLineage\":\"Dataset acquired during "
+                                         "AMMA-CATCH programm."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"additionalValues\":[{\"columnName\":\"delta\""));
+    CU_ASSERT_PTR_NULL(strstr(props, "processingLevel")); /* CATC gives none */
+    free(props);
+    insitu_store_close(st);
+
+    st = tu_store(NULL);
+    insitu_ingest_options o = {0};
+    o.lenient = 1;
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, tu_data("theia/TEST"), &o, &rep, &err), 0);
+    props = tu_text(st, "SELECT properties FROM datastreams WHERE qualifier = "
+                        "'TEST_OBS_DAT_2_1'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(props);
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"processingLevel\":\"Quality-controlled data\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"missingValue\":\"-99999.99\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(props, "\"datasetLineage\":\"Test lineage 2\""));
+    free(props);
+    /* without additional columns a file's rows share one parameters text, kept once */
+    const char *same = "'{\"source\":{\"file\":\"TEST_OBS_DAT_2_1.txt\"}}'";
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations_text WHERE parameters = %s",
+             same);
+    CU_ASSERT_EQUAL(tu_int(st, sql), 4);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM obs_texts WHERE text = %s", same);
+    CU_ASSERT_EQUAL(tu_int(st, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE parameters_id = (SELECT "
+                              "id FROM obs_texts WHERE text = %s)", same);
+    CU_ASSERT_EQUAL(tu_int(st, sql), 4);
+    /* an interval row's resultTime is its date_end */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_time = "
+                               "phenomenon_end AND phenomenon_end - phenomenon_start = "
+                               "86400000000"),
+                    7);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_time IS NULL"),
+                    0);
+    /* a re-ingest changes nothing */
+    int64_t texts = tu_int(st, "SELECT count(*) FROM obs_texts");
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, tu_data("theia/TEST"), &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.inserted, 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM obs_texts"), texts);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 13);
+    insitu_store_close(st);
+}
+
+/* A folder package: the real CATC_en.json with a procedure given to each observation (as the
+ * schema describes it; no public document has one with lineage), and the real dataset zip. */
+static const char *catc_with_procedures(json_t *proc1, json_t *proc2)
+{
+    const char *dir = catc_with_zip("theia/CATC_DAT_CE.WChem_Od.zip");
+    json_error_t jerr;
+    json_t *doc = json_load_file(tu_data("theia/CATC_en.json"), 0, &jerr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    json_t *obs = json_object_get(json_array_get(json_object_get(doc, "datasets"), 0),
+                                  "observations");
+    json_object_set_new(json_array_get(obs, 0), "procedure", proc1);
+    json_object_set_new(json_array_get(obs, 1), "procedure", proc2);
+    char path[600];
+    snprintf(path, sizeof path, "%s/CATC_en.json", dir);
+    CU_ASSERT_EQUAL(json_dump_file(doc, path, JSON_INDENT(2)), 0);
+    json_decref(doc);
+    return dir;
+}
+
+static json_t *procedure(const char *lineage, const char *date)
+{
+    return json_pack("{s{ss s[{ssss}]} s[{ssss}]}", "dataProduction", "method",
+                     "Manual sampling, ICP-AES in the laboratory", "sensors", "manufacturer",
+                     "Thermo", "model", "iCAP 6000", "lineageInformations",
+                     "processingDescription", lineage, "processingDate", date);
+}
+
+/* The guideline puts the procedure's lineage in the Sensor's properties, and its method in
+ * the Sensor's description. */
+static void test_sensor_lineage(void)
+{
+    const char *dir = catc_with_procedures(procedure("Validated by the PI", "2019-01-02T00:00:00Z"),
+                                           procedure("Recomputed after recalibration",
+                                                     "2020-05-06T00:00:00Z"));
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, dir, NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.warnings, 0);
+    /* one instrument, two lineages: two Sensors, each with its own */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors WHERE name = 'Thermo iCAP 6000' "
+                               "AND description = 'Manual sampling, ICP-AES in the laboratory'"),
+                    2);
+    char *props = tu_text(st, "SELECT s.properties FROM sensors s JOIN datastreams d ON "
+                              "d.sensor_id = s.id WHERE d.qualifier = 'CATC_OBS_CE.WChem_Od_2'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(props);
+    CU_ASSERT_STRING_EQUAL(props, "{\"lineageInformations\":[{\"processingDate\":"
+                                  "\"2020-05-06T00:00:00Z\",\"processingDescription\":"
+                                  "\"Recomputed after recalibration\"}]}");
+    free(props);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors s JOIN datastreams d ON "
+                               "d.sensor_id = s.id WHERE d.qualifier = 'CATC_OBS_CE.WChem_Od_1' "
+                               "AND s.properties LIKE '%Validated by the PI%'"),
+                    1);
+    /* the same package again changes nothing */
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, dir, NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.inserted, 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 3);
+    insitu_store_close(st);
+
+    /* the same lineage is the same Sensor; a lineage that is not a list is warned about */
+    json_t *bad = procedure("x", "2020-01-01T00:00:00Z");
+    json_object_set_new(bad, "lineageInformations", json_string("Validated"));
+    dir = catc_with_procedures(procedure("Validated by the PI", "2019-01-02T00:00:00Z"), bad);
+    st = tu_store(NULL);
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, dir, NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.warnings, 1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors WHERE properties IS NULL"), 1);
+    insitu_store_close(st);
+    dir = catc_with_procedures(procedure("Validated by the PI", "2019-01-02T00:00:00Z"),
+                               procedure("Validated by the PI", "2019-01-02T00:00:00Z"));
+    st = tu_store(NULL);
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, dir, NULL, &rep, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM sensors"), 1);
+    insitu_store_close(st);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "the real AMMA-CATCH package (zip, folder, JSON)", test_catc_package);
@@ -320,6 +468,10 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "missing data files, truncated JSON, bad zips", test_missing_and_broken);
     CU_add_test(s, "non-UTF-8 files and undeclared flags", test_encoding_and_flags);
     CU_add_test(s, "metadata only: the TOUR document", test_metadata_only);
+    CU_add_test(s, "guideline: parameters.source.file, missingValue, processingLevel",
+                test_guideline_properties);
+    CU_add_test(s, "guideline: the procedure's lineage in the Sensor's properties",
+                test_sensor_lineage);
 }
 
 int main(void) { return tu_main("pivot", add_tests, NULL, NULL); }
