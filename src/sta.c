@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "sta_patch.h"
 #include "timeutil.h"
 
 /* ==== service and connections ==== */
@@ -1774,9 +1775,10 @@ static void dispatch(struct sta_conn *c, const struct sta_request *req,
     if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
         handle_read(c, req, &t, sb_str(&base), resp);
     else if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) &&
-             !body_type_ok(req->content_type))
+             !body_type_ok(req->content_type) &&
+             !(strcmp(m, "PATCH") == 0 && sta_is_json_patch(req->content_type)))
         sta_error(resp, 415, "Content-Type '%.60s' is not accepted: send the body as %s",
-                  req->content_type, STA_BODY_TYPES);
+                  req->content_type, strcmp(m, "PATCH") == 0 ? STA_PATCH_TYPES : STA_BODY_TYPES);
     else if (strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0 ||
              strcmp(m, "DELETE") == 0)
         sta_write(c, req, &t, resp);
