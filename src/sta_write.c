@@ -1848,9 +1848,10 @@ static void respond_error(struct sta_response *resp, const insitu_error *err, in
 
 /* A PATCH sent as JSON Patch (RFC 6902): the operations run on the entity's JSON as a GET
  * shows it (read in the request's transaction), and the members they changed are written as
- * an ordinary PATCH, with its checks, summaries and HistoricalLocations. */
+ * an ordinary PATCH, with its checks, summaries and HistoricalLocations; *changes receives
+ * that PATCH body (caller decrefs). */
 static int json_patch_entity(struct wx *w, const struct sta_request *req,
-                             const struct sta_target *t, json_t *patch)
+                             const struct sta_target *t, json_t *patch, json_t **changes)
 {
     struct sta_response now = {0};
     sta_write_entity_response(w->c, t->type, t->id, req->base ? req->base : "", 200, &now);
@@ -1870,7 +1871,10 @@ static int json_patch_entity(struct wx *w, const struct sta_request *req,
         rc = update_entity(w, t->type, t->id, merge, 0);
         where_pop(w, mark);
     }
-    json_decref(merge);
+    if (!rc)
+        *changes = merge;
+    else
+        json_decref(merge);
     json_decref(doc);
     sta_response_free(&now);
     return rc;
@@ -2138,8 +2142,9 @@ static void do_update(struct wx *w, const struct sta_request *req, const struct 
         rc = begin(w);
     if (!rc)
         rc = target_exists(w, t);
+    json_t *changes = NULL; /* a JSON Patch's: the members it changed */
     if (!rc && json_patch)
-        rc = json_patch_entity(w, req, t, body);
+        rc = json_patch_entity(w, req, t, body, &changes);
     else if (!rc)
         rc = update_entity(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
     if (!rc)
@@ -2147,7 +2152,9 @@ static void do_update(struct wx *w, const struct sta_request *req, const struct 
     else
         abandon(w);
     if (!rc)
-        tell_changes(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
+        tell_changes(w, t->type, t->id, changes ? changes : body,
+                     strcmp(req->method, "PUT") == 0);
+    json_decref(changes);
     json_decref(body);
     if (rc)
         respond_error(resp, w->err, rc);
