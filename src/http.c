@@ -298,7 +298,7 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
     static const char *const retry[] = {"Retry-After", "5", NULL};
     /* 415: the media types a POST or a PATCH takes (RFC 5789, and W3C LDP's Accept-Post) */
     static const char *const accept_post[] = {"Accept-Post", STA_BODY_TYPES, NULL};
-    static const char *const accept_patch[] = {"Accept-Patch", STA_BODY_TYPES, NULL};
+    static const char *const accept_patch[] = {"Accept-Patch", STA_PATCH_TYPES, NULL};
     const char *const *extra = status == 405   ? allow
                                : status == 503 ? retry
                                : status != 415 ? NULL

@@ -67,6 +67,9 @@ struct mqtt {
     char *selects[SELECTS_MAX]; /* "v1.1/Observations?$select=result" */
     size_t n_selects;
     atomic_int connected;
+    /* the SUBACK of a last subscription made after the retained list's: the broker sends the
+     * retained list before it, so once it came, the list was learnt (connect_broker waits) */
+    atomic_int sync_mid, synced;
     atomic_long outgoing;
     atomic_ullong published, dropped;
 };
@@ -536,6 +539,23 @@ static void on_connect(struct mosquitto *mosq, void *ctx, int rc)
     }
     mosquitto_subscribe_v5(mosq, NULL, SUBSCRIBE_LOG_TOPIC, 0, opts, NULL);
     mosquitto_subscribe_v5(mosq, NULL, SELECTS_TOPIC, 0, opts, NULL);
+    char sync[128];
+    int mid = 0;
+    snprintf(sync, sizeof sync, "insitu/mqtt/sync/%ld", (long)getpid());
+    atomic_store(&m->synced, 0);
+    if (mosquitto_subscribe_v5(mosq, &mid, sync, 0, opts, NULL) == MOSQ_ERR_SUCCESS)
+        atomic_store(&m->sync_mid, mid);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *ctx, int mid, int qos_count,
+                         const int *granted_qos)
+{
+    (void)mosq;
+    (void)qos_count;
+    (void)granted_qos;
+    struct mqtt *m = ctx;
+    if (mid == atomic_load(&m->sync_mid))
+        atomic_store(&m->synced, 1);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *ctx, int rc)
@@ -628,6 +648,7 @@ static int connect_broker(struct mqtt *m, insitu_error *err)
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_message_callback_set(m->mosq, on_message);
+    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
     mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
     if (m->cfg.user)
         mosquitto_username_pw_set(m->mosq, m->cfg.user, m->cfg.password);
@@ -650,6 +671,11 @@ static int connect_broker(struct mqtt *m, insitu_error *err)
         return insitu_error_set(err, INSITU_EIO, "the MQTT broker %s did not accept the "
                                                  "connection (see its log: credentials?)",
                                 m->url);
+    }
+    /* the $select topics a server learnt before this process started (retained) */
+    for (int i = 0; i < 100 && !atomic_load(&m->synced); i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "sta_patch.h"
 #include "timeutil.h"
 
 /* ==== service and connections ==== */
@@ -1787,9 +1788,10 @@ static void dispatch(struct sta_conn *c, const struct sta_request *req,
         sta_error(resp, req->write_refused, "%s",
                   req->write_refusal ? req->write_refusal : "writes are refused");
     else if ((strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0) &&
-             !body_type_ok(req->content_type))
+             !body_type_ok(req->content_type) &&
+             !(strcmp(m, "PATCH") == 0 && sta_is_json_patch(req->content_type)))
         sta_error(resp, 415, "Content-Type '%.60s' is not accepted: send the body as %s",
-                  req->content_type, STA_BODY_TYPES);
+                  req->content_type, strcmp(m, "PATCH") == 0 ? STA_PATCH_TYPES : STA_BODY_TYPES);
     else if (strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0 ||
              strcmp(m, "DELETE") == 0)
         sta_write(c, req, &t, resp);

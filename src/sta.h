@@ -18,6 +18,9 @@
  * Content-Type, or sent as application/x-www-form-urlencoded (what curl -d says), is read as
  * JSON too. */
 #define STA_BODY_TYPES "application/json"
+/* What a PATCH body may be sent as besides: JSON Patch (RFC 6902), applied to the entity's
+ * JSON as a GET shows it (Accept-Patch lists both). */
+#define STA_PATCH_TYPES "application/json, application/json-patch+json"
 
 /* A change a write made, told after its commit (sta_config.on_change). */
 struct sta_change {
@@ -86,7 +89,8 @@ void sta_conn_free(struct sta_conn *c);
 /* Handles one request. resp must be zero-initialised; free it with sta_response_free(). A
  * failure is a response too: a 4xx/5xx status and a JSON error body
  * {"code": 400, "type": "error", "message": "..."} saying what and where. A body of another
- * type than JSON is a 415 (STA_BODY_TYPES says which are taken). */
+ * type than JSON is a 415 (STA_BODY_TYPES says which are taken; a PATCH takes
+ * STA_PATCH_TYPES). A DELETE of a collection with $filter deletes what the filter selects. */
 void sta_handle(struct sta_conn *c, const struct sta_request *req, struct sta_response *resp);
 void sta_response_free(struct sta_response *resp);
 

@@ -20,6 +20,7 @@
 
 #include "ingest.h"
 #include "jsonutil.h"
+#include "sta_patch.h"
 #include "timeutil.h"
 
 /* What one write request carries along. */
@@ -1904,6 +1905,239 @@ static int create_observations(struct wx *w, json_t *body, const char *base,
     return rc;
 }
 
+static void respond_error(struct sta_response *resp, const insitu_error *err, int rc);
+
+/* ==== JSON Patch ==== */
+
+/* A PATCH sent as JSON Patch (RFC 6902): the operations run on the entity's JSON as a GET
+ * shows it (read in the request's transaction), and the members they changed are written as
+ * an ordinary PATCH, with its checks, summaries and HistoricalLocations; *changes receives
+ * that PATCH body (caller decrefs). */
+static int json_patch_entity(struct wx *w, const struct sta_request *req,
+                             const struct sta_target *t, json_t *patch, json_t **changes)
+{
+    struct sta_response now = {0};
+    sta_write_entity_response(w->c, t->type, t->id, req->base ? req->base : "", 200, &now);
+    json_t *doc = NULL, *merge = NULL;
+    int rc = 0;
+    if (now.status != 200)
+        rc = fail(w, now.status == 404 ? INSITU_ENOTFOUND : INSITU_ESTORE,
+                  "%s(%lld): the entity to patch cannot be read: %.300s",
+                  sta_type_def(t->type)->set, (long long)t->id, sb_str(&now.body));
+    else if (!(doc = json_loadb(now.body.data, now.body.len, 0, NULL)))
+        rc = fail(w, INSITU_ESTORE, "%s(%lld): the entity to patch is not JSON",
+                  sta_type_def(t->type)->set, (long long)t->id);
+    if (!rc)
+        rc = sta_patch_to_merge(t->type, doc, patch, &merge, w->err);
+    if (!rc) {
+        size_t mark = where_push(w, "JSON Patch", -1);
+        rc = update_entity(w, t->type, t->id, merge, 0);
+        where_pop(w, mark);
+    }
+    if (!rc)
+        *changes = merge;
+    else
+        json_decref(merge);
+    json_decref(doc);
+    sta_response_free(&now);
+    return rc;
+}
+
+/* ==== DELETE of a collection with $filter ==== */
+
+/* Entities (other than Observations) deleted per round: the ids of one round are held, never
+ * the whole selection. */
+enum { DELETE_CHUNK = 256 };
+
+/* The request's $filter (parsed as a GET parses it) into q; any other query option is
+ * refused, and so is a DELETE of a collection without $filter. */
+static int delete_options(struct wx *w, const struct sta_request *req, struct sta_query *q)
+{
+    for (size_t i = 0; i < req->nparams; i++) {
+        const char *k = req->params[i].key;
+        int rc = 0;
+        if (strcmp(k, "$filter") == 0)
+            rc = sq_parse_option(q, k, req->params[i].value, 0, w->err);
+        else if (k[0] == '$')
+            rc = fail(w, INSITU_EINVAL, "%.40s: not allowed on a DELETE (a $filter alone "
+                                        "selects what a DELETE of a collection removes)",
+                      k);
+        if (rc)
+            return rc;
+    }
+    if (!q->filter)
+        return fail(w, INSITU_EINVAL,
+                    "a DELETE of a collection needs a $filter selecting what to delete "
+                    "(/v1.1/Datastreams(1)/Observations?$filter=phenomenonTime lt "
+                    "2020-01-01T00:00:00Z); to delete every entity of the collection, say "
+                    "so: $filter=true");
+    return 0;
+}
+
+/* Runs f to its end; *changes receives the rows it changed. */
+static int run_frag(struct wx *w, const struct sqlfrag *f, int64_t *changes)
+{
+    struct stmt *s;
+    int rc = sta_prepare(w->c, sb_str(&f->sql), &s, w->err);
+    if (rc)
+        return rc;
+    int idx = 1;
+    frag_bind(f, s, &idx);
+    while ((rc = st_step(s, w->err)) == 1)
+        ;
+    sta_release(w->c, s);
+    if (rc < 0)
+        return rc;
+    *changes = w->st->ops->changes(w->st);
+    return 0;
+}
+
+/* " AND (<filter>)" on alias e. */
+static int filter_frag(struct wx *w, enum sta_type t, const struct fexpr *filter,
+                       struct sqlfrag *f)
+{
+    frag_puts(f, " AND (");
+    int rc = filter_sql(filter, t, "e", w->st->dialect, w->c->now_us, f, w->err);
+    frag_puts(f, ")");
+    return rc;
+}
+
+/* The Datastreams that hold the Observations selected (by the filter, and of FeatureOfInterest
+ * foi when not 0): as many ids as Datastreams, whatever the number of Observations. */
+static int selected_datastreams(struct wx *w, const struct fexpr *filter, int64_t foi,
+                                struct idlist *dss)
+{
+    struct sqlfrag f = {0};
+    frag_puts(&f, "SELECT DISTINCT e.datastream_id FROM observations e WHERE 1 = 1");
+    if (foi) {
+        frag_puts(&f, " AND e.feature_id = ");
+        frag_int(&f, foi);
+    }
+    int rc = filter_frag(w, STA_OBSERVATION, filter, &f);
+    struct stmt *s = NULL;
+    if (!rc)
+        rc = sta_prepare(w->c, sb_str(&f.sql), &s, w->err);
+    if (!rc) {
+        int idx = 1;
+        frag_bind(&f, s, &idx);
+        while ((rc = st_step(s, w->err)) == 1)
+            if ((rc = collect_id(w, st_col_int64(s, 0), 0, dss)))
+                break;
+        sta_release(w->c, s);
+    }
+    frag_free(&f);
+    return rc < 0 ? rc : 0;
+}
+
+/* Observations: deleted in SQL, one statement per Datastream (its index leads to them), each
+ * Datastream's summary recomputed after. */
+static int delete_observations_where(struct wx *w, const struct sta_target *t,
+                                     const struct fexpr *filter, int64_t *n)
+{
+    struct idlist dss = {0};
+    int64_t foi = t->has_parent && t->ptype == STA_FEATURE ? t->pid : 0;
+    int rc = t->has_parent && t->ptype == STA_DATASTREAM
+                 ? collect_id(w, t->pid, 0, &dss)
+                 : selected_datastreams(w, filter, foi, &dss);
+    struct sqlfrag del = {0};
+    frag_puts(&del, "DELETE FROM observations AS e WHERE e.datastream_id = ");
+    frag_int(&del, 0); /* the Datastream: the first value, set per statement */
+    if (foi) {
+        frag_puts(&del, " AND e.feature_id = ");
+        frag_int(&del, foi);
+    }
+    if (!rc)
+        rc = filter_frag(w, STA_OBSERVATION, filter, &del);
+    for (size_t i = 0; !rc && i < dss.n; i++) {
+        int64_t gone = 0;
+        del.vals[0].i = dss.ids[i];
+        rc = run_frag(w, &del, &gone);
+        if (!rc && gone) {
+            *n += gone;
+            w->n_deleted += (uint64_t)gone;
+            rc = store_recompute_summary(w->st, dss.ids[i], w->err);
+        }
+    }
+    frag_free(&del);
+    free(dss.ids);
+    return rc;
+}
+
+/* Other entities: chosen DELETE_CHUNK at a time in id order, each deleted with the cascades
+ * of a single DELETE. */
+static int delete_entities_where(struct wx *w, const struct sta_target *t,
+                                 const struct fexpr *filter, int64_t *n)
+{
+    struct sqlfrag sel = {0};
+    frag_printf(&sel, "SELECT e.id FROM %s e WHERE e.id > ", sta_type_def(t->type)->table);
+    frag_int(&sel, 0); /* the last id of the previous round: the first value */
+    if (t->has_parent) {
+        frag_printf(&sel, " AND EXISTS (SELECT 1 FROM %s s WHERE s.id = ",
+                    sta_type_def(t->ptype)->table);
+        frag_int(&sel, t->pid);
+        frag_puts(&sel, " AND ");
+        frag_printf(&sel, t->pnav->cond, "s", "e");
+        frag_puts(&sel, ")");
+    }
+    int rc = filter_frag(w, t->type, filter, &sel);
+    frag_printf(&sel, " ORDER BY e.id LIMIT %d", DELETE_CHUNK);
+    int64_t ids[DELETE_CHUNK];
+    size_t k = DELETE_CHUNK;
+    while (!rc && k == DELETE_CHUNK) {
+        struct stmt *s;
+        k = 0;
+        rc = sta_prepare(w->c, sb_str(&sel.sql), &s, w->err);
+        if (rc)
+            break;
+        int idx = 1;
+        frag_bind(&sel, s, &idx);
+        while (k < DELETE_CHUNK && (rc = st_step(s, w->err)) == 1)
+            ids[k++] = st_col_int64(s, 0);
+        sta_release(w->c, s);
+        rc = rc < 0 ? rc : 0;
+        for (size_t i = 0; !rc && i < k; i++)
+            rc = delete_entity(w, t->type, ids[i]);
+        *n += (int64_t)k;
+        if (k)
+            sel.vals[0].i = ids[k - 1];
+    }
+    frag_free(&sel);
+    return rc;
+}
+
+/* DELETE /v1.1/<collection>?$filter=...: every entity the filter selects, in one transaction,
+ * with the cascades and summaries of single DELETEs. Answers 200 with the count deleted. */
+static void delete_filtered(struct wx *w, const struct sta_request *req,
+                            const struct sta_target *t, struct sta_response *resp)
+{
+    struct sta_query q;
+    sq_init(&q);
+    int64_t n = 0;
+    int rc = delete_options(w, req, &q);
+    if (!rc)
+        rc = begin(w);
+    if (!rc && t->type == STA_OBSERVATION)
+        rc = delete_observations_where(w, t, q.filter, &n);
+    else if (!rc)
+        rc = delete_entities_where(w, t, q.filter, &n);
+    if (!rc)
+        rc = commit(w);
+    else
+        abandon(w);
+    sq_free(&q);
+    if (rc) {
+        respond_error(resp, w->err, rc);
+        return;
+    }
+    const char *set = sta_type_def(t->type)->set;
+    resp->status = 200;
+    sb_reset(&resp->body);
+    sb_printf(&resp->body,
+              "{\"code\":200,\"type\":\"success\",\"message\":\"%lld %s deleted\","
+              "\"deleted\":%lld}",
+              (long long)n, set, (long long)n);
+}
+
 /* ==== dispatch ==== */
 
 static void respond_error(struct sta_response *resp, const insitu_error *err, int rc)
@@ -1926,10 +2160,16 @@ static int parse_body(struct wx *w, const struct sta_request *req, json_t **out)
     return 0;
 }
 
-static void do_delete(struct wx *w, const struct sta_target *t, struct sta_response *resp)
+static void do_delete(struct wx *w, const struct sta_request *req, const struct sta_target *t,
+                      struct sta_response *resp)
 {
+    if (t->kind == TG_COLLECTION && !t->ref) {
+        delete_filtered(w, req, t, resp);
+        return;
+    }
     if (t->kind != TG_ENTITY || t->ref) {
-        sta_error(resp, 405, "DELETE removes one entity (/v1.1/Things(1))");
+        sta_error(resp, 405, "DELETE removes one entity (/v1.1/Things(1)), or the entities of "
+                             "a collection that a $filter selects");
         return;
     }
     int rc = begin(w);
@@ -1956,22 +2196,28 @@ static void do_update(struct wx *w, const struct sta_request *req, const struct 
         sta_error(resp, 405, "%s updates one entity (/v1.1/Things(1))", req->method);
         return;
     }
+    int json_patch = strcmp(req->method, "PATCH") == 0 && sta_is_json_patch(req->content_type);
     json_t *body = NULL;
     int rc = parse_body(w, req, &body);
-    if (!rc && !json_is_object(body))
+    if (!rc && !json_patch && !json_is_object(body))
         rc = fail(w, INSITU_EINVAL, "the body must be a JSON object");
     if (!rc)
         rc = begin(w);
     if (!rc)
         rc = target_exists(w, t);
-    if (!rc)
+    json_t *changes = NULL; /* a JSON Patch's: the members it changed */
+    if (!rc && json_patch)
+        rc = json_patch_entity(w, req, t, body, &changes);
+    else if (!rc)
         rc = update_entity(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
     if (!rc)
         rc = commit(w);
     else
         abandon(w);
     if (!rc)
-        tell_changes(w, t->type, t->id, body, strcmp(req->method, "PUT") == 0);
+        tell_changes(w, t->type, t->id, changes ? changes : body,
+                     strcmp(req->method, "PUT") == 0);
+    json_decref(changes);
     json_decref(body);
     if (rc)
         respond_error(resp, w->err, rc);
@@ -2044,7 +2290,7 @@ void sta_write(struct sta_conn *c, const struct sta_request *req, const struct s
     w.err = &err;
     w.user = req->user;
     if (strcmp(req->method, "DELETE") == 0)
-        do_delete(&w, t, resp);
+        do_delete(&w, req, t, resp);
     else if (strcmp(req->method, "PATCH") == 0 || strcmp(req->method, "PUT") == 0)
         do_update(&w, req, t, resp);
     else

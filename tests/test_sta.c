@@ -1110,8 +1110,10 @@ static void test_delete(void)
     CU_ASSERT_EQUAL(status, 200);
     json_decref(j);
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations WHERE datastream_id = 3"), 0);
+    /* a collection without $filter: refused (issue 15: with one, what it selects) */
     j = call("DELETE", "/v1.1/Things", NULL);
-    CU_ASSERT_EQUAL(status, 405);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "needs a $filter"));
     json_decref(j);
 }
 
@@ -1570,6 +1572,388 @@ static void test_ids_not_reused(void)
     }
 }
 
+/* ---- JSON Patch and DELETE by $filter ---- */
+
+/* A Thing named name at a point, with one Datastream whose Observations start at the days
+ * of January 2020 given (day 0 is 2019-12-31), results 1, 2, ...; the Datastream's id (and
+ * the Thing's in *thing). */
+static int64_t make_series(const char *name, const int *days, int n, int64_t *thing)
+{
+    struct strbuf b = {0};
+    sb_printf(&b,
+              "{\"name\":\"%s\",\"description\":\"d\",\"properties\":{\"owner\":\"a\","
+              "\"n\":1},\"Locations\":[{\"name\":\"l\",\"description\":\"d\",\"encodingType\":"
+              "\"application/geo+json\",\"location\":{\"type\":\"Point\",\"coordinates\":[1,2]}}],"
+              "\"Datastreams\":[{\"name\":\"%s-stage\",\"description\":\"d\",\"observationType\":"
+              "\"x\",\"unitOfMeasurement\":{\"name\":\"metre\",\"symbol\":\"m\",\"definition\":"
+              "\"http://m\"},\"ObservedProperty\":{\"name\":\"p\",\"definition\":\"http://p\","
+              "\"description\":\"d\"},\"Sensor\":{\"name\":\"s\",\"description\":\"d\","
+              "\"encodingType\":\"text/plain\",\"metadata\":\"m\"},\"Observations\":[",
+              name, name);
+    for (int k = 0; k < n; k++) {
+        char when[32];
+        if (days[k] == 0)
+            snprintf(when, sizeof when, "2019-12-31T00:00:00Z");
+        else
+            snprintf(when, sizeof when, "2020-01-%02dT00:00:00Z", days[k]);
+        sb_printf(&b, "%s{\"phenomenonTime\":\"%s\",\"result\":%d}", k ? "," : "", when, k + 1);
+    }
+    sb_puts(&b, "]}]}");
+    int64_t t = post_id("/v1.1/Things", sb_str(&b));
+    sb_free(&b);
+    if (thing)
+        *thing = t;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT id FROM datastreams WHERE thing_id = %lld", (long long)t);
+    return t ? tu_int(store, sql) : 0;
+}
+
+/* PATCH with Content-Type application/json-patch+json. */
+static json_t *json_patch(const char *url, const char *ops)
+{
+    req_ctype = "application/json-patch+json";
+    json_t *j = call("PATCH", url, ops);
+    req_ctype = NULL;
+    return j;
+}
+
+/* The JSON of a GET of url as compact text with sorted keys (caller frees). */
+static char *get_text(const char *url)
+{
+    json_t *j = get(url);
+    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    return t;
+}
+
+/* Runs one SQL statement on the test store (set-up the API cannot do); 0 on success. */
+static int exec_sql(const char *sql)
+{
+    struct stmt *s;
+    insitu_error err;
+    int rc = st_prepare(&store->base, sql, &s, &err);
+    if (!rc) {
+        while ((rc = st_step(s, &err)) == 1)
+            ;
+        st_finalize(s);
+    }
+    if (rc < 0)
+        printf("# %s: %s\n", sql, err.message);
+    return rc < 0 ? rc : 0;
+}
+
+/* Issue 15: JSON Patch (RFC 6902) on PATCH: every operation, on Things, Datastreams
+ * (unitOfMeasurement members), Observations (result, validTime, parameters, times), Locations;
+ * a failing test leaves the entity as it was (409); read-only members are refused (400
+ * naming the path); other types are still 415. */
+static void test_json_patch(void)
+{
+    static const int days[] = {1, 2};
+    int64_t thing;
+    int64_t ds = make_series("jp", days, 2, &thing);
+    CU_ASSERT_TRUE_FATAL(ds > 0);
+    char turl[64], durl[64], ourl[200];
+    snprintf(turl, sizeof turl, "/v1.1/Things(%lld)", (long long)thing);
+    snprintf(durl, sizeof durl, "/v1.1/Datastreams(%lld)", (long long)ds);
+    snprintf(ourl, sizeof ourl, "%s", obs_url(ds, 1, NULL));
+    /* add, remove, replace, copy, test, in order */
+    json_t *j = json_patch(turl, "[{\"op\":\"replace\",\"path\":\"/properties/owner\","
+                                 "\"value\":\"x\"},{\"op\":\"add\",\"path\":\"/properties/k\","
+                                 "\"value\":1},{\"op\":\"remove\",\"path\":\"/properties/n\"},"
+                                 "{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"jp2\"},"
+                                 "{\"op\":\"copy\",\"from\":\"/name\",\"path\":\"/description\"},"
+                                 "{\"op\":\"test\",\"path\":\"/description\",\"value\":\"jp2\"}]");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(str(j, "name"), "jp2"); /* the answer is the patched entity */
+    json_decref(j);
+    char *t = get_text(turl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"description\":\"jp2\",\"name\":\"jp2\",\"properties\":"
+                                     "{\"k\":1,\"owner\":\"x\"}"));
+    free(t);
+    /* move; a Content-Type with parameters */
+    req_ctype = "Application/JSON-Patch+JSON; charset=utf-8";
+    json_decref(call("PATCH", turl, "[{\"op\":\"move\",\"from\":\"/properties/k\",\"path\":"
+                                    "\"/properties/k2\"}]"));
+    req_ctype = NULL;
+    CU_ASSERT_EQUAL(status, 200);
+    j = get(turl);
+    t = json_dumps(json_object_get(j, "properties"), JSON_COMPACT | JSON_SORT_KEYS);
+    CU_ASSERT_STRING_EQUAL(t, "{\"k2\":1,\"owner\":\"x\"}");
+    free(t);
+    json_decref(j);
+    /* a failed test: 409, and the operations before it are not kept */
+    char *before = get_text(turl);
+    j = json_patch(turl, "[{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"zzz\"},"
+                         "{\"op\":\"test\",\"path\":\"/name\",\"value\":\"other\"}]");
+    CU_ASSERT_EQUAL(status, 409);
+    CU_ASSERT_TRUE(message_has(j, "JSON Patch: [1] test /name: the value differs"));
+    json_decref(j);
+    j = json_patch(turl, "[{\"op\":\"test\",\"path\":\"/nothing\",\"value\":1}]");
+    CU_ASSERT_EQUAL(status, 409);
+    json_decref(j);
+    t = get_text(turl);
+    CU_ASSERT_STRING_EQUAL(t, before);
+    free(t);
+    /* read-only members, and what cannot apply: 400 naming the path; nothing changes */
+    static const struct {
+        const char *ops, *message;
+    } refused[] = {
+        {"[{\"op\":\"replace\",\"path\":\"/@iot.id\",\"value\":99}]",
+         "JSON Patch: [0] replace /@iot.id: @iot.id is read-only"},
+        {"[{\"op\":\"remove\",\"path\":\"/@iot.selfLink\"}]", "[0] remove /@iot.selfLink"},
+        {"[{\"op\":\"test\",\"path\":\"/name\",\"value\":\"jp2\"},{\"op\":\"replace\",\"path\":"
+         "\"/Datastreams@iot.navigationLink\",\"value\":\"x\"}]",
+         "[1] replace /Datastreams@iot.navigationLink: a navigationLink is read-only"},
+        {"[{\"op\":\"move\",\"from\":\"/@iot.id\",\"path\":\"/properties/id\"}]",
+         "[0] move from /@iot.id"},
+        {"[{\"op\":\"replace\",\"path\":\"\",\"value\":{}}]", "the whole entity"},
+        {"[{\"op\":\"remove\",\"path\":\"/properties/nothing\"}]",
+         "[0] remove /properties/nothing: "},
+        {"[{\"op\":\"remove\",\"path\":\"/description\"}]",
+         "JSON Patch: 'description' cannot be null"},
+        {"[{\"op\":\"add\",\"path\":\"/colour\",\"value\":\"red\"}]", "no property 'colour'"},
+        {"[{\"op\":\"jump\",\"path\":\"/name\"}]", "unknown \"op\""},
+        {"{\"op\":\"replace\",\"path\":\"/name\",\"value\":\"x\"}", "an array of operations"},
+        {"[{\"op\":\"replace\",\"path\":\"/name\"}]", "needs a \"value\""},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(refused); k++) {
+        j = json_patch(turl, refused[k].ops);
+        CU_ASSERT_EQUAL(status, 400);
+        CU_ASSERT_TRUE(message_has(j, refused[k].message));
+        json_decref(j);
+    }
+    t = get_text(turl);
+    CU_ASSERT_STRING_EQUAL(t, before);
+    free(t);
+    free(before);
+    /* a Datastream: unitOfMeasurement members (one removed is cleared), properties; its
+     * phenomenonTime is the server's */
+    j = json_patch(durl, "[{\"op\":\"replace\",\"path\":\"/unitOfMeasurement/symbol\","
+                         "\"value\":\"cm\"},{\"op\":\"remove\",\"path\":"
+                         "\"/unitOfMeasurement/definition\"},{\"op\":\"add\",\"path\":"
+                         "\"/properties\",\"value\":{\"missingValue\":-9999}}]");
+    CU_ASSERT_EQUAL(status, 200);
+    t = json_dumps(json_object_get(j, "unitOfMeasurement"), JSON_COMPACT | JSON_SORT_KEYS);
+    CU_ASSERT_STRING_EQUAL(t, "{\"definition\":null,\"name\":\"metre\",\"symbol\":\"cm\"}");
+    free(t);
+    CU_ASSERT_EQUAL(num(json_object_get(j, "properties"), "missingValue"), -9999);
+    json_decref(j);
+    j = json_patch(durl, "[{\"op\":\"replace\",\"path\":\"/phenomenonTime\",\"value\":"
+                         "\"2000-01-01T00:00:00Z\"}]");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "[0] replace /phenomenonTime: kept by the server"));
+    json_decref(j);
+    /* an Observation: result, validTime, parameters, phenomenonTime; the Datastream's
+     * summary follows */
+    j = json_patch(ourl, "[{\"op\":\"replace\",\"path\":\"/result\",\"value\":2.5},"
+                         "{\"op\":\"add\",\"path\":\"/validTime\",\"value\":"
+                         "\"2020-01-01T00:00:00Z/2020-02-01T00:00:00Z\"},"
+                         "{\"op\":\"add\",\"path\":\"/parameters\",\"value\":{\"a\":1}},"
+                         "{\"op\":\"add\",\"path\":\"/parameters/b\",\"value\":\"x\"},"
+                         "{\"op\":\"replace\",\"path\":\"/phenomenonTime\",\"value\":"
+                         "\"2020-01-05T00:00:00Z\"}]");
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(j);
+    t = get_text(ourl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"parameters\":{\"a\":1,\"b\":\"x\"},"
+                                     "\"phenomenonTime\":\"2020-01-05T00:00:00Z\","
+                                     "\"result\":2.5,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"validTime\":\"2020-01-01T00:00:00Z/"
+                                     "2020-02-01T00:00:00Z\""));
+    free(t);
+    j = get(durl);
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2020-01-01T00:00:00Z/2020-01-05T00:00:00Z");
+    json_decref(j);
+    json_decref(json_patch(ourl, "[{\"op\":\"remove\",\"path\":\"/validTime\"},{\"op\":"
+                                 "\"remove\",\"path\":\"/parameters/a\"}]"));
+    CU_ASSERT_EQUAL(status, 200);
+    t = get_text(ourl);
+    CU_ASSERT_PTR_NULL(strstr(t, "validTime"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"parameters\":{\"b\":\"x\"}"));
+    free(t);
+    /* a Location: its GeoJSON */
+    snprintf(turl, sizeof turl, "/v1.1/Things(%lld)/Locations", (long long)thing);
+    j = get(turl);
+    int64_t loc = num(json_array_get(json_object_get(j, "value"), 0), "@iot.id");
+    json_decref(j);
+    char lurl[64];
+    snprintf(lurl, sizeof lurl, "/v1.1/Locations(%lld)", (long long)loc);
+    json_decref(json_patch(lurl, "[{\"op\":\"replace\",\"path\":\"/location/coordinates/0\","
+                                 "\"value\":3}]"));
+    CU_ASSERT_EQUAL(status, 200);
+    t = get_text(lurl);
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"coordinates\":[3,2]"));
+    free(t);
+    /* JSON Patch is for PATCH only; other types are still refused */
+    req_ctype = "application/json-patch+json";
+    json_decref(call("POST", "/v1.1/Things", "[{\"op\":\"add\",\"path\":\"/name\",\"value\":1}]"));
+    CU_ASSERT_EQUAL(status, 415);
+    json_decref(call("PUT", durl, "[]"));
+    CU_ASSERT_EQUAL(status, 415);
+    req_ctype = "application/merge-patch+json";
+    j = call("PATCH", durl, "{\"name\":\"x\"}");
+    CU_ASSERT_EQUAL(status, 415);
+    CU_ASSERT_TRUE(message_has(j, "send the body as application/json, "
+                                  "application/json-patch+json"));
+    json_decref(j);
+    req_ctype = NULL;
+}
+
+/* The sta run's n_deleted. */
+static int64_t run_deleted(void)
+{
+    return tu_int(store, "SELECT n_deleted FROM ingest_runs WHERE ingester = 'sta'");
+}
+
+/* Issue 15: DELETE of a collection with $filter (as FROST offers): what the filter selects,
+ * in one transaction, the summaries and the provenance counts kept right. */
+static void test_delete_filter(void)
+{
+    static const int days[] = {0, 0, 1, 2, 3, 4};
+    int64_t thing;
+    int64_t ds = make_series("df", days, 6, &thing);
+    CU_ASSERT_TRUE_FATAL(ds > 0);
+    char url[200], sql[160];
+    int64_t deleted0 = run_deleted();
+    /* a bad period of a series */
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)/Observations?$filter=phenomenonTime%%20lt"
+                              "%%202020-01-01T00:00:00Z",
+             (long long)ds);
+    json_t *j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 2);
+    CU_ASSERT_STRING_EQUAL(str(j, "message"), "2 Observations deleted");
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 4);
+    snprintf(sql, sizeof sql, "SELECT n_obs FROM datastreams WHERE id = %lld", (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 4);
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)ds);
+    j = get(url);
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2020-01-01T00:00:00Z/2020-01-04T00:00:00Z");
+    json_decref(j);
+    CU_ASSERT_EQUAL(run_deleted(), deleted0 + 2);
+    /* a filter that selects nothing */
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)/Observations?$filter=result%%20gt%%20100",
+             (long long)ds);
+    j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 0);
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT n_obs FROM datastreams WHERE id = %lld", (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 4);
+    /* all Observations, through a path in the filter: the series' end moves back */
+    snprintf(url, sizeof url, "/v1.1/Observations?$filter=Datastream/@iot.id%%20eq%%20%lld%%20and"
+                              "%%20result%%20ge%%205",
+             (long long)ds);
+    j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 2);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 2);
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)ds);
+    j = get(url);
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2020-01-01T00:00:00Z/2020-01-02T00:00:00Z");
+    json_decref(j);
+    CU_ASSERT_EQUAL(run_deleted(), deleted0 + 4);
+    /* refused: a bad filter (named), no filter, other options, $ref */
+    int64_t total = tu_int(store, "SELECT count(*) FROM observations");
+    static const struct {
+        const char *url, *message;
+    } refused[] = {
+        {"/v1.1/Observations?$filter=colour%20eq%201", "colour"},
+        {"/v1.1/Observations?$filter=result%20gt%20'oops", "$filter: at character"},
+        {"/v1.1/Observations", "needs a $filter"},
+        {"/v1.1/Things?$filter=true&$top=1", "$top: not allowed on a DELETE"},
+        {"/v1.1/Things?$filter=true&$orderby=name", "$orderby: not allowed on a DELETE"},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(refused); k++) {
+        j = call("DELETE", refused[k].url, NULL);
+        CU_ASSERT_EQUAL(status, 400);
+        CU_ASSERT_TRUE(message_has(j, refused[k].message));
+        json_decref(j);
+    }
+    json_decref(call("DELETE", "/v1.1/Things/$ref?$filter=true", NULL));
+    CU_ASSERT_EQUAL(status, 405);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), total);
+    CU_ASSERT_TRUE(things_count() > 0);
+    /* other collections, with the cascades of a single DELETE: Datastreams of a Thing, then
+     * Things by name */
+    int64_t thing2;
+    int64_t ds2 = make_series("df-b", days, 3, &thing2);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/Datastreams?$filter=endswith(name,'-stage')",
+             (long long)thing2);
+    j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 1);
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)ds2);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    CU_ASSERT_EQUAL(run_deleted(), deleted0 + 7);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things WHERE name = 'df-b'"), 1);
+    j = call("DELETE", "/v1.1/Things?$filter=startswith(name,'df')", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 2);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things WHERE name LIKE 'df%'"), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM datastreams WHERE id = %lld", (long long)ds);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    CU_ASSERT_EQUAL(run_deleted(), deleted0 + 9);
+}
+
+/* A DELETE by $filter that fails half way (a trigger refuses the second Thing's
+ * Observations) leaves everything as it was: the first Thing, deleted before, is back. */
+static void test_delete_filter_atomic(void)
+{
+    static const int days[] = {1, 2};
+    int64_t a, b;
+    int64_t dsa = make_series("atomic-a", days, 2, &a);
+    int64_t dsb = make_series("atomic-b", days, 2, &b);
+    CU_ASSERT_TRUE_FATAL(dsa > 0 && dsb > 0);
+    char sql[300];
+    int pg = strcmp(tu_backend(), "postgresql") == 0;
+    if (pg) {
+        snprintf(sql, sizeof sql,
+                 "CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                 "IF OLD.datastream_id = %lld THEN RAISE EXCEPTION 'refused here'; END IF; "
+                 "RETURN OLD; END $$",
+                 (long long)dsb);
+        CU_ASSERT_EQUAL_FATAL(exec_sql(sql), 0);
+        CU_ASSERT_EQUAL_FATAL(exec_sql("CREATE TRIGGER refuse BEFORE DELETE ON observations FOR "
+                                       "EACH ROW EXECUTE FUNCTION refuse_delete()"),
+                              0);
+    } else {
+        snprintf(sql, sizeof sql,
+                 "CREATE TRIGGER refuse BEFORE DELETE ON observations WHEN OLD.datastream_id = "
+                 "%lld BEGIN SELECT RAISE(ABORT, 'refused here'); END",
+                 (long long)dsb);
+        CU_ASSERT_EQUAL_FATAL(exec_sql(sql), 0);
+    }
+    int64_t obs = tu_int(store, "SELECT count(*) FROM observations");
+    int64_t deleted0 = run_deleted();
+    json_t *j = call("DELETE", "/v1.1/Things?$filter=startswith(name,'atomic-')", NULL);
+    /* the store's refusal: 409 on SQLite (a constraint), 500 on PostgreSQL */
+    CU_ASSERT_TRUE(status == 409 || status == 500);
+    CU_ASSERT_TRUE(message_has(j, "refused here"));
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM things WHERE name LIKE 'atomic-%'"), 2);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), obs);
+    snprintf(sql, sizeof sql, "SELECT n_obs FROM datastreams WHERE id = %lld", (long long)dsa);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 2);
+    CU_ASSERT_EQUAL(run_deleted(), deleted0);
+    /* SQLite names a trigger alone, PostgreSQL with its table */
+    CU_ASSERT_EQUAL(exec_sql(pg ? "DROP TRIGGER refuse ON observations" : "DROP TRIGGER refuse"), 0);
+    if (pg)
+        CU_ASSERT_EQUAL(exec_sql("DROP FUNCTION refuse_delete()"), 0);
+    j = call("DELETE", "/v1.1/Things?$filter=startswith(name,'atomic-')", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 2);
+    json_decref(j);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), obs - 4);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -1600,6 +1984,11 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "a POST creates a new entity, beside any of the same time or name",
                 test_creates_are_new);
     CU_add_test(s, "the id of a deleted entity is not given again", test_ids_not_reused);
+    CU_add_test(s, "JSON Patch on PATCH: every op, several types, test, read-only members",
+                test_json_patch);
+    CU_add_test(s, "DELETE of a collection with $filter: counts, summaries, refusals",
+                test_delete_filter);
+    CU_add_test(s, "DELETE by $filter failing half way leaves everything", test_delete_filter_atomic);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }

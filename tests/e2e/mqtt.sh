@@ -38,10 +38,13 @@ serve_wait
 AUTH="Authorization: Bearer secret"
 
 # sub NAME TOPIC COUNT: a subscriber that takes COUNT messages into $T/NAME (one a line)
+# (its own client id, so that it returns once the broker has its subscription)
 sub() {
-  mosquitto_sub -p "$MQ_PORT" -V mqttv5 -t "$2" -C "$3" -W 30 >"$T/$1" 2>"$T/$1.err" &
+  mosquitto_sub -p "$MQ_PORT" -V mqttv5 -i "sub_$1" -t "$2" -C "$3" -W 30 >"$T/$1" 2>"$T/$1.err" &
   SUBS="$SUBS $!"
   eval "SUB_$1=$!"
+  j=0
+  until grep -q " sub_$1 " "$T/mosquitto.log" || [ $j -gt 400 ]; do sleep 0.05; j=$((j + 1)); done
 }
 # got NAME: waits for subscriber NAME to end; its messages in GOT
 got() { eval "wait \$SUB_$1" 2>/dev/null; GOT=$(cat "$T/$1"); }
@@ -167,6 +170,10 @@ MQTT_STATION,4.2,-52.1,water_surface_height,m,2031-01-03T00:00:00Z,7.75
 CSV
 sub ingest_obs 'v1.1/Observations?$select=result' 3
 subscribed 'v1.1/Observations?$select=result'
+# the server has learnt it once the list it keeps (retained) names it
+j=0
+until mosquitto_sub -p "$MQ_PORT" -t insitu/mqtt/selects -C 1 -W 2 2>/dev/null | grep -qF 'v1.1/Observations?$select=result"' ||
+  [ $j -gt 100 ]; do sleep 0.1; j=$((j + 1)); done
 # 3 Observations, each on 4 topics and 2 $select topics
 expect 0 "ingest --mqtt" "insitu: mqtt: 18 messages published to $BROKER" -- insitu ingest --mqtt "$BROKER" "$T/new.csv"
 got ingest_obs

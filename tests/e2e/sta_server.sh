@@ -106,6 +106,8 @@ equal "a CORS preflight" "$CODE $(header Access-Control-Allow-Methods)" \
 fetch POST "$URL/Things" -H 'Content-Type: application/json' -d '{"name":"x","description":"y"}'
 equal "no credential configured: writes refused (403)" "$CODE $(py 'd["message"]' | cut -d: -f1)" \
   "403 writes are disabled"
+fetch DELETE "$URL/Datastreams(4)/Observations" -G --data-urlencode '$filter=result gt 0'
+equal "... a DELETE by \$filter too (403)" "$CODE" "403"
 stop_server
 equal "SIGTERM: the server exits 0" "$STOP_RC" "0"
 case $(cat "$T/serve.err") in *"insitu: stopped"*) ok "SIGTERM: it says it stopped";;
@@ -183,7 +185,44 @@ equal "a body of another type than JSON: 415, naming the type taken" \
 fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/xml' \
   -d '{"description":"xml"}'
 equal "a PATCH of another type: 415 with Accept-Patch" "$CODE $(header Accept-Patch)" \
-  "415 application/json"
+  "415 application/json, application/json-patch+json"
+# issue 15: JSON Patch (RFC 6902) on PATCH
+fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json-patch+json' \
+  -d '[{"op":"add","path":"/properties","value":{"owner":"a","n":1}},{"op":"replace","path":"/properties/owner","value":"x"},{"op":"add","path":"/properties/k","value":1},{"op":"remove","path":"/properties/n"},{"op":"copy","from":"/name","path":"/description"}]'
+equal "JSON Patch: add, replace, remove, copy" "$CODE $(py 'sorted(d["properties"].items()), d["description"]')" \
+  "200 [('k', 1), ('owner', 'x')] river gauge"
+fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json-patch+json' \
+  -d '[{"op":"replace","path":"/name","value":"renamed"},{"op":"test","path":"/properties/owner","value":"someone else"}]'
+equal "JSON Patch: a failed test is 409 and changes nothing" "$CODE $(py 'd["message"]')" \
+  "409 JSON Patch: [1] test /properties/owner: the value differs"
+fetch PATCH "$loc" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json-patch+json' \
+  -d '[{"op":"replace","path":"/@iot.id","value":1}]'
+equal "JSON Patch: @iot.id is read-only (400 naming the path)" "$CODE $(py 'd["message"]')" \
+  "400 JSON Patch: [0] replace /@iot.id: @iot.id is read-only"
+fetch GET "$loc"
+equal "... the Thing is as it was" "$(py 'd["name"], d["properties"]["owner"]')" "river gauge x"
+fetch PATCH "$URL/Datastreams($ds)" -H 'Authorization: Bearer s3cret' -H 'Content-Type: application/json-patch+json' \
+  -d '[{"op":"replace","path":"/unitOfMeasurement/symbol","value":"cm"}]'
+equal "JSON Patch of a unitOfMeasurement member" "$CODE $(py 'd["unitOfMeasurement"]["symbol"], d["unitOfMeasurement"]["name"]')" \
+  "200 cm metre"
+# issue 15: DELETE of a collection with $filter
+n_before=$(sql "SELECT n_obs FROM datastreams WHERE id = $ds")
+fetch DELETE "$URL/Datastreams($ds)/Observations" -G --data-urlencode '$filter=phenomenonTime lt 2024-03-01T00:30:00Z'
+equal "DELETE by \$filter without a credential: 401" "$CODE" "401"
+fetch DELETE "$URL/Datastreams($ds)/Observations" -H 'Authorization: Bearer s3cret'
+equal "DELETE of a collection without \$filter: 400" "$CODE $(py '"needs a $filter" in d["message"]')" \
+  "400 True"
+fetch DELETE "$URL/Datastreams($ds)/Observations" -H 'Authorization: Bearer s3cret' -G \
+  --data-urlencode '$filter=result lt 1.7'
+equal "DELETE by \$filter: 200 with the count" "$CODE $(py 'd["deleted"], d["message"]')" \
+  "200 2 2 Observations deleted"
+equal "... the summary follows" \
+  "$n_before $(sql "SELECT n_obs FROM datastreams WHERE id = $ds") $(sql "SELECT count(*) FROM observations WHERE datastream_id = $ds")" \
+  "3 1 1"
+fetch GET "$URL/Datastreams($ds)"
+equal "... and the Datastream's phenomenonTime" "$(py 'd["phenomenonTime"]')" "2024-03-01T01:00:00Z/2024-03-01T01:00:00Z"
+fetch DELETE "$URL/Observations" -H 'Authorization: Bearer s3cret' -G --data-urlencode '$filter=nothing eq 1'
+equal "DELETE with a bad \$filter: 400 naming it" "$CODE $(py '"nothing" in d["message"]')" "400 True"
 fetch GET "$URL/Things?\$orderby=name%20DESC&\$select=name&\$top=3"
 upper=$(py '[t["name"] for t in d["value"]]')
 fetch GET "$URL/Things?\$orderby=name%20desc&\$select=name&\$top=3"
@@ -351,8 +390,12 @@ fetch POST "$URL/\$batch" -H 'Authorization: Bearer s3cret' -H 'Content-Type: ap
   -d '{"requests":[{"id":"1","method":"get","url":"Things(1)?$select=name"},{"id":"2","method":"delete","url":"Things(1)"}]}'
 equal "--read-only: a \$batch reads, and its writes are refused as single ones are (405)" \
   "$CODE $(py '[r["status"] for r in d["responses"]]')" "200 [200, 405]"
+fetch DELETE "$URL/Datastreams(4)/Observations" -H 'Authorization: Bearer s3cret' -G \
+  --data-urlencode '$filter=result gt 0'
+equal "--read-only refuses a DELETE by \$filter: 405" "$CODE" "405"
 stop_server
 equal "the Thing is still there" "$(sql 'SELECT count(*) FROM things WHERE id = 1')" "1"
+equal "... and Datastream 4's Observations" "$(sql 'SELECT count(*) FROM observations WHERE datastream_id = 4')" "4"
 
 # the access log
 equal "the access log has one line per request, with status and time" \
