@@ -266,7 +266,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
                               query_seconds,
                               log,
                               NULL,
-                              NULL};
+                              NULL,
+                              NULL,
+                              0};
     struct mqtt *mqtt = NULL;
     if (mqtt_url) {
         /* MQTT creates write as the server's credential does: none without one */
@@ -281,6 +283,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
         }
         cfg.on_change = mqtt_on_change;
         cfg.on_change_ctx = mqtt;
+        cfg.mqtt_endpoint = mqtt_url;
+        cfg.mqtt_creates = mc.creates;
     }
     struct http_server *srv;
     if (http_start(&cfg, &srv, &err)) {

@@ -460,6 +460,8 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
     sc.query_seconds = cfg->query_seconds;
     sc.on_change = cfg->on_change;
     sc.on_change_ctx = cfg->on_change_ctx;
+    sc.mqtt_endpoint = cfg->mqtt_endpoint;
+    sc.mqtt_creates = cfg->mqtt_creates;
     struct strbuf src = {0};
     int rc = 0;
     /* one connection per thread, and one more: a pool thread claims one on first use */

@@ -33,6 +33,8 @@ struct http_config {
     /* told of every entity the API's writes create or update, after the commit (mqtt.c) */
     void (*on_change)(void *ctx, const struct sta_change *ch);
     void *on_change_ctx;
+    const char *mqtt_endpoint; /* sta_config.mqtt_endpoint */
+    int mqtt_creates;
 };
 
 struct http_server;

@@ -1238,7 +1238,7 @@ static int gather_options(const struct sta_request *req, struct sta_query *q,
 
 /* ==== answers ==== */
 
-static void answer_root(const char *base, struct sta_response *resp)
+static void answer_root(struct sta_conn *c, const char *base, struct sta_response *resp)
 {
     static const enum sta_type order[] = {STA_DATASTREAM, STA_FEATURE, STA_HLOC,
                                           STA_LOCATION,   STA_PROPERTY, STA_OBSERVATION,
@@ -1262,8 +1262,24 @@ static void answer_root(const char *base, struct sta_response *resp)
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete\","
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array\","
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request\","
-                "\"https://fraunhoferiosb.github.io/FROST-Server/extensions/JsonBatchRequest.html\""
-                "]}}");
+                "\"https://fraunhoferiosb.github.io/FROST-Server/extensions/JsonBatchRequest.html\"");
+    /* OGC 18-088 8.2.1: the MQTT classes, each with the endpoints it is reached at */
+    static const char *const mqtt_classes[] = {
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/"
+        "receive-updates",
+        "http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/"
+        "observations-creation"};
+    const struct sta_config *cfg = &c->svc->cfg;
+    int n_mqtt = !cfg->mqtt_endpoint ? 0 : cfg->mqtt_creates ? 2 : 1;
+    for (int i = 0; i < n_mqtt; i++)
+        sb_printf(sb, ",\"%s\"", mqtt_classes[i]);
+    sb_puts(sb, "]");
+    for (int i = 0; i < n_mqtt; i++) {
+        sb_printf(sb, ",\"%s\":{\"endpoints\":[", mqtt_classes[i]);
+        sb_put_json_string(sb, cfg->mqtt_endpoint);
+        sb_puts(sb, "]}");
+    }
+    sb_puts(sb, "}}");
     resp->status = 200;
 }
 
@@ -1689,7 +1705,7 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
         return;
     }
     switch (t->kind) {
-    case TG_ROOT: answer_root(base, resp); break;
+    case TG_ROOT: answer_root(c, base, resp); break;
     case TG_COLLECTION:
         if (x.aggregate) {
             rc = answer_aggregate(&w, t, &q, &x, resp);

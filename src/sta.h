@@ -41,6 +41,11 @@ struct sta_config {
      * that wrote (NULL: none). It must not block: the answer waits for it (mqtt.c queues). */
     void (*on_change)(void *ctx, const struct sta_change *ch);
     void *on_change_ctx;
+    /* The MQTT broker clients reach (mqtt://HOST:PORT), NULL: no MQTT. GET /v1.1 then lists
+     * the receive-updates conformance class (and create-observations when mqtt_creates) with
+     * this endpoint. */
+    const char *mqtt_endpoint;
+    int mqtt_creates;
 };
 
 struct sta_service;

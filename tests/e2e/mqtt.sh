@@ -56,6 +56,11 @@ subscribed() {
   until grep -q "$1" "$T/mosquitto.log" || [ $i -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
 }
 
+fetch GET "$URL"
+equal "GET /v1.1 lists the MQTT classes with the broker as their endpoint" \
+  "$(py '[c.rsplit("/", 1)[1] for c in d["serverSettings"]["conformance"] if "mqtt" in c], d["serverSettings"]["http://www.opengis.net/spec/iot_sensing/1.1/req/create-observations-via-mqtt/observations-creation"]["endpoints"]')" \
+  "['receive-updates', 'observations-creation'] ['$BROKER']"
+
 # ---- receive: an Observation POSTed through HTTP ----
 ds=$(sql "SELECT min(id) FROM datastreams")
 sub obs_all 'v1.1/Observations' 1
