@@ -53,6 +53,7 @@ struct sta_response {
     struct strbuf body;
     const char *content_type; /* static */
     char location[512];       /* Location header of a 201, or "" */
+    struct strbuf link;       /* Link header (RFC 8288: a CSV page's next page), or empty */
 };
 
 /* Creates the shared service state (the config is copied; strings are borrowed). */

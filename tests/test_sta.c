@@ -28,6 +28,7 @@ static int status;
 static char location[512];
 static char *body_text;
 static const char *ctype;
+static char link_hdr[1024]; /* the Link header of the last response, or "" */
 /* the Content-Type of the next requests' bodies (NULL: none) */
 static const char *req_ctype;
 
@@ -83,6 +84,7 @@ static json_t *call(const char *method, const char *url, const char *body)
     status = resp.status;
     snprintf(location, sizeof location, "%s", resp.location);
     ctype = resp.content_type;
+    snprintf(link_hdr, sizeof link_hdr, "%s", sb_str(&resp.link));
     free(body_text);
     body_text = strdup(sb_str(&resp.body));
     sta_response_free(&resp);
@@ -577,6 +579,135 @@ static void test_data_array(void)
     json_decref(j);
     j = get("/v1.1/Things?$resultFormat=dataArray");
     CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+}
+
+/* The lines of the last body (CRLF-ended), at most max. */
+static int body_lines(char **lines, int max)
+{
+    int n = 0;
+    for (char *p = body_text; *p && n < max;) {
+        char *e = strstr(p, "\r\n");
+        if (!e)
+            return -1;
+        *e = '\0';
+        lines[n++] = p;
+        p = e + 2;
+    }
+    return n;
+}
+
+static void test_result_csv(void)
+{
+    /* the same rows as the JSON answer */
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?$select=id,phenomenonTime,result&$top=3");
+    json_t *o = json_array_get(json_object_get(j, "value"), 1);
+    char row[120];
+    snprintf(row, sizeof row, "%lld,%s,%g", (long long)num(o, "@iot.id"),
+             str(o, "phenomenonTime"), json_number_value(json_object_get(o, "result")));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=CSV&"
+                    "$select=id,phenomenonTime,result&$top=3&$count=true");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(j); /* not JSON */
+    CU_ASSERT_STRING_EQUAL(ctype, "text/csv; charset=utf-8");
+    char *lines[8];
+    CU_ASSERT_EQUAL(body_lines(lines, 8), 4);
+    CU_ASSERT_STRING_EQUAL(lines[0], "id,phenomenonTime,result");
+    CU_ASSERT_STRING_EQUAL(lines[2], row);
+    /* the next page: a Link header, the options kept */
+    CU_ASSERT_PTR_NOT_NULL(strstr(link_hdr, "<" BASE "/v1.1/Datastreams(4)/Observations?"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(link_hdr, "$skip=3&$resultFormat=CSV>; rel=\"next\""));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=csv&$select=id&$skip=3");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(link_hdr, "");
+    json_decref(j);
+    /* every property, unitOfMeasurement in three columns, an expanded entity flattened */
+    j = get("/v1.1/Datastreams?$resultFormat=CSV&$top=1&$expand=Thing($select=name)");
+    CU_ASSERT_EQUAL(body_lines(lines, 8), 2);
+    CU_ASSERT_STRING_EQUAL(lines[0], "id,name,description,observationType,"
+                                     "unitOfMeasurement/name,unitOfMeasurement/symbol,"
+                                     "unitOfMeasurement/definition,properties,phenomenonTime,"
+                                     "resultTime,observedArea,Thing/name");
+    json_decref(j);
+    /* quoting (RFC 4180): a comma, a quote, a line break; JSON values as JSON text */
+    j = call("POST", "/v1.1/Things", "{\"name\": \"a \\\"quoted\\\", name\", "
+                                      "\"description\": \"two\\nlines\", \"properties\": "
+                                      "{\"k\": [1, \"x\"]}}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=CSV&$filter=startswith(name,'a \"')");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body_text, ",\"a \"\"quoted\"\", name\",\"two\nlines\","
+                                             "\"{\"\"k\"\":[1,\"\"x\"\"]}\"\r\n"));
+    json_decref(j);
+    char url[80];
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)",
+             (long long)tu_int(store, "SELECT max(id) FROM things"));
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    /* a to-many expansion gives one row per entity with $top=1 only (as FROST) */
+    j = get("/v1.1/Things?$resultFormat=CSV&$expand=Datastreams");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$expand=Datastreams"));
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=CSV&$top=2&$select=id&"
+            "$expand=Datastreams($top=1;$select=name)");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(body_lines(lines, 8), 3);
+    CU_ASSERT_STRING_EQUAL(lines[0], "id,Datastreams/name");
+    json_decref(j);
+    j = get("/v1.1/Things(1)?$resultFormat=CSV");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=xml");
+    CU_ASSERT_EQUAL(status, 501);
+    CU_ASSERT_TRUE(message_has(j, "CSV and GeoJSON"));
+    json_decref(j);
+}
+
+static void test_result_geojson(void)
+{
+    json_t *j = get("/v1.1/Locations?$resultFormat=GeoJSON&$top=2&$count=true");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(ctype, "application/geo+json");
+    CU_ASSERT_STRING_EQUAL(str(j, "type"), "FeatureCollection");
+    CU_ASSERT_TRUE(num(j, "@iot.count") > 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(str(j, "@iot.nextLink"), "$resultFormat=GeoJSON"));
+    json_t *f = json_array_get(json_object_get(j, "features"), 0);
+    CU_ASSERT_STRING_EQUAL(str(f, "type"), "Feature");
+    json_t *p = json_object_get(f, "properties");
+    CU_ASSERT_EQUAL(num(f, "id"), num(p, "id"));
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "geometry"), "type"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "location"));
+    CU_ASSERT_PTR_NOT_NULL(str(p, "name"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "Things@iot.navigationLink"));
+    json_decref(j);
+    /* Observations take the geometry of their expanded FeatureOfInterest; unitOfMeasurement
+     * and other objects are flattened into <key>/<member> */
+    j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=GeoJSON&$top=1&"
+            "$expand=FeatureOfInterest($select=name,feature),Datastream($select=unitOfMeasurement)");
+    CU_ASSERT_EQUAL(status, 200);
+    f = json_array_get(json_object_get(j, "features"), 0);
+    p = json_object_get(f, "properties");
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "geometry"), "type"));
+    CU_ASSERT_PTR_NOT_NULL(str(p, "FeatureOfInterest/name"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "FeatureOfInterest/feature"));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(p, "Datastream/unitOfMeasurement/name"));
+    CU_ASSERT_TRUE(json_is_number(json_object_get(p, "result")));
+    json_decref(j);
+    /* Things through their expanded Locations (a collection: <Nav>/<index>/...) */
+    j = get("/v1.1/Things?$resultFormat=GeoJSON&$top=1&$expand=Locations&"
+            "$filter=Locations/id gt 0");
+    f = json_array_get(json_object_get(j, "features"), 0);
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "geometry"), "type"));
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "properties"), "Locations/0/name"));
+    json_decref(j);
+    /* no geometry: null */
+    j = get("/v1.1/Sensors?$resultFormat=GeoJSON&$top=1");
+    f = json_array_get(json_object_get(j, "features"), 0);
+    CU_ASSERT_TRUE(json_is_null(json_object_get(f, "geometry")));
     json_decref(j);
 }
 
@@ -1595,6 +1726,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "a POST creates a new entity, beside any of the same time or name",
                 test_creates_are_new);
     CU_add_test(s, "the id of a deleted entity is not given again", test_ids_not_reused);
+    CU_add_test(s, "$resultFormat=CSV", test_result_csv);
+    CU_add_test(s, "$resultFormat=GeoJSON", test_result_geojson);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }
