@@ -310,3 +310,17 @@ CREATE OR REPLACE VIEW observations_text AS
            o.valid_end, o.run_id, o.seq
     FROM observations o LEFT JOIN obs_texts q ON q.id = o.quality_id
          LEFT JOIN obs_texts p ON p.id = o.parameters_id;
+
+-- @version 6
+-- Issue 15: a Datastream's observedArea (schemas/sqlite.sql says how it is kept): the bounds
+-- of the geometries of the features of its observations, NULL while it has none. The new
+-- columns have no default: no row is rewritten by the ALTER; the UPDATE fills them from one
+-- pass over the observations.
+ALTER TABLE datastreams ADD COLUMN area_xmin DOUBLE PRECISION,
+    ADD COLUMN area_ymin DOUBLE PRECISION, ADD COLUMN area_xmax DOUBLE PRECISION,
+    ADD COLUMN area_ymax DOUBLE PRECISION;
+UPDATE datastreams SET (area_xmin, area_ymin, area_xmax, area_ymax) = (
+    SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom))
+    FROM features WHERE id IN (SELECT feature_id FROM observations
+                               WHERE datastream_id = datastreams.id))
+WHERE EXISTS (SELECT 1 FROM observations WHERE datastream_id = datastreams.id);

@@ -227,7 +227,7 @@ static void test_entity_shapes(void)
     j = get("/v1.1/Datastreams(4)");
     CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
                             "observationType", "unitOfMeasurement", "phenomenonTime",
-                            "Thing@iot.navigationLink", "Sensor@iot.navigationLink",
+                            "observedArea", "Thing@iot.navigationLink", "Sensor@iot.navigationLink",
                             "ObservedProperty@iot.navigationLink",
                             "Observations@iot.navigationLink", NULL));
     CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2023-11-04T01:35:00Z/2024-01-24T01:35:00Z");
@@ -709,6 +709,118 @@ static void test_result_geojson(void)
     f = json_array_get(json_object_get(j, "features"), 0);
     CU_ASSERT_TRUE(json_is_null(json_object_get(f, "geometry")));
     json_decref(j);
+}
+
+/* The observedArea of Datastream ds (caller decrefs), and its bounds in box[4]. */
+static json_t *observed_area(int64_t ds, double box[4])
+{
+    char url[80];
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)ds);
+    json_t *j = get(url), *a = json_incref(json_object_get(j, "observedArea"));
+    json_decref(j);
+    box[0] = box[1] = 1e9;
+    box[2] = box[3] = -1e9;
+    json_t *c = json_object_get(a, "coordinates");
+    json_t *ring = str(a, "type") && strcmp(str(a, "type"), "Polygon") == 0 ? json_array_get(c, 0)
+                   : str(a, "type") && strcmp(str(a, "type"), "LineString") == 0 ? c
+                                                                                 : NULL;
+    size_t n = ring ? json_array_size(ring) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *pt = ring ? json_array_get(ring, i) : c;
+        for (int k = 0; k < 2; k++) {
+            double v = json_number_value(json_array_get(pt, (size_t)k));
+            if (v < box[k])
+                box[k] = v;
+            if (v > box[k + 2])
+                box[k + 2] = v;
+        }
+    }
+    return a;
+}
+
+static void test_observed_area(void)
+{
+    /* after the ingest: the one point of the series' feature */
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?$top=1&$expand=FeatureOfInterest");
+    json_t *foi = json_object_get(json_array_get(json_object_get(j, "value"), 0),
+                                  "FeatureOfInterest");
+    int64_t fid = num(foi, "@iot.id");
+    json_t *pt = json_object_get(json_object_get(foi, "feature"), "coordinates");
+    double x = json_number_value(json_array_get(pt, 0)), y = json_number_value(json_array_get(pt, 1));
+    json_decref(j);
+    double b[4];
+    json_t *a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], x, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[1], y, 1e-9);
+    json_decref(a);
+    /* a POSTed Observation with a new feature far away: the envelope of both */
+    j = call("POST", "/v1.1/Datastreams(4)/Observations",
+             "{\"phenomenonTime\": \"2030-01-01T00:00:00Z\", \"result\": 1, "
+             "\"FeatureOfInterest\": {\"name\": \"far\", \"description\": \"far away\", "
+             "\"encodingType\": \"application/geo+json\", \"feature\": {\"type\": \"Point\", "
+             "\"coordinates\": [100, 10]}}}");
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t obs = num(j, "@iot.id");
+    json_decref(j);
+    char url[120], body[120];
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)obs);
+    int64_t far = tu_int(store, "SELECT max(id) FROM features");
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Polygon");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], x < 100 ? x : 100, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[1], y < 10 ? y : 10, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[2], x > 100 ? x : 100, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[3], y > 10 ? y : 10, 1e-9);
+    json_decref(a);
+    /* filtered and selected */
+    j = get("/v1.1/Datastreams?$filter=st_intersects(observedArea, geography'POINT(100 10)')"
+            "&$select=id");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 1);
+    CU_ASSERT_EQUAL(num(json_array_get(json_object_get(j, "value"), 0), "@iot.id"), 4);
+    json_decref(j);
+    j = get("/v1.1/Datastreams?$filter=geo.intersects(observedArea, geography'POINT(-170 -80)')");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 0);
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)?$select=observedArea");
+    CU_ASSERT_TRUE(keys_are(j, "observedArea", NULL));
+    json_decref(j);
+    /* a PATCH that moves the Observation to the first feature, and back */
+    snprintf(body, sizeof body, "{\"FeatureOfInterest\": {\"@iot.id\": %lld}}", (long long)fid);
+    json_decref(call("PATCH", url, body));
+    CU_ASSERT_EQUAL(status, 200);
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    json_decref(a);
+    snprintf(body, sizeof body, "{\"FeatureOfInterest\": {\"@iot.id\": %lld}}", (long long)far);
+    json_decref(call("PATCH", url, body));
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Polygon");
+    json_decref(a);
+    /* the far feature moved: the area follows */
+    char furl[80];
+    snprintf(furl, sizeof furl, "/v1.1/FeaturesOfInterest(%lld)", (long long)far);
+    json_decref(call("PATCH", furl, "{\"feature\": {\"type\": \"Point\", \"coordinates\": "
+                                    "[-120, -20]}}"));
+    CU_ASSERT_EQUAL(status, 200);
+    a = observed_area(4, b);
+    CU_ASSERT_DOUBLE_EQUAL(b[0], -120, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[1], -20, 1e-9);
+    json_decref(a);
+    /* the Observation deleted: the one point again */
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], x, 1e-9);
+    json_decref(a);
+    /* a Datastream without Observations has none */
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM datastreams WHERE n_obs = 0 AND "
+                                  "area_xmin IS NOT NULL"),
+                    0);
+    json_decref(call("DELETE", furl, NULL));
 }
 
 static void test_aggregate(void)
@@ -1728,6 +1840,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "the id of a deleted entity is not given again", test_ids_not_reused);
     CU_add_test(s, "$resultFormat=CSV", test_result_csv);
     CU_add_test(s, "$resultFormat=GeoJSON", test_result_geojson);
+    CU_add_test(s, "a Datastream's observedArea follows every write", test_observed_area);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }
