@@ -1523,7 +1523,7 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
             out->t = VT_GEOM;
             if (prop->flags & SPF_AREA) { /* a box kept in the row: no spatial index */
                 dialect_area_sql(c->d, &out->a.sql, alias);
-                return frag_printf(&out->b, c->d->geom_as_geojson, sb_str(&out->a.sql));
+                return frag_printf(&out->b, "%s.%s", alias, prop->col);
             }
             out->galias = alias;
             out->gtable = def->table;

@@ -44,7 +44,7 @@ static const struct sta_prop datastream_props[] = {
     {"properties", SP_OBJECT, "properties", NULL, NULL, 7, 0},
     {"phenomenonTime", SP_PERIOD, "phenomenon_start", "phenomenon_end", NULL, 8, SPF_COMPUTED},
     {"resultTime", SP_PERIOD, "result_time_start", "result_time_end", NULL, 10, SPF_COMPUTED},
-    {"observedArea", SP_GEO, "area", NULL, NULL, 12, SPF_COMPUTED | SPF_AREA},
+    {"observedArea", SP_GEO, "observed_area", NULL, NULL, 12, SPF_COMPUTED | SPF_AREA},
 };
 
 static const struct sta_prop sensor_props[] = {
@@ -149,7 +149,7 @@ static const struct sta_type_def types[STA_NTYPES] = {
     TYPE("Datastream", "Datastreams", "datastreams",
          "e.id, e.name, e.description, e.observation_type, e.unit_name, e.unit_symbol, "
          "e.unit_definition, e.properties, e.phenomenon_start, e.phenomenon_end, "
-         "e.result_time_start, e.result_time_end, @AREA",
+         "e.result_time_start, e.result_time_end, e.observed_area",
          datastream_props, datastream_navs),
     TYPE("Sensor", "Sensors", "sensors",
          "e.id, e.name, e.description, e.encoding_type, e.metadata, e.properties", sensor_props,
@@ -182,27 +182,18 @@ void sta_prop_sql(struct strbuf *out, const char *alias, const struct sta_prop *
 void sta_select_sql(const struct sta_type_def *def, const struct sql_dialect *d,
                     struct strbuf *out)
 {
-    /* @GEO: the GeoJSON of the type's geometry (its text, else its geometry's); @AREA: that
-     * of a Datastream's observedArea (its box) */
-    const char *p = def->select, *at;
-    while ((at = strchr(p, '@'))) {
-        sb_append(out, p, (size_t)(at - p));
-        if (strncmp(at, "@GEO", 4) == 0) {
-            const char *col = NULL;
-            for (int i = 0; i < def->nprops && !col; i++)
-                if (def->props[i].kind == SP_GEO)
-                    col = def->props[i].col;
-            dialect_geojson_sql(d, out, "e", col);
-            p = at + 4;
-        } else {
-            struct strbuf area = {0};
-            dialect_area_sql(d, &area, "e");
-            sb_printf(out, d->geom_as_geojson, sb_str(&area));
-            sb_free(&area);
-            p = at + 5; /* @AREA */
-        }
+    const char *at = strstr(def->select, "@GEO");
+    if (!at) {
+        sb_puts(out, def->select);
+        return;
     }
-    sb_puts(out, p);
+    const char *col = NULL;
+    for (int i = 0; i < def->nprops && !col; i++)
+        if (def->props[i].kind == SP_GEO)
+            col = def->props[i].col;
+    sb_append(out, def->select, (size_t)(at - def->select));
+    dialect_geojson_sql(d, out, "e", col);
+    sb_puts(out, at + 4);
 }
 
 static int same(const char *a, const char *b, size_t n)

@@ -44,7 +44,7 @@ enum {
     SPF_TEXTREF = 16, /* a text kept in the row (col, select column idx) or in obs_texts
                        * (its id: col2, idx + 1; store_text_of reads it) */
     SPF_AREA = 32     /* SP_GEO kept as a box (datastreams.area_*: a Datastream's
-                       * observedArea): its geometry is dialect_area_sql's */
+                       * observedArea), col its GeoJSON: its geometry is dialect_area_sql's */
 };
 
 struct sta_prop {
@@ -70,8 +70,7 @@ struct sta_type_def {
     const char *name;   /* "Thing" */
     const char *set;    /* "Things" */
     const char *table;  /* "things" */
-    const char *select; /* the columns read for output, on alias e (@GEO, @AREA: see
-                         * sta_select_sql) */
+    const char *select; /* the columns read for output, on alias e (@GEO: see below) */
     const struct sta_prop *props;
     int nprops;
     const struct sta_nav *navs;

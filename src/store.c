@@ -679,6 +679,34 @@ static void area_select(const struct sql_dialect *d, struct strbuf *sql, const c
     sb_printf(sql, " FROM features WHERE id IN (%s)", ids);
 }
 
+/* "UPDATE datastreams SET observed_area = <GeoJSON of its box> WHERE id = ?": the text the
+ * API shows, made when the box changes (made when read, it took half a page's time). */
+static int area_text_update(struct store *st, struct stmt **out, insitu_error *err)
+{
+    struct strbuf sql = {0}, box = {0};
+    dialect_area_sql(st->dialect, &box, "datastreams");
+    sb_puts(&sql, "UPDATE datastreams SET observed_area = ");
+    sb_printf(&sql, st->dialect->geom_as_geojson, sb_str(&box));
+    sb_puts(&sql, " WHERE id = ?");
+    int rc = sql.data ? st_prepare_cached(st, SLOT_AREA_TEXT, sql.data, out, err)
+                      : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    sb_free(&sql);
+    sb_free(&box);
+    return rc;
+}
+
+static int area_text(struct store *st, int64_t ds, insitu_error *err)
+{
+    struct stmt *s = NULL;
+    int rc = area_text_update(st, &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
 /* Widens each delta's datastream's observedArea by the features of the rows it added: those
  * of its series in [start, end], a range of the key (rows already there are inside the area
  * already). */
@@ -707,7 +735,7 @@ static int add_areas(struct store *st, const struct summary_delta *d, size_t n,
         st_bind_int64(s, 5, d[i].id);
         rc = st_step(s, err);
         st_reset(s);
-        rc = rc < 0 ? rc : 0;
+        rc = rc < 0 ? rc : area_text(st, d[i].id, err);
     }
     if (s)
         st_finalize(s);
@@ -1674,7 +1702,7 @@ int store_recompute_area(struct store *st, int64_t ds, insitu_error *err)
     st_bind_int64(s, 2, ds);
     rc = st_step(s, err);
     st_finalize(s);
-    return rc < 0 ? rc : 0;
+    return rc < 0 ? rc : area_text(st, ds, err);
 }
 
 /* Recomputes the areas of the datastreams that sql (one int64 parameter) names. */

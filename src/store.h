@@ -93,7 +93,8 @@ struct sql_dialect {
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column);
 /* Appends the geometry of a Datastream's observedArea on alias (datastreams.area_*: the box
- * of its features' bounds, kept by every write), NULL when it has no features. */
+ * of its features' bounds, kept by every write, with its GeoJSON in observed_area), NULL
+ * when it has no features. */
 void dialect_area_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias);
 /* Schema migration for a backend's init(), inside its transaction: runs through exec each
  * "-- @version N" section of schema with N > current (and N <= store_schema_upto when that
@@ -220,7 +221,7 @@ enum stmt_slot {
     SLOT_THING_DATASTREAMS, SLOT_TEXT_FIND, SLOT_TEXT_INSERT, SLOT_TEXT_OF,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_RUN_PREVIOUS, SLOT_RUN_SAME_CONTENT, SLOT_RUN_INSERT, SLOT_RUN_FINISH,
-    SLOT_CREATE_OBSERVATION, SLOT_ADD_AREA, SLOT_RECOMPUTE_AREA,
+    SLOT_CREATE_OBSERVATION, SLOT_ADD_AREA, SLOT_RECOMPUTE_AREA, SLOT_AREA_TEXT,
     SLOT_MAX
 };
 

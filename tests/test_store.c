@@ -856,8 +856,12 @@ static void test_migration_to_6(void)
                                "-3.5 AND area_xmax = -3.5 AND area_ymin = 40.5 AND area_ymax = "
                                "40.5"),
                     1);
+    char *geojson = tu_text(st, "SELECT observed_area FROM datastreams WHERE id = 1");
+    CU_ASSERT_PTR_NOT_NULL(geojson);
+    CU_ASSERT_PTR_NOT_NULL(geojson ? strstr(geojson, "\"Point\"") : NULL);
+    free(geojson);
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE id = 2 AND area_xmin IS "
-                               "NULL AND area_ymax IS NULL"),
+                               "NULL AND observed_area IS NULL"),
                     1);
     insitu_store_close(st);
 }
