@@ -654,6 +654,7 @@ static void delta_add(struct summary_delta *e, const struct summary_delta *d)
         return;
     }
     e->n += d->n;
+    e->one_feature = e->one_feature && d->one_feature && e->feature_id == d->feature_id;
     if (d->start < e->start)
         e->start = d->start;
     if (d->end > e->end)
@@ -664,7 +665,6 @@ static void delta_add(struct summary_delta *e, const struct summary_delta *d)
         e->rt1 = d->rt1;
 }
 
-/* Adds each delta to its datastream's row: one prepared UPDATE per datastream. */
 /* "SELECT west, south, east, north FROM features WHERE id IN (<ids>)": the bounds of the
  * features <ids> (SQL of one column of feature ids) together. */
 static void area_select(const struct sql_dialect *d, struct strbuf *sql, const char *ids)
@@ -707,41 +707,56 @@ static int area_text(struct store *st, int64_t ds, insitu_error *err)
     return rc < 0 ? rc : 0;
 }
 
-/* Widens each delta's datastream's observedArea by the features of the rows it added: those
- * of its series in [start, end], a range of the key (rows already there are inside the area
- * already). */
+/* Widens each delta's datastream's observedArea by the features of the rows it added: its
+ * one feature when it says so (an ingested station's series), else those of its series in
+ * [start, end], a range of the key (rows already there are inside the area already). */
 static int add_areas(struct store *st, const struct summary_delta *d, size_t n,
                      insitu_error *err)
 {
-    struct strbuf sql = {0};
-    sb_puts(&sql, "UPDATE datastreams SET (area_xmin, area_ymin, area_xmax, area_ymax) = "
-                  "(SELECT min(b0), min(b1), max(b2), max(b3) FROM (SELECT area_xmin AS b0, "
-                  "area_ymin AS b1, area_xmax AS b2, area_ymax AS b3 FROM datastreams WHERE id "
-                  "= ? UNION ALL ");
-    area_select(st->dialect, &sql, "SELECT feature_id FROM observations WHERE datastream_id = ? "
-                                   "AND phenomenon_start >= ? AND phenomenon_start <= ?");
-    sb_puts(&sql, ") b) WHERE id = ?");
-    struct stmt *s = NULL;
-    int rc = sql.data ? st_prepare_cached(st, SLOT_ADD_AREA, sql.data, &s, err)
+    static const char *const added[2] = {
+        "SELECT feature_id FROM observations WHERE datastream_id = ? AND phenomenon_start >= "
+        "? AND phenomenon_start <= ?",
+        "?"};
+    struct stmt *s[2] = {NULL, NULL};
+    int rc = 0;
+    for (int one = 0; one < 2 && !rc; one++) {
+        struct strbuf sql = {0};
+        sb_puts(&sql, "UPDATE datastreams SET (area_xmin, area_ymin, area_xmax, area_ymax) = "
+                      "(SELECT min(b0), min(b1), max(b2), max(b3) FROM (SELECT area_xmin AS "
+                      "b0, area_ymin AS b1, area_xmax AS b2, area_ymax AS b3 FROM datastreams "
+                      "WHERE id = ? UNION ALL ");
+        area_select(st->dialect, &sql, added[one]);
+        sb_puts(&sql, ") b) WHERE id = ?");
+        rc = sql.data ? st_prepare_cached(st, one ? SLOT_ADD_AREA_ONE : SLOT_ADD_AREA, sql.data,
+                                          &s[one], err)
                       : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-    sb_free(&sql);
+        sb_free(&sql);
+    }
     for (size_t i = 0; !rc && i < n; i++) {
         if (d[i].dropped || d[i].n <= 0)
             continue;
-        st_bind_int64(s, 1, d[i].id);
-        st_bind_int64(s, 2, d[i].id);
-        st_bind_int64(s, 3, d[i].start);
-        st_bind_int64(s, 4, d[i].end);
-        st_bind_int64(s, 5, d[i].id);
-        rc = st_step(s, err);
-        st_reset(s);
+        struct stmt *u = s[d[i].one_feature != 0];
+        int k = 1;
+        st_bind_int64(u, k++, d[i].id);
+        if (d[i].one_feature) {
+            st_bind_int64(u, k++, d[i].feature_id);
+        } else {
+            st_bind_int64(u, k++, d[i].id);
+            st_bind_int64(u, k++, d[i].start);
+            st_bind_int64(u, k++, d[i].end);
+        }
+        st_bind_int64(u, k, d[i].id);
+        rc = st_step(u, err);
+        st_reset(u);
         rc = rc < 0 ? rc : area_text(st, d[i].id, err);
     }
-    if (s)
-        st_finalize(s);
+    for (int one = 0; one < 2; one++)
+        if (s[one])
+            st_finalize(s[one]);
     return rc;
 }
 
+/* Adds each delta to its datastream's row: one prepared UPDATE per datastream. */
 static int write_summaries(struct store *st, const struct summary_delta *d, size_t n,
                            insitu_error *err)
 {

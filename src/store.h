@@ -221,7 +221,7 @@ enum stmt_slot {
     SLOT_THING_DATASTREAMS, SLOT_TEXT_FIND, SLOT_TEXT_INSERT, SLOT_TEXT_OF,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_RUN_PREVIOUS, SLOT_RUN_SAME_CONTENT, SLOT_RUN_INSERT, SLOT_RUN_FINISH,
-    SLOT_CREATE_OBSERVATION, SLOT_ADD_AREA, SLOT_RECOMPUTE_AREA, SLOT_AREA_TEXT,
+    SLOT_CREATE_OBSERVATION, SLOT_ADD_AREA, SLOT_ADD_AREA_ONE, SLOT_RECOMPUTE_AREA, SLOT_AREA_TEXT,
     SLOT_MAX
 };
 
@@ -233,6 +233,10 @@ struct summary_delta {
     int64_t id;
     int64_t n, start, end, rt0, rt1;
     int dropped;
+    /* one_feature: every row added has feature feature_id (0: none), which alone widens the
+     * observedArea; else the features of the rows in [start, end] are looked up */
+    int one_feature;
+    int64_t feature_id;
 };
 
 /* The summaries a group of sources still owes its datastreams: added up over the group's

@@ -809,8 +809,32 @@ static void test_observed_area(void)
     CU_ASSERT_DOUBLE_EQUAL(b[0], -120, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(b[1], -20, 1e-9);
     json_decref(a);
-    /* the Observation deleted: the one point again */
-    json_decref(call("DELETE", url, NULL));
+    /* rows of several features in one write (CreateObservations): the features of the
+     * rows added are looked up in the range of the series they fill */
+    char create[400];
+    snprintf(create, sizeof create,
+             "[{\"Datastream\":{\"@iot.id\":4},\"components\":[\"phenomenonTime\",\"result\","
+             "\"FeatureOfInterest/id\"],\"dataArray\":[[\"2032-01-01T00:00:00Z\",1,%lld],"
+             "[\"2032-01-02T00:00:00Z\",2,%lld]]}]",
+             (long long)fid, (long long)far);
+    json_decref(call("DELETE", url, NULL)); /* the far feature has no Observation now */
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    json_decref(a);
+    j = call("POST", "/v1.1/CreateObservations", create);
+    CU_ASSERT_EQUAL(status, 201);
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Polygon");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], -120, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[3], y, 1e-9);
+    json_decref(a);
+    for (size_t i = 0; i < json_array_size(j); i++) {
+        const char *link = json_string_value(json_array_get(j, i));
+        json_decref(call("DELETE", link ? strstr(link, "/v1.1/") : "", NULL));
+        CU_ASSERT_EQUAL(status, 200);
+    }
+    json_decref(j);
+    /* the Observations deleted: the one point again */
     CU_ASSERT_EQUAL(status, 200);
     a = observed_area(4, b);
     CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
