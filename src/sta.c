@@ -1653,7 +1653,7 @@ static int answer_formatted(struct wctx *w, const struct sta_target *t,
     if (rc)
         return rc;
     struct stmt *s = NULL;
-    if (q->count == 1)
+    if (q->count == 1 && format == STA_FMT_GEOJSON) /* CSV has no place for it */
         rc = coll_count(w, &cq, &total);
     if (!rc)
         rc = coll_open(w, &cq, top, skip, &s);
