@@ -297,6 +297,7 @@ struct ds_stat {
     int64_t id;
     uint64_t rows, inserted, updated;
     int64_t min_start, max_start, max_end, min_rt, max_rt, last_start;
+    int64_t feature; /* the one feature of its rows (0: none), -1 once they have several */
     /* for the append path: every row after `floor` is a new key (the store held nothing
      * later when the run began, and this run wrote nothing later yet); `sorted` is 0 once
      * the run's rows for this datastream went back in time */
@@ -659,7 +660,10 @@ int bw_observation(struct batch_writer *bw, const struct obs_row *r, insitu_erro
     if (s->last_start != INSITU_TIME_NONE && r->phenomenon_start <= s->last_start)
         s->sorted = 0;
     s->last_start = r->phenomenon_start;
-    s->rows++;
+    if (!s->rows++)
+        s->feature = r->feature_id;
+    else if (s->feature != r->feature_id)
+        s->feature = -1;
     if (r->phenomenon_start < s->min_start)
         s->min_start = r->phenomenon_start;
     if (r->phenomenon_start > s->max_start)
@@ -839,7 +843,9 @@ static int add_to_summaries(struct batch_writer *bw, insitu_error *err)
             .start = s->min_start,
             .end = s->max_end,
             .rt0 = s->min_rt == INT64_MAX ? INSITU_TIME_NONE : s->min_rt,
-            .rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt};
+            .rt1 = s->max_rt == INT64_MIN ? INSITU_TIME_NONE : s->max_rt,
+            .one_feature = s->feature >= 0,
+            .feature_id = s->feature};
     }
     int rc = store_add_summaries(bw->st, d, n, err);
     free(d);

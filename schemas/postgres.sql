@@ -310,3 +310,27 @@ CREATE OR REPLACE VIEW observations_text AS
            o.valid_end, o.run_id, o.seq
     FROM observations o LEFT JOIN obs_texts q ON q.id = o.quality_id
          LEFT JOIN obs_texts p ON p.id = o.parameters_id;
+
+-- @version 6
+-- Issue 15: a Datastream's observedArea (schemas/sqlite.sql says how it is kept): the bounds
+-- of the geometries of the features of its observations, NULL while it has none, and
+-- observed_area its GeoJSON, made whenever it changes. The new
+-- columns have no default: no row is rewritten by the ALTER; the UPDATE fills them from one
+-- pass over the observations.
+ALTER TABLE datastreams ADD COLUMN area_xmin DOUBLE PRECISION,
+    ADD COLUMN area_ymin DOUBLE PRECISION, ADD COLUMN area_xmax DOUBLE PRECISION,
+    ADD COLUMN area_ymax DOUBLE PRECISION, ADD COLUMN observed_area TEXT;
+UPDATE datastreams SET (area_xmin, area_ymin, area_xmax, area_ymax) = (
+    SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom))
+    FROM features WHERE id IN (SELECT feature_id FROM observations
+                               WHERE datastream_id = datastreams.id))
+WHERE EXISTS (SELECT 1 FROM observations WHERE datastream_id = datastreams.id);
+-- its GeoJSON (the dialect's box_geom in src/store_pg.c: the same expression)
+UPDATE datastreams SET observed_area = ST_AsGeoJSON(CASE
+    WHEN area_xmin = area_xmax AND area_ymin = area_ymax THEN
+        ST_SetSRID(ST_MakePoint(area_xmin, area_ymin), 4326)
+    WHEN area_xmin = area_xmax OR area_ymin = area_ymax THEN
+        ST_SetSRID(ST_MakeLine(ST_MakePoint(area_xmin, area_ymin),
+                               ST_MakePoint(area_xmax, area_ymax)), 4326)
+    ELSE ST_MakeEnvelope(area_xmin, area_ymin, area_xmax, area_ymax, 4326) END, 9)
+WHERE area_xmin IS NOT NULL;

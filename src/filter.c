@@ -1521,6 +1521,10 @@ static int resolve_path(struct fctx *c, const struct fexpr *e, int i, enum sta_t
         case SP_TEXT: out->t = VT_STR; return frag_printf(&out->a, "%s.%s", alias, prop->col);
         case SP_GEO:
             out->t = VT_GEOM;
+            if (prop->flags & SPF_AREA) { /* a box kept in the row: no spatial index */
+                dialect_area_sql(c->d, &out->a.sql, alias);
+                return frag_printf(&out->b, "%s.%s", alias, prop->col);
+            }
             out->galias = alias;
             out->gtable = def->table;
             dialect_geojson_sql(c->d, &out->b.sql, alias, prop->col); /* the GeoJSON text */

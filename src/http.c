@@ -305,10 +305,14 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
                                : strcmp(method, "POST") == 0 ? accept_post
                                : strcmp(method, "PATCH") == 0 ? accept_patch
                                                                : NULL;
+    const char *const link[] = {"Link", sb_str(&resp.link), NULL};
+    if (status == 200 && resp.link.len)
+        extra = link;
     enum MHD_Result ok = respond(conn, status, resp.body.len || status == 200 ? resp.body.data : NULL,
                               resp.body.len, resp.content_type, resp.location, extra);
     if (!(resp.body.len || status == 200))
         free(resp.body.data);
+    sb_free(&resp.link);
     log_request(srv, conn, r, method, url, &ps, status, bytes);
     free(ps.p);
     sb_free(&base);

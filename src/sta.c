@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "sta_patch.h"
+#include "sta_format.h"
 #include "timeutil.h"
 
 /* ==== service and connections ==== */
@@ -143,6 +144,7 @@ static void error_body(struct sta_response *resp, int status, const char *msg)
     resp->status = status;
     resp->content_type = "application/json; charset=utf-8";
     resp->location[0] = '\0';
+    sb_reset(&resp->link);
     sb_printf(&resp->body, "{\"code\":%d,\"type\":\"error\",\"message\":", status);
     sb_put_json_string(&resp->body, msg);
     sb_puts(&resp->body, "}");
@@ -160,8 +162,10 @@ void sta_error(struct sta_response *resp, int status, const char *fmt, ...)
 
 void sta_response_free(struct sta_response *resp)
 {
-    if (resp)
+    if (resp) {
         sb_free(&resp->body);
+        sb_free(&resp->link);
+    }
 }
 
 /* ==== URLs ==== */
@@ -1202,6 +1206,7 @@ static int check_query(const struct sta_query *q, enum sta_type t, insitu_error 
 /* The request's options, beyond those sta_query holds. */
 struct extras {
     int data_array;
+    enum sta_format format; /* CSV, GeoJSON (sta_format.c), or JSON */
     const char *aggregate, *stat;
 };
 
@@ -1213,12 +1218,14 @@ static int gather_options(const struct sta_request *req, struct sta_query *q,
         const char *k = req->params[i].key, *v = req->params[i].value;
         int rc = 0;
         if (strcmp(k, "$resultFormat") == 0) {
-            if (strcmp(v, "dataArray") != 0)
+            int f = sta_format_parse(v);
+            if (f < 0 && strcmp(v, "dataArray") != 0)
                 return insitu_error_set(err, INSITU_EUNSUPPORTED,
-                                        "$resultFormat: '%.40s' is not supported (dataArray "
-                                        "is)",
+                                        "$resultFormat: '%.40s' is not supported (dataArray, "
+                                        "CSV and GeoJSON are)",
                                         v);
-            x->data_array = 1;
+            x->data_array = f < 0;
+            x->format = f < 0 ? STA_FMT_JSON : (enum sta_format)f;
         } else if (strcmp(k, "aggregate") == 0) {
             x->aggregate = v;
         } else if (strcmp(k, "stat") == 0) {
@@ -1655,6 +1662,69 @@ static int answer_collection(struct wctx *w, const struct sta_target *t,
     return 0;
 }
 
+/* A page in CSV or GeoJSON (sta_format.c): each entity is written as JSON into a buffer of
+ * its own, which the formatter turns into a row or a Feature; the answer keeps the size
+ * limit. CSV has no place for the next page's link: it goes into a Link header. */
+static int answer_formatted(struct wctx *w, const struct sta_target *t,
+                            const struct sta_query *q, enum sta_format format,
+                            struct sta_response *resp)
+{
+    struct collq cq = {t->type, t->has_parent, t->ptype, t->pid, t->pnav, q};
+    int64_t top = eff_top(w->c, q), skip = eff_skip(q), total = -1;
+    struct sta_fmt *f;
+    int rc = sta_fmt_new(format, t->type, q, &f, w->err);
+    if (rc)
+        return rc;
+    struct stmt *s = NULL;
+    if (q->count == 1 && format == STA_FMT_GEOJSON) /* CSV has no place for it */
+        rc = coll_count(w, &cq, &total);
+    if (!rc)
+        rc = coll_open(w, &cq, top, skip, &s);
+    if (rc) {
+        sta_fmt_free(f);
+        return rc;
+    }
+    struct strbuf *out = w->sb, entity = {0};
+    sta_fmt_begin(f, out, total);
+    int64_t n = 0;
+    int more = 0;
+    w->sb = &entity;
+    while ((rc = st_step(s, w->err)) == 1) {
+        if (n++ == top) {
+            more = 1;
+            break;
+        }
+        sb_reset(&entity);
+        if ((rc = write_entity(w, t->type, s, q)) ||
+            (rc = sta_fmt_row(f, sb_str(&entity), entity.len, out, w->err)))
+            break;
+        if (out->len > STA_MAX_ANSWER) {
+            rc = too_large(w);
+            break;
+        }
+    }
+    w->sb = out;
+    sta_release(w->c, s);
+    sb_free(&entity);
+    if (rc >= 0) {
+        struct strbuf next = {0};
+        if (more && top > 0) {
+            sb_printf(&next, "%s/%s?", w->base, t->path);
+            options_text(&next, q, top, skip + top, "&", 1);
+            sb_printf(&next, "&$resultFormat=%s", sta_format_name(format));
+        }
+        sta_fmt_end(f, out, next.len ? sb_str(&next) : NULL);
+        if (next.len && format == STA_FMT_CSV)
+            sb_printf(&resp->link, "<%s>; rel=\"next\"", sb_str(&next));
+        sb_free(&next);
+        resp->status = 200;
+        resp->content_type = sta_fmt_content_type(f);
+        rc = 0;
+    }
+    sta_fmt_free(f);
+    return rc;
+}
+
 static int answer_entity(struct wctx *w, const struct sta_target *t, const struct sta_query *q,
                          struct sta_response *resp)
 {
@@ -1699,6 +1769,11 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
                               x.data_array ? "$resultFormat=dataArray" : "aggregate");
     if (!rc && x.stat && !x.aggregate)
         rc = insitu_error_set(&err, INSITU_EINVAL, "stat goes with aggregate");
+    if (!rc && x.format != STA_FMT_JSON && (t->kind != TG_COLLECTION || t->ref || x.aggregate))
+        rc = insitu_error_set(&err, INSITU_EINVAL,
+                              "$resultFormat=%s applies to collections of entities (not to "
+                              "one entity, $ref or aggregate)",
+                              sta_format_name(x.format));
     if (rc) {
         fail_with(resp, &err, rc);
         sq_free(&q);
@@ -1712,6 +1787,8 @@ static void handle_read(struct sta_conn *c, const struct sta_request *req,
         } else if (x.data_array) {
             struct collq cq = {t->type, t->has_parent, t->ptype, t->pid, t->pnav, &q};
             rc = answer_data_array(&w, &cq, t, &q, resp);
+        } else if (x.format != STA_FMT_JSON) {
+            rc = answer_formatted(&w, t, &q, x.format, resp);
         } else {
             rc = answer_collection(&w, t, &q, resp);
         }

@@ -77,6 +77,7 @@ struct sta_response {
     const char *content_type; /* static */
     char location[512];       /* Location header of a 201, or "" */
     char ctype[96];           /* room for a content_type made per answer ($batch's boundary) */
+    struct strbuf link;       /* Link header (RFC 8288: a CSV page's next page), or empty */
 };
 
 /* Creates the shared service state (the config is copied; strings are borrowed). */

@@ -44,6 +44,7 @@ static const struct sta_prop datastream_props[] = {
     {"properties", SP_OBJECT, "properties", NULL, NULL, 7, 0},
     {"phenomenonTime", SP_PERIOD, "phenomenon_start", "phenomenon_end", NULL, 8, SPF_COMPUTED},
     {"resultTime", SP_PERIOD, "result_time_start", "result_time_end", NULL, 10, SPF_COMPUTED},
+    {"observedArea", SP_GEO, "observed_area", NULL, NULL, 12, SPF_COMPUTED | SPF_AREA},
 };
 
 static const struct sta_prop sensor_props[] = {
@@ -148,7 +149,7 @@ static const struct sta_type_def types[STA_NTYPES] = {
     TYPE("Datastream", "Datastreams", "datastreams",
          "e.id, e.name, e.description, e.observation_type, e.unit_name, e.unit_symbol, "
          "e.unit_definition, e.properties, e.phenomenon_start, e.phenomenon_end, "
-         "e.result_time_start, e.result_time_end",
+         "e.result_time_start, e.result_time_end, e.observed_area",
          datastream_props, datastream_navs),
     TYPE("Sensor", "Sensors", "sensors",
          "e.id, e.name, e.description, e.encoding_type, e.metadata, e.properties", sensor_props,

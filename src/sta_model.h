@@ -41,8 +41,10 @@ enum {
     SPF_ALWAYS = 4,   /* printed even when null */
     SPF_NOTNULL = 8,  /* never null in the store (a time: its start): an order by it needs no
                        * NULLS clause, and so can follow an index on PostgreSQL too */
-    SPF_TEXTREF = 16  /* a text kept in the row (col, select column idx) or in obs_texts
+    SPF_TEXTREF = 16, /* a text kept in the row (col, select column idx) or in obs_texts
                        * (its id: col2, idx + 1; store_text_of reads it) */
+    SPF_AREA = 32     /* SP_GEO kept as a box (datastreams.area_*: a Datastream's
+                       * observedArea), col its GeoJSON: its geometry is dialect_area_sql's */
 };
 
 struct sta_prop {

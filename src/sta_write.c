@@ -1039,8 +1039,9 @@ static int feature_obs_cb(struct wx *w, int64_t obs, int created, void *ctx)
 {
     if (created)
         return 0;
-    return run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL, "ii",
-               *(int64_t *)ctx, obs);
+    int rc = run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL, "ii",
+                 *(int64_t *)ctx, obs);
+    return rc ? rc : store_recompute_area_of_observation(w->st, obs, w->err);
 }
 
 static int create_feature(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
@@ -1571,8 +1572,10 @@ static int update_links(struct wx *w, enum sta_type t, int64_t id, const struct 
             rc = relink(w, "datastreams", "sensor_id", x, id);
         else if (t == STA_PROPERTY)
             rc = relink(w, "datastreams", "observed_property_id", x, id);
-        else if (t == STA_FEATURE)
-            rc = run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL, "ii", id, x);
+        else if (t == STA_FEATURE &&
+                 !(rc = run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL,
+                            "ii", id, x)))
+            rc = store_recompute_area_of_observation(w->st, x, w->err);
         else if (t == STA_DATASTREAM)
             rc = fail(w, INSITU_EINVAL, "Observations move to another Datastream by a PATCH of "
                                         "the Observation");
@@ -1690,7 +1693,11 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
             rc = store_recompute_summary(w->st, old_ds, w->err);
         if (!rc && new_ds && new_ds != old_ds)
             rc = store_recompute_summary(w->st, new_ds, w->err);
+        else if (!rc && !times_changed && json_object_get(o, "FeatureOfInterest"))
+            rc = store_recompute_area(w->st, old_ds, w->err); /* observedArea */
     }
+    if (!rc && t == STA_FEATURE && json_object_get(o, "feature"))
+        rc = store_recompute_areas_of_feature(w->st, id, w->err);
     setlist_free(&l);
     return rc;
 }

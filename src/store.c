@@ -89,6 +89,17 @@ void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const 
     sb_free(&geom);
 }
 
+void dialect_area_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias)
+{
+    struct strbuf c[4] = {{0}};
+    static const char *const side[] = {"xmin", "ymin", "xmax", "ymax"};
+    for (int k = 0; k < 4; k++)
+        sb_printf(&c[k], "%s.area_%s", alias, side[k]);
+    sb_printf(sql, d->box_geom, sb_str(&c[0]), sb_str(&c[1]), sb_str(&c[2]), sb_str(&c[3]));
+    for (int k = 0; k < 4; k++)
+        sb_free(&c[k]);
+}
+
 int store_schema_upto;
 
 int store_schema_newest(const char *schema)
@@ -643,6 +654,7 @@ static void delta_add(struct summary_delta *e, const struct summary_delta *d)
         return;
     }
     e->n += d->n;
+    e->one_feature = e->one_feature && d->one_feature && e->feature_id == d->feature_id;
     if (d->start < e->start)
         e->start = d->start;
     if (d->end > e->end)
@@ -651,6 +663,97 @@ static void delta_add(struct summary_delta *e, const struct summary_delta *d)
         e->rt0 = d->rt0;
     if (d->rt1 != INSITU_TIME_NONE && (e->rt1 == INSITU_TIME_NONE || d->rt1 > e->rt1))
         e->rt1 = d->rt1;
+}
+
+/* "SELECT west, south, east, north FROM features WHERE id IN (<ids>)": the bounds of the
+ * features <ids> (SQL of one column of feature ids) together. */
+static void area_select(const struct sql_dialect *d, struct strbuf *sql, const char *ids)
+{
+    static const char *const agg[] = {"min", "min", "max", "max"};
+    sb_puts(sql, "SELECT ");
+    for (int k = 0; k < 4; k++) {
+        sb_printf(sql, "%s%s(", k ? ", " : "", agg[k]);
+        sb_printf(sql, d->geom_bounds[k], "geom");
+        sb_printf(sql, ") AS b%d", k);
+    }
+    sb_printf(sql, " FROM features WHERE id IN (%s)", ids);
+}
+
+/* "UPDATE datastreams SET observed_area = <GeoJSON of its box> WHERE id = ?": the text the
+ * API shows, made when the box changes (made when read, it took half a page's time). */
+static int area_text_update(struct store *st, struct stmt **out, insitu_error *err)
+{
+    struct strbuf sql = {0}, box = {0};
+    dialect_area_sql(st->dialect, &box, "datastreams");
+    sb_puts(&sql, "UPDATE datastreams SET observed_area = ");
+    sb_printf(&sql, st->dialect->geom_as_geojson, sb_str(&box));
+    sb_puts(&sql, " WHERE id = ?");
+    int rc = sql.data ? st_prepare_cached(st, SLOT_AREA_TEXT, sql.data, out, err)
+                      : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    sb_free(&sql);
+    sb_free(&box);
+    return rc;
+}
+
+static int area_text(struct store *st, int64_t ds, insitu_error *err)
+{
+    struct stmt *s = NULL;
+    int rc = area_text_update(st, &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* Widens each delta's datastream's observedArea by the features of the rows it added: its
+ * one feature when it says so (an ingested station's series), else those of its series in
+ * [start, end], a range of the key (rows already there are inside the area already). */
+static int add_areas(struct store *st, const struct summary_delta *d, size_t n,
+                     insitu_error *err)
+{
+    static const char *const added[2] = {
+        "SELECT feature_id FROM observations WHERE datastream_id = ? AND phenomenon_start >= "
+        "? AND phenomenon_start <= ?",
+        "?"};
+    struct stmt *s[2] = {NULL, NULL};
+    int rc = 0;
+    for (int one = 0; one < 2 && !rc; one++) {
+        struct strbuf sql = {0};
+        sb_puts(&sql, "UPDATE datastreams SET (area_xmin, area_ymin, area_xmax, area_ymax) = "
+                      "(SELECT min(b0), min(b1), max(b2), max(b3) FROM (SELECT area_xmin AS "
+                      "b0, area_ymin AS b1, area_xmax AS b2, area_ymax AS b3 FROM datastreams "
+                      "WHERE id = ? UNION ALL ");
+        area_select(st->dialect, &sql, added[one]);
+        sb_puts(&sql, ") b) WHERE id = ?");
+        rc = sql.data ? st_prepare_cached(st, one ? SLOT_ADD_AREA_ONE : SLOT_ADD_AREA, sql.data,
+                                          &s[one], err)
+                      : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+        sb_free(&sql);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (d[i].dropped || d[i].n <= 0)
+            continue;
+        struct stmt *u = s[d[i].one_feature != 0];
+        int k = 1;
+        st_bind_int64(u, k++, d[i].id);
+        if (d[i].one_feature) {
+            st_bind_int64(u, k++, d[i].feature_id);
+        } else {
+            st_bind_int64(u, k++, d[i].id);
+            st_bind_int64(u, k++, d[i].start);
+            st_bind_int64(u, k++, d[i].end);
+        }
+        st_bind_int64(u, k, d[i].id);
+        rc = st_step(u, err);
+        st_reset(u);
+        rc = rc < 0 ? rc : area_text(st, d[i].id, err);
+    }
+    for (int one = 0; one < 2; one++)
+        if (s[one])
+            st_finalize(s[one]);
+    return rc;
 }
 
 /* Adds each delta to its datastream's row: one prepared UPDATE per datastream. */
@@ -691,7 +794,7 @@ static int write_summaries(struct store *st, const struct summary_delta *d, size
     }
     if (s)
         st_finalize(s);
-    return rc;
+    return rc ? rc : add_areas(st, d, n, err);
 }
 
 static int cmp_delta(const void *a, const void *b)
@@ -1595,7 +1698,68 @@ int store_recompute_summary(struct store *st, int64_t ds, insitu_error *err)
     st_bind_int64(s, 2, ds);
     rc = st_step(s, err);
     st_finalize(s);
+    return rc < 0 ? rc : store_recompute_area(st, ds, err);
+}
+
+int store_recompute_area(struct store *st, int64_t ds, insitu_error *err)
+{
+    struct strbuf sql = {0};
+    sb_puts(&sql, "UPDATE datastreams SET (area_xmin, area_ymin, area_xmax, area_ymax) = (");
+    area_select(st->dialect, &sql, "SELECT feature_id FROM observations WHERE datastream_id = ?");
+    sb_puts(&sql, ") WHERE id = ?");
+    struct stmt *s = NULL;
+    int rc = sql.data ? st_prepare_cached(st, SLOT_RECOMPUTE_AREA, sql.data, &s, err)
+                      : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, ds);
+    st_bind_int64(s, 2, ds);
+    rc = st_step(s, err);
+    st_finalize(s);
+    return rc < 0 ? rc : area_text(st, ds, err);
+}
+
+/* Recomputes the areas of the datastreams that sql (one int64 parameter) names. */
+static int recompute_areas_of(struct store *st, const char *sql, int64_t param,
+                              insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st, sql, &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, param);
+    size_t n = 0, cap = 0;
+    int64_t *ids = NULL;
+    while ((rc = st_step(s, err)) == 1) {
+        if (n == cap) {
+            int64_t *p = realloc(ids, (cap = cap ? 2 * cap : 8) * sizeof *p);
+            if (!p) {
+                rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+                break;
+            }
+            ids = p;
+        }
+        ids[n++] = st_col_int64(s, 0);
+    }
+    st_finalize(s);
+    for (size_t i = 0; rc >= 0 && i < n; i++)
+        rc = store_recompute_area(st, ids[i], err);
+    free(ids);
     return rc < 0 ? rc : 0;
+}
+
+int store_recompute_area_of_observation(struct store *st, int64_t obs_id, insitu_error *err)
+{
+    return recompute_areas_of(st, "SELECT datastream_id FROM observations WHERE id = ?", obs_id,
+                              err);
+}
+
+int store_recompute_areas_of_feature(struct store *st, int64_t feature_id, insitu_error *err)
+{
+    return recompute_areas_of(st, "SELECT DISTINCT datastream_id FROM observations WHERE "
+                                  "feature_id = ?",
+                              feature_id, err);
 }
 
 /* Times a create is tried again when a concurrent one took the seq it read (PostgreSQL:

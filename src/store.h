@@ -80,11 +80,22 @@ struct sql_dialect {
      * INSERT that adds a text unless it is there (same parameter), telling the new row's
      * id as an insert does on this backend (returning_id, else last_insert_id). */
     const char *text_find, *text_insert;
+    /* printf: the bounds of geometry %1$s as doubles: west, south, east, north (a
+     * Datastream's observedArea is kept as the box of its features' bounds). */
+    const char *geom_bounds[4];
+    /* printf: the geometry (EPSG:4326) of the box %1$s..%4$s = west, south, east, north: a
+     * Point when it is one, a LineString when it is flat (a flat polygon is invalid), else
+     * the Polygon; NULL when the box is. */
+    const char *box_geom;
 };
 /* Appends the GeoJSON of a locations/features row: its text, or its geometry's when the
  * text was not kept (geometries that came as WKB). alias: the table alias. */
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column);
+/* Appends the geometry of a Datastream's observedArea on alias (datastreams.area_*: the box
+ * of its features' bounds, kept by every write, with its GeoJSON in observed_area), NULL
+ * when it has no features. */
+void dialect_area_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias);
 /* Schema migration for a backend's init(), inside its transaction: runs through exec each
  * "-- @version N" section of schema with N > current (and N <= store_schema_upto when that
  * is set), then records the newest version in insitu_meta. *newest receives the version
@@ -210,7 +221,7 @@ enum stmt_slot {
     SLOT_THING_DATASTREAMS, SLOT_TEXT_FIND, SLOT_TEXT_INSERT, SLOT_TEXT_OF,
     SLOT_LOCATION_HISTORY_CLEAR, SLOT_HISTORICAL_LOCATION, SLOT_HISTORICAL_LOCATION_LOCATION,
     SLOT_RUN_PREVIOUS, SLOT_RUN_SAME_CONTENT, SLOT_RUN_INSERT, SLOT_RUN_FINISH,
-    SLOT_CREATE_OBSERVATION,
+    SLOT_CREATE_OBSERVATION, SLOT_ADD_AREA, SLOT_ADD_AREA_ONE, SLOT_RECOMPUTE_AREA, SLOT_AREA_TEXT,
     SLOT_MAX
 };
 
@@ -222,6 +233,10 @@ struct summary_delta {
     int64_t id;
     int64_t n, start, end, rt0, rt1;
     int dropped;
+    /* one_feature: every row added has feature feature_id (0: none), which alone widens the
+     * observedArea; else the features of the rows in [start, end] are looked up */
+    int one_feature;
+    int64_t feature_id;
 };
 
 /* The summaries a group of sources still owes its datastreams: added up over the group's
@@ -403,6 +418,15 @@ int store_thing_has_location(struct store *st, int64_t thing_id, insitu_error *e
 /* Counts a datastream's observations again and sets its summary (n_obs, phenomenon and
  * result time spans): after rows were rewritten or deleted. */
 int store_recompute_summary(struct store *st, int64_t datastream_id, insitu_error *err);
+/* Sets a datastream's observedArea (area_xmin..area_ymax: the box of the bounds of the
+ * features of its observations) again from its whole series (store_recompute_summary does
+ * it too). */
+int store_recompute_area(struct store *st, int64_t datastream_id, insitu_error *err);
+/* The same for the datastream of observation obs_id (after its feature changed). */
+int store_recompute_area_of_observation(struct store *st, int64_t obs_id, insitu_error *err);
+/* The same for every datastream with an observation of feature feature_id (after its
+ * geometry changed): one scan of the observations, which no index leads to by feature. */
+int store_recompute_areas_of_feature(struct store *st, int64_t feature_id, insitu_error *err);
 /* Adds n deltas to their datastreams' summaries (rows only added, none rewritten). In a
  * group of sources they are kept and written at the group's commit. */
 int store_add_summaries(struct store *st, const struct summary_delta *d, size_t n,

@@ -67,6 +67,11 @@ static const struct sql_dialect pg_dialect = {
     .geom_from_geojson = "ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "ST_Force2D(ST_GeomFromWKB(?, 4326))",
     .geom_as_geojson = "ST_AsGeoJSON(%s, 9)",
+    .geom_bounds = {"ST_XMin(%1$s)", "ST_YMin(%1$s)", "ST_XMax(%1$s)", "ST_YMax(%1$s)"},
+    .box_geom = "(CASE WHEN %1$s IS NULL THEN NULL WHEN %1$s = %3$s AND %2$s = %4$s THEN "
+                "ST_SetSRID(ST_MakePoint(%1$s, %2$s), 4326) WHEN %1$s = %3$s OR %2$s = %4$s "
+                "THEN ST_SetSRID(ST_MakeLine(ST_MakePoint(%1$s, %2$s), ST_MakePoint(%3$s, "
+                "%4$s)), 4326) ELSE ST_MakeEnvelope(%1$s, %2$s, %3$s, %4$s, 4326) END)",
     /* the exact test takes the box as ST_Envelope makes it: a point or a line when the box
      * is flat, where ST_MakeEnvelope's flat polygon intersects nothing */
     .bbox_filter = "%1$s.geom && ST_MakeEnvelope(?, ?, ?, ?, 4326) AND ST_Intersects(%1$s.geom, "

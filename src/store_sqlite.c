@@ -43,6 +43,11 @@ static const struct sql_dialect sqlite_dialect = {
     .geom_from_geojson = "CastToXY(SetSRID(GeomFromGeoJSON(?), 4326))",
     .geom_from_wkb = "CastToXY(GeomFromWKB(?, 4326))",
     .geom_as_geojson = "AsGeoJSON(%s, 9)",
+    .geom_bounds = {"MbrMinX(%1$s)", "MbrMinY(%1$s)", "MbrMaxX(%1$s)", "MbrMaxY(%1$s)"},
+    .box_geom = "(CASE WHEN %1$s IS NULL THEN NULL WHEN %1$s = %3$s AND %2$s = %4$s THEN "
+                "MakePoint(%1$s, %2$s, 4326) WHEN %1$s = %3$s OR %2$s = %4$s THEN "
+                "MakeLine(MakePoint(%1$s, %2$s, 4326), MakePoint(%3$s, %4$s, 4326)) ELSE "
+                "BuildMbr(%1$s, %2$s, %3$s, %4$s, 4326) END)",
     /* the exact test takes a flat box as the point or line it is: BuildMbr's flat polygon is
      * invalid, and GEOS's answers on it change with SpatiaLite's prepared-geometry cache */
     .bbox_filter = "%1$s.id IN (SELECT pkid FROM idx_%2$s_geom WHERE xmax >= ? AND ymax >= ? "

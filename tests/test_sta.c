@@ -28,6 +28,7 @@ static int status;
 static char location[512];
 static char *body_text;
 static const char *ctype;
+static char link_hdr[1024]; /* the Link header of the last response, or "" */
 /* the Content-Type of the next requests' bodies (NULL: none) */
 static const char *req_ctype;
 
@@ -84,6 +85,7 @@ static json_t *call(const char *method, const char *url, const char *body)
     status = resp.status;
     snprintf(location, sizeof location, "%s", resp.location);
     ctype = resp.content_type;
+    snprintf(link_hdr, sizeof link_hdr, "%s", sb_str(&resp.link));
     free(body_text);
     body_text = strdup(sb_str(&resp.body));
     sta_response_free(&resp);
@@ -229,7 +231,7 @@ static void test_entity_shapes(void)
     j = get("/v1.1/Datastreams(4)");
     CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
                             "observationType", "unitOfMeasurement", "phenomenonTime",
-                            "Thing@iot.navigationLink", "Sensor@iot.navigationLink",
+                            "observedArea", "Thing@iot.navigationLink", "Sensor@iot.navigationLink",
                             "ObservedProperty@iot.navigationLink",
                             "Observations@iot.navigationLink", NULL));
     CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2023-11-04T01:35:00Z/2024-01-24T01:35:00Z");
@@ -582,6 +584,271 @@ static void test_data_array(void)
     j = get("/v1.1/Things?$resultFormat=dataArray");
     CU_ASSERT_EQUAL(status, 400);
     json_decref(j);
+}
+
+/* The lines of the last body (CRLF-ended), at most max. */
+static int body_lines(char **lines, int max)
+{
+    int n = 0;
+    for (char *p = body_text; *p && n < max;) {
+        char *e = strstr(p, "\r\n");
+        if (!e)
+            return -1;
+        *e = '\0';
+        lines[n++] = p;
+        p = e + 2;
+    }
+    return n;
+}
+
+static void test_result_csv(void)
+{
+    /* the same rows as the JSON answer */
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?$select=id,phenomenonTime,result&$top=3");
+    json_t *o = json_array_get(json_object_get(j, "value"), 1);
+    char row[120];
+    snprintf(row, sizeof row, "%lld,%s,%g", (long long)num(o, "@iot.id"),
+             str(o, "phenomenonTime"), json_number_value(json_object_get(o, "result")));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=CSV&"
+                    "$select=id,phenomenonTime,result&$top=3&$count=true");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(j); /* not JSON */
+    CU_ASSERT_STRING_EQUAL(ctype, "text/csv; charset=utf-8");
+    char *lines[8];
+    CU_ASSERT_EQUAL(body_lines(lines, 8), 4);
+    CU_ASSERT_STRING_EQUAL(lines[0], "id,phenomenonTime,result");
+    CU_ASSERT_STRING_EQUAL(lines[2], row);
+    /* the next page: a Link header, the options kept */
+    CU_ASSERT_PTR_NOT_NULL(strstr(link_hdr, "<" BASE "/v1.1/Datastreams(4)/Observations?"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(link_hdr, "$skip=3&$resultFormat=CSV>; rel=\"next\""));
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=csv&$select=id&$skip=3");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(link_hdr, "");
+    json_decref(j);
+    /* every property, unitOfMeasurement in three columns, an expanded entity flattened */
+    j = get("/v1.1/Datastreams?$resultFormat=CSV&$top=1&$expand=Thing($select=name)");
+    CU_ASSERT_EQUAL(body_lines(lines, 8), 2);
+    CU_ASSERT_STRING_EQUAL(lines[0], "id,name,description,observationType,"
+                                     "unitOfMeasurement/name,unitOfMeasurement/symbol,"
+                                     "unitOfMeasurement/definition,properties,phenomenonTime,"
+                                     "resultTime,observedArea,Thing/name");
+    json_decref(j);
+    /* quoting (RFC 4180): a comma, a quote, a line break; JSON values as JSON text */
+    j = call("POST", "/v1.1/Things", "{\"name\": \"a \\\"quoted\\\", name\", "
+                                      "\"description\": \"two\\nlines\", \"properties\": "
+                                      "{\"k\": [1, \"x\"]}}");
+    CU_ASSERT_EQUAL(status, 201);
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=CSV&$filter=startswith(name,'a \"')");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body_text, ",\"a \"\"quoted\"\", name\",\"two\nlines\","
+                                             "\"{\"\"k\"\":[1,\"\"x\"\"]}\"\r\n"));
+    json_decref(j);
+    char url[80];
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)",
+             (long long)tu_int(store, "SELECT max(id) FROM things"));
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    /* a to-many expansion gives one row per entity with $top=1 only (as FROST) */
+    j = get("/v1.1/Things?$resultFormat=CSV&$expand=Datastreams");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "$expand=Datastreams"));
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=CSV&$top=2&$select=id&"
+            "$expand=Datastreams($top=1;$select=name)");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(body_lines(lines, 8), 3);
+    CU_ASSERT_STRING_EQUAL(lines[0], "id,Datastreams/name");
+    json_decref(j);
+    j = get("/v1.1/Things(1)?$resultFormat=CSV");
+    CU_ASSERT_EQUAL(status, 400);
+    json_decref(j);
+    j = get("/v1.1/Things?$resultFormat=xml");
+    CU_ASSERT_EQUAL(status, 501);
+    CU_ASSERT_TRUE(message_has(j, "CSV and GeoJSON"));
+    json_decref(j);
+}
+
+static void test_result_geojson(void)
+{
+    json_t *j = get("/v1.1/Locations?$resultFormat=GeoJSON&$top=2&$count=true");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(ctype, "application/geo+json");
+    CU_ASSERT_STRING_EQUAL(str(j, "type"), "FeatureCollection");
+    CU_ASSERT_TRUE(num(j, "@iot.count") > 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(str(j, "@iot.nextLink"), "$resultFormat=GeoJSON"));
+    json_t *f = json_array_get(json_object_get(j, "features"), 0);
+    CU_ASSERT_STRING_EQUAL(str(f, "type"), "Feature");
+    json_t *p = json_object_get(f, "properties");
+    CU_ASSERT_EQUAL(num(f, "id"), num(p, "id"));
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "geometry"), "type"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "location"));
+    CU_ASSERT_PTR_NOT_NULL(str(p, "name"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "Things@iot.navigationLink"));
+    json_decref(j);
+    /* Observations take the geometry of their expanded FeatureOfInterest; unitOfMeasurement
+     * and other objects are flattened into <key>/<member> */
+    j = get("/v1.1/Datastreams(4)/Observations?$resultFormat=GeoJSON&$top=1&"
+            "$expand=FeatureOfInterest($select=name,feature),Datastream($select=unitOfMeasurement)");
+    CU_ASSERT_EQUAL(status, 200);
+    f = json_array_get(json_object_get(j, "features"), 0);
+    p = json_object_get(f, "properties");
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "geometry"), "type"));
+    CU_ASSERT_PTR_NOT_NULL(str(p, "FeatureOfInterest/name"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "FeatureOfInterest/feature"));
+    CU_ASSERT_PTR_NOT_NULL(json_object_get(p, "Datastream/unitOfMeasurement/name"));
+    CU_ASSERT_TRUE(json_is_number(json_object_get(p, "result")));
+    json_decref(j);
+    /* Things through their expanded Locations (a collection: <Nav>/<index>/...) */
+    j = get("/v1.1/Things?$resultFormat=GeoJSON&$top=1&$expand=Locations&"
+            "$filter=Locations/id gt 0");
+    f = json_array_get(json_object_get(j, "features"), 0);
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "geometry"), "type"));
+    CU_ASSERT_PTR_NOT_NULL(str(json_object_get(f, "properties"), "Locations/0/name"));
+    json_decref(j);
+    /* no geometry: null */
+    j = get("/v1.1/Sensors?$resultFormat=GeoJSON&$top=1");
+    f = json_array_get(json_object_get(j, "features"), 0);
+    CU_ASSERT_TRUE(json_is_null(json_object_get(f, "geometry")));
+    json_decref(j);
+}
+
+/* The observedArea of Datastream ds (caller decrefs), and its bounds in box[4]. */
+static json_t *observed_area(int64_t ds, double box[4])
+{
+    char url[80];
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)ds);
+    json_t *j = get(url), *a = json_incref(json_object_get(j, "observedArea"));
+    json_decref(j);
+    box[0] = box[1] = 1e9;
+    box[2] = box[3] = -1e9;
+    json_t *c = json_object_get(a, "coordinates");
+    json_t *ring = str(a, "type") && strcmp(str(a, "type"), "Polygon") == 0 ? json_array_get(c, 0)
+                   : str(a, "type") && strcmp(str(a, "type"), "LineString") == 0 ? c
+                                                                                 : NULL;
+    size_t n = ring ? json_array_size(ring) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *pt = ring ? json_array_get(ring, i) : c;
+        for (int k = 0; k < 2; k++) {
+            double v = json_number_value(json_array_get(pt, (size_t)k));
+            if (v < box[k])
+                box[k] = v;
+            if (v > box[k + 2])
+                box[k + 2] = v;
+        }
+    }
+    return a;
+}
+
+static void test_observed_area(void)
+{
+    /* after the ingest: the one point of the series' feature */
+    json_t *j = get("/v1.1/Datastreams(4)/Observations?$top=1&$expand=FeatureOfInterest");
+    json_t *foi = json_object_get(json_array_get(json_object_get(j, "value"), 0),
+                                  "FeatureOfInterest");
+    int64_t fid = num(foi, "@iot.id");
+    json_t *pt = json_object_get(json_object_get(foi, "feature"), "coordinates");
+    double x = json_number_value(json_array_get(pt, 0)), y = json_number_value(json_array_get(pt, 1));
+    json_decref(j);
+    double b[4];
+    json_t *a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], x, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[1], y, 1e-9);
+    json_decref(a);
+    /* a POSTed Observation with a new feature far away: the envelope of both */
+    j = call("POST", "/v1.1/Datastreams(4)/Observations",
+             "{\"phenomenonTime\": \"2030-01-01T00:00:00Z\", \"result\": 1, "
+             "\"FeatureOfInterest\": {\"name\": \"far\", \"description\": \"far away\", "
+             "\"encodingType\": \"application/geo+json\", \"feature\": {\"type\": \"Point\", "
+             "\"coordinates\": [100, 10]}}}");
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t obs = num(j, "@iot.id");
+    json_decref(j);
+    char url[120], body[120];
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)obs);
+    int64_t far = tu_int(store, "SELECT max(id) FROM features");
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Polygon");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], x < 100 ? x : 100, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[1], y < 10 ? y : 10, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[2], x > 100 ? x : 100, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[3], y > 10 ? y : 10, 1e-9);
+    json_decref(a);
+    /* filtered and selected */
+    j = get("/v1.1/Datastreams?$filter=st_intersects(observedArea, geography'POINT(100 10)')"
+            "&$select=id");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 1);
+    CU_ASSERT_EQUAL(num(json_array_get(json_object_get(j, "value"), 0), "@iot.id"), 4);
+    json_decref(j);
+    j = get("/v1.1/Datastreams?$filter=geo.intersects(observedArea, geography'POINT(-170 -80)')");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 0);
+    json_decref(j);
+    j = get("/v1.1/Datastreams(4)?$select=observedArea");
+    CU_ASSERT_TRUE(keys_are(j, "observedArea", NULL));
+    json_decref(j);
+    /* a PATCH that moves the Observation to the first feature, and back */
+    snprintf(body, sizeof body, "{\"FeatureOfInterest\": {\"@iot.id\": %lld}}", (long long)fid);
+    json_decref(call("PATCH", url, body));
+    CU_ASSERT_EQUAL(status, 200);
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    json_decref(a);
+    snprintf(body, sizeof body, "{\"FeatureOfInterest\": {\"@iot.id\": %lld}}", (long long)far);
+    json_decref(call("PATCH", url, body));
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Polygon");
+    json_decref(a);
+    /* the far feature moved: the area follows */
+    char furl[80];
+    snprintf(furl, sizeof furl, "/v1.1/FeaturesOfInterest(%lld)", (long long)far);
+    json_decref(call("PATCH", furl, "{\"feature\": {\"type\": \"Point\", \"coordinates\": "
+                                    "[-120, -20]}}"));
+    CU_ASSERT_EQUAL(status, 200);
+    a = observed_area(4, b);
+    CU_ASSERT_DOUBLE_EQUAL(b[0], -120, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[1], -20, 1e-9);
+    json_decref(a);
+    /* rows of several features in one write (CreateObservations): the features of the
+     * rows added are looked up in the range of the series they fill */
+    char create[400];
+    snprintf(create, sizeof create,
+             "[{\"Datastream\":{\"@iot.id\":4},\"components\":[\"phenomenonTime\",\"result\","
+             "\"FeatureOfInterest/id\"],\"dataArray\":[[\"2032-01-01T00:00:00Z\",1,%lld],"
+             "[\"2032-01-02T00:00:00Z\",2,%lld]]}]",
+             (long long)fid, (long long)far);
+    json_decref(call("DELETE", url, NULL)); /* the far feature has no Observation now */
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    json_decref(a);
+    j = call("POST", "/v1.1/CreateObservations", create);
+    CU_ASSERT_EQUAL(status, 201);
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Polygon");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], -120, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(b[3], y, 1e-9);
+    json_decref(a);
+    for (size_t i = 0; i < json_array_size(j); i++) {
+        const char *link = json_string_value(json_array_get(j, i));
+        json_decref(call("DELETE", link ? strstr(link, "/v1.1/") : "", NULL));
+        CU_ASSERT_EQUAL(status, 200);
+    }
+    json_decref(j);
+    /* the Observations deleted: the one point again */
+    CU_ASSERT_EQUAL(status, 200);
+    a = observed_area(4, b);
+    CU_ASSERT_STRING_EQUAL(str(a, "type"), "Point");
+    CU_ASSERT_DOUBLE_EQUAL(b[0], x, 1e-9);
+    json_decref(a);
+    /* a Datastream without Observations has none */
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM datastreams WHERE n_obs = 0 AND "
+                                  "area_xmin IS NOT NULL"),
+                    0);
+    json_decref(call("DELETE", furl, NULL));
 }
 
 static void test_aggregate(void)
@@ -1989,6 +2256,9 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "DELETE of a collection with $filter: counts, summaries, refusals",
                 test_delete_filter);
     CU_add_test(s, "DELETE by $filter failing half way leaves everything", test_delete_filter_atomic);
+    CU_add_test(s, "$resultFormat=CSV", test_result_csv);
+    CU_add_test(s, "$resultFormat=GeoJSON", test_result_geojson);
+    CU_add_test(s, "a Datastream's observedArea follows every write", test_observed_area);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }

@@ -31,7 +31,7 @@ static int suite_clean(void)
 static struct store *S(void) { return &store->base; }
 
 /* The newest schema version, which init brings every older store to. */
-#define NEWEST_VERSION 5
+#define NEWEST_VERSION 6
 
 static void test_init_idempotent(void)
 {
@@ -793,7 +793,7 @@ static void test_migration_to_5(void)
     insitu_store_close(st);
     CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &st, &err), INSITU_EUNSUPPORTED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the store has schema version 4, this insitu "
-                                               "needs 5: migrate it with 'insitu --store "));
+                                               "needs 6: migrate it with 'insitu --store "));
     CU_ASSERT_EQUAL_FATAL(insitu_store_open(uri, INSITU_OPEN_CREATE, &st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_TRUE(has_column(st, "observations", "seq"));
@@ -833,6 +833,36 @@ static void test_migration_to_5(void)
     int64_t id = 0;
     CU_ASSERT_EQUAL(store_upsert_thing(&st->base, &t, &id, &err), 0);
     CU_ASSERT_EQUAL(id, 3);
+    insitu_store_close(st);
+}
+
+/* A store of version 5 gets version 6 from init (issue 15): each Datastream's observedArea
+ * (datastreams.area_*), filled from the features of its observations, NULL without any. */
+static void test_migration_to_6(void)
+{
+    insitu_error err;
+    const char *path;
+    insitu_store *st = older_store(5, &path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL_FATAL(fill_v4(st, &err), 0);
+    CU_ASSERT_EQUAL(st_exec(&st->base, "UPDATE observations SET feature_id = 1", &err), 0);
+    CU_ASSERT_FALSE(has_column(st, "datastreams", "area_xmin"));
+    char uri[600];
+    snprintf(uri, sizeof uri, "%s", path);
+    insitu_store_close(st);
+    CU_ASSERT_EQUAL_FATAL(insitu_store_open(uri, INSITU_OPEN_CREATE, &st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE id = 1 AND area_xmin = "
+                               "-3.5 AND area_xmax = -3.5 AND area_ymin = 40.5 AND area_ymax = "
+                               "40.5"),
+                    1);
+    char *geojson = tu_text(st, "SELECT observed_area FROM datastreams WHERE id = 1");
+    CU_ASSERT_PTR_NOT_NULL(geojson);
+    CU_ASSERT_PTR_NOT_NULL(geojson ? strstr(geojson, "\"Point\"") : NULL);
+    free(geojson);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE id = 2 AND area_xmin IS "
+                               "NULL AND observed_area IS NULL"),
+                    1);
     insitu_store_close(st);
 }
 
@@ -1017,6 +1047,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "version 3 migrates to 4 (the runs' source names)", test_migration_to_4);
     CU_add_test(s, "version 4 migrates to 5 (keys of API creates, ids never given twice)",
                 test_migration_to_5);
+    CU_add_test(s, "version 5 migrates to 6 (a Datastream's observedArea)", test_migration_to_6);
     if (strcmp(tu_backend(), "postgresql") == 0)
         CU_add_test(s, "version 1 migrates (the filter's functions)", test_migration_to_2);
     else
