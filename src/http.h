@@ -2,7 +2,7 @@
  * http.h: the HTTP server of `insitu serve` (libmicrohttpd): listening, a thread pool with one
  * store connection per thread (two with a read store: reads go to it, writes to the store),
  * request size and time limits, write credentials, CORS, the access log, and a graceful stop.
- * Requests are answered by sta.c; this module never reads or writes the store itself beyond
+ * Requests are answered by src/sta/ (sta_handle); this module never reads or writes the store itself beyond
  * opening and closing connections.
  */
 #ifndef INSITU_HTTP_H

@@ -13,7 +13,7 @@
 #include <jansson.h>
 
 #include "sta.h"
-#include "sta_batch.h"
+#include "batch.h"
 #include "store.h"
 #include "tap.h"
 #include "testutil.h"

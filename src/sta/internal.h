@@ -1,7 +1,9 @@
 /*
- * sta_priv.h: what the SensorThings read side (sta.c) and write side (sta_write.c) share:
- * the service and connection structs, resolved resource paths, the statement cache and the
- * entity writer. Private to those two files.
+ * internal.h: what the parts of the SensorThings server in src/sta/ share: the service and
+ * connection structs, resolved resource paths and the statement cache (conn.c), the read
+ * side's entry and entity answer (read.c), the write side's entry and changesets
+ * (write.c). Private to src/sta/. The layers, each calling only those below it:
+ * service.c (sta_handle) -> batch.c, read.c, write.c (-> patch.c, read.c) -> conn.c.
  */
 #ifndef INSITU_STA_PRIV_H
 #define INSITU_STA_PRIV_H
@@ -10,7 +12,7 @@
 
 #include "filter.h"
 #include "sta.h"
-#include "sta_model.h"
+#include "entities.h"
 #include "store.h"
 
 struct sta_service {
@@ -66,6 +68,8 @@ struct sta_target {
     char path[512];              /* the path after the version, for links */
 };
 
+/* ---- conn.c ---- */
+
 /* Prepares sql once per connection and hands it out again; release it with sta_release(). */
 int sta_prepare(struct sta_conn *c, const char *sql, struct stmt **out, insitu_error *err);
 void sta_release(struct sta_conn *c, struct stmt *s);
@@ -75,19 +79,30 @@ void sta_release(struct sta_conn *c, struct stmt *s);
 int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
                 struct sta_response *resp);
 
+/* The HTTP status for an insitu error code. */
+int sta_status_of(int code);
+
+/* ---- read.c ---- */
+
+/* GET or HEAD of a resolved target; base is the links' start ("<base>/v1.1"). */
+void sta_read(struct sta_conn *c, const struct sta_request *req, const struct sta_target *t,
+              const char *base, struct sta_response *resp);
+
+/* Appends the links' start: the request's base and the version path. */
+void sta_base_of(struct strbuf *sb, const char *base);
+
 /* Writes entity (type, id) as JSON (all properties, navigation links) into resp with
  * status; 404 when it does not exist. */
 void sta_write_entity_response(struct sta_conn *c, enum sta_type type, int64_t id,
                                const char *base, int status, struct sta_response *resp);
 
-/* The HTTP status for an insitu error code. */
-int sta_status_of(int code);
+/* ---- write.c ---- */
 
-/* The write side: POST, PATCH, PUT, DELETE on a resolved target (sta_write.c). */
+/* The write side: POST, PATCH, PUT, DELETE on a resolved target. */
 void sta_write(struct sta_conn *c, const struct sta_request *req, const struct sta_target *t,
                struct sta_response *resp);
 
-/* A $batch changeset (sta_batch.c): opens one transaction on c that the writes up to
+/* A $batch changeset (batch.c): opens one transaction on c that the writes up to
  * sta_changeset_end() share (sta_write neither begins nor ends it); the provenance run is made
  * first, outside it. sta_changeset_end commits when commit is not 0 (on failure, it rolls
  * back and returns the error), else rolls back. */

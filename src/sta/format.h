@@ -1,5 +1,5 @@
 /*
- * sta_format.h: the SensorThings result formats besides JSON that FROST-Server offers for
+ * format.h: the SensorThings result formats besides JSON that FROST-Server offers for
  * collections ($resultFormat=CSV, $resultFormat=GeoJSON). They turn the JSON of one entity,
  * as the read side wrote it (with its $select and $expand), into a CSV row or a GeoJSON
  * Feature, one entity at a time: a page is never held twice in memory.
@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "filter.h"
-#include "sta_model.h"
+#include "entities.h"
 #include "util.h"
 
 enum sta_format { STA_FMT_JSON, STA_FMT_CSV, STA_FMT_GEOJSON };

@@ -1,6 +1,6 @@
 /*
- * sta_patch.h: a SensorThings PATCH sent as JSON Patch (RFC 6902, Content-Type
- * application/json-patch+json) turned into the ordinary PATCH body that sta_write.c applies:
+ * patch.h: a SensorThings PATCH sent as JSON Patch (RFC 6902, Content-Type
+ * application/json-patch+json) turned into the ordinary PATCH body that write.c applies:
  * the operations run on the entity's JSON as a GET shows it, and the top-level members they
  * changed become the update. It reads and writes no store.
  */
@@ -10,7 +10,7 @@
 #include <jansson.h>
 
 #include "insitu.h"
-#include "sta_model.h"
+#include "entities.h"
 
 #define STA_JSON_PATCH_TYPE "application/json-patch+json"
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "insitu.h"
-#include "sta_model.h"
+#include "entities.h"
 #include "util.h"
 
 struct sql_dialect;

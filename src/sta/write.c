@@ -1,11 +1,11 @@
 /*
- * sta_write.c: the SensorThings API write side: POST with deep insert and links, PATCH and
+ * write.c: the SensorThings API write side: POST with deep insert and links, PATCH and
  * PUT, DELETE with the cascades of OGC 18-088, and the dataArray CreateObservations action.
  * Every request is one transaction; observations go through the ingest batch writer, so the
  * datastream summaries and provenance (one ingest run per service) stay right. It never
  * pastes request text into SQL.
  */
-#include "sta_priv.h"
+#include "internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 
 #include "ingest.h"
 #include "jsonutil.h"
-#include "sta_patch.h"
+#include "patch.h"
 #include "timeutil.h"
 
 /* What one write request carries along. */

@@ -1,10 +1,10 @@
 /*
- * sta_format.c: $resultFormat=CSV and $resultFormat=GeoJSON for collections, as FROST-Server
+ * format.c: $resultFormat=CSV and $resultFormat=GeoJSON for collections, as FROST-Server
  * writes them. Each entity arrives as the JSON the read side wrote for it and leaves as one
  * CSV row (RFC 4180) or one GeoJSON Feature; numbers keep the JSON answer's digits. It runs
  * no SQL and keeps nothing of one entity for the next.
  */
-#include "sta_format.h"
+#include "format.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /*
- * sta_model.c: the SensorThings entity model mapped onto the store's tables (see
+ * entities.c: the SensorThings entity model mapped onto the store's tables (see
  * schemas/sqlite.sql). Static tables only; SQL fragments here are the common dialect.
  */
-#include "sta_model.h"
+#include "entities.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
 /*
- * sta_patch.c: JSON Patch (RFC 6902) on a SensorThings entity: the operations run (through
+ * patch.c: JSON Patch (RFC 6902) on a SensorThings entity: the operations run (through
  * jsonpatch.c) on the entity's JSON as a GET shows it, and the members they changed become
  * an ordinary PATCH body, so that validation, the Datastream summaries and the
- * HistoricalLocations stay in sta_write.c. It never touches the store.
+ * HistoricalLocations stay in write.c. It never touches the store.
  */
-#include "sta_patch.h"
+#include "patch.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * sta_batch.h: SensorThings batch requests (POST /v1.1/$batch, OGC 18-088
+ * batch.h: SensorThings batch requests (POST /v1.1/$batch, OGC 18-088
  * section 11): the OData 4.0 multipart/mixed body with its changesets, and the
  * OData 4.01 JSON batch body with its atomicity groups, parsed into requests;
  * their answers written in the same format; and the run of a batch, each
@@ -100,6 +100,8 @@ struct sta_conn;
  * malformed batch is a 400 naming the part, a body of another type a 415, more
  * than STA_BATCH_MAX_REQUESTS requests a 413. */
 void sta_batch(struct sta_conn *c, const struct sta_request *req,
-               struct sta_response *resp);
+               struct sta_response *resp,
+               void (*handle)(struct sta_conn *, const struct sta_request *,
+                              struct sta_response *));
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * sta_batch.c: SensorThings batch requests (see sta_batch.h): the
+ * batch.c: SensorThings batch requests (see batch.h): the
  * multipart/mixed parser (boundaries quoted or not, CRLF or LF, preamble and
  * epilogue skipped), the JSON batch reader, the answer writer, and the run of a
  * batch through sta_handle(). Memory stays bounded by the body: the requests
@@ -7,7 +7,7 @@
  * limit. It never touches the store itself, beyond the changeset's transaction
  * (sta_changeset_begin/end).
  */
-#include "sta_batch.h"
+#include "batch.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "sta_priv.h"
+#include "internal.h"
 
 /* ==== reading ==== */
 
@@ -820,6 +820,8 @@ void batch_answer_free(struct batch_answer *a) { sb_free(&a->out); }
 
 struct run {
   struct sta_conn *c;
+  /* runs one request (sta_handle, given by service.c: this file calls no layer above it) */
+  void (*handle)(struct sta_conn *, const struct sta_request *, struct sta_response *);
   const struct sta_request *outer;
   struct batch *b;
   struct batch_answer a;
@@ -1022,7 +1024,7 @@ static void run_one(struct run *r, size_t i, int in_changeset,
   sub.body = body ? body : q->body;
   sub.body_len = body ? strlen(body) : q->body_len;
   sub.content_type = q->content_type;
-  sta_handle(r->c, &sub, resp);
+  r->handle(r->c, &sub, resp);
   free(params);
   free(storage);
   if (resp->status == 201 && resp->location[0])
@@ -1166,7 +1168,9 @@ static void run_free(struct run *r) {
 }
 
 void sta_batch(struct sta_conn *c, const struct sta_request *req,
-               struct sta_response *resp) {
+               struct sta_response *resp,
+               void (*handle)(struct sta_conn *, const struct sta_request *,
+                              struct sta_response *)) {
   if (strcmp(req->method, "POST") != 0) {
     sta_error(resp, 405, "$batch takes POST (a multipart/mixed or JSON batch)");
     return;
@@ -1190,7 +1194,9 @@ void sta_batch(struct sta_conn *c, const struct sta_request *req,
     return;
   }
   struct run r;
-  if (run_init(&r, c, req, &b)) {
+  int bad = run_init(&r, c, req, &b);
+  r.handle = handle;
+  if (bad) {
     sta_error(resp, 500, "out of memory");
   } else {
     size_t limit = c->svc->cfg.max_answer;

@@ -1,5 +1,5 @@
 /*
- * sta_model.h: the SensorThings API v1.1 entity model as tables: entity types, their
+ * entities.h: the SensorThings API v1.1 entity model as tables: entity types, their
  * properties and the store columns behind them, navigation properties and the SQL condition
  * that relates two entities. Used by the filter compiler and the request handler; it holds no
  * state and never runs SQL.

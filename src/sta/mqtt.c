@@ -21,7 +21,7 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
-#include "sta_model.h"
+#include "entities.h"
 #include "store.h"
 #include "util.h"
 

@@ -3,7 +3,7 @@
  * for $filter and $orderby expressions (OData operators and the functions of OGC 18-088),
  * the $select/$expand/$top/$skip/$count options, and the compiler from expressions to SQL
  * conditions with bound values. It must never put a client's text into SQL: names resolve
- * through sta_model.c, literals become '?' parameters.
+ * through entities.c, literals become '?' parameters.
  */
 #include "filter.h"
 
