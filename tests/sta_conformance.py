@@ -681,6 +681,54 @@ check("Capability3: a nextLink keeps $filter, $orderby and $select",
       [sorted(o) for o in page2.get("value", [])][:1] + [[o["result"] for o in page2.get("value", [])]],
       [["result"], [5, 4, 3, 2]])
 
+# ======================= more of Capability1-3 =======================
+status, hdrs, _ = execute("POST", f"Datastreams({fn_ds})/Observations",
+                          {"result": 99, "phenomenonTime": "2019-05-05T05:05:05Z"})
+check("Capability2 checkCreateEntities: a POST to Datastreams(id)/Observations links the new "
+      "Observation to that Datastream", (status, values(f"Datastreams({fn_ds})/Observations", "result",
+                                                         filter="result eq 99")), (201, [99]))
+o_foi = create("Observations", {"result": 98, "phenomenonTime": "2019-05-05T06:00:00Z",
+                                "Datastream": {"@iot.id": fn_ds},
+                                "FeatureOfInterest": {"name": "Inline FoI", "description": "new",
+                                                      "encodingType": "application/geo+json",
+                                                      "feature": {"type": "Point", "coordinates": [3, 4]}}})
+check("Capability2 deep insert: an Observation with a new FeatureOfInterest inline",
+      get(f"Observations({o_foi})/FeatureOfInterest/name")[2], {"name": "Inline FoI"})
+ds_inline = create("Datastreams", {"name": "Inline Thing DS", "description": "x", "observationType": OM,
+                                   "unitOfMeasurement": UOM, "Sensor": {"@iot.id": sensor},
+                                   "ObservedProperty": {"@iot.id": prop},
+                                   "Thing": {"name": "Inline Thing", "description": "made with its Datastream"}})
+check("Capability2 deep insert: a Datastream with a new Thing inline",
+      get(f"Datastreams({ds_inline})/Thing/name")[2], {"name": "Inline Thing"})
+it = get(f"Datastreams({ds_inline})/Thing")[2]["@iot.id"]
+status, _, _ = execute("PATCH", f"Things({it})", {"Locations": [{"@iot.id": loc2}]})
+check("Capability2 checkPatch: a Thing patched with a Location gets it and a HistoricalLocation "
+      "pointing to it", (status, values(f"Things({it})/Locations"),
+                         [values(f"HistoricalLocations({h})/Locations")
+                          for h in values(f"Things({it})/HistoricalLocations")]),
+      (200, [loc2], [[loc2]]))
+status, _, got = get(f"Things({deep})/Locations({loc2})")
+check("Capability1: an entity of a navigation collection by its id (Things(i)/Locations(j))",
+      (status, got.get("@iot.id") if isinstance(got, dict) else got), (200, loc2))
+status, _, got = get(f"Things({deep})/Locations({geo_loc[0]})")
+check("Capability1: an entity by id that is not in that navigation collection is a 404", status, 404)
+check("Capability3 checkFilterForEntityTypeRelations: a filter through two navigation properties",
+      sorted(values("Observations", "result", filter="Datastream/Thing/name eq 'Geo Thing 1'")), [1, 2])
+check("Capability3: geo.intersects of Things through Locations/location",
+      sorted(values("Things", "name", filter="geo.intersects(Locations/location, "
+                    "geography'POLYGON((7.9 50.9, 8.1 50.9, 8.1 52.1, 7.9 52.1, 7.9 50.9))')")),
+      ["Geo Thing 1"])
+check("Capability3: eq null on an absent resultTime",
+      len(values(f"Datastreams({dt_ds})/Observations", filter="resultTime eq null")), 13)
+check("Capability3: ne null",
+      len(values(f"Datastreams({dt_ds})/Observations", filter="resultTime ne null")), 8)
+status, _, got = get(f"Datastreams({fn_ds})/Observations", select="id", top="1")
+check("Capability3: $select=id gives @iot.id and the selfLink only", sorted(got["value"][0]),
+      ["@iot.id", "@iot.selfLink"])
+check("Capability3: $orderby phenomenonTime desc with paging",
+      values(f"Datastreams({dt_ds})/Observations", "result", filter="result lt 8",
+             orderby="phenomenonTime desc", top="3"), [7, 6, 5, 4, 3, 2, 1, 0])
+
 # ======================= error statuses on options =======================
 for what, params in [("$top=-1", {"top": "-1"}), ("$top=x", {"top": "x"}), ("$skip=-3", {"skip": "-3"}),
                      ("$count=maybe", {"count": "maybe"}), ("$orderby of an unknown property", {"orderby": "nosuch"}),
