@@ -2297,6 +2297,10 @@ static int call_interval(struct fctx *c, const struct fexpr *e, struct cv *v, st
         rc = coerce_time(c, &v[1]);
     if (rc)
         return rc;
+    if (fn == F_DURING && v[1].tk == TKI_INST) /* as Fraunhofer's ets-sta10 DateTimeTests */
+        return cfail(c, e->args[1],
+                     "during: the second argument must be an interval, "
+                     "nothing lies during an instant");
     struct sqlfrag *o = &out->a;
     out->t = VT_BOOL;
     frag_puts(o, "(");
