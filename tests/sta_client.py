@@ -28,21 +28,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from sta_tap import check, finish
+
 BASE, TOKEN = sys.argv[1].rstrip("/"), sys.argv[2]
-n = 0
-failed = 0
-
-
-def check(what, got, want):
-    global n, failed
-    n += 1
-    if got == want:
-        print(f"ok {n} - {what}")
-    else:
-        failed += 1
-        print(f"not ok {n} - {what}")
-        print(f"#   got:  {got!r}")
-        print(f"#   want: {want!r}")
 
 
 def execute(method, url, body=None, headers=None):
@@ -210,5 +198,4 @@ check("DELETE of the Thing", status, 200)
 status, _, _ = execute("get", f"{BASE}/Datastreams({ds})")
 check("its Datastream went with it", status, 404)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+finish()

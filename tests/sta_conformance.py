@@ -25,21 +25,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from sta_tap import check, finish
+
 BASE, TOKEN = sys.argv[1].rstrip("/"), sys.argv[2]
-n = 0
-failed = 0
-
-
-def check(what, got, want):
-    global n, failed
-    n += 1
-    if got == want:
-        print(f"ok {n} - {what}")
-    else:
-        failed += 1
-        print(f"not ok {n} - {what}")
-        print(f"#   got:  {got!r}")
-        print(f"#   want: {want!r}")
 
 
 def url_of(path, params=None):
@@ -822,5 +810,4 @@ status, _, _ = execute("POST", f"Things({deep})/Datastreams", {"name": "x", "des
                                                                "ObservedProperty": {"@iot.id": prop}})
 check("Capability2: a POST under a missing parent is a 404 (or 400)", status in (400, 404), True)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+finish()

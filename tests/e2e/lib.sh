@@ -148,3 +148,26 @@ sql() {
 }
 
 done_testing() { echo "1..$n"; }
+
+# sta_script NAME WHAT: runs tests/NAME.py (python3, TAP lines of its own) against the real
+# `insitu serve` on a free loopback port over the (empty) test store with a write token,
+# renumbering its lines into this script's; WHAT names it in the last check.
+sta_script() {
+  rm -f "$T/serve.err"
+  INSITU_SERVE_TOKEN=s3cret "$INSITU" --store "$STORE" serve --listen 127.0.0.1:0 --threads 2 \
+    2>"$T/serve.err" &
+  PID=$!
+  at_exit '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null'
+  serve_wait
+  python3 "$(dirname "$INSITU_TEST_LIB")/../$1.py" "$URL" s3cret >"$T/$1.out" 2>&1
+  script_rc=$?
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok [0-9]* - }" ;;
+      "not ok "*) not_ok "${line#not ok [0-9]* - }" ;;
+      "1.."*) ;;
+      *) echo "$line" ;;
+    esac
+  done <"$T/$1.out"
+  equal "$2 ran to its end" "$script_rc $(tail -n 1 "$T/$1.out" | cut -c1-3)" "0 1.."
+}
