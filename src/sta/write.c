@@ -395,8 +395,6 @@ static int check_members(struct wx *w, json_t *o, enum sta_type t)
         if (sta_prop_find(t, key, n) || sta_nav_find(t, key, n) || strcmp(key, "@iot.selfLink") == 0 ||
             (n > 20 && strcmp(key + n - 20, "@iot.navigationLink") == 0))
             continue;
-        if (t == STA_DATASTREAM && strcmp(key, "observedArea") == 0)
-            continue;
         return fail(w, INSITU_EINVAL, "%s has no property '%.60s'", sta_type_def(t)->name, key);
     }
     return 0;
