@@ -2390,7 +2390,7 @@ static int delete_observations_where(struct wx *w, const struct sta_target *t,
 {
     struct idlist dss = {0};
     int64_t foi = t->has_parent && t->ptype == STA_FEATURE ? t->pid : 0;
-    int rc = t->has_parent && t->ptype == STA_DATASTREAM
+    int rc = t->has_parent && (t->ptype == STA_DATASTREAM || t->ptype == STA_MDS)
                  ? collect_id(w, t->pid, 0, &dss)
                  : selected_datastreams(w, filter, foi, &dss);
     struct sqlfrag del = {0};
