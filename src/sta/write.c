@@ -986,9 +986,27 @@ static int md_set_members(struct wx *w, int64_t md, const int64_t *ids, size_t n
     return rc;
 }
 
+/* The units' symbols (or names) joined by '|': the unit the CLI shows for the series
+ * (insitu query, insitu datastreams); caller frees. */
+static char *md_unit_label(json_t *units)
+{
+    struct strbuf label = {0};
+    size_t i;
+    json_t *u;
+    json_array_foreach(units, i, u)
+    {
+        const char *sym = json_string_value(json_object_get(u, "symbol"));
+        if (!sym || !*sym)
+            sym = json_string_value(json_object_get(u, "name"));
+        sb_printf(&label, "%s%s", i ? "|" : "", sym ? sym : "");
+    }
+    return label.data ? label.data : xstrdup("");
+}
+
 /* The lengths of a MultiDatastream's arrays and ObservedProperties agree (OGC 18-088 14.3);
  * members_before is its member count before the request (-1: new): the count of one with
- * Observations cannot change, their results would no longer fit. */
+ * Observations cannot change, their results would no longer fit. Its row's unit_symbol
+ * becomes md_unit_label's. */
 static int md_check_lengths(struct wx *w, int64_t md, int64_t members_before)
 {
     struct stmt *s;
@@ -1009,19 +1027,24 @@ static int md_check_lengths(struct wx *w, int64_t md, int64_t members_before)
     int64_t n_obs = st_col_int64(s, 2), members = st_col_int64(s, 3);
     sta_release(w->c, s);
     size_t nt = json_array_size(types), nu = json_array_size(units);
+    char *label = md_unit_label(units);
     json_decref(types);
     json_decref(units);
     if ((int64_t)nt != members || (int64_t)nu != members)
-        return fail(w, INSITU_EINVAL,
-                    "a MultiDatastream has as many multiObservationDataTypes and "
-                    "unitOfMeasurements as ObservedProperties: %zu, %zu and %lld given",
-                    nt, nu, (long long)members);
-    if (members_before >= 0 && members != members_before && n_obs > 0)
-        return fail(w, INSITU_EINVAL,
-                    "MultiDatastream %lld has Observations with %lld values each: its number "
-                    "of ObservedProperties cannot change",
-                    (long long)md, (long long)members_before);
-    return 0;
+        rc = fail(w, INSITU_EINVAL,
+                  "a MultiDatastream has as many multiObservationDataTypes and "
+                  "unitOfMeasurements as ObservedProperties: %zu, %zu and %lld given",
+                  nt, nu, (long long)members);
+    else if (members_before >= 0 && members != members_before && n_obs > 0)
+        rc = fail(w, INSITU_EINVAL,
+                  "MultiDatastream %lld has Observations with %lld values each: its number "
+                  "of ObservedProperties cannot change",
+                  (long long)md, (long long)members_before);
+    else
+        rc = run(w, "UPDATE datastreams SET unit_symbol = ? WHERE id = ?", NULL, "ti", label,
+                 md);
+    free(label);
+    return rc;
 }
 
 static int property_md_cb(struct wx *w, int64_t id, int created, void *ctx)
@@ -1095,6 +1118,8 @@ static int create_mds(struct wx *w, json_t *o, const struct parent *p, int64_t *
     }
     if (!rc)
         rc = md_set_members(w, *id, members.ids, members.n);
+    if (!rc)
+        rc = md_check_lengths(w, *id, -1);
     free(members.ids);
     free(props);
     free(types);
