@@ -2395,10 +2395,24 @@ static void test_md_create(void)
     CU_ASSERT_EQUAL(status, 400);
     CU_ASSERT_TRUE(message_has(j, "'observationType' of a MultiDatastream must be " MD_COMPLEX));
     json_decref(j);
-    j = call("POST", "/v1.1/MultiDatastreams", md_body("md-bad", thing, sensor, pa, pa, ""));
-    CU_ASSERT_EQUAL(status, 400);
-    CU_ASSERT_TRUE(message_has(j, "is given twice"));
+    /* one ObservedProperty twice (a minimum and a maximum): two members */
+    int64_t dup = post_id("/v1.1/MultiDatastreams", md_body("dup", thing, sensor, pa, pa, ""));
+    CU_ASSERT_TRUE_FATAL(dup > 0);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/ObservedProperties?$count=true",
+             (long long)dup);
+    j = get(url);
+    snprintf(expect, sizeof expect, "%lld,%lld", (long long)pa, (long long)pa);
+    CU_ASSERT_STRING_EQUAL(ids_of(j), expect);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 2);
     json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/ObservedProperties(%lld)/MultiDatastreams?$select=id",
+             (long long)pa);
+    j = get(url);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 2);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)", (long long)dup);
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
     snprintf(bad, sizeof bad, "%s", md_body("md-bad", thing, sensor, pa, pb, ""));
     subst(bad, sizeof bad, "\"unitOfMeasurements\":[{", "\"unitOfMeasurements\":[7,{");
     j = call("POST", "/v1.1/MultiDatastreams", bad);
@@ -2489,11 +2503,31 @@ static void test_md_observations(void)
     CU_ASSERT_EQUAL(status, 400);
     CU_ASSERT_TRUE(message_has(j, "which does not exist"));
     json_decref(j);
-    /* read: the array, the navigations */
+    /* read: the array, one of its values, the navigations */
     snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)o2);
     j = get(url);
     CU_ASSERT_TRUE(json_is_array(json_object_get(j, "result")));
     CU_ASSERT_EQUAL(json_is_false(json_array_get(json_object_get(j, "result"), 1)), 1);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/result[0]", (long long)o2);
+    j = get(url);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_TRUE(keys_are(j, "result[0]", NULL));
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "result[0]")), 2.5, 1e-12);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/result[1]/$value", (long long)o2);
+    json_decref(get(url));
+    CU_ASSERT_STRING_EQUAL(body_text, "false");
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/result[7]", (long long)o2);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 204);
+    /* an ObservedProperty joins a MultiDatastream only through the MultiDatastream */
+    int64_t p1 = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-a'");
+    snprintf(url, sizeof url, "/v1.1/ObservedProperties(%lld)", (long long)p1);
+    snprintf(body, sizeof body, "{\"MultiDatastreams\":[{\"@iot.id\":%lld}]}", (long long)md);
+    j = call("PATCH", url, body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "by a PATCH of the MultiDatastream's ObservedProperties"));
     json_decref(j);
     snprintf(url, sizeof url, "/v1.1/Observations(%lld)/MultiDatastream", (long long)o2);
     j = get(url);

@@ -400,6 +400,19 @@ static int resolve_property(struct sta_target *t, const struct sta_prop *prop,
     return 0;
 }
 
+/* 1 and *index when seg is "result[N]" (N a decimal number). */
+static int result_index(const char *seg, size_t *index)
+{
+    if (strncmp(seg, "result[", 7) != 0 || !isdigit((unsigned char)seg[7]))
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(seg + 7, &end, 10);
+    if (strcmp(end, "]") != 0 || n > 1000000)
+        return 0;
+    *index = (size_t)n;
+    return 1;
+}
+
 int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
                 struct sta_response *resp)
 {
@@ -503,6 +516,15 @@ int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
             return 0;
         }
         const struct sta_prop *prop = has_id ? NULL : sta_prop_find(t->type, seg, nlen);
+        size_t index = 0;
+        if (!prop && !has_id && t->type == STA_OBSERVATION && result_index(seg, &index)) {
+            /* result[N]: the N-th value of an array result (a MultiDatastream's) */
+            prop = sta_prop_find(t->type, "result", 6);
+            if (resolve_property(t, prop, segs + i + 1, nsegs - i - 1, resp))
+                return -1;
+            snprintf(t->sub, sizeof t->sub, "[%zu]", index);
+            return 0;
+        }
         if (!prop) {
             sta_error(resp, 404, "%s has no property or navigation property '%.60s'",
                       sta_type_def(t->type)->name, seg);

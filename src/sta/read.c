@@ -281,12 +281,24 @@ static int64_t eff_top(const struct sta_conn *c, const struct sta_query *q)
 
 static int64_t eff_skip(const struct sta_query *q) { return q && q->skip > 0 ? q->skip : 0; }
 
+/* A MultiDatastream's ObservedProperties: one row per member (an ObservedProperty may be
+ * two of them), ordered by m.position. */
+static int md_members(const struct collq *cq)
+{
+    return cq->type == STA_PROPERTY && cq->has_parent && cq->ptype == STA_MDS;
+}
+
 /* " FROM <table> e[, <parent> s] WHERE ... [AND (filter)]" */
 static int coll_from(struct wctx *w, const struct collq *cq, struct sqlfrag *f)
 {
     const struct sta_type_def *def = sta_type_def(cq->type);
     frag_printf(f, " FROM %s e", def->table);
-    if (cq->has_parent) {
+    if (md_members(cq)) {
+        frag_puts(f, ", datastreams s, multi_datastream_properties m WHERE s.id = ");
+        frag_int(f, cq->pid);
+        frag_puts(f, " AND s.multi = 1 AND m.datastream_id = s.id AND e.id = "
+                     "m.observed_property_id");
+    } else if (cq->has_parent) {
         frag_printf(f, ", %s s WHERE s.id = ", sta_type_def(cq->ptype)->table);
         frag_int(f, cq->pid);
         frag_puts(f, " AND ");
@@ -363,14 +375,12 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
     int series = cq->type == STA_OBSERVATION && cq->has_parent &&
                  (cq->ptype == STA_DATASTREAM || cq->ptype == STA_MDS);
     /* a MultiDatastream's ObservedProperties come in their order */
-    int members = cq->type == STA_PROPERTY && cq->has_parent && cq->ptype == STA_MDS;
+    int members = md_members(cq);
     /* stable pages: a total order. A series reads in time order; other Observations by
      * (Datastream, time, seq), their key, which both backends read in order (PostgreSQL
      * has no ordered index on the ids of its partitioned table); other entities by id. */
     const char *total = series    ? "e.phenomenon_start ASC, e.seq ASC"
-                        : members ? "(SELECT min(m.position) FROM multi_datastream_properties m "
-                                    "WHERE m.datastream_id = s.id AND m.observed_property_id = "
-                                    "e.id) ASC, e.id ASC"
+                        : members ? "m.position ASC"
                         : cq->type == STA_OBSERVATION
                             ? "e.datastream_id ASC, e.phenomenon_start ASC, e.seq ASC"
                             : "e.id ASC";
@@ -821,6 +831,7 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
     const struct sta_prop *p = t->prop;
     struct strbuf val = {0};
     const char *key = p->name;
+    char subkey[160];
     int is_null = prop_is_null(s, p);
     if (t->sub[0] && p->kind == SP_UOM) {
         int k = strcmp(t->sub, "name") == 0       ? 0
@@ -836,6 +847,20 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
         is_null = !v || !*v;
         put_text_or_null(&val, v);
         key = t->sub;
+    } else if (t->sub[0] == '[' && p->kind == SP_RESULT) {
+        /* result[N]: a value of an array result */
+        const char *text = st_col_is_null(s, p->idx + 1) ? NULL : st_col_text(s, p->idx + 1);
+        json_t *arr = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        json_t *member = json_array_get(arr, strtoul(t->sub + 1, NULL, 10));
+        is_null = !member || json_is_null(member);
+        if (!is_null) {
+            char *dump = json_dumps(member, JSON_COMPACT | JSON_ENCODE_ANY);
+            sb_puts(&val, dump ? dump : "null");
+            free(dump);
+        }
+        json_decref(arr);
+        snprintf(subkey, sizeof subkey, "result%s", t->sub);
+        key = subkey;
     } else if (t->sub[0]) {
         /* properties/<key>: a member of the JSON object */
         const char *text = NULL;

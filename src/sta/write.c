@@ -959,17 +959,11 @@ static int md_check_result(struct wx *w, int64_t md, json_t *result)
     return 0;
 }
 
-/* Makes the ObservedProperties ids[0..n) those of MultiDatastream md, in that order; its
- * row's observed_property_id is the first. */
+/* Makes the ObservedProperties ids[0..n) those of MultiDatastream md, in that order (one
+ * may be two members: a minimum and a maximum); its row's observed_property_id is the
+ * first. */
 static int md_set_members(struct wx *w, int64_t md, const int64_t *ids, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < i; k++)
-            if (ids[i] == ids[k])
-                return fail(w, INSITU_EINVAL,
-                            "'ObservedProperties': ObservedProperty %lld is given twice (each "
-                            "is one member of the MultiDatastream)",
-                            (long long)ids[i]);
     if (!n)
         return fail(w, INSITU_EINVAL, "'ObservedProperties' is required: a MultiDatastream "
                                       "has at least one ObservedProperty");
