@@ -317,6 +317,29 @@ def expand_two_levels():
                             for y in (x if isinstance(x, list) else [x] if isinstance(x, dict) else [])}
                     check(f"Capability3 checkExpandtForEntityTypeMultilevelRelations: {es}(id)?$expand={form}",
                           (have, bool(want)), (want, True))
+                # the same two steps as a resource path (readEntityWithTwoLevelsOfNavigation)
+                j = next(iter(want), -1)
+                step = n if not n.endswith("s") else f"{n}({j})"
+                got = srt(lst(values(f"{es}({i})/{step}/{n2}"))) if n2.endswith("s") else \
+                    [x for x in [body_of(f"{es}({i})/{step}/{n2}").get("@iot.id")] if x is not None]
+                check(f"Capability1 readRelatedEntity: {es}(id)/{step.replace(str(j), 'id')}/{n2}",
+                      got, want.get(j, "no related entity"))
+
+
+# ======================= Capability3: $top, $skip, $count on every entity set ==============
+def paging_each():
+    for es in NAV:
+        f = of_matrix(es)
+        every = values(es, orderby="id", filter=f)
+        check(f"Capability3 readEntitiesWithTopQO: {es}?$top=1 and its nextLinks visit all, in order",
+              (values(es, top="1", orderby="id", filter=f), len(lst(every)) >= 3), (every, True))
+        check(f"Capability3 readEntitiesWithSkipQO: {es}?$skip=1",
+              values(es, skip="1", orderby="id", filter=f), lst(every)[1:])
+        got = body_of(es, top="2", skip="1", count="true", orderby="id desc", filter=f)
+        check(f"Capability3 readEntitiesWithCountQO: {es}?$top=2&$skip=1&$count=true: two, the count "
+              "of all, a nextLink", ([x.get("@iot.id") for x in got.get("value", [])], got.get("@iot.count"),
+                                     "@iot.nextLink" in got),
+              (lst(every)[::-1][1:3], len(lst(every)), len(lst(every)) > 3))
 
 
 # ======================= Capability3: $orderby of each property, asc and desc ===============
@@ -1004,7 +1027,7 @@ def date_times():
 for name, fn in [("matrix fixtures", matrix_fixtures), ("entity shapes", entity_shapes),
                  ("$value and $ref", value_and_ref),
                  ("$select of each property", select_each), ("$expand of each navigation", expand_each),
-                 ("two levels of $expand", expand_two_levels),
+                 ("two levels of $expand", expand_two_levels), ("$top, $skip, $count", paging_each),
                  ("$orderby of each property", orderby_each), ("$filter on each property", filter_each),
                  ("PATCH of each entity type", patch_each), ("PUT of each entity type", put_each),
                  ("invalid PATCHes", invalid_patches), ("invalid POSTs", invalid_posts),
