@@ -873,6 +873,13 @@ def json_properties():
           values(f"Datastreams({d})/Observations", filter="result/name eq 'obj' and result/inner/x eq null"), [])
     check("JsonPropertiesTests: $filter=result/name eq 'obj' and result/level gt 2",
           values(f"Datastreams({d})/Observations", filter="result/name eq 'obj' and result/level gt 2"), [r])
+    arr = [new("Observations", {"result": v, "phenomenonTime": f"2019-03-0{k + 1}T00:00:00Z",
+                                "Datastream": {"@iot.id": d}}) for k, v in enumerate([[4, 1], [5, 2]])]
+    check("an array result: $filter=result[0] gt 4 (as MultiDatastreams use it)",
+          values(f"Datastreams({d})/Observations", filter="result[0] gt 4"), [arr[1]])
+    check("an array result: $orderby=result[1] desc",
+          values(f"Datastreams({d})/Observations", filter="result[1] ge 0", orderby="result[1] desc"),
+          [arr[1], arr[0]])
     check("JsonPropertiesTests: $filter=result/inner/x[1] eq 2",
           values(f"Datastreams({d})/Observations", filter="result/inner/x[1] eq 2"), [r])
 
