@@ -3,7 +3,7 @@
 # property, asked by tests/sta_conformance_ext.py of the real `insitu serve` over an empty
 # store: $select/$expand/$orderby/$filter of each, PATCH and PUT of every type, invalid
 # updates and deep inserts, every DELETE cascade, JSON properties, all of DateTimeTests.
-# Known insitu gaps are TAP "# TODO" lines (XFAIL).
+# A known insitu gap would be a TAP "# TODO" line (XFAIL); there is none today.
 . "$INSITU_TEST_LIB"
 
 insitu init >/dev/null
