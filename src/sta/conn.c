@@ -388,6 +388,16 @@ static int resolve_property(struct sta_target *t, const struct sta_prop *prop,
         (prop->kind == SP_UOM || prop->kind == SP_OBJECT)) {
         snprintf(t->sub, sizeof t->sub, "%s", rest[k]);
         k++;
+        /* deeper into a JSON object: properties/objArray[0]/string, kept as one path */
+        while (prop->kind == SP_OBJECT && k < n && strcmp(rest[k], "$value") != 0) {
+            size_t len = strlen(t->sub);
+            if (len + 1 + strlen(rest[k]) >= sizeof t->sub) {
+                sta_error(resp, 414, "path into %s too long", prop->name);
+                return -1;
+            }
+            snprintf(t->sub + len, sizeof t->sub - len, "/%s", rest[k]);
+            k++;
+        }
     }
     if (k < n && strcmp(rest[k], "$value") == 0) {
         t->value = 1;

@@ -282,14 +282,11 @@ static char *get(struct mqtt *m, const char *path, const char *select, const cha
     return resp.body.data; /* taken from the response */
 }
 
-/* Publishes the GET answer of path to topic, and to every $select topic learnt for it. */
-static void publish_get(struct mqtt *m, const char *path, const char *topic)
+/* Publishes body (the GET answer of path) to topic, and the GET answer of path with the
+ * $select of every $select topic learnt for topic to that topic. */
+static void publish_to(struct mqtt *m, const char *path, const char *body, const char *topic)
 {
-    char *body = get(m, path, NULL, NULL);
-    if (!body)
-        return;
     publish(m, topic, body, strlen(body), 0);
-    free(body);
     size_t tlen = strlen(topic);
     pthread_mutex_lock(&m->lock);
     size_t n = m->n_selects;
@@ -303,6 +300,15 @@ static void publish_get(struct mqtt *m, const char *path, const char *topic)
             publish(m, s, sel, strlen(sel), 0);
         free(sel);
     }
+}
+
+/* Publishes the GET answer of path to topic and its $select topics. */
+static void publish_get(struct mqtt *m, const char *path, const char *topic)
+{
+    char *body = get(m, path, NULL, NULL);
+    if (body)
+        publish_to(m, path, body, topic);
+    free(body);
 }
 
 /* The type whose navigation property lists entities of type t from a parent of type
@@ -323,6 +329,10 @@ static void publish_change(struct mqtt *m, const struct job *j)
     const struct sta_type_def *def = sta_type_def(j->type);
     char path[512], topic[512];
     snprintf(path, sizeof path, "%s/%s(%lld)", STA_VERSION_PATH, def->set, (long long)j->id);
+    /* the entity's answer is the same on every topic that lists it: read it once */
+    char *body = get(m, path, NULL, NULL);
+    if (!body)
+        return;
     if (j->created) {
         /* the parents' ids: $expand of every to-one navigation property, ids only */
         struct strbuf expand = {0};
@@ -332,7 +342,7 @@ static void publish_change(struct mqtt *m, const struct job *j)
         char *ids = expand.len ? get(m, path, "id", sb_str(&expand)) : NULL;
         json_t *o = ids ? json_loads(ids, 0, NULL) : NULL;
         snprintf(topic, sizeof topic, "v1.1/%s", def->set);
-        publish_get(m, path, topic);
+        publish_to(m, path, body, topic);
         for (int i = 0; o && i < def->nnavs; i++) {
             const struct sta_nav *nav = &def->navs[i];
             const struct sta_nav *back = nav->many ? NULL : back_nav(nav->target, j->type);
@@ -342,14 +352,15 @@ static void publish_change(struct mqtt *m, const struct job *j)
                 continue;
             snprintf(topic, sizeof topic, "v1.1/%s(%lld)/%s", sta_type_def(nav->target)->set,
                      (long long)json_integer_value(pid), back->name);
-            publish_get(m, path, topic);
+            publish_to(m, path, body, topic);
         }
         json_decref(o);
         free(ids);
         sb_free(&expand);
     }
     snprintf(topic, sizeof topic, "%s", path + 1);
-    publish_get(m, path, topic);
+    publish_to(m, path, body, topic);
+    free(body);
     if (j->created)
         return;
     for (int i = 1; i < def->nprops; i++) {

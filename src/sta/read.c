@@ -815,6 +815,38 @@ static void answer_root(struct sta_conn *c, const char *base, struct sta_respons
     resp->status = 200;
 }
 
+/* The member of a JSON object at path, its steps split by '/', each a key and any array
+ * indexes ("objArray[0]/string", "intIntArray[1][0]"); NULL when it is not there. *key
+ * becomes the last step, as written, the name the answer gives it. */
+static json_t *json_member_at(json_t *obj, const char *path, const char **key)
+{
+    *key = path;
+    json_t *v = obj;
+    for (const char *step = path; v && *step;) {
+        *key = step;
+        size_t n = strcspn(step, "[/");
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)n, step);
+        v = json_is_object(v) ? json_object_get(v, name) : NULL;
+        step += n;
+        while (v && *step == '[') {
+            char *end;
+            unsigned long i = strtoul(step + 1, &end, 10);
+            if (end == step + 1 || *end != ']') {
+                v = NULL;
+                break;
+            }
+            v = json_is_array(v) ? json_array_get(v, i) : NULL;
+            step = end + 1;
+        }
+        if (*step == '/')
+            step++;
+        else if (*step)
+            v = NULL;
+    }
+    return v;
+}
+
 /* A property of an entity: {"name": value}, or the raw value with $value. */
 static int answer_property(struct wctx *w, const struct sta_target *t,
                            struct sta_response *resp)
@@ -871,7 +903,7 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
             return rc;
         }
         json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
-        json_t *member = obj ? json_object_get(obj, t->sub) : NULL;
+        json_t *member = json_member_at(obj, t->sub, &key);
         is_null = !member || json_is_null(member);
         if (!is_null) {
             char *text = json_dumps(member, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -879,7 +911,6 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
             free(text);
         }
         json_decref(obj);
-        key = t->sub;
     } else {
         int rc = put_prop(w, &val, s, p);
         if (rc) {

@@ -583,8 +583,8 @@ static int location_hloc_cb(struct wx *w, int64_t hl, int created, void *ctx)
 
 static int location_thing_cb(struct wx *w, int64_t thing, int created, void *ctx)
 {
-    (void)created;
-    return thing_set_locations(w, thing, (int64_t *)ctx, 1);
+    /* a Thing made here took this Location, with its HistoricalLocation, as it was made */
+    return created ? 0 : thing_set_locations(w, thing, (int64_t *)ctx, 1);
 }
 
 static int create_thing(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
