@@ -1150,10 +1150,13 @@ static int auto_feature(struct wx *w, int64_t ds, int64_t *fid)
     rc = st_step(s, w->err);
     if (rc == 0) {
         sta_release(w->c, s);
-        return fail(w, INSITU_EINVAL,
-                    "no FeatureOfInterest given, and the Thing of Datastream %lld has no "
-                    "Location to make one from",
-                    (long long)ds);
+        int64_t multi = 0;
+        rc = run(w, "SELECT multi FROM datastreams WHERE id = ?", &multi, "i", ds);
+        return rc ? rc
+                  : fail(w, INSITU_EINVAL,
+                         "no FeatureOfInterest given, and the Thing of %s %lld has no "
+                         "Location to make one from",
+                         multi ? "MultiDatastream" : "Datastream", (long long)ds);
     }
     if (rc < 0) {
         sta_release(w->c, s);
