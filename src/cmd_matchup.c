@@ -1,7 +1,8 @@
 /*
  * cmd_matchup.c: `insitu matchup --insitu DS --product DS --tolerance DURATION`: pairs an
  * in-situ and a product Datastream of the same Thing in time and prints the pairs and their
- * statistics (CSV or JSON), optionally with an SVG plot.
+ * statistics (CSV or JSON), optionally with an SVG plot; with --categorical (or --threshold,
+ * --product-classes...) the values are classes and the statistics a confusion matrix.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -57,7 +58,9 @@ static void matchup_help(void)
 {
     printf("usage: insitu [--store URI] matchup --insitu DATASTREAM --product DATASTREAM\n"
            "          --tolerance DURATION [--reduce nearest|mean] [--scale A --offset B]\n"
-           "          [--min-n N] [--format csv|json] [-o FILE] [--plot FILE.svg]\n\n"
+           "          [--min-n N] [--format csv|json] [-o FILE] [--plot FILE.svg]\n"
+           "          [--categorical] [--threshold T] [--product-classes CODE=CLASS,...]\n"
+           "          [--not-class CODES] [--class-names CLASS=NAME,...]\n\n"
            "Pairs each product value with the in-situ series of the same Thing: the nearest\n"
            "in-situ value within the tolerance (default), or the mean of the in-situ values\n"
            "within +/- the tolerance (--reduce mean). DATASTREAM is a datastream id, or an\n"
