@@ -475,6 +475,16 @@ static void test_cat_run(void)
                         json_array_get(json_object_get(all, "matrix"), 1), 0)),
                     1);
     json_decref(j);
+    /* --reduce mean with a threshold: the mean of the in-situ values within +/- 1 h (one
+     * here), classified; n_insitu and no in-situ time in the pairs */
+    req.opts.reduce = MATCHUP_MEAN;
+    out = fopen(out_path, "w");
+    CU_ASSERT_EQUAL_FATAL(matchup_run(st, &req, MATCHUP_CSV, out, NULL, &err), 0);
+    fclose(out);
+    text = slurp(out_path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "A,1,2,2020-01-02T10:30:00Z,,100,5,1,1,1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "A,1,2,4,0.75,0.5,1,205:1,\n"));
+    req.opts.reduce = MATCHUP_NEAREST;
     /* a product that is not categorical: its 1.5 cm */
     catmatch_opts_free(&req.cat);
     req.cat = (struct catmatch_opts){.enabled = 1};
