@@ -58,7 +58,7 @@ for thing, (lon, lat) in lonlat.items():
 open(f"{out}/snow_depth.csv", "w").write("\n".join(rows) + "\n")
 json.dump(lonlat, open(f"{out}/stations.json", "w"))
 PY
-equal "40 snow masks written" "$(ls "$T/snow" | grep -c '_SNW_R2.tif$')" 40
+equal "40 snow masks written" "$(find "$T/snow" -name '*_SNW_R2.tif' | wc -l | tr -d ' ')" 40
 
 insitu init >/dev/null
 insitu ingest "$T/snow_depth.csv" >/dev/null
