@@ -36,6 +36,7 @@ const struct ingester *const ingesters[] = {
     &ingester_hydrocron,
     &ingester_waterml2,
     &ingester_csv,
+    &ingester_vector,
     &ingester_raster_sample, /* never probed: insitu sample names it */
     &ingester_sta,           /* never probed: insitu pull sta names it */
     NULL,
