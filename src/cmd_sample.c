@@ -35,6 +35,12 @@ static const struct cli_option sample_options[] = {
     {.name = "subdataset", .code = O_SETTING, .arg = "VAR", .help = "NetCDF/HDF variable to sample",
      .setting = "subdataset"},
     {.name = "band", .code = O_SETTING, .arg = "N", .help = "band (default 1)", .setting = "band"},
+    {.name = "bands", .code = O_SETTING, .arg = "all|N,N...",
+     .help = "several bands in one read: one Datastream per band,\n"
+             "named from the band's description, else \"band N\"", .setting = "bands"},
+    {.name = "period", .code = O_SETTING, .arg = "SPEC",
+     .help = "what a value holds for: auto (from the file name), none,\n"
+             "P1D, P1M, P1Y, hydro-year, a duration or START/END", .setting = "period"},
     {.name = "window", .code = O_SETTING, .arg = "N",
      .help = "odd N: statistic of the NxN window (default 1: nearest)", .setting = "window"},
     {.name = "stat", .code = O_SETTING, .arg = "mean|median",
