@@ -792,7 +792,7 @@ static int rs_identify(const struct source *src, struct source_identity *id, ins
     char *real = realpath(src->path, NULL);
     const char *sub = c.o.subdataset ? c.o.subdataset : "";
     snprintf(id->key, sizeof id->key, "%s|product=%s|subdataset=%s|property=%s|%s|things=%s|bbox=%s",
-             real ? real : src->path, c.product, sub, c.property ? c.property : "",
+             real ? real : src->uri, c.product, sub, c.property ? c.property : "",
              c.qualifier, c.things ? c.things : "", c.bbox_text ? c.bbox_text : "");
     free(real);
     size_t used = strlen(id->key);

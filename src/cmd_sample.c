@@ -84,8 +84,9 @@ static void sample_help(void)
            "Samples rasters (GeoTIFF, COG, NetCDF, JPEG2000, anything GDAL opens) at the\n"
            "stored stations (Things with a point location) that fall inside them, and stores\n"
            "each value as an Observation of the Datastream station x variable x product.\n"
-           "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif') or a\n"
-           "GDAL subdataset name such as NETCDF:\"file.nc\":sm. Each raster is one atomic run:\n"
+           "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif'), a\n"
+           "GDAL subdataset name such as NETCDF:\"file.nc\":sm, or an http(s) URL, read in place\n"
+           "with range requests (a Cloud-Optimised GeoTIFF). Each raster is one atomic run:\n"
            "sampling it again with the same settings and stations is skipped. A raster that\n"
            "covers none of the stations is left out with a warning; when no raster covers\n"
            "any, the command fails (exit 1).\n\n");
@@ -175,6 +176,8 @@ static int expand_folder(const char *dir, struct targets *ts)
 
 static int expand_argument(const char *arg, struct targets *ts)
 {
+    if (strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0)
+        return targets_add(ts, arg, NULL); /* read in place (a COG): range requests */
     struct stat sb;
     if (stat(arg, &sb) == 0)
         return S_ISDIR(sb.st_mode) ? expand_folder(arg, ts) : targets_add(ts, arg, NULL);
@@ -384,6 +387,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
     }
     strlist_addkv(&set, "stations", digest);
     o.format = "raster-sample";
+    o.in_place = 1; /* URLs */
     o.warning = on_warning;
     struct tally n = {.footprint = {INFINITY, INFINITY, -INFINITY, -INFINITY}};
     int usage = 0;
