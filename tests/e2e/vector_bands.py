@@ -156,12 +156,12 @@ def make_rasters(d):
     expect("scd", scd, ["SCD"], "2017-09-01T00:00:00Z", "2018-09-01T00:00:00Z")
     with open(os.path.join(d, "expected_rasters.txt"), "w") as f:
         f.write("\n".join(sorted(expected)) + "\n")
-    # a Cloud-Optimised GeoTIFF of 4 bands, 2048 x 2048 (32 MiB), for the remote test
-    mem = gdal.GetDriverByName("MEM").Create("", 2048, 2048, 4, gdal.GDT_Int16)
+    # a Cloud-Optimised GeoTIFF of 4 bands, 1024 x 1024 (8 MiB), for the remote test
+    mem = gdal.GetDriverByName("MEM").Create("", 1024, 1024, 4, gdal.GDT_Int16)
     mem.SetGeoTransform([X0, PIX, 0, Y0, 0, -PIX])
     mem.SetProjection(srs(UTM).ExportToWkt())
     for b in range(4):
-        mem.GetRasterBand(b + 1).WriteArray(rng.integers(0, 10000, (2048, 2048)).astype(np.int16))
+        mem.GetRasterBand(b + 1).WriteArray(rng.integers(0, 10000, (1024, 1024)).astype(np.int16))
         mem.GetRasterBand(b + 1).SetDescription(desc[b])
         mem.GetRasterBand(b + 1).SetNoDataValue(-10000)
     os.makedirs(os.path.join(d, "scratch"), exist_ok=True)
