@@ -419,7 +419,7 @@ static int geojson_probe(const struct source *src)
     return 60;
 }
 
-/* A shapefile (or a zip or folder with exactly one) that is not a SWOT product. */
+/* A shapefile (or a zip with exactly one) that is not a SWOT product. */
 static int shapefile_probe(const struct source *src)
 {
     struct swot_name swot;
@@ -437,15 +437,18 @@ static int shapefile_probe(const struct source *src)
 
 static int vector_probe(const struct source *src)
 {
-    if (src->is_zip || src->is_dir || str_has_suffix_ci(src->name, ".shp"))
+    /* a folder is ingested file by file (its .shp among them), not as one source */
+    if (src->is_dir)
+        return 0;
+    if (src->is_zip || str_has_suffix_ci(src->name, ".shp"))
         return shapefile_probe(src);
     return src->head_len ? geojson_probe(src) : 0;
 }
 
 const struct ingester ingester_vector = {
     .name = "vector",
-    .description = "features of a GeoJSON FeatureCollection or a shapefile (.shp, a folder or a "
-                   "zip): a Thing per feature (lakes, catchments), its geometry in EPSG:4326 as "
+    .description = "features of a GeoJSON FeatureCollection or a shapefile (.shp or a zip): a "
+                   "Thing per feature (lakes, catchments), its geometry in EPSG:4326 as "
                    "the Location, its attributes as properties",
     .probe = vector_probe,
     .run = vector_run,
