@@ -1714,7 +1714,8 @@ static int ingest_in_place(insitu_store *store, const char *uri,
     if (VSIStatL(sb_str(&path), &sb) != 0) {
         rc = insitu_error_set(err, INSITU_EIO, "%s: cannot read it in place (HTTP range "
                                                "requests): %s",
-                              uri, CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "no answer");
+                              uri, CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg()
+                                                       : "no file there, or no answer");
     } else {
         struct sha256 h;
         char hex[65], text[64];

@@ -405,7 +405,8 @@ static int vector_run(const struct source *src, struct batch_writer *bw, insitu_
 /* ---- probe ---- */
 
 /* A GeoJSON FeatureCollection that no other ingester reads: not a SensorThings answer
- * ("@iot."), not a Hydroweb series (orthometric heights), not a Hydrocron one (time_str). */
+ * ("@iot."), not a Hydroweb series (orthometric heights), not a Hydrocron one (time_str),
+ * not observations (an `insitu query --format geojson` export: phenomenon times). */
 static int geojson_probe(const struct source *src)
 {
     size_t n;
@@ -414,7 +415,8 @@ static int geojson_probe(const struct source *src)
         return 0;
     if (mem_contains(p, n, "@iot.") || mem_contains(p, n, "\"water_surface_reference_name\"") ||
         mem_contains(p, n, "\"orthometric_height_of_water_surface_at_reference_position\"") ||
-        mem_contains(p, n, "\"time_str\""))
+        mem_contains(p, n, "\"time_str\"") || mem_contains(p, n, "\"phenomenon_time\"") ||
+        mem_contains(p, n, "\"phenomenonTime\""))
         return 0;
     return 60;
 }

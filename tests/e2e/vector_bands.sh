@@ -136,4 +136,8 @@ equal "the run's source is the URL" \
 expect 0 "sampling the URL again is skipped (size and Last-Modified unchanged)" \
   "skipped $U: unchanged" -- insitu sample --product COG --bands all "$U"
 
+expect 1 "a URL with no raster there names it" \
+  "insitu: ${U%/*}/none.tif: cannot read it in place (HTTP range requests): no file there" -- \
+  insitu sample --product COG "${U%/*}/none.tif"
+
 done_testing
