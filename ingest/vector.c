@@ -385,14 +385,16 @@ static int vector_run(const struct source *src, struct batch_writer *bw, insitu_
     if (!rc)
         OGR_L_ResetReading(v.layer);
     OGRFeatureH f;
+    CPLErrorReset();
     while (!rc && (f = OGR_L_GetNextFeature(v.layer)) != NULL) {
         rc = write_feature(&v, f, err);
         OGR_F_Destroy(f);
         v.features++;
     }
-    if (!rc && CPLGetLastErrorType() >= CE_Failure && CPLGetLastErrorMsg()[0] && !v.features)
-        rc =
-            insitu_error_set(err, INSITU_EINVAL, "vector: %s: %s", src->name, CPLGetLastErrorMsg());
+    /* OGR ends the features early when the file is damaged: that is not the end */
+    if (!rc && CPLGetLastErrorType() >= CE_Failure)
+        rc = insitu_error_set(err, INSITU_EINVAL, "vector: %s: unreadable after %llu features: %s",
+                              src->name, (unsigned long long)v.features, CPLGetLastErrorMsg());
     if (!rc && !v.features)
         bw_warn(bw, "vector: %s: no features", src->name);
     if (!rc && v.no_geometry)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cpl_conv.h>
 #include <gdal.h>
@@ -327,6 +328,20 @@ static void test_errors(void)
     char *want = expected_ring(noprj, 0);
     CU_ASSERT(location_diff(st, "vector:noprj", "0", want) <= 1e-9);
     free(want);
+    /* a damaged file: OGR stops early; that is an error, not the end of the features */
+    char *cut = write_shapefile(dir, "cut", 1), dbf[1024];
+    snprintf(dbf, sizeof dbf, "%s/cut.dbf", dir);
+    FILE *f = fopen(dbf, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    CU_ASSERT_EQUAL(ftruncate(fileno(f), ftell(f) - 30), 0);
+    fclose(f);
+    int64_t things = tu_int(st, "SELECT count(*) FROM things");
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(tu_ingest(st, cut, NULL, &rep, &err), INSITU_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "vector: cut.shp: unreadable after 1 features"));
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM things"), things);
+    free(cut);
     free(lakes);
     free(dup);
     free(noprj);
