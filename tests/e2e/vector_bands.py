@@ -8,6 +8,7 @@ computed with GDAL's Python bindings and numpy (never with insitu).
   vector_bands.py locations FILE  reads `insitu things --format csv` on stdin and compares each
                                 Thing's location with the geometries of FILE (JSON: "ns|code"
                                 -> GeoJSON geometry); prints the largest difference in degrees
+  vector_bands.py window FILE B  the mean of the valid pixels of each station's 3x3 window
   vector_bands.py rows           reads `insitu query --format csv` on stdin and prints
                                 thing,property,start,end,result,quality sorted
 """
@@ -194,6 +195,18 @@ def locations(path):
     print("%d %s" % (seen, "ok" if seen == len(want) and worst <= 1e-9 else "worst %g" % worst))
 
 
+def window_means(path, band):
+    """thing,mean of the valid pixels of the 3x3 window around each station, band `band`"""
+    ds = gdal.Open(path)
+    b = ds.GetRasterBand(band)
+    a = b.ReadAsArray().astype(np.float64)
+    nodata = b.GetNoDataValue()
+    for code, col, row in STATIONS:
+        w = a[row - 1:row + 2, col - 1:col + 2]
+        w = w[w != nodata] if nodata is not None else w.ravel()
+        print("%s,%.17g" % (code, w.mean()))
+
+
 def rows():
     out = []
     for r in csv.DictReader(sys.stdin):
@@ -209,5 +222,7 @@ if __name__ == "__main__":
         make_rasters(sys.argv[2])
     elif sys.argv[1] == "locations":
         locations(sys.argv[2])
+    elif sys.argv[1] == "window":
+        window_means(sys.argv[2], int(sys.argv[3]))
     else:
         rows()

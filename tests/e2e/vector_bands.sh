@@ -13,6 +13,7 @@ $PY "$HERE/vector_bands.py" make "$T" || { not_ok "fixtures written"; done_testi
 (cd "$T" && zip -q bv.zip bv.shp bv.shx bv.dbf bv.prj)
 STACK="$T/SENTINEL2A_20180315-103021-456_L2A_T31TCJ_C_V2-2_FRE_STACK.tif"
 rows() { $PY "$HERE/vector_bands.py" rows; }
+$PY "$HERE/vector_bands.py" window "$STACK" 3 >"$T/window.txt"
 # product_rows PRODUCT...: the sorted rows (thing,property,start,end,result,quality) of the
 # Datastreams of these product Sensors
 product_rows() {
@@ -96,6 +97,17 @@ equal "--period hydro-year and an explicit interval" \
 "2017-09-01T00:00:00Z,2018-09-01T00:00:00Z
 2018-03-10T00:00:00Z,2018-03-20T00:00:00Z
 2018-03-15T10:30:21.456Z,"
+insitu sample --product N2A-W --bands 3 --window 3 "$STACK" >/dev/null
+equal "--bands with --window 3: the means of numpy's valid window pixels (the nodata one left out), to 1e-9" \
+  "$(product_rows N2A-W | $PY -c "
+import sys
+want = dict(l.strip().split(',') for l in open('$T/window.txt'))
+for l in sys.stdin:
+    f = l.strip().split(',')
+    print(f[0], f[1], abs(float(f[4]) - float(want[f[0]])) <= 1e-9)" )" \
+"ST1 B4 True
+ST2 B4 True
+ST3 B4 True"
 expect 2 "a bad --bands is a usage error naming it" "--bands 1,x: expected all or band numbers" -- \
   insitu sample --product X --bands 1,x "$STACK"
 expect 2 "a bad --period too" "--period P1Q:" -- insitu sample --product X --period P1Q "$STACK"
