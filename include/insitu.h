@@ -111,7 +111,7 @@ typedef struct insitu_ingest_options {
     const char *next_source;
     /* 1: an http(s) URL is read where it is, through GDAL's /vsicurl/ range requests, not
      * downloaded first (a Cloud-Optimised GeoTIFF sampled at a few stations): its checksum
-     * is then a fingerprint of the URL, its size and its Last-Modified date, not of the
+     * is then a fingerprint of the URL, its size, Last-Modified date and ETag, not of the
      * content. */
     int in_place;
 } insitu_ingest_options;

@@ -1697,7 +1697,7 @@ int insitu_ingest_group_commit(insitu_store *store, insitu_error *err)
 }
 
 /* Ingests a URL read in place through /vsicurl/ (opts->in_place): no download; the checksum
- * is a fingerprint of the URL, size and modification time that the server gives. */
+ * is a fingerprint of the URL and of the size, modification time and ETag the server gives. */
 static int ingest_in_place(insitu_store *store, const char *uri,
                            const insitu_ingest_options *opts, insitu_ingest_report *rep,
                            insitu_error *err)
@@ -1725,6 +1725,12 @@ static int ingest_in_place(insitu_store *store, const char *uri,
             int n = snprintf(text, sizeof text, "\n%llu\n%lld\n", (unsigned long long)sb.st_size,
                              (long long)sb.st_mtime);
             sha256_update(&h, text, (size_t)n);
+            /* the server's ETag, when it gives one, tells a changed file of the same size */
+            char **headers = VSIGetFileMetadata(sb_str(&path), "HEADERS", NULL);
+            const char *etag = CSLFetchNameValue(headers, "ETag");
+            if (etag)
+                sha256_update(&h, etag, strlen(etag));
+            CSLDestroy(headers);
             sha256_final(&h, hex);
             rc = ingest_local_as(store, uri, sb_str(&path), hex, (uint64_t)sb.st_size, opts, rep,
                                  err);

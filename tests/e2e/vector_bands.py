@@ -8,6 +8,7 @@ computed with GDAL's Python bindings and numpy (never with insitu).
   vector_bands.py locations FILE  reads `insitu things --format csv` on stdin and compares each
                                 Thing's location with the geometries of FILE (JSON: "ns|code"
                                 -> GeoJSON geometry); prints the largest difference in degrees
+  vector_bands.py cog DIR SEED   writes DIR/scratch's COG again with other values
   vector_bands.py window FILE B  the mean of the valid pixels of each station's 3x3 window
   vector_bands.py rows           reads `insitu query --format csv` on stdin and prints
                                 thing,property,start,end,result,quality sorted
@@ -157,7 +158,13 @@ def make_rasters(d):
     expect("scd", scd, ["SCD"], "2017-09-01T00:00:00Z", "2018-09-01T00:00:00Z")
     with open(os.path.join(d, "expected_rasters.txt"), "w") as f:
         f.write("\n".join(sorted(expected)) + "\n")
-    # a Cloud-Optimised GeoTIFF of 4 bands, 1024 x 1024 (8 MiB), for the remote test
+    write_cog(d, rng)
+
+
+def write_cog(d, rng):
+    """a Cloud-Optimised GeoTIFF of 4 bands, 1024 x 1024 (8 MiB, uncompressed: its size does
+    not depend on its values), for the remote test"""
+    desc = ["B2", "B3", "B4", "B8"]
     mem = gdal.GetDriverByName("MEM").Create("", 1024, 1024, 4, gdal.GDT_Int16)
     mem.SetGeoTransform([X0, PIX, 0, Y0, 0, -PIX])
     mem.SetProjection(srs(UTM).ExportToWkt())
@@ -222,6 +229,8 @@ if __name__ == "__main__":
         make_rasters(sys.argv[2])
     elif sys.argv[1] == "locations":
         locations(sys.argv[2])
+    elif sys.argv[1] == "cog":  # the COG again, other values, same size
+        write_cog(sys.argv[2], np.random.default_rng(int(sys.argv[3])))
     elif sys.argv[1] == "window":
         window_means(sys.argv[2], int(sys.argv[3]))
     else:

@@ -147,6 +147,15 @@ equal "the run's source is the URL" \
   "$(sql "SELECT source FROM ingest_runs WHERE source LIKE 'http%'")" "$U"
 expect 0 "sampling the URL again is skipped (size and Last-Modified unchanged)" \
   "skipped $U: unchanged" -- insitu sample --product COG --bands all "$U"
+size_before=$(wc -c <"$T/scratch/$COG")
+$PY "$HERE/vector_bands.py" cog "$T" 99
+equal "the COG is written again with other values, same size" "$(wc -c <"$T/scratch/$COG")" "$size_before"
+expect 0 "a file replaced at the URL is sampled again (the server's ETag changed)" \
+  "sampled $U: 12 stations, 0 missing, 12 datastreams (0 inserted, 12 updated" -- \
+  insitu sample --product COG --bands all "$U"
+expect 0 "and the local copy" "12 updated" -- insitu sample --product COG-LOCAL --bands all "$T/scratch/$COG"
+equal "the new remote values equal the new file's" "$(product_rows COG)" "$(product_rows COG-LOCAL)"
+equal "and differ from the old ones" "$(product_rows COG | grep -c -x -F "$remote")" 0
 
 expect 1 "a URL with no raster there names it" \
   "insitu: ${U%/*}/none.tif: cannot read it in place (HTTP range requests): no file there" -- \
