@@ -158,6 +158,15 @@ void dialect_bbox_bind(const struct sql_dialect *d, struct stmt *s, int *idx, co
             st_bind_double(s, (*idx)++, bbox[k]);
 }
 
+void ds_property_label_sql(const struct sql_dialect *d, struct strbuf *sql)
+{
+    sb_puts(sql, "CASE WHEN d.multi = 1 THEN (SELECT ");
+    sb_printf(sql, d->text_agg, "mp.name");
+    sb_puts(sql, " FROM (SELECT op.name FROM multi_datastream_properties m JOIN "
+                 "observed_properties op ON op.id = m.observed_property_id WHERE "
+                 "m.datastream_id = d.id ORDER BY m.position) mp) ELSE p.name END");
+}
+
 void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struct strbuf *sql)
 {
     if (w->thing_id)

@@ -138,8 +138,10 @@ int mqtt_is_create_topic(const char *topic)
 {
     if (strcmp(topic, "v1.1/Observations") == 0)
         return 1;
-    const char *p = "v1.1/Datastreams(";
-    if (strncmp(topic, p, strlen(p)))
+    const char *p = "v1.1/Datastreams(", *mp = "v1.1/MultiDatastreams(";
+    if (strncmp(topic, mp, strlen(mp)) == 0)
+        p = mp;
+    else if (strncmp(topic, p, strlen(p)))
         return 0;
     const char *digits = topic + strlen(p), *close = strchr(digits, ')');
     int64_t id;

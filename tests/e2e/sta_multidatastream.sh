@@ -1,7 +1,7 @@
 #!/bin/sh
 # End-to-end: the MultiDatastream extension (OGC 18-088 14.2, Fraunhofer's
 # MultiDatastreamTests), asked by tests/sta_multidatastream.py of the real `insitu serve` over
-# an empty store. Not in Makefile.am's lists yet: it is wired in with MultiDatastream itself.
+# an empty store.
 . "$INSITU_TEST_LIB"
 
 insitu init >/dev/null
