@@ -400,6 +400,11 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
                           insitu_error *err);
 int store_upsert_datastream(struct store *st, const struct datastream_in *d, int64_t *id,
                             insitu_error *err);
+/* Makes datastream id a MultiDatastream (schema 7): its multiObservationDataTypes and
+ * unitOfMeasurements (JSON arrays, one entry per member) and its n member ObservedProperties
+ * in order. Writes only what differs from what is stored (a re-ingest changes nothing). */
+int store_set_multi(struct store *st, int64_t id, const char *types_json, const char *units_json,
+                    const int64_t *properties, size_t n, insitu_error *err);
 int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *id,
                          insitu_error *err);
 /* The natural key of a Thing's location: the thing id and the GeoJSON (or its SHA-256 when
