@@ -365,6 +365,8 @@ static int pivot_multi(struct pivot *p, struct pivot_obs *po, const struct datas
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     members[0] = d->property_id;
     json_t *types = json_array(), *units = json_array();
+    struct strbuf symbols = {0}; /* what the CLI shows: the units' symbols joined by '|' */
+    sb_puts(&symbols, d->unit_symbol);
     json_array_append_new(types, json_string(d->observation_type));
     json_array_append_new(units, json_pack("{ssssss}", "name", d->unit_name, "symbol",
                                            d->unit_symbol, "definition", ""));
@@ -399,6 +401,7 @@ static int pivot_multi(struct pivot *p, struct pivot_obs *po, const struct datas
         int has_unit = unit && *unit && strcmp(unit, "N/A") != 0;
         json_array_append_new(units, json_pack("{ssssss}", "name", unit ? unit : "", "symbol",
                                                has_unit ? unit : "", "definition", ""));
+        sb_printf(&symbols, "|%s", has_unit ? unit : "");
     }
     char *types_text = json_text(types), *units_text = json_text(units);
     json_decref(types);
@@ -408,7 +411,8 @@ static int pivot_multi(struct pivot *p, struct pivot_obs *po, const struct datas
     struct datastream_in md = *d;
     md.qualifier = text.data;
     md.observation_type = OBSERVATION_TYPE_COMPLEX;
-    md.unit_name = md.unit_symbol = md.unit_definition = "";
+    md.unit_name = md.unit_definition = "";
+    md.unit_symbol = symbols.data;
     if (!rc)
         rc = bw_datastream(p->bw, &md, &po->ds_id, err);
     if (!rc)
@@ -418,6 +422,7 @@ static int pivot_multi(struct pivot *p, struct pivot_obs *po, const struct datas
     free(members);
     sb_free(&def);
     sb_free(&text);
+    sb_free(&symbols);
     return rc;
 }
 

@@ -532,7 +532,8 @@ UPDATE datastreams SET observed_area = AsGeoJSON(CASE WHEN area_xmin IS NULL THE
 -- order (position 0, 1, ...). Its observed_property_id is its first member's (the column is
 -- NOT NULL) and its qualifier 'sta-md:<key>', so the series key never meets another row's.
 -- The API's Datastreams are the rows with multi = 0, its MultiDatastreams those with
--- multi = 1: one id sequence for both. Ingesters write multi = 0 only.
+-- multi = 1: one id sequence for both. Ingesters write multi = 0, but
+-- for the pivot's guideline mapping when asked (docs/formats.md).
 ALTER TABLE datastreams ADD COLUMN multi INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE datastreams ADD COLUMN multi_types TEXT;
 ALTER TABLE datastreams ADD COLUMN unit_json TEXT;

@@ -492,6 +492,9 @@ static void test_guideline_multidatastream(void)
                            "\"g.m-3\",\"symbol\":\"g.m-3\"},{\"definition\":\"\",\"name\":"
                            "\"\",\"symbol\":\"\"}]");
     free(types);
+    /* the CLI shows the units' symbols joined */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE unit_symbol = 'g.m-3|'"),
+                    2);
     /* [value, delta], and delta left the parameters */
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE result IS NULL AND "
                                "result_json IN ('[31.15,1.5575]', '[29.83,1.4915]', "
