@@ -37,8 +37,16 @@ static const struct cli_option sample_options[] = {
     {.name = "band", .code = O_SETTING, .arg = "N", .help = "band (default 1)", .setting = "band"},
     {.name = "window", .code = O_SETTING, .arg = "N",
      .help = "odd N: statistic of the NxN window (default 1: nearest)", .setting = "window"},
-    {.name = "stat", .code = O_SETTING, .arg = "mean|median",
-     .help = "the window statistic stored as the value (default mean)", .setting = "stat"},
+    {.name = "stat", .code = O_SETTING, .arg = "STAT",
+     .help = "the statistic stored: mean (default), median, count, min,\n"
+             "max, std, majority, fractions, valid_share", .setting = "stat"},
+    {.name = "coverage", .code = O_SETTING, .arg = "weighted|centre",
+     .help = "polygons: pixels weigh their area inside (default) or 1\n"
+             "when their centre is inside", .setting = "coverage"},
+    {.name = "classes", .code = O_SETTING, .arg = "FILE",
+     .help = "class names: 'code name' lines, CSV code,name or QGIS .qml", .setting = "classes"},
+    {.name = "not-class", .code = O_SETTING, .arg = "CODES",
+     .help = "codes that are no class (no data, cloud): 205,254", .setting = "not_class"},
     {.name = "min-valid", .code = O_SETTING, .arg = "N",
      .help = "window pixels needed for a value (default 1)", .setting = "min_valid"},
     {.name = "bilinear", .code = O_SETTING,
@@ -370,7 +378,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
     }
     if (!n_stations) {
         fprintf(stderr, "insitu: no station to sample: the store has no Thing with a point "
-                        "location%s (ingest stations first)\n",
+                        "or polygon location%s (ingest stations first)\n",
                 things.len || bbox ? " among those selected" : "");
         insitu_store_close(st);
         rc = EXIT_FAIL;

@@ -377,7 +377,8 @@ int zonal_polygon(struct raster *r, const char *geojson, const struct zonal_opts
     struct acc a;
     acc_init(&a, o);
     int rc = 0, reads = 0;
-    if (fx0 < fx1 && fy0 < fy1) {
+    out->inside = fx0 < fx1 && fy0 < fy1;
+    if (out->inside) {
         int bx0 = (int)fx0, by0 = (int)fy0, bx1 = (int)fx1, by1 = (int)fy1;
         int64_t limit = read_limit(o);
         int cw = (int64_t)(bx1 - bx0) < limit ? bx1 - bx0 : (int)limit;
@@ -389,8 +390,9 @@ int zonal_polygon(struct raster *r, const char *geojson, const struct zonal_opts
                                 y + ch < by1 ? y + ch : by1, o, &a, &reads, err);
     }
     OGR_G_DestroyGeometry(g);
+    int inside = out->inside;
     acc_finish(&a, out);
-    out->inside = out->n_pixels > 0;
+    out->inside = inside;
     out->reads = reads;
     if (rc)
         zonal_stats_free(out);

@@ -35,7 +35,7 @@ struct zonal_value {
  * their summed coverage; majority the value of largest summed coverage (ties: the smallest);
  * valid_share = count / covered. Statistics of no valid pixel are NAN. */
 struct zonal_stats {
-    int inside;                /* 0: the zone covers no pixel of the raster */
+    int inside; /* 0: the zone's bounding box (in pixels) misses the raster */
     double covered;            /* sum of c over the raster's pixels (valid or not) */
     double count;              /* sum of c over the valid pixels */
     int64_t n_pixels, n_valid; /* pixels with c > 0, and the valid ones */
