@@ -84,8 +84,9 @@ static void sample_help(void)
 {
     printf("usage: insitu [--store URI] sample --product NAME [OPTIONS] RASTER...\n\n"
            "Samples rasters (GeoTIFF, COG, NetCDF, JPEG2000, anything GDAL opens) at the\n"
-           "stored stations (Things with a point location) that fall inside them, and stores\n"
-           "each value as an Observation of the Datastream station x variable x product.\n"
+           "stored stations (Things with a point location) that fall inside them, and over\n"
+           "the polygon Things (lakes, catchments) that reach them (zonal statistics), and\n"
+           "stores each value as an Observation of the Datastream thing x variable x product.\n"
            "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif') or a\n"
            "GDAL subdataset name such as NETCDF:\"file.nc\":sm. Each raster is one atomic run:\n"
            "sampling it again with the same settings and stations is skipped. A raster that\n"
