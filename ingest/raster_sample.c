@@ -732,6 +732,7 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
     stations_free(&l);
     class_table_free(run.classes);
     zones_free(run.zones);
+    free(run.zones);
     raster_close(run.r);
     return rc;
 }
