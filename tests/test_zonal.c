@@ -16,6 +16,7 @@
 
 #include "classes.h"
 #include "raster.h"
+#include "store.h"
 #include "tap.h"
 #include "testutil.h"
 #include "util.h"
@@ -591,6 +592,72 @@ static void test_real_classification(void)
     raster_close(r);
 }
 
+/* The raster-sample ingester on a polygon Thing made through the store API: one zonal
+ * Observation whose result is the weighted mean computed here, whose FeatureOfInterest is
+ * the polygon; then the majority and the fractions. */
+static void test_ingest_polygon(void)
+{
+    double v[W * H], cov[W * H];
+    pattern(v);
+    char *path = write_raster("zone_2020-01-01.tif", 4326, LL_GT, v, NULL);
+    insitu_store *store = tu_store(NULL);
+    struct store *st = &store->base;
+    insitu_error err = {0};
+    const struct pt quad[] = {{3.2, 2.7}, {9.9, 3.1}, {8.6, 11.4}, {2.1, 9.3}};
+    struct strbuf json = {0};
+    ll_polygon(quad, 4, &json, cov);
+    struct thing_in t = {.ns = "test", .code = "LAKE1", .name = "LAKE1"};
+    int64_t id;
+    CU_ASSERT_EQUAL_FATAL(st_begin(st, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(store_upsert_thing(st, &t, &id, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(store_thing_location(st, id, "LAKE1", sb_str(&json), 0, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(st_commit(st, &err), 0);
+    const char *const mean[] = {"product=P", "property=V", NULL};
+    insitu_ingest_options o = {.format = "raster-sample", .settings = mean};
+    insitu_ingest_report rep;
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(store, path, &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(rep.observations, 1);
+    struct expect e;
+    expected_stats(v, cov, &e);
+    char *text = tu_text(store, "SELECT o.result FROM observations o JOIN datastreams d ON d.id "
+                                "= o.datastream_id WHERE d.qualifier = 'zonal-weighted-mean'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    NEAR(strtod(text, NULL), e.mean);
+    free(text);
+    text = tu_text(store, "SELECT f.name FROM observations o JOIN features f ON f.id = "
+                          "o.feature_id");
+    CU_ASSERT_STRING_EQUAL(text, "LAKE1 (polygon)");
+    free(text);
+    const char *const majority[] = {"product=P", "property=V", "stat=majority", NULL};
+    o.settings = majority;
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(store, path, &o, &rep, &err), 0);
+    text = tu_text(store, "SELECT o.result FROM observations o JOIN datastreams d ON d.id "
+                          "= o.datastream_id WHERE d.qualifier = 'zonal-weighted-majority'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    NEAR(strtod(text, NULL), e.majority);
+    free(text);
+    const char *const fractions[] = {"product=P", "property=V", "stat=fractions", NULL};
+    o.settings = fractions;
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(store, path, &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM datastreams WHERE qualifier = "
+                                  "'zonal-weighted-fractions'"),
+                    (int64_t)rep.observations);
+    text = tu_text(store, "SELECT sum(o.result) FROM observations o JOIN datastreams d ON d.id "
+                          "= o.datastream_id WHERE d.qualifier = 'zonal-weighted-fractions'");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    NEAR(strtod(text, NULL), 1.0);
+    free(text);
+    insitu_store_close(store);
+    sb_free(&json);
+    free(path);
+}
+
+static void add_store_tests(CU_pSuite s)
+{
+    CU_add_test(s, "raster-sample over a polygon Thing: mean, majority, fractions",
+                test_ingest_polygon);
+}
+
 int main(void)
 {
     tu_init();
@@ -607,5 +674,6 @@ int main(void)
     CU_add_test(s, "majority, fractions, codes that are not classes", test_categorical);
     CU_add_test(s, "class files: nomenclature, QGIS style, CSV, category names", test_class_files);
     CU_add_test(s, "real OSO-chain classification: window majority", test_real_classification);
+    tu_add_backend_suites("zonal-sample", add_store_tests, NULL, NULL);
     return tap_run();
 }
