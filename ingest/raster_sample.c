@@ -649,7 +649,8 @@ static int sample_stations(struct rs_run *run, const struct station_list *l, ins
             run->outside++;
             continue;
         }
-        rc = run->c.stat > RS_MEDIAN ? emit_point_zonal(run, &l->v[i], &out[i], &params, err)
+        /* the zonal engine knows the codes that are no class; raster.c does not */
+        rc = run->c.stat > RS_MEDIAN || run->classes ? emit_point_zonal(run, &l->v[i], &out[i], &params, err)
                                      : emit_sample(run, &l->v[i], &out[i], &params, err);
     }
 done:

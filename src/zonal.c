@@ -182,6 +182,23 @@ static int64_t read_limit(const struct zonal_opts *o)
 
 /* ---- windows ---- */
 
+/* The plain median of the values repeated as many times as their weight (pixel counts). */
+static double plain_median(const struct zonal_value *v, size_t n)
+{
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += v[i].weight;
+    double lo = floor((total - 1) / 2), hi = ceil((total - 1) / 2), below = 0, a = NAN, b = NAN;
+    for (size_t i = 0; i < n && isnan(b); i++) {
+        if (isnan(a) && lo < below + v[i].weight)
+            a = v[i].value;
+        if (hi < below + v[i].weight)
+            b = v[i].value;
+        below += v[i].weight;
+    }
+    return (a + b) / 2;
+}
+
 int zonal_window(struct raster *r, int col, int row, int size, const struct zonal_opts *o,
                  struct zonal_stats *out, insitu_error *err)
 {
@@ -202,6 +219,8 @@ int zonal_window(struct raster *r, int col, int row, int size, const struct zona
     int rc = acc_rect(&a, r, x0, y0, x1 - x0, y1 - y0, NULL, err);
     out->reads = 1;
     acc_finish(&a, out);
+    if (out->n_values)
+        out->median = plain_median(out->values, out->n_values);
     if (rc)
         zonal_stats_free(out);
     return rc;

@@ -35,7 +35,7 @@ struct zonal_value {
  * their summed coverage; majority the value of largest summed coverage (ties: the smallest);
  * valid_share = count / covered. Statistics of no valid pixel are NAN. */
 struct zonal_stats {
-    int inside; /* 0: the zone's bounding box (in pixels) misses the raster */
+    int inside;                /* 0: the zone's bounding box (in pixels) misses the raster */
     double covered;            /* sum of c over the raster's pixels (valid or not) */
     double count;              /* sum of c over the valid pixels */
     int64_t n_pixels, n_valid; /* pixels with c > 0, and the valid ones */
@@ -52,7 +52,8 @@ struct zonal_stats {
 int zonal_polygon(struct raster *r, const char *geojson, const struct zonal_opts *o,
                   struct zonal_stats *out, insitu_error *err);
 /* Statistics over the size x size pixels centred on pixel (col, row), each of weight 1 (the
- * part inside the raster). */
+ * part inside the raster). The median is the plain median of the valid pixels (the mean of
+ * the two middle ones for an even count), as raster.c's window median. */
 int zonal_window(struct raster *r, int col, int row, int size, const struct zonal_opts *o,
                  struct zonal_stats *out, insitu_error *err);
 void zonal_stats_free(struct zonal_stats *s);

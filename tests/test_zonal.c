@@ -479,6 +479,14 @@ static void test_window(void)
             cov[row * W + col] = 1;
     struct expect e;
     expected_stats(v, cov, &e);
+    /* a window's median is the plain median of its valid pixels */
+    double sorted[9];
+    int n = 0;
+    for (int k = 0; k < W * H; k++)
+        if (cov[k] > 0 && v[k] != -9999)
+            sorted[n++] = v[k];
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_dbl);
+    e.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     check_stats(&z, &e);
     CU_ASSERT_EQUAL(z.n_pixels, 9);
     CU_ASSERT_EQUAL(z.n_valid, 7); /* (5,4) and (6,5) are nodata */

@@ -121,7 +121,7 @@ def quantile(values, weights, q):
     return values[-1]
 
 
-def stats(pixels, excluded):
+def stats(pixels, excluded, plain_median=False):
     """pixels: list of (value, coverage) of coverage > 0; NaN values are nodata."""
     covered = sum(c for _, c in pixels)
     valid = [(v, c) for v, c in pixels if not math.isnan(v) and v not in excluded]
@@ -139,7 +139,8 @@ def stats(pixels, excluded):
     out["max"] = float(v.max())
     distinct = sorted(set(v.tolist()))
     weights = [float(np.sum(c[v == d])) for d in distinct]
-    out["median"] = quantile(distinct, weights, 0.5)
+    # a window's median is the plain median of its pixels; a polygon's exactextract's
+    out["median"] = float(np.median(v)) if plain_median else quantile(distinct, weights, 0.5)
     best = max(weights)
     out["majority"] = distinct[weights.index(best)]  # the first (smallest) of a tie
     out["class_share"] = best / count
@@ -240,7 +241,7 @@ def check(args):
             pixels = [(pixel(y, x), 1.0)
                       for y in range(max(0, row - half), min(r.h, row + half + 1))
                       for x in range(max(0, col - half), min(r.w, col + half + 1))]
-            seen.setdefault(key, stats(pixels, excluded))
+            seen.setdefault(key, stats(pixels, excluded, plain_median=True))
         e = seen[key]
         what = f"{thing} {p['observed_property']}"
         if stat == "fractions":

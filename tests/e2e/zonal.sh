@@ -65,6 +65,10 @@ equal "a lake with no pixel centre inside is a NULL sample" \
   "$(insitu query --property "NDVI centre" --format csv | grep -c ',no_pixel,')" 8
 insitu sample --product S2 --property "NDVI window" --window 3 --stat std NDVI_2025-06-10.tif >/dev/null
 check "NDVI window" NDVI_2025-06-10.tif --stat std --window 3
+# with --not-class, a station's window mean and median go through the zonal engine too
+insitu sample --product S2 --property "NDVI window median" --window 5 --stat median --not-class 0 \
+  NDVI_2025-06-10.tif >/dev/null
+check "NDVI window median" NDVI_2025-06-10.tif --stat median --window 5 --not-class 0
 
 # categorical: OSO 2018 codes named by the raster itself
 insitu sample --product OSO --property "land cover" --stat majority --date 2018-01-01 \
