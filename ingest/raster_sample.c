@@ -1157,6 +1157,11 @@ static int sample_zones(struct rs_run *run, insitu_error *err)
         struct zonal_stats z;
         insitu_error why = {0};
         rc = zonal_polygon(run->r, zn->geojson, &zo, &z, &why);
+        if (rc == INSITU_EINVAL) { /* a geometry the raster cannot use: the others can */
+            bw_warn(run->bw, "%s: thing %s left out: %s", run->raster_name, zn->code, why.message);
+            rc = 0;
+            continue;
+        }
         if (rc) {
             rc = insitu_error_set(err, why.code, "%s: thing %s: %s", run->raster_name, zn->code,
                                   why.message);

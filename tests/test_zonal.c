@@ -339,6 +339,12 @@ static void test_subpixel_and_outside(void)
     CU_ASSERT_EQUAL_FATAL(zonal_polygon(r, sb_str(&json), &o, &z, &err), 0);
     NEAR(z.covered, 2.5 * 2);
     zonal_stats_free(&z);
+    /* a self-intersecting bow tie is made valid: two triangles of area 2 x 1 each */
+    const char *bowtie = "{\"type\":\"Polygon\",\"coordinates\":[[[10.25,45.5],[10.75,45.0],"
+                         "[10.75,45.5],[10.25,45.0],[10.25,45.5]]]}";
+    CU_ASSERT_EQUAL_FATAL(zonal_polygon(r, bowtie, &o, &z, &err), 0);
+    NEAR(z.covered, 8);
+    zonal_stats_free(&z);
     /* not a polygon */
     CU_ASSERT_EQUAL(
         zonal_polygon(r, "{\"type\":\"Point\",\"coordinates\":[10.5,45.5]}", &o, &z, &err),
