@@ -749,9 +749,13 @@ static int rs_identify(const struct source *src, struct source_identity *id, ins
         return rc;
     char *real = realpath(src->path, NULL);
     const char *sub = c.o.subdataset ? c.o.subdataset : "";
-    snprintf(id->key, sizeof id->key, "%s|product=%s|subdataset=%s|property=%s|%s|%s|things=%s|bbox=%s",
+    /* the polygons' method, unless the default: the keys of earlier runs stay the same */
+    char zonal[80] = "";
+    if (c.stat != RS_MEAN || c.coverage != ZONAL_WEIGHTED)
+        snprintf(zonal, sizeof zonal, "|%s", c.zonal_qualifier);
+    snprintf(id->key, sizeof id->key, "%s|product=%s|subdataset=%s|property=%s|%s%s|things=%s|bbox=%s",
              real ? real : src->path, c.product, sub, c.property ? c.property : "",
-             c.qualifier, c.zonal_qualifier, c.things ? c.things : "", c.bbox_text ? c.bbox_text : "");
+             c.qualifier, zonal, c.things ? c.things : "", c.bbox_text ? c.bbox_text : "");
     free(real);
     id->version[0] = '\0';
     return 0;
