@@ -109,6 +109,11 @@ typedef struct insitu_ingest_options {
     /* The local source the caller ingests next, when it knows it (NULL: none): it is read
      * ahead (checksum, and a SWOT product's features) while this one is written. */
     const char *next_source;
+    /* 1: an http(s) URL is read where it is, through GDAL's /vsicurl/ range requests, not
+     * downloaded first (a Cloud-Optimised GeoTIFF sampled at a few stations): its checksum
+     * is then a fingerprint of the URL, its size, Last-Modified date and ETag, not of the
+     * content. */
+    int in_place;
 } insitu_ingest_options;
 
 /* What one source ingest did. */

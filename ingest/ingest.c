@@ -36,6 +36,7 @@ const struct ingester *const ingesters[] = {
     &ingester_hydrocron,
     &ingester_waterml2,
     &ingester_csv,
+    &ingester_vector,
     &ingester_raster_sample, /* never probed: insitu sample names it */
     &ingester_sta,           /* never probed: insitu pull sta names it */
     NULL,
@@ -965,6 +966,25 @@ static int is_url(const char *s) { return fetch_is_url(s); }
 
 /* Describes the source `uri` read from `path` (the same for a local source; the downloaded
  * copy for a URL). */
+/* A source read in place through a GDAL virtual file system (/vsicurl/URL): its size and
+ * head through VSI (a range request). */
+static int resolve_vsi_source(struct source *src, unsigned char *head, insitu_error *err)
+{
+    VSIStatBufL sb;
+    if (VSIStatL(src->path, &sb) != 0)
+        return insitu_error_set(err, INSITU_ENOTFOUND, "%s: cannot read it in place: %s",
+                                src->uri,
+                                CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "not found");
+    src->size = (uint64_t)sb.st_size;
+    VSILFILE *f = VSIFOpenL(src->path, "rb");
+    if (!f)
+        return insitu_error_set(err, INSITU_EIO, "%s: cannot open it in place", src->uri);
+    src->head_len = VSIFReadL(head, 1, 4096, f);
+    VSIFCloseL(f);
+    src->head = head;
+    return 0;
+}
+
 static int resolve_source(const char *uri, const char *path, struct source *src,
                           unsigned char *head, insitu_error *err)
 {
@@ -974,6 +994,8 @@ static int resolve_source(const char *uri, const char *path, struct source *src,
     src->name = path_basename(path);
     if (!*src->name)
         src->name = path;
+    if (strncmp(path, "/vsi", 4) == 0)
+        return resolve_vsi_source(src, head, err);
     struct stat sb;
     if (stat(path, &sb) != 0)
         return insitu_error_set(err, INSITU_ENOTFOUND, "%s: %s", uri, strerror(errno));
@@ -1674,11 +1696,59 @@ int insitu_ingest_group_commit(insitu_store *store, insitu_error *err)
     return st_group_commit(&store->base, err);
 }
 
+/* Ingests a URL read in place through /vsicurl/ (opts->in_place): no download; the checksum
+ * is a fingerprint of the URL and of the size, modification time and ETag the server gives. */
+static int ingest_in_place(insitu_store *store, const char *uri,
+                           const insitu_ingest_options *opts, insitu_ingest_report *rep,
+                           insitu_error *err)
+{
+    gdal_drivers();
+    struct strbuf path = {0};
+    sb_printf(&path, "/vsicurl/%s", uri);
+    /* no listing of the "folder" of the URL for side-car files: one range request less */
+    char *saved = xstrdup(CPLGetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", NULL));
+    CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    VSIStatBufL sb;
+    int rc = 0;
+    CPLErrorReset();
+    if (VSIStatL(sb_str(&path), &sb) != 0) {
+        rc = insitu_error_set(err, INSITU_EIO, "%s: cannot read it in place (HTTP range "
+                                               "requests): %s",
+                              uri, CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg()
+                                                       : "no file there, or no answer");
+    } else {
+        struct sha256 h;
+        char hex[65], text[64];
+        rc = sha256_init(&h) ? insitu_error_set(err, INSITU_ENOMEM, "out of memory") : 0;
+        if (!rc) {
+            sha256_update(&h, uri, strlen(uri));
+            int n = snprintf(text, sizeof text, "\n%llu\n%lld\n", (unsigned long long)sb.st_size,
+                             (long long)sb.st_mtime);
+            sha256_update(&h, text, (size_t)n);
+            /* the server's ETag, when it gives one, tells a changed file of the same size */
+            char **headers = VSIGetFileMetadata(sb_str(&path), "HEADERS", NULL);
+            const char *etag = CSLFetchNameValue(headers, "ETag");
+            if (etag)
+                sha256_update(&h, etag, strlen(etag));
+            CSLDestroy(headers);
+            sha256_final(&h, hex);
+            rc = ingest_local_as(store, uri, sb_str(&path), hex, (uint64_t)sb.st_size, opts, rep,
+                                 err);
+        }
+    }
+    CPLSetThreadLocalConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", saved);
+    free(saved);
+    sb_free(&path);
+    return rc;
+}
+
 int insitu_ingest(insitu_store *store, const char *uri, const insitu_ingest_options *opts,
                   insitu_ingest_report *rep, insitu_error *err)
 {
     if (!is_url(uri))
         return ingest_local_as(store, uri, uri, NULL, 0, opts, rep, err);
+    if (opts && opts->in_place)
+        return ingest_in_place(store, uri, opts, rep, err);
     insitu_ingest_report dummy;
     if (!rep)
         rep = &dummy;

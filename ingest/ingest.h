@@ -79,6 +79,7 @@ extern const struct ingester ingester_hydroweb_next;
 extern const struct ingester ingester_hydrocron;
 extern const struct ingester ingester_waterml2;
 extern const struct ingester ingester_sta;
+extern const struct ingester ingester_vector;
 
 /* Ingests the local file or folder `path` as the source named `uri` (a downloaded copy of a
  * URL, or several pages of a query joined): provenance, skip and replacement use `uri`.

@@ -14,6 +14,7 @@
 
 #include "ingest.h"
 #include "raster.h"
+#include "raster_period.h"
 #include "raster_sample.h"
 #include "store.h"
 #include "timeutil.h"
@@ -28,6 +29,10 @@ static const char *const rs_settings[] = {
     "namespace\tnamespace of the product Sensor (default: raster)",
     "subdataset\tNetCDF/HDF variable to sample (e.g. sm)",
     "band\tband number (default 1)",
+    "bands\tseveral bands in one read: all, or a comma-separated list (1,3,4); one Datastream "
+    "per band, its property named from the band's description, else \"band N\"",
+    "period\twhat a value holds for: auto (default: from the product's file name), none, "
+    "P1D, P1M, P1Y, hydro-year (1 September to 31 August), a duration (P10D) or START/END",
     "window\todd window size N: the value is a statistic of the NxN pixels (default 1)",
     "stat\tstatistic that becomes the value: mean (default), median, count, min, max, std, "
     "majority, fractions, valid_share",
@@ -297,6 +302,10 @@ struct rs_config {
     enum zonal_coverage coverage;
     const char *classes, *not_class;
     char zonal_qualifier[64]; /* of the samples of polygons */
+    char zonal_method[48];     /* the same without its band */
+    const char *bands;  /* "all" or "1,3,4"; NULL: one band */
+    const char *period; /* NULL: auto */
+    char method[32];    /* the qualifier without its band */
 };
 
 /* A setting that read_config refuses: err says it as the ingester does ("raster-sample:
@@ -339,6 +348,42 @@ static int setting_int(const struct source *src, const char *key, int dflt, int 
     if (v && (parse_int64(v, strlen(v), &n) || n < min || n > max))
         return bad_setting(bad, err, key, v, "expected %d to %d", min, max);
     *out = (int)n;
+    return 0;
+}
+
+/* "all", or a list of band numbers: 0, or -1 with the cause. */
+static int check_bands(const char *bands, char *cause, size_t size)
+{
+    if (str_ieq(bands, "all"))
+        return 0;
+    const char *p = bands;
+    do {
+        char *end;
+        long b = strtol(p, &end, 10);
+        if (end == p || b < 1 || b > (1 << 20) || (*end && *end != ',')) {
+            snprintf(cause, size, "expected all or band numbers such as 1,3,4");
+            return -1;
+        }
+        p = *end ? end + 1 : end;
+    } while (*p);
+    return 0;
+}
+
+/* The bands and period settings (--bands, --period). */
+static int read_bands_period(const struct source *src, struct rs_config *c,
+                             struct raster_sample_bad *bad, insitu_error *err)
+{
+    char cause[200];
+    c->bands = source_setting(src, "bands");
+    if (c->bands && check_bands(c->bands, cause, sizeof cause))
+        return bad_setting(bad, err, "bands", c->bands, "%s", cause);
+    if (c->bands && source_setting(src, "band"))
+        return bad_setting(bad, err, "bands", c->bands, "--band and --bands go separately");
+    c->period = source_setting(src, "period");
+    if (c->period && raster_period_check(c->period, cause, sizeof cause))
+        return bad_setting(bad, err, "period", c->period, "%s", cause);
+    if (c->period && str_ieq(c->period, "auto"))
+        c->period = NULL;
     return 0;
 }
 
@@ -430,8 +475,9 @@ static int read_config(const struct source *src, struct rs_config *c,
         snprintf(c->qualifier, sizeof c->qualifier, "band%d/%s", o->band, method);
     else
         snprintf(c->qualifier, sizeof c->qualifier, "%s", method);
+    snprintf(c->method, sizeof c->method, "%s", method);
     zonal_qualifiers(c);
-    return 0;
+    return read_bands_period(src, c, bad, err);
 }
 
 int raster_sample_check(const char *const *settings, struct raster_sample_bad *bad,
@@ -455,6 +501,7 @@ struct rs_run {
     int64_t sensor_id, property_id;
     struct stmt *existing;
     uint64_t dup_kept_new, dup_kept_other, outside;
+    struct raster_period period; /* end INSITU_TIME_NONE: the samples are instants */
     double footprint[4]; /* the raster's, W,S,E,N in EPSG:4326 */
     struct class_table *classes; /* for statistics of classes and --not-class, else NULL */
     struct zone_list *zones;     /* Things with a polygon location inside the footprint */
@@ -584,6 +631,9 @@ static int emit_sample(struct rs_run *run, const struct station *stn,
     int64_t t = run->c.date == INSITU_TIME_NONE && s->time_us != INSITU_TIME_NONE
                     ? s->time_us
                     : run->raster_time;
+    int64_t t_end = run->period.end;
+    if (t_end != INSITU_TIME_NONE) /* a synthesis holds for its period, whatever the pixel */
+        t = run->period.start;
     if (loses_to_existing(run, ds, t, s, err, &rc) || rc)
         return rc;
     int64_t feature = 0;
@@ -597,7 +647,7 @@ static int emit_sample(struct rs_run *run, const struct station *stn,
     sample_parameters(run, s, params);
     struct obs_row o = {.datastream_id = ds,
                         .phenomenon_start = t,
-                        .phenomenon_end = INSITU_TIME_NONE,
+                        .phenomenon_end = t_end,
                         .result_time = INSITU_TIME_NONE,
                         .has_result = s->valid,
                         .result = s->valid ? s->value : 0,
@@ -661,6 +711,89 @@ done:
     return rc;
 }
 
+static int sample_one_band(struct rs_run *run, const struct station_list *l, insitu_error *err)
+{
+    int rc = emit_entities(run, err);
+    if (!rc)
+        rc = sample_stations(run, l, err);
+    return rc ? rc : sample_zones(run, err);
+}
+
+/* Samples band b as its own Datastreams: property from the band's description. */
+static int sample_band(struct rs_run *run, const struct station_list *l, int b, int first,
+                       insitu_error *err)
+{
+    int rc = raster_select_band(run->r, b, err);
+    if (rc)
+        return rc;
+    const char *user_property = source_setting(run->src, "property");
+    const char *unit = source_setting(run->src, "unit");
+    const char *desc = raster_band_description(run->r, b);
+    char band_name[64], property[512];
+    snprintf(band_name, sizeof band_name, "band %d", b);
+    if (*desc)
+        snprintf(band_name, sizeof band_name, "%s", desc);
+    if (user_property && *user_property)
+        snprintf(property, sizeof property, "%s %s", user_property, band_name);
+    else
+        snprintf(property, sizeof property, "%s", band_name);
+    run->c.property = property;
+    run->c.unit = unit ? unit : raster_unit(run->r);
+    snprintf(run->c.qualifier, sizeof run->c.qualifier, "band%d/%s", b, run->c.method);
+    snprintf(run->c.zonal_qualifier, sizeof run->c.zonal_qualifier, "band%d/%s", b,
+             run->c.zonal_method);
+    uint64_t outside = run->outside;
+    rc = sample_one_band(run, l, err);
+    if (!first) /* a station outside is counted once, not once per band */
+        run->outside = outside;
+    run->c.property = NULL; /* the local buffer ends here */
+    return rc;
+}
+
+/* --bands: each band of the list (or all) in turn, on the same open dataset. */
+static int sample_bands(struct rs_run *run, const struct station_list *l, insitu_error *err)
+{
+    int rc = 0, n = 0;
+    if (str_ieq(run->c.bands, "all")) {
+        for (int b = 1; b <= raster_band_count(run->r) && !rc; b++, n++)
+            rc = sample_band(run, l, b, n == 0, err);
+        return rc;
+    }
+    for (const char *p = run->c.bands; *p && !rc; n++) {
+        char *end;
+        int b = (int)strtol(p, &end, 10);
+        rc = sample_band(run, l, b, n == 0, err);
+        p = *end ? end + 1 : end;
+    }
+    return rc;
+}
+
+/* The period the samples hold for (--period, or the product's name); rc: raster_time's. A
+ * raster whose name gives the period (OSO: OCS_2018_...) needs no date of its own. */
+static int rs_period(struct rs_run *run, int rc, insitu_error *err)
+{
+    if (rc && rc != INSITU_ENOTFOUND)
+        return rc;
+    insitu_error perr = {0};
+    int prc = raster_period_of(run->raster_name, run->c.period,
+                               rc ? INSITU_TIME_NONE : run->raster_time, &run->period, &perr);
+    if (rc) { /* no date: the period may say it */
+        if (prc || run->period.end == INSITU_TIME_NONE)
+            return rc;
+        run->raster_time = run->period.start;
+        run->time_source = run->period.source;
+        return 0;
+    }
+    if (prc) {
+        if (err)
+            *err = perr;
+        return prc;
+    }
+    if (run->period.end != INSITU_TIME_NONE)
+        run->time_source = run->period.source;
+    return 0;
+}
+
 static int rs_select(struct rs_run *run, struct station_list *l, insitu_error *err)
 {
     struct store *st = bw_store(run->bw);
@@ -705,6 +838,7 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
     } else {
         rc = raster_time(run.r, run.c.date_pattern, &run.raster_time, &run.time_source, err);
     }
+    rc = rs_period(&run, rc, err);
     if (!run.c.property || !*run.c.property)
         run.c.property = *raster_variable(run.r) ? raster_variable(run.r) : run.c.product;
     if (!run.c.unit)
@@ -712,11 +846,7 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
     if (!rc)
         rc = rs_select(&run, &l, err);
     if (!rc)
-        rc = emit_entities(&run, err);
-    if (!rc)
-        rc = sample_stations(&run, &l, err);
-    if (!rc)
-        rc = sample_zones(&run, err);
+        rc = run.c.bands ? sample_bands(&run, &l, err) : sample_one_band(&run, &l, err);
     /* stations whose pixels are all nodata are samples (NULL results); none inside is not */
     if (!rc && run.outside == l.n && !run.zones_inside)
         bw_nothing(bw, run.footprint, "no station inside");
@@ -754,9 +884,13 @@ static int rs_identify(const struct source *src, struct source_identity *id, ins
     if (c.stat != RS_MEAN || c.coverage != ZONAL_WEIGHTED)
         snprintf(zonal, sizeof zonal, "|%s", c.zonal_qualifier);
     snprintf(id->key, sizeof id->key, "%s|product=%s|subdataset=%s|property=%s|%s%s|things=%s|bbox=%s",
-             real ? real : src->path, c.product, sub, c.property ? c.property : "",
+             real ? real : src->uri, c.product, sub, c.property ? c.property : "",
              c.qualifier, zonal, c.things ? c.things : "", c.bbox_text ? c.bbox_text : "");
     free(real);
+    size_t used = strlen(id->key);
+    if (c.bands || c.period)
+        snprintf(id->key + used, sizeof id->key - used, "|bands=%s|period=%s",
+                 c.bands ? c.bands : "", c.period ? c.period : "");
     id->version[0] = '\0';
     return 0;
 }
@@ -822,11 +956,14 @@ static void zonal_qualifiers(struct rs_config *c)
     char band[24] = "";
     if (c->o.band > 1)
         snprintf(band, sizeof band, "band%d/", c->o.band);
-    if (c->stat > RS_MEDIAN)
-        snprintf(c->qualifier, sizeof c->qualifier, "%swindow%d-%s", band,
-                 c->o.window > 1 ? c->o.window : 1, rs_stat_names[c->stat]);
-    snprintf(c->zonal_qualifier, sizeof c->zonal_qualifier, "%szonal-%s-%s", band,
+    if (c->stat > RS_MEDIAN) {
+        snprintf(c->method, sizeof c->method, "window%d-%s", c->o.window > 1 ? c->o.window : 1,
+                 rs_stat_names[c->stat]);
+        snprintf(c->qualifier, sizeof c->qualifier, "%s%s", band, c->method);
+    }
+    snprintf(c->zonal_method, sizeof c->zonal_method, "zonal-%s-%s",
              c->coverage == ZONAL_CENTRE ? "centre" : "weighted", rs_stat_names[c->stat]);
+    snprintf(c->zonal_qualifier, sizeof c->zonal_qualifier, "%s%s", band, c->zonal_method);
 }
 
 /* The class table of the run: the raster's category names, the --classes file over them,
@@ -1047,11 +1184,15 @@ static int emit_zonal_obs(struct rs_run *run, const struct zonal_emit *e, int64_
     if (rc)
         return rc;
     struct raster_sample rank = {.valid = has, .n_valid = (int)z->n_valid, .dist_m = e->dist_m};
+    struct zonal_emit at = *e;
+    if (run->period.end != INSITU_TIME_NONE) /* a synthesis holds for its period */
+        at.t = run->period.start;
+    e = &at;
     if (loses_to_existing(run, ds, e->t, &rank, err, &rc) || rc)
         return rc;
     struct obs_row o = {.datastream_id = ds,
                         .phenomenon_start = e->t,
-                        .phenomenon_end = INSITU_TIME_NONE,
+                        .phenomenon_end = run->period.end,
                         .result_time = INSITU_TIME_NONE,
                         .has_result = has,
                         .result = has ? v : 0,

@@ -17,6 +17,7 @@
 
 #include "ingest.h"
 #include "jsonutil.h"
+#include "store.h"
 #include "timeutil.h"
 
 enum { PIVOT_MAX_COLS = 256, PIVOT_MAX_IDS = 64 };
@@ -25,6 +26,9 @@ static const char *const pivot_settings[] = {
     "metadata_only\tyes: ingest the JSON document's entities only, without data files",
     "encoding\tencoding of the data files when not UTF-8: cp1252 or latin1",
     "lang\tpreferred document language when several are present: en (default), fr or es",
+    "additional_values\tparameters (default): a row's additional values go into its "
+    "Observation's parameters; multidatastream: a pivot observation with additional values is a "
+    "MultiDatastream whose results are [value, additional values...] (the guideline's mapping)",
     NULL,
 };
 
@@ -38,6 +42,7 @@ struct pivot {
     const char *producer_id;
     char ns[80];
     int metadata_only;
+    int multi;       /* additional_values=multidatastream */
     iconv_t conv;
     struct strbuf converted;
     struct strmap seen_ids; /* observationId -> flat index, for duplicates */
@@ -54,6 +59,8 @@ struct pivot_obs {
     json_t *flags;       /* result.qualityFlags */
     int value_col, quality_col;
     const char *sf_name; /* sampling feature name */
+    json_t *adds;        /* result.additionalValues of a MultiDatastream (else NULL) */
+    int add_cols[PIVOT_MAX_COLS]; /* their columns in the data file (-1: absent) */
 };
 
 /* ---- locating the document ---- */
@@ -345,6 +352,80 @@ static char *datastream_properties(struct pivot *p, json_t *dataset, struct pivo
     return text;
 }
 
+/* The guideline's MultiDatastream: the pivot observation's value and its additional values
+ * (uncertainty, error...) as members, in that order; d is the Datastream it would have been.
+ * An additional value is an ObservedProperty of its own, its definition the main one's with
+ * the column name as fragment. */
+static int pivot_multi(struct pivot *p, struct pivot_obs *po, const struct datastream_in *d,
+                       insitu_error *err)
+{
+    size_t n = 1 + json_array_size(po->adds);
+    int64_t *members = calloc(n, sizeof *members);
+    if (!members)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    members[0] = d->property_id;
+    json_t *types = json_array(), *units = json_array();
+    struct strbuf symbols = {0}; /* what the CLI shows: the units' symbols joined by '|' */
+    sb_puts(&symbols, d->unit_symbol);
+    json_array_append_new(types, json_string(d->observation_type));
+    json_array_append_new(units, json_pack("{ssssss}", "name", d->unit_name, "symbol",
+                                           d->unit_symbol, "definition", ""));
+    const char *main_def =
+        json_string_value(json_array_get(json_at(po->obs, "observedProperty.theiaCategories"), 0));
+    const char *main_name = json_str_at(po->obs, "observedProperty.name");
+    struct strbuf def = {0}, text = {0};
+    int rc = 0;
+    for (size_t i = 0; i + 1 < n && !rc; i++) {
+        json_t *a = json_array_get(po->adds, i);
+        const char *col = json_str_at(a, "columnName"), *aname = json_str_at(a, "name");
+        const char *unit = json_str_at(a, "unit");
+        if (!col || !*col) {
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "pivot: %s: %s.result.additionalValues[%zu].columnName: missing",
+                                  p->json_name, po->path, i);
+            break;
+        }
+        sb_reset(&def);
+        if (main_def && *main_def)
+            sb_printf(&def, "%s%c%s", main_def, strchr(main_def, '#') ? '/' : '#', col);
+        else
+            sb_printf(&def, "urn:x-insitu:property:%s#%s", main_name ? main_name : "", col);
+        sb_reset(&text);
+        sb_printf(&text, "%s of %s", aname && *aname ? aname : col, main_name ? main_name : "");
+        const char *desc = json_str_at(a, "description");
+        struct property_in in = {.name = aname && *aname ? aname : col,
+                                 .definition = def.data,
+                                 .description = desc && *desc ? desc : text.data};
+        rc = bw_property(p->bw, &in, &members[i + 1], err);
+        json_array_append_new(types, json_string(OBSERVATION_TYPE_MEASUREMENT));
+        int has_unit = unit && *unit && strcmp(unit, "N/A") != 0;
+        json_array_append_new(units, json_pack("{ssssss}", "name", unit ? unit : "", "symbol",
+                                               has_unit ? unit : "", "definition", ""));
+        sb_printf(&symbols, "|%s", has_unit ? unit : "");
+    }
+    char *types_text = json_text(types), *units_text = json_text(units);
+    json_decref(types);
+    json_decref(units);
+    sb_reset(&text);
+    sb_printf(&text, "multi:%s", d->qualifier);
+    struct datastream_in md = *d;
+    md.qualifier = text.data;
+    md.observation_type = OBSERVATION_TYPE_COMPLEX;
+    md.unit_name = md.unit_definition = "";
+    md.unit_symbol = symbols.data;
+    if (!rc)
+        rc = bw_datastream(p->bw, &md, &po->ds_id, err);
+    if (!rc)
+        rc = store_set_multi(bw_store(p->bw), po->ds_id, types_text, units_text, members, n, err);
+    free(types_text);
+    free(units_text);
+    free(members);
+    sb_free(&def);
+    sb_free(&text);
+    sb_free(&symbols);
+    return rc;
+}
+
 /* Creates the Thing, Sensor, ObservedProperty and Datastream of one pivot observation. */
 static int pivot_entities(struct pivot *p, json_t *dataset, struct pivot_obs *po,
                           insitu_error *err)
@@ -376,7 +457,13 @@ static int pivot_entities(struct pivot *p, json_t *dataset, struct pivot_obs *po
         .unit_name = unit ? unit : "",
         .unit_symbol = symbol,
         .properties = props};
-    rc = bw_datastream(p->bw, &d, &po->ds_id, err);
+    json_t *adds = json_at(po->obs, "result.additionalValues");
+    if (p->multi && json_array_size(adds) > 0) {
+        po->adds = adds;
+        rc = pivot_multi(p, po, &d, err);
+    } else {
+        rc = bw_datastream(p->bw, &d, &po->ds_id, err);
+    }
     free(props);
     sb_free(&name);
     return rc;
@@ -603,6 +690,19 @@ static int data_header(struct data_file *df, insitu_error *err)
         }
         if (df->obs[k]->value_col < 0)
             return FILE_ERROR(df, "no '%s' column", vname);
+        json_t *adds = df->obs[k]->adds;
+        for (size_t a = 0; a < json_array_size(adds); a++) {
+            const char *col = json_str_at(json_array_get(adds, a), "columnName");
+            int *at = &df->obs[k]->add_cols[a];
+            *at = -1;
+            for (int i = 5; i < n && *at < 0; i++)
+                if (str_ieq(f[i], col))
+                    *at = i;
+            if (*at < 0)
+                bw_warn(df->p->bw, "pivot: %s: no '%s' column (additional value %zu of %s): its "
+                                   "results are null",
+                        df->name, col, a + 1, json_str_at(df->obs[k]->obs, "observationId"));
+        }
     }
     return 0;
 }
@@ -612,9 +712,14 @@ static int is_value_col(const struct data_file *df, int i)
 {
     if (i < 5)
         return 1;
-    for (int k = 0; k < df->nobs; k++)
+    for (int k = 0; k < df->nobs; k++) {
         if (df->obs[k]->value_col == i || df->obs[k]->quality_col == i)
             return 1;
+        /* a MultiDatastream's additional values are in its results */
+        for (size_t a = 0; a < json_array_size(df->obs[k]->adds); a++)
+            if (df->obs[k]->add_cols[a] == i)
+                return 1;
+    }
     return 0;
 }
 
@@ -698,6 +803,43 @@ static const char *row_parameters(struct data_file *df, char **f, size_t *lens)
     return sb->data;
 }
 
+/* A cell as a JSON array element: a number when it parses, null when empty, else text. */
+static void put_cell(struct strbuf *sb, const char *v, size_t n)
+{
+    double x;
+    if (!n)
+        sb_puts(sb, "null");
+    else if (parse_double(v, n, &x) == 0 && isfinite(x))
+        sb_put_double(sb, x);
+    else
+        sb_put_json_string(sb, v);
+}
+
+/* A MultiDatastream's result: [value, additional values...]; r holds the value as read. */
+static void multi_result(const struct pivot_obs *po, char **f, size_t *lens, struct obs_row *r,
+                         struct strbuf *text)
+{
+    struct strbuf sb = {0};
+    sb_putc(&sb, '[');
+    if (r->has_result)
+        sb_put_double(&sb, r->result);
+    else if (r->result_json)
+        sb_puts(&sb, r->result_json);
+    else
+        sb_puts(&sb, "null");
+    for (size_t a = 0; a < json_array_size(po->adds); a++) {
+        int c = po->add_cols[a];
+        sb_putc(&sb, ',');
+        put_cell(&sb, c >= 0 ? f[c] : "", c >= 0 ? lens[c] : 0);
+    }
+    sb_putc(&sb, ']');
+    sb_reset(text);
+    sb_puts(text, sb.data);
+    sb_free(&sb);
+    r->has_result = 0;
+    r->result_json = text->data;
+}
+
 static int data_row(struct data_file *df, char *line, size_t len, int emit, insitu_error *err)
 {
     char *f[PIVOT_MAX_COLS];
@@ -748,6 +890,8 @@ static int data_row(struct data_file *df, char *line, size_t len, int emit, insi
             sb_put_json_string(&text, v);
             r.result_json = text.data;
         }
+        if (!rc && po->adds)
+            multi_result(po, f, lens, &r, &text);
         r.quality = po->quality_col >= 0 ? f[po->quality_col] : NULL;
         if (!rc && r.quality)
             check_flags(df, po, r.quality);
@@ -977,6 +1121,12 @@ static int pivot_run(const struct source *src, struct batch_writer *bw, insitu_e
     p.metadata_only = source_setting_bool(src, "metadata_only", 0);
     if (p.metadata_only < 0)
         return insitu_error_set(err, INSITU_EUSAGE, "pivot: metadata_only: expected yes or no");
+    const char *adds = source_setting(src, "additional_values");
+    if (adds && strcmp(adds, "multidatastream") != 0 && strcmp(adds, "parameters") != 0)
+        return insitu_error_set(err, INSITU_EUSAGE, "pivot: additional_values: expected "
+                                                    "parameters or multidatastream, not '%s'",
+                                adds);
+    p.multi = adds && strcmp(adds, "multidatastream") == 0;
     const char *enc = source_setting(src, "encoding");
     if (enc && !str_ieq(enc, "utf-8") && !str_ieq(enc, "utf8")) {
         const char *from = str_ieq(enc, "cp1252") || str_ieq(enc, "windows-1252") ? "CP1252"

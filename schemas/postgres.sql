@@ -334,3 +334,21 @@ UPDATE datastreams SET observed_area = ST_AsGeoJSON(CASE
                                ST_MakePoint(area_xmax, area_ymax)), 4326)
     ELSE ST_MakeEnvelope(area_xmin, area_ymin, area_xmax, area_ymax, 4326) END, 9)
 WHERE area_xmin IS NOT NULL;
+
+-- @version 7
+-- Issue 15: the SensorThings MultiDatastream (schemas/sqlite.sql says how it is kept): a
+-- row of datastreams with multi = 1, its multiObservationDataTypes (multi_types) and
+-- unitOfMeasurements (unit_json) as JSON arrays, and its ObservedProperties in order in
+-- multi_datastream_properties. The new columns have constant defaults or none: no row is
+-- rewritten.
+ALTER TABLE datastreams ADD COLUMN multi INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN multi_types TEXT, ADD COLUMN unit_json TEXT;
+CREATE TABLE multi_datastream_properties (
+    datastream_id        BIGINT NOT NULL REFERENCES datastreams (id) ON DELETE CASCADE,
+    position             INTEGER NOT NULL,
+    observed_property_id BIGINT NOT NULL
+        REFERENCES observed_properties (id) ON DELETE CASCADE,
+    PRIMARY KEY (datastream_id, position)
+);
+CREATE INDEX multi_datastream_properties_property
+    ON multi_datastream_properties (observed_property_id);

@@ -520,3 +520,29 @@ UPDATE datastreams SET observed_area = AsGeoJSON(CASE WHEN area_xmin IS NULL THE
     WHEN area_xmin = area_xmax OR area_ymin = area_ymax THEN
         MakeLine(MakePoint(area_xmin, area_ymin, 4326), MakePoint(area_xmax, area_ymax, 4326))
     ELSE BuildMbr(area_xmin, area_ymin, area_xmax, area_ymax, 4326) END, 9);
+
+-- @version 7
+-- Issue 15: the SensorThings MultiDatastream (OGC 18-088 14.3). A MultiDatastream is a row
+-- of datastreams with multi = 1, so that everything kept for a series works on its
+-- Observations unchanged: their key (datastream_id, phenomenon_start, seq), the summaries
+-- (n_obs, phenomenon and result time, observedArea), deletes, dataArray, exports. Its
+-- Observations hold the array of its members' values in result_json (result NULL).
+-- multi_types is its multiObservationDataTypes and unit_json its unitOfMeasurements (JSON
+-- arrays, one entry per member); multi_datastream_properties its ObservedProperties in
+-- order (position 0, 1, ...). Its observed_property_id is its first member's (the column is
+-- NOT NULL) and its qualifier 'sta-md:<key>', so the series key never meets another row's.
+-- The API's Datastreams are the rows with multi = 0, its MultiDatastreams those with
+-- multi = 1: one id sequence for both. Ingesters write multi = 0, but
+-- for the pivot's guideline mapping when asked (docs/formats.md).
+ALTER TABLE datastreams ADD COLUMN multi INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE datastreams ADD COLUMN multi_types TEXT;
+ALTER TABLE datastreams ADD COLUMN unit_json TEXT;
+CREATE TABLE multi_datastream_properties (
+    datastream_id        INTEGER NOT NULL REFERENCES datastreams (id) ON DELETE CASCADE,
+    position             INTEGER NOT NULL,
+    observed_property_id INTEGER NOT NULL
+        REFERENCES observed_properties (id) ON DELETE CASCADE,
+    PRIMARY KEY (datastream_id, position)
+);
+CREATE INDEX multi_datastream_properties_property
+    ON multi_datastream_properties (observed_property_id);

@@ -7,7 +7,8 @@ PACKAGES="build-essential autoconf automake libtool pkg-config ca-certificates t
   libsqlite3-dev sqlite3 libspatialite-dev libjansson-dev libcurl4-openssl-dev libssl-dev
   libxml2-dev libpq-dev libgdal-dev gdal-bin libmicrohttpd-dev libcunit1-dev
   libmosquitto-dev mosquitto mosquitto-clients
-  postgresql postgresql-15-postgis-3 python3 python3-gdal python3-numpy python3-shapely valgrind wrk curl zip jq openssl"
+  postgresql postgresql-15-postgis-3 python3 python3-gdal python3-numpy python3-shapely
+  valgrind wrk curl zip jq openssl"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

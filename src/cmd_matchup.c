@@ -1,7 +1,8 @@
 /*
  * cmd_matchup.c: `insitu matchup --insitu DS --product DS --tolerance DURATION`: pairs an
  * in-situ and a product Datastream of the same Thing in time and prints the pairs and their
- * statistics (CSV or JSON), optionally with an SVG plot.
+ * statistics (CSV or JSON), optionally with an SVG plot; with --categorical (or --threshold,
+ * --product-classes...) the values are classes and the statistics a confusion matrix.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include "util.h"
 
 enum { O_INSITU = 1, O_PRODUCT, O_TOL, O_REDUCE, O_SCALE, O_OFFSET, O_MINN, O_PLOT, O_FORMAT,
-       O_OUTPUT };
+       O_OUTPUT, O_CATEGORICAL, O_THRESHOLD, O_PRODUCT_CLASSES, O_NOT_CLASS, O_CLASS_NAMES };
 
 /* in the order of enum matchup_reduce and enum matchup_format */
 static const char *const reductions[] = {"nearest", "mean", NULL};
@@ -39,14 +40,27 @@ static const struct cli_option matchup_options[] = {
     {.name = "output", .letter = 'o', .code = O_OUTPUT, .arg = "FILE",
      .help = "write to FILE instead of stdout"},
     {.name = "plot", .code = O_PLOT, .arg = "FILE.svg",
-     .help = "an SVG scatter and time-series plot"},
+     .help = "an SVG scatter and time-series plot (categorical: the confusion matrix)"},
+    {.name = "categorical", .code = O_CATEGORICAL,
+     .help = "values are classes: confusion matrix, accuracy, kappa (implied by\n"
+             "the four options below)"},
+    {.name = "threshold", .code = O_THRESHOLD, .arg = "T",
+     .help = "in-situ value > T is class 1, else class 0"},
+    {.name = "product-classes", .code = O_PRODUCT_CLASSES, .arg = "CODE=CLASS,...",
+     .help = "product codes onto classes (100=1,0=0); other codes are dropped"},
+    {.name = "not-class", .code = O_NOT_CLASS, .arg = "CODES",
+     .help = "product codes that are no class (205,254): dropped and counted"},
+    {.name = "class-names", .code = O_CLASS_NAMES, .arg = "CLASS=NAME,...",
+     .help = "names of the classes (0=no snow,1=snow)"},
     {NULL}};
 
 static void matchup_help(void)
 {
     printf("usage: insitu [--store URI] matchup --insitu DATASTREAM --product DATASTREAM\n"
            "          --tolerance DURATION [--reduce nearest|mean] [--scale A --offset B]\n"
-           "          [--min-n N] [--format csv|json] [-o FILE] [--plot FILE.svg]\n\n"
+           "          [--min-n N] [--format csv|json] [-o FILE] [--plot FILE.svg]\n"
+           "          [--categorical] [--threshold T] [--product-classes CODE=CLASS,...]\n"
+           "          [--not-class CODES] [--class-names CLASS=NAME,...]\n\n"
            "Pairs each product value with the in-situ series of the same Thing: the nearest\n"
            "in-situ value within the tolerance (default), or the mean of the in-situ values\n"
            "within +/- the tolerance (--reduce mean). DATASTREAM is a datastream id, or an\n"
@@ -55,7 +69,12 @@ static void matchup_help(void)
            "Product values are converted with product * A + B before comparing (default\n"
            "A=1, B=0). Statistics (docs/matchup.md): n, bias (product - in situ), RMSE,\n"
            "ubRMSE, Pearson R and its p-value, NSE, KGE; below --min-n pairs (default 3)\n"
-           "they are not reported.\n\n");
+           "they are not reported.\n"
+           "Categorical (--categorical, or any of --threshold, --product-classes,\n"
+           "--not-class, --class-names): in-situ values are class codes (or 0/1 against\n"
+           "--threshold), product values are codes mapped by --product-classes; output:\n"
+           "the confusion matrix, overall accuracy, Cohen's kappa, precision and recall\n"
+           "per class (docs/matchup.md).\n\n");
     cli_print_options(stdout, matchup_options);
     printf("\nCSV: the pairs (thing,insitu_datastream,product_datastream,product_time,\n"
            "insitu_time,product,insitu,n_insitu), an empty line, then one statistics row\n"
@@ -85,6 +104,46 @@ static int parse_tolerance(const char *text, int64_t *out)
         return -1;
     *out = (int64_t)(v * mult * 1e6 + 0.5);
     return 0;
+}
+
+/* The options of a categorical match-up: 0, or EXIT_USAGE after saying why. */
+static int parse_categorical(const struct cli_args *a, int code, struct catmatch_opts *cat)
+{
+    insitu_error err = {0};
+    int rc = 0;
+    cat->enabled = 1;
+    switch (code) {
+    case O_THRESHOLD:
+        if (parse_double(a->arg, strlen(a->arg), &cat->threshold))
+            return cli_usage("matchup", "--threshold %s: not a number", a->arg);
+        cat->has_threshold = 1;
+        break;
+    case O_PRODUCT_CLASSES: rc = catmatch_parse_map(a->opt->name, a->arg, cat, &err); break;
+    case O_NOT_CLASS: rc = catmatch_parse_codes(a->opt->name, a->arg, cat, &err); break;
+    case O_CLASS_NAMES: rc = catmatch_parse_names(a->opt->name, a->arg, cat, &err); break;
+    }
+    return rc ? cli_usage("matchup", "%s", err.message) : 0;
+}
+
+/* After the options: help, bad usage, or EXIT_OK to run. */
+static int check_usage(const struct cli_args *a, int c, const struct matchup_request *req,
+                       int have_tol)
+{
+    if (c == CLI_HELP) {
+        matchup_help();
+        return EXIT_OK;
+    }
+    if (c == CLI_BAD)
+        return EXIT_USAGE;
+    if (optind < a->argc)
+        return cli_usage("matchup", "unexpected argument '%s'", a->argv[optind]);
+    if (!req->insitu || !req->product || !have_tol)
+        return cli_usage("matchup", "--insitu, --product and --tolerance are required");
+    insitu_error err = {0};
+    if (req->cat.enabled && catmatch_check(&req->cat, req->opts.scale, req->opts.offset,
+                                           req->opts.reduce == MATCHUP_MEAN, &err))
+        return cli_usage("matchup", "%s", err.message);
+    return EXIT_OK;
 }
 
 int cmd_matchup(struct cli *cli, int argc, char **argv)
@@ -126,25 +185,28 @@ int cmd_matchup(struct cli *cli, int argc, char **argv)
         case O_PLOT: plot = a.arg; break;
         case O_FORMAT: format = (enum matchup_format)a.choice; break;
         case O_OUTPUT: output = a.arg; break;
+        default:
+            if (parse_categorical(&a, c, &req.cat)) {
+                catmatch_opts_free(&req.cat);
+                return EXIT_USAGE;
+            }
         }
     }
-    if (c == CLI_HELP) {
-        matchup_help();
-        return EXIT_OK;
+    int rc = check_usage(&a, c, &req, have_tol);
+    if (rc != EXIT_OK || c == CLI_HELP) {
+        catmatch_opts_free(&req.cat);
+        return rc;
     }
-    if (c == CLI_BAD)
-        return EXIT_USAGE;
-    if (optind < argc)
-        return cli_usage("matchup", "unexpected argument '%s'", argv[optind]);
-    if (!req.insitu || !req.product || !have_tol)
-        return cli_usage("matchup", "--insitu, --product and --tolerance are required");
     insitu_store *st;
     FILE *out;
-    int rc = cli_open_reading(cli, output, &st, &out);
-    if (rc)
+    rc = cli_open_reading(cli, output, &st, &out);
+    if (rc) {
+        catmatch_opts_free(&req.cat);
         return rc;
+    }
     insitu_error err = {0};
     rc = cli_close_reading(st, out, output, matchup_run(st, &req, format, out, plot, &err), &err);
+    catmatch_opts_free(&req.cat);
     if (rc)
         return cli_fail(&err);
     if (plot && !cli->quiet)

@@ -35,6 +35,12 @@ static const struct cli_option sample_options[] = {
     {.name = "subdataset", .code = O_SETTING, .arg = "VAR", .help = "NetCDF/HDF variable to sample",
      .setting = "subdataset"},
     {.name = "band", .code = O_SETTING, .arg = "N", .help = "band (default 1)", .setting = "band"},
+    {.name = "bands", .code = O_SETTING, .arg = "all|N,N...",
+     .help = "several bands in one read: one Datastream per band,\n"
+             "named from the band's description, else \"band N\"", .setting = "bands"},
+    {.name = "period", .code = O_SETTING, .arg = "SPEC",
+     .help = "what a value holds for: auto (from the file name), none,\n"
+             "P1D, P1M, P1Y, hydro-year, a duration or START/END", .setting = "period"},
     {.name = "window", .code = O_SETTING, .arg = "N",
      .help = "odd N: statistic of the NxN window (default 1: nearest)", .setting = "window"},
     {.name = "stat", .code = O_SETTING, .arg = "STAT",
@@ -87,8 +93,9 @@ static void sample_help(void)
            "stored stations (Things with a point location) that fall inside them, and over\n"
            "the polygon Things (lakes, catchments) that reach them (zonal statistics), and\n"
            "stores each value as an Observation of the Datastream thing x variable x product.\n"
-           "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif') or a\n"
-           "GDAL subdataset name such as NETCDF:\"file.nc\":sm. Each raster is one atomic run:\n"
+           "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif'), a\n"
+           "GDAL subdataset name such as NETCDF:\"file.nc\":sm, or an http(s) URL, read in place\n"
+           "with range requests (a Cloud-Optimised GeoTIFF). Each raster is one atomic run:\n"
            "sampling it again with the same settings and stations is skipped. A raster that\n"
            "covers none of the stations is left out with a warning; when no raster covers\n"
            "any, the command fails (exit 1).\n\n");
@@ -178,6 +185,8 @@ static int expand_folder(const char *dir, struct targets *ts)
 
 static int expand_argument(const char *arg, struct targets *ts)
 {
+    if (strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0)
+        return targets_add(ts, arg, NULL); /* read in place (a COG): range requests */
     struct stat sb;
     if (stat(arg, &sb) == 0)
         return S_ISDIR(sb.st_mode) ? expand_folder(arg, ts) : targets_add(ts, arg, NULL);
@@ -387,6 +396,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
     }
     strlist_addkv(&set, "stations", digest);
     o.format = "raster-sample";
+    o.in_place = 1; /* URLs */
     o.warning = on_warning;
     struct tally n = {.footprint = {INFINITY, INFINITY, -INFINITY, -INFINITY}};
     int usage = 0;

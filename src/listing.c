@@ -128,7 +128,9 @@ int insitu_export_datastreams(insitu_store *store, const insitu_filter *f, FILE 
         {"name", CELL_TEXT},               {"location", CELL_JSON},
         {"properties", CELL_JSON}};
     struct strbuf sql = {0};
-    sb_puts(&sql, "SELECT d.id, d.thing_id, t.name, p.name, p.definition, CASE WHEN "
+    sb_puts(&sql, "SELECT d.id, d.thing_id, t.name, ");
+    ds_property_label_sql(st->dialect, &sql);
+    sb_puts(&sql, ", p.definition, CASE WHEN "
                   "d.unit_symbol <> '' THEN d.unit_symbol ELSE d.unit_name END, s.name, d.n_obs, "
                   "d.phenomenon_start, d.phenomenon_end, d.name, (SELECT ");
     dialect_geojson_sql(st->dialect, &sql, "l", "location");

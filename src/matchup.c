@@ -229,20 +229,7 @@ void matchup_stats(const struct matchup_pair *p, size_t n, size_t min_n, struct 
 
 /* ---- resolving datastreams ---- */
 
-struct ds_ref {
-    int64_t id, thing_id;
-    char *thing, *property, *unit, *sensor;
-};
-
-struct pair_set {
-    struct ds_ref insitu, product;
-    struct matchup_series in_series, prod_series;
-    struct matchup_pair *pairs;
-    size_t n_pairs;
-    struct matchup_stats stats;
-};
-
-static void ref_free(struct ds_ref *r)
+static void ref_free(struct matchup_ds_ref *r)
 {
     free(r->thing);
     free(r->property);
@@ -251,7 +238,7 @@ static void ref_free(struct ds_ref *r)
 }
 
 /* The datastreams a --insitu/--product value names: an id, or an observed property. */
-static int resolve(struct store *st, const char *spec, const char *what, struct ds_ref **out,
+static int resolve(struct store *st, const char *spec, const char *what, struct matchup_ds_ref **out,
                    size_t *n, insitu_error *err)
 {
     int64_t id;
@@ -278,13 +265,13 @@ static int resolve(struct store *st, const char *spec, const char *what, struct 
     *out = NULL;
     *n = 0;
     while ((rc = st_step(s, err)) == 1) {
-        struct ds_ref *p = realloc(*out, (*n + 1) * sizeof *p);
+        struct matchup_ds_ref *p = realloc(*out, (*n + 1) * sizeof *p);
         if (!p) {
             rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
             break;
         }
         *out = p;
-        struct ds_ref *r = &p[(*n)++];
+        struct matchup_ds_ref *r = &p[(*n)++];
         r->id = st_col_int64(s, 0);
         r->thing_id = st_col_int64(s, 1);
         r->thing = xstrdup(st_col_text(s, 2));
@@ -302,8 +289,8 @@ static int resolve(struct store *st, const char *spec, const char *what, struct 
 }
 
 /* One pair set per Thing that has one datastream of each side. */
-static int build_sets(const struct matchup_request *req, struct ds_ref *in, size_t n_in,
-                      struct ds_ref *pr, size_t n_pr, struct pair_set **out, size_t *n_out,
+static int build_sets(const struct matchup_request *req, struct matchup_ds_ref *in, size_t n_in,
+                      struct matchup_ds_ref *pr, size_t n_pr, struct matchup_set **out, size_t *n_out,
                       insitu_error *err)
 {
     *out = calloc(n_in ? n_in : 1, sizeof **out);
@@ -330,7 +317,7 @@ static int build_sets(const struct matchup_request *req, struct ds_ref *in, size
         }
         if (found == SIZE_MAX)
             continue;
-        struct pair_set *set = &(*out)[(*n_out)++];
+        struct matchup_set *set = &(*out)[(*n_out)++];
         set->insitu = in[i];
         set->product = pr[found];
         memset(&in[i], 0, sizeof in[i]); /* moved */
@@ -345,8 +332,48 @@ static int build_sets(const struct matchup_request *req, struct ds_ref *in, size
     return 0;
 }
 
+/* The class names a categorical product's Observations carry (parameters "class"). */
+struct class_names {
+    struct catmatch_name *v;
+    size_t n;
+};
+
+static void class_names_free(struct class_names *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].name);
+    free(c->v);
+}
+
+/* Records the name of an integer code once (the first Observation that names it). */
+static int note_class_name(struct class_names *c, double result, const char *parameters)
+{
+    if (!parameters || !strstr(parameters, "\"class\"") || result != floor(result) ||
+        fabs(result) > 9007199254740992.0)
+        return 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i].code == (int64_t)result)
+            return 0;
+    json_t *j = json_loads(parameters, 0, NULL);
+    const char *name = json_string_value(json_object_get(j, "class"));
+    int rc = 0;
+    if (name) {
+        struct catmatch_name *p = realloc(c->v, (c->n + 1) * sizeof *p);
+        char *copy = xstrdup(name);
+        if (p)
+            c->v = p;
+        if (p && copy)
+            c->v[c->n++] = (struct catmatch_name){(int64_t)result, copy};
+        else
+            free(copy), rc = -1;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* Reads the numeric results of datastream ds; with names, also the class names. */
 static int read_series(insitu_store *store, int64_t ds, struct matchup_series *s,
-                       insitu_error *err)
+                       struct class_names *names, insitu_error *err)
 {
     insitu_query q = {0};
     q.datastreams = &ds;
@@ -365,7 +392,8 @@ static int read_series(insitu_store *store, int64_t ds, struct matchup_series *s
                         ? row.phenomenon_start_us
                         : row.phenomenon_start_us +
                               (row.phenomenon_end_us - row.phenomenon_start_us) / 2;
-        if (matchup_series_add(s, t, row.result)) {
+        if (matchup_series_add(s, t, row.result) ||
+            (names && note_class_name(names, row.result, row.parameters))) {
             rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
             break;
         }
@@ -414,14 +442,14 @@ static void csv_stats_row(struct strbuf *sb, const char *thing, int64_t in_ds, i
     sb_putc(sb, '\n');
 }
 
-static void write_csv(struct strbuf *sb, const struct pair_set *sets, size_t n_sets,
+static void write_csv(struct strbuf *sb, const struct matchup_set *sets, size_t n_sets,
                       const struct matchup_stats *all, size_t min_n)
 {
     sb_puts(sb, "thing,insitu_datastream,product_datastream,product_time,insitu_time,product,"
                 "insitu,n_insitu\n");
     char t1[40], t2[40], a[40], b[40];
     for (size_t k = 0; k < n_sets; k++) {
-        const struct pair_set *s = &sets[k];
+        const struct matchup_set *s = &sets[k];
         for (size_t i = 0; i < s->n_pairs; i++) {
             const struct matchup_pair *p = &s->pairs[i];
             fmt_double(p->product, a, sizeof a);
@@ -460,7 +488,7 @@ static json_t *stats_json(const struct matchup_stats *s, size_t min_n)
     return o;
 }
 
-static json_t *ref_json(const struct ds_ref *r)
+static json_t *ref_json(const struct matchup_ds_ref *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "datastream", json_integer(r->id));
@@ -471,7 +499,7 @@ static json_t *ref_json(const struct ds_ref *r)
 }
 
 static void write_json(struct strbuf *sb, const struct matchup_request *req,
-                       const struct pair_set *sets, size_t n_sets,
+                       const struct matchup_set *sets, size_t n_sets,
                        const struct matchup_stats *all)
 {
     const struct matchup_opts *o = &req->opts;
@@ -485,7 +513,7 @@ static void write_json(struct strbuf *sb, const struct matchup_request *req,
     json_t *arr = json_array();
     char t[40];
     for (size_t k = 0; k < n_sets; k++) {
-        const struct pair_set *s = &sets[k];
+        const struct matchup_set *s = &sets[k];
         json_t *set = json_object();
         json_object_set_new(set, "thing", json_string(s->insitu.thing));
         json_object_set_new(set, "insitu", ref_json(&s->insitu));
@@ -655,7 +683,7 @@ static void draw_circle(xmlTextWriterPtr w, double x, double y, double r, const 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                       "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 
-static void draw_scatter(xmlTextWriterPtr w, const struct pair_set *sets, size_t n_sets,
+static void draw_scatter(xmlTextWriterPtr w, const struct matchup_set *sets, size_t n_sets,
                          const struct matchup_stats *all, size_t min_n)
 {
     double lo = DBL_MAX, hi = -DBL_MAX;
@@ -701,7 +729,7 @@ static void draw_scatter(xmlTextWriterPtr w, const struct pair_set *sets, size_t
     }
 }
 
-static void draw_series(xmlTextWriterPtr w, const struct pair_set *sets, size_t n_sets,
+static void draw_series(xmlTextWriterPtr w, const struct matchup_set *sets, size_t n_sets,
                         int64_t tol)
 {
     double t0 = DBL_MAX, t1 = -DBL_MAX, lo = DBL_MAX, hi = -DBL_MAX;
@@ -717,7 +745,7 @@ static void draw_series(xmlTextWriterPtr w, const struct pair_set *sets, size_t 
     t0 -= (double)tol;
     t1 += (double)tol;
     for (size_t k = 0; k < n_sets; k++) {
-        const struct pair_set *s = &sets[k];
+        const struct matchup_set *s = &sets[k];
         for (size_t i = 0; i < s->in_series.n; i++)
             if (s->in_series.t[i] >= t0 && s->in_series.t[i] <= t1) {
                 lo = fmin(lo, s->in_series.v[i]);
@@ -735,7 +763,7 @@ static void draw_series(xmlTextWriterPtr w, const struct pair_set *sets, size_t 
     axis_fit(&p.ay, lo, hi);
     draw_axes(w, &p, "time (UTC)", "value (in-situ unit)");
     for (size_t k = 0; k < n_sets; k++) {
-        const struct pair_set *s = &sets[k];
+        const struct matchup_set *s = &sets[k];
         const char *color = palette[k % ARRAY_LEN(palette)];
         struct strbuf pts = {0};
         for (size_t i = 0; i < s->in_series.n; i++)
@@ -770,7 +798,7 @@ static void draw_series(xmlTextWriterPtr w, const struct pair_set *sets, size_t 
 }
 
 static int write_svg(const char *path, const struct matchup_request *req,
-                     const struct pair_set *sets, size_t n_sets, const struct matchup_stats *all,
+                     const struct matchup_set *sets, size_t n_sets, const struct matchup_stats *all,
                      insitu_error *err)
 {
     xmlTextWriterPtr w = xmlNewTextWriterFilename(path, 0);
@@ -806,7 +834,7 @@ static int write_svg(const char *path, const struct matchup_request *req,
 
 /* ---- the whole job ---- */
 
-static void sets_free(struct pair_set *sets, size_t n)
+static void sets_free(struct matchup_set *sets, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         ref_free(&sets[k].insitu);
@@ -818,11 +846,63 @@ static void sets_free(struct pair_set *sets, size_t n)
     free(sets);
 }
 
-static void refs_free(struct ds_ref *r, size_t n)
+static void refs_free(struct matchup_ds_ref *r, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         ref_free(&r[i]);
     free(r);
+}
+
+/* Reads the series of every set and pairs them; the statistics too unless categorical. */
+static int pair_sets(insitu_store *store, const struct matchup_request *req,
+                     struct matchup_set *sets, size_t n_sets, struct class_names *names,
+                     size_t *total, insitu_error *err)
+{
+    int rc = 0;
+    *total = 0;
+    for (size_t k = 0; !rc && k < n_sets; k++) {
+        struct matchup_set *s = &sets[k];
+        rc = read_series(store, s->insitu.id, &s->in_series, NULL, err);
+        if (!rc)
+            rc = read_series(store, s->product.id, &s->prod_series,
+                             req->cat.enabled ? names : NULL, err);
+        if (!rc)
+            rc = matchup_pairs(&s->in_series, &s->prod_series, &req->opts, &s->pairs,
+                               &s->n_pairs, err);
+        if (!rc && !req->cat.enabled)
+            matchup_stats(s->pairs, s->n_pairs, req->opts.min_n, &s->stats);
+        *total += s->n_pairs;
+    }
+    return rc;
+}
+
+/* The continuous statistics of all pairs, written as CSV or JSON, and the plot. */
+static int report(const struct matchup_request *req, struct matchup_set *sets, size_t n_sets,
+                  size_t total, enum matchup_format format, FILE *out, const char *plot_path,
+                  insitu_error *err)
+{
+    struct matchup_stats all = {0};
+    struct matchup_pair *pooled = malloc((total ? total : 1) * sizeof *pooled);
+    if (!pooled)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t k = 0; k < n_sets; k++)
+        for (size_t i = 0; i < sets[k].n_pairs; i++)
+            pooled[m++] = sets[k].pairs[i];
+    matchup_stats(pooled, m, req->opts.min_n, &all);
+    struct strbuf sb = {0};
+    if (format == MATCHUP_JSON)
+        write_json(&sb, req, sets, n_sets, &all);
+    else
+        write_csv(&sb, sets, n_sets, &all, req->opts.min_n);
+    int rc = 0;
+    if (fwrite(sb.data, 1, sb.len, out) != sb.len)
+        rc = insitu_error_set(err, INSITU_EIO, "cannot write the matchup output");
+    sb_free(&sb);
+    if (!rc && plot_path)
+        rc = write_svg(plot_path, req, sets, n_sets, &all, err);
+    free(pooled);
+    return rc;
 }
 
 int matchup_run(insitu_store *store, const struct matchup_request *req,
@@ -830,52 +910,27 @@ int matchup_run(insitu_store *store, const struct matchup_request *req,
                 insitu_error *err)
 {
     struct store *st = &store->base;
-    struct ds_ref *in = NULL, *pr = NULL;
-    size_t n_in = 0, n_pr = 0, n_sets = 0;
-    struct pair_set *sets = NULL;
-    int rc = resolve(st, req->insitu, "insitu", &in, &n_in, err);
+    struct matchup_ds_ref *in = NULL, *pr = NULL;
+    size_t n_in = 0, n_pr = 0, n_sets = 0, total = 0;
+    struct matchup_set *sets = NULL;
+    struct class_names names = {0};
+    int rc = req->cat.enabled ? catmatch_check(&req->cat, req->opts.scale, req->opts.offset,
+                                               req->opts.reduce == MATCHUP_MEAN, err)
+                              : 0;
+    if (!rc)
+        rc = resolve(st, req->insitu, "insitu", &in, &n_in, err);
     if (!rc)
         rc = resolve(st, req->product, "product", &pr, &n_pr, err);
     if (!rc)
         rc = build_sets(req, in, n_in, pr, n_pr, &sets, &n_sets, err);
-    size_t total = 0;
-    for (size_t k = 0; !rc && k < n_sets; k++) {
-        struct pair_set *s = &sets[k];
-        rc = read_series(store, s->insitu.id, &s->in_series, err);
-        if (!rc)
-            rc = read_series(store, s->product.id, &s->prod_series, err);
-        if (!rc)
-            rc = matchup_pairs(&s->in_series, &s->prod_series, &req->opts, &s->pairs,
-                               &s->n_pairs, err);
-        if (!rc)
-            matchup_stats(s->pairs, s->n_pairs, req->opts.min_n, &s->stats);
-        total += s->n_pairs;
-    }
-    struct matchup_stats all = {0};
-    struct matchup_pair *pooled = NULL;
-    if (!rc) {
-        pooled = malloc((total ? total : 1) * sizeof *pooled);
-        if (!pooled)
-            rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
-    }
-    if (!rc) {
-        size_t m = 0;
-        for (size_t k = 0; k < n_sets; k++)
-            for (size_t i = 0; i < sets[k].n_pairs; i++)
-                pooled[m++] = sets[k].pairs[i];
-        matchup_stats(pooled, m, req->opts.min_n, &all);
-        struct strbuf sb = {0};
-        if (format == MATCHUP_JSON)
-            write_json(&sb, req, sets, n_sets, &all);
-        else
-            write_csv(&sb, sets, n_sets, &all, req->opts.min_n);
-        if (fwrite(sb.data, 1, sb.len, out) != sb.len)
-            rc = insitu_error_set(err, INSITU_EIO, "cannot write the matchup output");
-        sb_free(&sb);
-    }
-    if (!rc && plot_path)
-        rc = write_svg(plot_path, req, sets, n_sets, &all, err);
-    free(pooled);
+    if (!rc)
+        rc = pair_sets(store, req, sets, n_sets, &names, &total, err);
+    if (!rc && req->cat.enabled)
+        rc = catmatch_report(req, sets, n_sets, names.v, names.n, format == MATCHUP_JSON, out,
+                             plot_path, err);
+    else if (!rc)
+        rc = report(req, sets, n_sets, total, format, out, plot_path, err);
+    class_names_free(&names);
     sets_free(sets, n_sets);
     refs_free(in, n_in);
     refs_free(pr, n_pr);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "catmatch.h"
 #include "insitu.h"
 
 enum matchup_reduce { MATCHUP_NEAREST = 0, MATCHUP_MEAN };
@@ -58,10 +59,12 @@ double matchup_betainc(double a, double b, double x);
 /* Two-sided p-value of Pearson's r for n pairs (t distribution, n - 2 degrees of freedom). */
 double matchup_pearson_p(double r, size_t n);
 
-/* What to pair: --insitu and --product as a datastream id or an observed property name. */
+/* What to pair: --insitu and --product as a datastream id or an observed property name;
+ * with cat.enabled, the values are classes (catmatch.h) and the statistics categorical. */
 struct matchup_request {
     const char *insitu, *product;
     struct matchup_opts opts;
+    struct catmatch_opts cat;
 };
 
 enum matchup_format { MATCHUP_CSV = 0, MATCHUP_JSON };
@@ -71,5 +74,20 @@ enum matchup_format { MATCHUP_CSV = 0, MATCHUP_JSON };
 int matchup_run(insitu_store *store, const struct matchup_request *req,
                 enum matchup_format format, FILE *out, const char *plot_path,
                 insitu_error *err);
+
+/* ---- shared with catmatch.c (not an API) ---- */
+struct matchup_ds_ref {
+    int64_t id, thing_id;
+    char *thing, *property, *unit, *sensor;
+};
+
+/* The datastreams of one Thing, their series and pairs. */
+struct matchup_set {
+    struct matchup_ds_ref insitu, product;
+    struct matchup_series in_series, prod_series;
+    struct matchup_pair *pairs;
+    size_t n_pairs;
+    struct matchup_stats stats;
+};
 
 #endif

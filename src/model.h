@@ -55,5 +55,7 @@ struct obs_row {
     "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
 #define OBSERVATION_TYPE_OBSERVATION \
     "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Observation"
+#define OBSERVATION_TYPE_COMPLEX \
+    "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
 
 #endif

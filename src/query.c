@@ -57,7 +57,9 @@ static int select_datastreams(struct insitu_cursor *c, insitu_error *err)
             return rc;
     }
     struct strbuf sql = {0};
-    sb_puts(&sql, "SELECT d.id, t.name, p.name, p.definition, CASE WHEN d.unit_symbol <> '' THEN "
+    sb_puts(&sql, "SELECT d.id, t.name, ");
+    ds_property_label_sql(st->dialect, &sql);
+    sb_puts(&sql, ", p.definition, CASE WHEN d.unit_symbol <> '' THEN "
                   "d.unit_symbol ELSE d.unit_name END, s.name FROM datastreams d "
                   "JOIN things t ON t.id = d.thing_id "
                   "JOIN observed_properties p ON p.id = d.observed_property_id "

@@ -1020,3 +1020,38 @@ int raster_read_rect(struct raster *r, int x0, int y0, int w, int h, double *val
     window_free(&wb);
     return rc;
 }
+
+/* ---- several bands of one dataset (--bands) ---- */
+
+int raster_band_count(const struct raster *r) { return GDALGetRasterCount(r->main.ds); }
+
+const char *raster_band_description(const struct raster *r, int band)
+{
+    if (band < 1 || band > GDALGetRasterCount(r->main.ds))
+        return "";
+    const char *d = GDALGetDescription(GDALGetRasterBand(r->main.ds, band));
+    return d ? d : "";
+}
+
+int raster_select_band(struct raster *r, int band, insitu_error *err)
+{
+    if (band < 1 || band > GDALGetRasterCount(r->main.ds))
+        return insitu_error_set(err, INSITU_EINVAL, "%s: band %d: the raster has %d band%s",
+                                r->name, band, GDALGetRasterCount(r->main.ds),
+                                GDALGetRasterCount(r->main.ds) == 1 ? "" : "s");
+    /* the same dataset: blocks that GDAL read for one band (pixel-interleaved files hold
+     * every band in a block) are in its cache for the next */
+    struct grid *g = &r->main;
+    g->band = GDALGetRasterBand(g->ds, band);
+    GDALGetBlockSize(g->band, &g->block_w, &g->block_h);
+    if (g->block_w < 1)
+        g->block_w = g->width;
+    if (g->block_h < 1)
+        g->block_h = 1;
+    g->nodata = GDALGetRasterNoDataValue(g->band, &g->has_nodata);
+    r->o.band = band;
+    free(r->variable);
+    free(r->unit);
+    describe_band(r);
+    return r->variable && r->unit ? 0 : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+}

@@ -91,6 +91,14 @@ double raster_scale(const struct raster *r);
 double raster_offset(const struct raster *r);
 const char *raster_time_var(const struct raster *r);
 
+/* The number of bands of the sampled dataset, and the description of band `band` (GDAL's
+ * band description, "" when it has none; borrowed). */
+int raster_band_count(const struct raster *r);
+const char *raster_band_description(const struct raster *r, int band);
+/* Samples band `band` (1-based) of the same dataset from now on: its nodata, unit, scale and
+ * offset (the options' overrides still apply). INSITU_EINVAL when there is no such band. */
+int raster_select_band(struct raster *r, int band, insitu_error *err);
+
 /* Great-circle distance in metres between two lon/lat points (mean Earth radius). */
 double raster_distance_m(double lon1, double lat1, double lon2, double lat2);
 

@@ -158,6 +158,15 @@ void dialect_bbox_bind(const struct sql_dialect *d, struct stmt *s, int *idx, co
             st_bind_double(s, (*idx)++, bbox[k]);
 }
 
+void ds_property_label_sql(const struct sql_dialect *d, struct strbuf *sql)
+{
+    sb_puts(sql, "CASE WHEN d.multi = 1 THEN (SELECT ");
+    sb_printf(sql, d->text_agg, "mp.name");
+    sb_puts(sql, " FROM (SELECT op.name FROM multi_datastream_properties m JOIN "
+                 "observed_properties op ON op.id = m.observed_property_id WHERE "
+                 "m.datastream_id = d.id ORDER BY m.position) mp) ELSE p.name END");
+}
+
 void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struct strbuf *sql)
 {
     if (w->thing_id)
@@ -1413,6 +1422,80 @@ int store_upsert_datastream(struct store *st, const struct datastream_in *d, int
     free((char *)merged.properties);
     sb_free(&key);
     return rc;
+}
+
+int store_set_multi(struct store *st, int64_t id, const char *types_json, const char *units_json,
+                    const int64_t *properties, size_t n, insitu_error *err)
+{
+    struct stmt *s;
+    int rc = st_prepare(st, "SELECT multi, multi_types, unit_json FROM datastreams WHERE id = ?",
+                        &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    int same = 0;
+    rc = st_step(s, err);
+    if (rc == 1)
+        same = st_col_int64(s, 0) == 1 && same_text(st_col_text(s, 1), types_json) &&
+               same_text(st_col_text(s, 2), units_json);
+    st_finalize(s);
+    if (rc == 0)
+        return insitu_error_set(err, INSITU_ENOTFOUND, "datastream %lld: not found",
+                                (long long)id);
+    if (rc < 0)
+        return rc;
+    if (!same) {
+        rc = st_prepare(st, "UPDATE datastreams SET multi = 1, multi_types = ?, unit_json = ? "
+                            "WHERE id = ?",
+                        &s, err);
+        if (rc)
+            return rc;
+        st_bind_text(s, 1, types_json);
+        st_bind_text(s, 2, units_json);
+        st_bind_int64(s, 3, id);
+        rc = st_step(s, err);
+        st_finalize(s);
+        if (rc < 0)
+            return rc;
+    }
+    /* the members, compared position by position */
+    rc = st_prepare(st, "SELECT position, observed_property_id FROM multi_datastream_properties "
+                        "WHERE datastream_id = ? ORDER BY position",
+                    &s, err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    size_t k = 0;
+    same = 1;
+    for (; (rc = st_step(s, err)) == 1; k++)
+        if (k >= n || st_col_int64(s, 0) != (int64_t)k || st_col_int64(s, 1) != properties[k])
+            same = 0;
+    st_finalize(s);
+    if (rc < 0 || (same && k == n))
+        return rc < 0 ? rc : 0;
+    rc = st_prepare(st, "DELETE FROM multi_datastream_properties WHERE datastream_id = ?", &s,
+                    err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, id);
+    rc = st_step(s, err);
+    st_finalize(s);
+    if (rc < 0)
+        return rc;
+    rc = st_prepare(st, "INSERT INTO multi_datastream_properties (datastream_id, position, "
+                        "observed_property_id) VALUES (?, ?, ?)",
+                    &s, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        st_reset(s);
+        st_bind_int64(s, 1, id);
+        st_bind_int64(s, 2, (int64_t)i);
+        st_bind_int64(s, 3, properties[i]);
+        rc = st_step(s, err);
+    }
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
 }
 
 static int upsert_datastream_row(struct store *st, const struct datastream_in *d, int64_t known,

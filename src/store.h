@@ -59,6 +59,8 @@ struct sql_dialect {
     const char *time_of_day;
     /* printf: the 1-based position of text %2$s in text %1$s, 0 when absent. */
     const char *strpos;
+    /* printf: the aggregate of the texts %1$s joined by '|', in the order the rows come. */
+    const char *text_agg;
     /* printf: the value at a path inside the JSON text %1$s, read as one SQL type, so that
      * a comparison means the same on every backend: json_number, a JSON number as a double
      * (integers too); json_text, a JSON string as text; json_bool, true/false as 1/0; each
@@ -124,6 +126,10 @@ struct ds_select {
     const double *bbox;   /* W, S, E, N of the Thing's locations */
 };
 void ds_select_sql(const struct sql_dialect *d, const struct ds_select *w, struct strbuf *sql);
+/* Appends the name of the observed property of datastream row d (joined with its property
+ * as p): p.name, or for a MultiDatastream the names of its ObservedProperties in order,
+ * joined by '|'. */
+void ds_property_label_sql(const struct sql_dialect *d, struct strbuf *sql);
 void ds_select_bind(const struct sql_dialect *d, const struct ds_select *w, struct stmt *s,
                     int *idx);
 /* Before a selection with a property: INSITU_ENOTFOUND when no datastream (of the Thing, when
@@ -394,6 +400,11 @@ int store_upsert_property(struct store *st, const struct property_in *p, int64_t
                           insitu_error *err);
 int store_upsert_datastream(struct store *st, const struct datastream_in *d, int64_t *id,
                             insitu_error *err);
+/* Makes datastream id a MultiDatastream (schema 7): its multiObservationDataTypes and
+ * unitOfMeasurements (JSON arrays, one entry per member) and its n member ObservedProperties
+ * in order. Writes only what differs from what is stored (a re-ingest changes nothing). */
+int store_set_multi(struct store *st, int64_t id, const char *types_json, const char *units_json,
+                    const int64_t *properties, size_t n, insitu_error *err);
 int store_upsert_feature(struct store *st, const struct feature_in *f, int64_t *id,
                          insitu_error *err);
 /* The natural key of a Thing's location: the thing id and the GeoJSON (or its SHA-256 when

@@ -86,6 +86,7 @@ static const struct sql_dialect pg_dialect = {
                   "insitu_time_part(%1$s, 4)", "insitu_time_part(%1$s, 5)"},
     .time_of_day = "insitu_time_of_day(%1$s)",
     .strpos = "strpos(%1$s, %2$s)",
+    .text_agg = "string_agg(%1$s, '|')",
     .json_number = "insitu_json_number(%1$s, ?)",
     .json_text = "insitu_json_text(%1$s, ?)",
     .json_bool = "insitu_json_bool(%1$s, ?)",

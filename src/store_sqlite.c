@@ -67,6 +67,7 @@ static const struct sql_dialect sqlite_dialect = {
                   "CAST(strftime('%%S', %1$s / 1000000, 'unixepoch') AS INTEGER)"},
     .time_of_day = "strftime('%%H:%%M:%%S', %1$s / 1000000, 'unixepoch')",
     .strpos = "instr(%1$s, %2$s)",
+    .text_agg = "group_concat(%1$s, '|')",
     .json_number = "(CASE json_type(%1$s, ?) WHEN 'integer' THEN CAST(json_extract(%1$s, ?) AS "
                    "REAL) WHEN 'real' THEN json_extract(%1$s, ?) END)",
     .json_text = "(CASE json_type(%1$s, ?) WHEN 'text' THEN json_extract(%1$s, ?) END)",

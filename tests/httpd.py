@@ -4,7 +4,8 @@ tests/data on 127.0.0.1 (a free port, written to --port-file), with the failure 
 tests need, and imitates the services `insitu pull` talks to. Never listens beyond loopback.
 
 Paths:
-  /data/PATH                 the file, with ETag, Last-Modified, Range, conditional requests
+  /data/PATH                 the file, with ETag, Last-Modified, Range (bytes=START- and
+                             bytes=START-END), conditional requests
   /plain/PATH                the file without validators (no ETag, no Last-Modified)
   /fail500/N/PATH            HTTP 500 for the first N requests of that URL, then /data/PATH
   /always500/PATH            HTTP 500, always
@@ -114,13 +115,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         if_range = self.headers.get("If-Range")
         if rng and ranges and (not if_range or if_range in (etag, modified)):
-            m = re.match(r"bytes=(\d+)-$", rng)
+            # bytes=START- (resumed downloads) and bytes=START-END (GDAL's /vsicurl/)
+            m = re.match(r"bytes=(\d+)-(\d*)$", rng)
             start = int(m.group(1)) if m else -1
-            if start < 0 or start >= len(data):
+            last = min(int(m.group(2)), len(data) - 1) if m and m.group(2) else len(data) - 1
+            if start < 0 or start >= len(data) or last < start:
                 headers["Content-Range"] = "bytes */%d" % len(data)
                 return self.send_body(416, b"", extra=headers)
-            headers["Content-Range"] = "bytes %d-%d/%d" % (start, len(data) - 1, len(data))
-            return self.send_body(206, data[start:], "application/octet-stream", headers)
+            headers["Content-Range"] = "bytes %d-%d/%d" % (start, last, len(data))
+            return self.send_body(206, data[start:last + 1], "application/octet-stream", headers)
         if truncate:
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))

@@ -102,13 +102,14 @@ def datastream(name, thing, sensor, prop):
 # ======================= Capability1: the service root =======================
 status, _, root = get("")
 sets = sorted(v["name"] for v in root.get("value", [])) if status == 200 else status
-check("Capability1 readServiceRootUri: the root lists the eight entity sets", sets,
+check("Capability1 readServiceRootUri: the root lists the eight entity sets and "
+      "MultiDatastreams", sets,
       sorted(["Things", "Locations", "HistoricalLocations", "Datastreams", "Sensors",
-              "ObservedProperties", "Observations", "FeaturesOfInterest"]))
+              "ObservedProperties", "Observations", "FeaturesOfInterest", "MultiDatastreams"]))
 check("Capability1 readServiceRootUri: each entity set's url is the root's url plus its name",
       all(v["url"].endswith("/" + v["name"]) for v in root["value"]), True)
 check("Capability1 readEntitiesFromService: every entity set of an empty store is an empty list",
-      [values(s) for s in sets], [[]] * 8)
+      [values(s) for s in sets], [[]] * 9)
 
 # ======================= Capability2: creating, deep insert =======================
 sensor = create("Sensors", {"name": "Sensor A", "description": "a thermometer",

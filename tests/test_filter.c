@@ -340,6 +340,15 @@ static void test_json_and_results(void)
     COUNT(STA_THING, "properties/owner eq 'me'", 1);
     COUNT(STA_THING, "properties/n add 1 eq 4", 1);
     COUNT(STA_DATASTREAM, "unitOfMeasurement/symbol eq 'm'", 5);
+    /* array indexes: "list": [1, 2] */
+    COUNT(STA_OBSERVATION, "parameters/list[1] eq 2", 1);
+    COUNT(STA_OBSERVATION, "parameters/list[0] eq 2", 0);
+    COUNT(STA_OBSERVATION, "parameters/list[5] eq null and parameters/flag", 1);
+    COUNT(STA_OBSERVATION, "parameters/depth[0] eq 5", 0); /* not an array */
+    COUNT(STA_OBSERVATION, "parameters/list[x] eq 1", -1);
+    CU_ASSERT_TRUE(err_has("expected an array index ([0], [1]...) after '['"));
+    COUNT(STA_OBSERVATION, "parameters/list[1 eq 1", -1);
+    COUNT(STA_OBSERVATION, "parameters/list[-1] eq 1", -1);
 }
 
 /* A JSON value is compared as what it is: a number with numbers, a string with text,
@@ -814,6 +823,18 @@ static void test_bound_values(void)
     CU_ASSERT_PTR_NULL(strstr(sb_str(&f.sql), "$."));
     int found_path = 0;
     const char *path = dialect()->json_path_style == JSON_PATH_DOLLAR ? "$.\"a\"" : "{\"a\"}";
+    for (size_t i = 0; i < f.n; i++)
+        found_path |= f.vals[i].type == SV_TEXT && strcmp(f.vals[i].s, path) == 0;
+    CU_ASSERT_TRUE(found_path);
+    frag_free(&f);
+    fexpr_free(e);
+    /* an array index is a step of the path: $."a"[1]."b", or {"a","1","b"} */
+    e = parse("parameters/a[1]/b eq 1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(filter_sql(e, STA_OBSERVATION, "e", dialect(), 0, &f, &err), 0);
+    found_path = 0;
+    path = dialect()->json_path_style == JSON_PATH_DOLLAR ? "$.\"a\"[1].\"b\""
+                                                          : "{\"a\",\"1\",\"b\"}";
     for (size_t i = 0; i < f.n; i++)
         found_path |= f.vals[i].type == SV_TEXT && strcmp(f.vals[i].s, path) == 0;
     CU_ASSERT_TRUE(found_path);

@@ -41,6 +41,8 @@ static void test_create_topics(void)
 {
     CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/Observations"), 1);
     CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/Datastreams(12)/Observations"), 1);
+    CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/MultiDatastreams(12)/Observations"), 1);
+    CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/MultiDatastreams(0)/Observations"), 0);
     CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/Datastreams(0)/Observations"), 0);
     CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/Datastreams()/Observations"), 0);
     CU_ASSERT_EQUAL(mqtt_is_create_topic("v1.1/Datastreams(x)/Observations"), 0);

@@ -458,6 +458,82 @@ static void test_sensor_lineage(void)
     insitu_store_close(st);
 }
 
+/* The guideline's MultiDatastream for additional values (additional_values=multidatastream):
+ * the value then the additional values as members, array results, idempotent re-ingest, the
+ * default mapping unchanged; a missing column gives nulls and a warning. */
+static void test_guideline_multidatastream(void)
+{
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err;
+    const char *settings[] = {"additional_values=multidatastream", NULL};
+    CU_ASSERT_EQUAL_FATAL(tu_ingest(st, tu_data("theia/CATC_package.zip"), settings, &rep, &err),
+                          0);
+    CU_ASSERT_EQUAL(rep.datastreams, 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE multi = 1 AND "
+                               "observation_type LIKE '%/OM_ComplexObservation' AND qualifier = "
+                               "'multi:CATC_OBS_CE.WChem_Od_2'"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE multi = 0"), 0);
+    /* members in order: the value's property, then delta's */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM multi_datastream_properties m JOIN "
+                               "observed_properties p ON p.id = m.observed_property_id WHERE "
+                               "(m.position = 0 AND p.name = 'Silicon') OR (m.position = 1 AND "
+                               "p.name = 'delta' AND p.definition = "
+                               "'https://w3id.org/ozcar-theia/groundwaterMetallicTraceElements"
+                               "#delta')"),
+                    4);
+    char *types = tu_text(st, "SELECT multi_types || unit_json FROM datastreams WHERE qualifier = "
+                              "'multi:CATC_OBS_CE.WChem_Od_1'");
+    CU_ASSERT_STRING_EQUAL(types ? types : "",
+                           "[\"http://www.opengis.net/def/observationType/OGC-OM/2.0/"
+                           "OM_Measurement\",\"http://www.opengis.net/def/observationType/"
+                           "OGC-OM/2.0/OM_Measurement\"][{\"definition\":\"\",\"name\":"
+                           "\"g.m-3\",\"symbol\":\"g.m-3\"},{\"definition\":\"\",\"name\":"
+                           "\"\",\"symbol\":\"\"}]");
+    free(types);
+    /* the CLI shows the units' symbols joined */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE unit_symbol = 'g.m-3|'"),
+                    2);
+    /* [value, delta], and delta left the parameters */
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations_text WHERE result IS NULL AND "
+                               "result_json IN ('[31.15,1.5575]', '[29.83,1.4915]', "
+                               "'[31.73,1.5865]') AND parameters NOT LIKE '%delta%'"),
+                    3);
+    /* a re-ingest changes nothing */
+    insitu_ingest_options o = {0};
+    o.force = 1;
+    o.settings = settings;
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, tu_data("theia/CATC_package.zip"), &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM multi_datastream_properties"), 4);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observed_properties"), 2);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations"), 3);
+    insitu_store_close(st);
+
+    /* a data file without the delta column: nulls in the results, not an error */
+    st = tu_store(NULL);
+    const char *txt = "#Date_of_extraction;2018-10-04T10:20:35Z;\n"
+                      "#Observation_ID;CATC_OBS_CE.WChem_Od_1;\n#Dataset_title;t;\n"
+                      "#Variable_name;Silicon;\n"
+                      "date_begin;date_end;latitude;longitude;altitude;value;qualityFlags;\n"
+                      ";2002-07-28T17:52:00Z;;;;31.15;13;\n";
+    const char *dir = catc_package(txt, NULL);
+    o.lenient = 1; /* the second data file is absent */
+    CU_ASSERT_EQUAL_FATAL(insitu_ingest(st, dir, &o, &rep, &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM observations WHERE result_json = "
+                               "'[31.15,null]'"),
+                    1);
+    insitu_store_close(st);
+
+    const char *bad[] = {"additional_values=both", NULL};
+    st = tu_store(NULL);
+    CU_ASSERT_EQUAL(tu_ingest(st, tu_data("theia/CATC_package.zip"), bad, &rep, &err),
+                    INSITU_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "additional_values"));
+    insitu_store_close(st);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "the real AMMA-CATCH package (zip, folder, JSON)", test_catc_package);
@@ -470,6 +546,8 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "metadata only: the TOUR document", test_metadata_only);
     CU_add_test(s, "guideline: parameters.source.file, missingValue, processingLevel",
                 test_guideline_properties);
+    CU_add_test(s, "guideline: additional values as a MultiDatastream",
+                test_guideline_multidatastream);
     CU_add_test(s, "guideline: the procedure's lineage in the Sensor's properties",
                 test_sensor_lineage);
 }

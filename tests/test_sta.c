@@ -172,18 +172,23 @@ static void test_root(void)
     json_t *j = get("/v1.1");
     CU_ASSERT_EQUAL(status, 200);
     json_t *v = json_object_get(j, "value");
-    CU_ASSERT_EQUAL(json_array_size(v), 8);
-    int things = 0;
+    CU_ASSERT_EQUAL(json_array_size(v), 9);
+    int things = 0, mds = 0;
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) {
         CU_ASSERT_TRUE(keys_are(e, "name", "url", NULL));
         if (strcmp(str(e, "name"), "Things") == 0)
             things = strcmp(str(e, "url"), BASE "/v1.1/Things") == 0;
+        if (strcmp(str(e, "name"), "MultiDatastreams") == 0)
+            mds = strcmp(str(e, "url"), BASE "/v1.1/MultiDatastreams") == 0;
     }
     CU_ASSERT_TRUE(things);
+    CU_ASSERT_TRUE(mds);
     json_t *conf = json_object_get(json_object_get(j, "serverSettings"), "conformance");
-    CU_ASSERT_EQUAL(json_array_size(conf), 7);
+    CU_ASSERT_EQUAL(json_array_size(conf), 8);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(conf, 6)),
+                           "http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(conf, 5)),
                            "http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/"
                            "batch-request");
@@ -202,7 +207,8 @@ static void test_entity_shapes(void)
     CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
                             "Locations@iot.navigationLink",
                             "HistoricalLocations@iot.navigationLink",
-                            "Datastreams@iot.navigationLink", NULL));
+                            "Datastreams@iot.navigationLink",
+                            "MultiDatastreams@iot.navigationLink", NULL));
     CU_ASSERT_EQUAL(num(j, "@iot.id"), 1);
     CU_ASSERT_STRING_EQUAL(str(j, "@iot.selfLink"), BASE "/v1.1/Things(1)");
     CU_ASSERT_STRING_EQUAL(str(j, "name"), "R_APPROUAGUE_APPROUAGUE_KM0041");
@@ -250,12 +256,14 @@ static void test_entity_shapes(void)
     json_decref(j);
     j = get("/v1.1/ObservedProperties(1)");
     CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "definition", "description",
-                            "Datastreams@iot.navigationLink", NULL));
+                            "Datastreams@iot.navigationLink",
+                            "MultiDatastreams@iot.navigationLink", NULL));
     json_decref(j);
     j = get("/v1.1/Observations(1)");
     CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "phenomenonTime", "resultTime",
                             "result", "Datastream@iot.navigationLink",
-                            "FeatureOfInterest@iot.navigationLink", NULL));
+                            "FeatureOfInterest@iot.navigationLink",
+                            "MultiDatastream@iot.navigationLink", NULL));
     CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2024-01-24T13:31:00Z");
     CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "result")), 0.72, 1e-12);
     CU_ASSERT_TRUE(json_is_null(json_object_get(j, "resultTime")));
@@ -2221,6 +2229,626 @@ static void test_delete_filter_atomic(void)
     CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), obs - 4);
 }
 
+/* ---- MultiDatastream (OGC 18-088 14.3) ---- */
+
+#define MD_COMPLEX "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
+#define MD_MEASURE "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_Measurement"
+#define MD_TRUTH "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_TruthObservation"
+
+/* A new Thing (with a Location: its Observations' FeatureOfInterest), Sensor and two
+ * ObservedProperties (*pa < *pb) for the MultiDatastreams of a test. */
+static void md_parents(const char *name, int64_t *thing, int64_t *sensor, int64_t *pa,
+                       int64_t *pb)
+{
+    char b[600];
+    snprintf(b, sizeof b,
+             "{\"name\":\"%s\",\"description\":\"d\",\"Locations\":[{\"name\":\"l\","
+             "\"description\":\"d\",\"encodingType\":\"application/geo+json\",\"location\":"
+             "{\"type\":\"Point\",\"coordinates\":[3,4]}}]}",
+             name);
+    *thing = post_id("/v1.1/Things", b);
+    *sensor = post_id("/v1.1/Sensors", "{\"name\":\"md-s\",\"description\":\"d\","
+                                       "\"encodingType\":\"text/plain\",\"metadata\":\"m\"}");
+    *pa = post_id("/v1.1/ObservedProperties", "{\"name\":\"md-a\",\"definition\":\"urn:a\","
+                                              "\"description\":\"d\"}");
+    *pb = post_id("/v1.1/ObservedProperties", "{\"name\":\"md-b\",\"definition\":\"urn:b\","
+                                              "\"description\":\"d\"}");
+}
+
+/* The body of a MultiDatastream named name of (thing, sensor) with ObservedProperties
+ * first, second (ids; second 0: none) and a tail ("" or ",\"Observations\":[...]"). */
+static const char *md_body(const char *name, int64_t thing, int64_t sensor, int64_t first,
+                           int64_t second, const char *tail)
+{
+    static char b[1500];
+    char second_link[40] = "";
+    if (second)
+        snprintf(second_link, sizeof second_link, ",{\"@iot.id\":%lld}", (long long)second);
+    snprintf(b, sizeof b,
+             "{\"name\":\"%s\",\"description\":\"two at once\",\"observationType\":\"" MD_COMPLEX
+             "\",\"multiObservationDataTypes\":[\"" MD_MEASURE "\",\"" MD_TRUTH "\"],"
+             "\"unitOfMeasurements\":[{\"name\":\"metre\",\"symbol\":\"m\",\"definition\":"
+             "\"http://m\"},{\"name\":null,\"symbol\":null,\"definition\":null}],"
+             "\"properties\":{\"k\":1},\"Thing\":{\"@iot.id\":%lld},\"Sensor\":{\"@iot.id\":%lld},"
+             "\"ObservedProperties\":[{\"@iot.id\":%lld}%s]%s}",
+             name, (long long)thing, (long long)sensor, (long long)first, second_link, tail);
+    return b;
+}
+
+/* s (of size n) with its first from replaced by to. */
+static char *subst(char *s, size_t n, const char *from, const char *to)
+{
+    char *at = strstr(s, from);
+    size_t lf = strlen(from), lt = strlen(to);
+    if (at && strlen(s) - lf + lt < n) {
+        memmove(at + lt, at + lf, strlen(at + lf) + 1);
+        memcpy(at, to, lt);
+    }
+    return s;
+}
+
+static int64_t n_datastream_rows(void)
+{
+    return tu_int(store, "SELECT count(*) FROM datastreams");
+}
+
+/* The ids of the entities of a collection's "value", in order, as "1,2,3". */
+static const char *ids_of(json_t *j)
+{
+    static char out[256];
+    size_t i, n = 0;
+    json_t *e;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(j, "value"), i, e)
+    n += (size_t)snprintf(out + n, sizeof out - n, "%s%lld", i ? "," : "",
+                          (long long)num(e, "@iot.id"));
+    return out;
+}
+
+/* Create: direct with links, the arrays and ObservedProperties kept in their order (not the
+ * ids'), deep from a Thing; refusals: lengths, observationType, members; /Datastreams never
+ * shows one. */
+static void test_md_create(void)
+{
+    int64_t thing, sensor, pa, pb;
+    md_parents("md-thing-1", &thing, &sensor, &pa, &pb);
+    CU_ASSERT_TRUE_FATAL(thing && sensor && pa && pb && pa < pb);
+    json_t *j = call("POST", "/v1.1/MultiDatastreams",
+                     md_body("md-one", thing, sensor, pb, pa,
+                             ",\"Observations\":[{\"phenomenonTime\":\"2021-03-01T00:00:00Z\","
+                             "\"result\":[1.5,true]}]"));
+    CU_ASSERT_EQUAL_FATAL(status, 201);
+    int64_t md = num(j, "@iot.id");
+    char url[300];
+    snprintf(url, sizeof url, BASE "/v1.1/MultiDatastreams(%lld)", (long long)md);
+    CU_ASSERT_STRING_EQUAL(location, url);
+    CU_ASSERT_TRUE(keys_are(j, "@iot.id", "@iot.selfLink", "name", "description",
+                            "observationType", "multiObservationDataTypes",
+                            "unitOfMeasurements", "properties", "phenomenonTime",
+                            "observedArea", "Thing@iot.navigationLink",
+                            "Sensor@iot.navigationLink", "ObservedProperties@iot.navigationLink",
+                            "Observations@iot.navigationLink", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "observationType"), MD_COMPLEX);
+    json_t *types = json_object_get(j, "multiObservationDataTypes");
+    CU_ASSERT_EQUAL(json_array_size(types), 2);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(types, 1)), MD_TRUTH);
+    json_t *units = json_object_get(j, "unitOfMeasurements");
+    CU_ASSERT_EQUAL(json_array_size(units), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(units, 0), "symbol"), "m");
+    CU_ASSERT_TRUE(keys_are(json_array_get(units, 1), "name", "symbol", "definition", NULL));
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2021-03-01T00:00:00Z/2021-03-01T00:00:00Z");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(j, "observedArea"), "type"), "Point");
+    json_decref(j);
+    /* the ObservedProperties in the order given, expanded and navigated */
+    char expect[64];
+    snprintf(expect, sizeof expect, "%lld,%lld", (long long)pb, (long long)pa);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/ObservedProperties", (long long)md);
+    j = get(url);
+    CU_ASSERT_STRING_EQUAL(ids_of(j), expect);
+    json_decref(j);
+    snprintf(url, sizeof url,
+             "/v1.1/MultiDatastreams(%lld)?$expand=ObservedProperties($select=id,name)",
+             (long long)md);
+    j = get(url);
+    json_t *props = json_object_get(j, "ObservedProperties");
+    CU_ASSERT_EQUAL(json_array_size(props), 2);
+    CU_ASSERT_EQUAL(num(json_array_get(props, 0), "@iot.id"), pb);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(props, 1), "name"), "md-a");
+    json_decref(j);
+    /* deep: a Thing with a MultiDatastream with new Sensor and ObservedProperties */
+    const char *deep =
+        "{\"name\":\"md-deep\",\"description\":\"d\",\"MultiDatastreams\":[{\"name\":\"md-d\","
+        "\"description\":\"d\",\"observationType\":\"" MD_COMPLEX "\","
+        "\"multiObservationDataTypes\":[\"" MD_MEASURE "\",\"" MD_MEASURE "\"],"
+        "\"unitOfMeasurements\":[{\"name\":\"a\",\"symbol\":\"a\",\"definition\":\"a\"},"
+        "{\"name\":\"b\",\"symbol\":\"b\",\"definition\":\"b\"}],\"Sensor\":{\"name\":\"ds\","
+        "\"description\":\"d\",\"encodingType\":\"text/plain\",\"metadata\":\"m\"},"
+        "\"ObservedProperties\":[{\"name\":\"z\",\"definition\":\"urn:z\",\"description\":\"d\"},"
+        "{\"name\":\"y\",\"definition\":\"urn:y\",\"description\":\"d\"}]}]}";
+    int64_t t2 = post_id("/v1.1/Things", deep);
+    CU_ASSERT_TRUE_FATAL(t2 > 0);
+    snprintf(url, sizeof url,
+             "/v1.1/Things(%lld)/MultiDatastreams?$expand=ObservedProperties($select=name),"
+             "Sensor($select=name)&$count=true",
+             (long long)t2);
+    j = get(url);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 1);
+    json_t *d = json_array_get(json_object_get(j, "value"), 0);
+    CU_ASSERT_STRING_EQUAL(str(d, "name"), "md-d");
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(json_object_get(d, "ObservedProperties"), 0), "name"),
+                           "z");
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(d, "Sensor"), "name"), "ds");
+    json_decref(j);
+    /* refusals: nothing is written */
+    int64_t rows = n_datastream_rows(), nprops = tu_int(store, "SELECT count(*) FROM "
+                                                              "multi_datastream_properties");
+    char bad[1600];
+    /* one ObservedProperty for two types and units */
+    j = call("POST", "/v1.1/MultiDatastreams", md_body("md-bad", thing, sensor, pa, 0, ""));
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "as many multiObservationDataTypes and unitOfMeasurements as "
+                                  "ObservedProperties: 2, 2 and 1 given"));
+    json_decref(j);
+    snprintf(bad, sizeof bad, "%s", md_body("md-bad", thing, sensor, pa, pb, ""));
+    subst(bad, sizeof bad, "OM_ComplexObservation", "OM_Measurement");
+    j = call("POST", "/v1.1/MultiDatastreams", bad);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'observationType' of a MultiDatastream must be " MD_COMPLEX));
+    json_decref(j);
+    /* one ObservedProperty twice (a minimum and a maximum): two members */
+    int64_t dup = post_id("/v1.1/MultiDatastreams", md_body("dup", thing, sensor, pa, pa, ""));
+    CU_ASSERT_TRUE_FATAL(dup > 0);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/ObservedProperties?$count=true",
+             (long long)dup);
+    j = get(url);
+    snprintf(expect, sizeof expect, "%lld,%lld", (long long)pa, (long long)pa);
+    CU_ASSERT_STRING_EQUAL(ids_of(j), expect);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 2);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/ObservedProperties(%lld)/MultiDatastreams?$select=id",
+             (long long)pa);
+    j = get(url);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 2);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)", (long long)dup);
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    snprintf(bad, sizeof bad, "%s", md_body("md-bad", thing, sensor, pa, pb, ""));
+    subst(bad, sizeof bad, "\"unitOfMeasurements\":[{", "\"unitOfMeasurements\":[7,{");
+    j = call("POST", "/v1.1/MultiDatastreams", bad);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "unitOfMeasurements[0]: 'unitOfMeasurement' must be an "
+                                  "object"));
+    json_decref(j);
+    CU_ASSERT_EQUAL(n_datastream_rows(), rows);
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM multi_datastream_properties"), nprops);
+    /* Datastreams are not MultiDatastreams, nor the other way */
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)", (long long)md);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 404);
+    snprintf(url, sizeof url, "/v1.1/Datastreams(%lld)/Observations", (long long)md);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 404);
+    json_decref(get("/v1.1/MultiDatastreams(1)"));
+    CU_ASSERT_EQUAL(status, 404);
+    j = get("/v1.1/Datastreams?$count=true&$top=0");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), tu_int(store, "SELECT count(*) FROM datastreams WHERE "
+                                                        "multi = 0"));
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)/Datastreams", (long long)thing);
+    j = get(url);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 0);
+    json_decref(j);
+    j = get("/v1.1/MultiDatastreams?$filter=startswith(name,'md-')&$orderby=name%20desc&"
+            "$select=name");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 2);
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(json_object_get(j, "value"), 0), "name"), "md-one");
+    json_decref(j);
+}
+
+/* The id of the MultiDatastream named name, 0 when there is none. */
+static int64_t md_id(const char *name)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT coalesce(max(id), 0) FROM datastreams WHERE multi = 1 AND "
+                              "name = '%s'",
+             name);
+    return tu_int(store, sql);
+}
+
+/* Observations of a MultiDatastream: array results of its member count, exactly one of
+ * Datastream and MultiDatastream, the navigations both ways, $filter through them. */
+static void test_md_observations(void)
+{
+    int64_t md = md_id("md-one");
+    CU_ASSERT_TRUE_FATAL(md > 0);
+    char url[300], body[300];
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/Observations", (long long)md);
+    int64_t o2 = post_id(url, "{\"phenomenonTime\":\"2021-03-02T00:00:00Z\",\"result\":[2.5,false]}");
+    CU_ASSERT_TRUE_FATAL(o2 > 0);
+    static const char *const bad_results[] = {"[1]", "[1,2,3]", "3", "null", "\"[1,2]\""};
+    for (size_t k = 0; k < ARRAY_LEN(bad_results); k++) {
+        snprintf(body, sizeof body, "{\"result\":%s}", bad_results[k]);
+        json_t *j = call("POST", url, body);
+        CU_ASSERT_EQUAL(status, 400);
+        CU_ASSERT_TRUE(message_has(j, "must be an array of 2 values"));
+        json_decref(j);
+    }
+    snprintf(body, sizeof body,
+             "{\"result\":[1,2],\"Datastream\":{\"@iot.id\":1},\"MultiDatastream\":{\"@iot.id\":"
+             "%lld}}",
+             (long long)md);
+    json_t *j = call("POST", "/v1.1/Observations", body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "not to both"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Datastreams(1)/Observations",
+             "{\"result\":[1,2],\"MultiDatastream\":{\"@iot.id\":1}}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "not to both"));
+    json_decref(j);
+    j = call("POST", "/v1.1/Observations", "{\"result\":[1,2]}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "'Datastream' or 'MultiDatastream' is required"));
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "{\"phenomenonTime\":\"2021-03-03T00:00:00Z\",\"result\":[3.5,true],"
+             "\"MultiDatastream\":{\"@iot.id\":%lld}}",
+             (long long)md);
+    int64_t o3 = post_id("/v1.1/Observations", body);
+    CU_ASSERT_TRUE_FATAL(o3 > 0);
+    /* a MultiDatastream is no Datastream to link to */
+    snprintf(body, sizeof body, "{\"result\":1,\"Datastream\":{\"@iot.id\":%lld}}", (long long)md);
+    j = call("POST", "/v1.1/Observations", body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "which does not exist"));
+    json_decref(j);
+    /* read: the array, one of its values, the navigations */
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)o2);
+    j = get(url);
+    CU_ASSERT_TRUE(json_is_array(json_object_get(j, "result")));
+    CU_ASSERT_EQUAL(json_is_false(json_array_get(json_object_get(j, "result"), 1)), 1);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/result[0]", (long long)o2);
+    j = get(url);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_TRUE(keys_are(j, "result[0]", NULL));
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "result[0]")), 2.5, 1e-12);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/result[1]/$value", (long long)o2);
+    json_decref(get(url));
+    CU_ASSERT_STRING_EQUAL(body_text, "false");
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/result[7]", (long long)o2);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 204);
+    /* an ObservedProperty joins a MultiDatastream only through the MultiDatastream */
+    int64_t p1 = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-a'");
+    snprintf(url, sizeof url, "/v1.1/ObservedProperties(%lld)", (long long)p1);
+    snprintf(body, sizeof body, "{\"MultiDatastreams\":[{\"@iot.id\":%lld}]}", (long long)md);
+    j = call("PATCH", url, body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "by a PATCH of the MultiDatastream's ObservedProperties"));
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/MultiDatastream", (long long)o2);
+    j = get(url);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), md);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)/Datastream", (long long)o2);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 404);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)?$expand=Datastream,MultiDatastream("
+                              "$select=name)",
+             (long long)o2);
+    j = get(url);
+    CU_ASSERT_TRUE(json_is_null(json_object_get(j, "Datastream")));
+    CU_ASSERT_STRING_EQUAL(str(json_object_get(j, "MultiDatastream"), "name"), "md-one");
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/Observations?$count=true&"
+                              "$orderby=phenomenonTime%%20desc&$select=result",
+             (long long)md);
+    j = get(url);
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 3);
+    CU_ASSERT_EQUAL(json_real_value(json_array_get(
+                        json_object_get(json_array_get(json_object_get(j, "value"), 0), "result"),
+                        0)),
+                    3.5);
+    json_decref(j);
+    int64_t thing = tu_int(store, "SELECT thing_id FROM datastreams WHERE name = 'md-one'");
+    int64_t sensor = tu_int(store, "SELECT sensor_id FROM datastreams WHERE name = 'md-one'");
+    int64_t pa = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-a'");
+    const struct {
+        const char *fmt;
+        int64_t id;
+    } navs[] = {{"/v1.1/Things(%lld)/MultiDatastreams", thing},
+                {"/v1.1/Sensors(%lld)/MultiDatastreams", sensor},
+                {"/v1.1/ObservedProperties(%lld)/MultiDatastreams", pa}};
+    for (size_t k = 0; k < ARRAY_LEN(navs); k++) {
+        snprintf(url, sizeof url, navs[k].fmt, (long long)navs[k].id);
+        j = get(url);
+        CU_ASSERT_EQUAL(status, 200);
+        CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 1);
+        CU_ASSERT_EQUAL(num(json_array_get(json_object_get(j, "value"), 0), "@iot.id"), md);
+        json_decref(j);
+    }
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/Thing", (long long)md);
+    j = get(url);
+    CU_ASSERT_EQUAL(num(j, "@iot.id"), thing);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)?$expand=MultiDatastreams($select=name;"
+                              "$expand=Observations($top=1;$select=result))",
+             (long long)thing);
+    j = get(url);
+    json_t *mds = json_object_get(j, "MultiDatastreams");
+    CU_ASSERT_EQUAL(json_array_size(mds), 1);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(json_array_get(mds, 0), "Observations")), 1);
+    json_decref(j);
+    /* $filter through the navigation, and on the entity's own members */
+    j = get("/v1.1/Observations?$filter=MultiDatastream/name%20eq%20'md-one'&$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 3);
+    json_decref(j);
+    j = get("/v1.1/Observations?$filter=Datastream/name%20eq%20'md-one'&$count=true");
+    CU_ASSERT_EQUAL(num(j, "@iot.count"), 0);
+    json_decref(j);
+    j = get("/v1.1/MultiDatastreams?$filter=Thing/name%20eq%20'md-thing-1'%20and%20"
+            "properties/k%20eq%201&$select=id");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 1);
+    json_decref(j);
+    j = get("/v1.1/ObservedProperties?$filter=MultiDatastreams/name%20eq%20'md-one'&"
+            "$select=name&$orderby=name");
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(json_object_get(j, "value"), 0), "name"), "md-a");
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "value")), 2);
+    json_decref(j);
+    j = get("/v1.1/MultiDatastreams?$filter=phenomenonTime%20ge%202021-03-01T00:00:00Z%20and%20"
+            "name%20eq%20'md-one'&$resultFormat=CSV&$select=name,multiObservationDataTypes");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(body_text, "md-one,"));
+    json_decref(j);
+}
+
+/* PATCH and PUT of a MultiDatastream (the arrays checked, their lengths kept equal) and of
+ * its Observations (their results too); JSON Patch. */
+static void test_md_update(void)
+{
+    int64_t md = md_id("md-one");
+    char url[200];
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)", (long long)md);
+    json_t *j = call("PATCH", url, "{\"name\":\"md-one\",\"description\":\"changed\","
+                                   "\"unitOfMeasurements\":[{\"name\":\"km\",\"symbol\":\"km\","
+                                   "\"definition\":\"k\"},{\"name\":\"x\"}]}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(str(j, "description"), "changed");
+    CU_ASSERT_STRING_EQUAL(str(json_array_get(json_object_get(j, "unitOfMeasurements"), 0),
+                               "symbol"),
+                           "km");
+    json_decref(j);
+    static const struct {
+        const char *body, *message;
+    } refused[] = {
+        {"{\"multiObservationDataTypes\":[\"" MD_MEASURE "\"]}",
+         "as many multiObservationDataTypes and unitOfMeasurements as ObservedProperties: 1, 2 "
+         "and 2 given"},
+        {"{\"multiObservationDataTypes\":[]}", "must be a non-empty array"},
+        {"{\"multiObservationDataTypes\":null}", "cannot be null"},
+        {"{\"observationType\":\"" MD_MEASURE "\"}", "must be " MD_COMPLEX},
+        {"{\"ObservedProperties\":[{\"@iot.id\":1}]}", "ObservedProperties: 2, 2 and 1 given"},
+        {"{\"Observations\":[{\"@iot.id\":1}]}", "by a PATCH of the Observation"},
+    };
+    for (size_t k = 0; k < ARRAY_LEN(refused); k++) {
+        j = call("PATCH", url, refused[k].body);
+        CU_ASSERT_EQUAL(status, 400);
+        CU_ASSERT_TRUE(message_has(j, refused[k].message));
+        json_decref(j);
+    }
+    /* three members: the arrays agree, but its Observations have two values each */
+    int64_t pa = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-a'");
+    int64_t pb = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-b'");
+    char body[300];
+    snprintf(body, sizeof body,
+             "{\"multiObservationDataTypes\":[\"a\",\"b\",\"c\"],\"unitOfMeasurements\":[{},{},{}],"
+             "\"ObservedProperties\":[{\"@iot.id\":%lld},{\"@iot.id\":%lld},{\"@iot.id\":1}]}",
+             (long long)pa, (long long)pb);
+    j = call("PATCH", url, body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "its number of ObservedProperties cannot change"));
+    json_decref(j);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM multi_datastream_properties WHERE "
+                              "datastream_id = %lld",
+             (long long)md);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 2);
+    /* the members in another order (same count) */
+    snprintf(body, sizeof body, "{\"ObservedProperties\":[{\"@iot.id\":%lld},{\"@iot.id\":%lld}]}",
+             (long long)pa, (long long)pb);
+    json_decref(call("PATCH", url, body));
+    CU_ASSERT_EQUAL(status, 200);
+    snprintf(body, sizeof body, "%s/ObservedProperties", url);
+    j = get(body);
+    char expect[64];
+    snprintf(expect, sizeof expect, "%lld,%lld", (long long)pa, (long long)pb);
+    CU_ASSERT_STRING_EQUAL(ids_of(j), expect);
+    json_decref(j);
+    /* PUT replaces: properties dropped */
+    int64_t thing = tu_int(store, "SELECT thing_id FROM datastreams WHERE name = 'md-one'");
+    int64_t sensor = tu_int(store, "SELECT sensor_id FROM datastreams WHERE name = 'md-one'");
+    char put[1600];
+    snprintf(put, sizeof put, "%s", md_body("md-one", thing, sensor, pa, pb, ""));
+    subst(put, sizeof put, "\"properties\":{\"k\":1},", "");
+    j = call("PUT", url, put);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_PTR_NULL(json_object_get(j, "properties"));
+    CU_ASSERT_STRING_EQUAL(str(j, "description"), "two at once");
+    json_decref(j);
+    /* JSON Patch */
+    req_ctype = "application/json-patch+json";
+    j = call("PATCH", url, "[{\"op\":\"replace\",\"path\":\"/multiObservationDataTypes/1\","
+                           "\"value\":\"" MD_MEASURE "\"}]");
+    req_ctype = NULL;
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+                               json_object_get(j, "multiObservationDataTypes"), 1)),
+                           MD_MEASURE);
+    json_decref(j);
+    /* an Observation's result keeps its length; moving one into it checks the stored one */
+    snprintf(body, sizeof body, "/v1.1/MultiDatastreams(%lld)/Observations?$top=1&"
+                                "$select=id",
+             (long long)md);
+    j = get(body);
+    int64_t o = num(json_array_get(json_object_get(j, "value"), 0), "@iot.id");
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)o);
+    j = call("PATCH", url, "{\"result\":[1]}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "must be an array of 2 values"));
+    json_decref(j);
+    j = call("PATCH", url, "{\"result\":[9,true]}");
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(json_object_get(j, "result"), 0)), 9);
+    json_decref(j);
+    j = call("PATCH", url, "{\"Datastream\":{\"@iot.id\":1},\"MultiDatastream\":{\"@iot.id\":1}}");
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "not to both"));
+    json_decref(j);
+    static const int days[] = {5};
+    int64_t ds = make_series("md-single", days, 1, NULL);
+    snprintf(url, sizeof url, "/v1.1/Observations(%lld)", (long long)obs_id(ds, 0));
+    snprintf(body, sizeof body, "{\"MultiDatastream\":{\"@iot.id\":%lld}}", (long long)md);
+    j = call("PATCH", url, body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "must be an array of 2 values"));
+    json_decref(j);
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+}
+
+/* CreateObservations for a MultiDatastream (a bad row is that row's error) and its
+ * Observations as a dataArray, linked to it. */
+static void test_md_data_array(void)
+{
+    int64_t md = md_id("md-one");
+    char body[600], url[200];
+    snprintf(body, sizeof body,
+             "[{\"MultiDatastream\":{\"@iot.id\":%lld},\"components\":[\"phenomenonTime\","
+             "\"result\"],\"dataArray\":[[\"2021-04-01T00:00:00Z\",[10,true]],"
+             "[\"2021-04-02T00:00:00Z\",[11]]]}]",
+             (long long)md);
+    json_t *j = call("POST", "/v1.1/CreateObservations", body);
+    CU_ASSERT_EQUAL(status, 201);
+    CU_ASSERT_EQUAL(json_array_size(j), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_array_get(j, 0)), "/Observations("));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_array_get(j, 1)),
+                                  "error: [0].dataArray[1]: 'result' of an Observation of "
+                                  "MultiDatastream"));
+    json_decref(j);
+    snprintf(body, sizeof body,
+             "[{\"MultiDatastream\":{\"@iot.id\":%lld},\"Datastream\":{\"@iot.id\":1},"
+             "\"components\":[\"result\"],\"dataArray\":[[[1,2]]]}]",
+             (long long)md);
+    j = call("POST", "/v1.1/CreateObservations", body);
+    CU_ASSERT_EQUAL(status, 400);
+    CU_ASSERT_TRUE(message_has(j, "not to both"));
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/Observations?$resultFormat=dataArray&"
+                              "$select=phenomenonTime,result&$filter=phenomenonTime%%20ge%%20"
+                              "2021-04-01T00:00:00Z",
+             (long long)md);
+    j = get(url);
+    CU_ASSERT_EQUAL(status, 200);
+    json_t *g = json_array_get(json_object_get(j, "value"), 0);
+    char link[200];
+    snprintf(link, sizeof link, BASE "/v1.1/MultiDatastreams(%lld)", (long long)md);
+    CU_ASSERT_STRING_EQUAL(str(g, "MultiDatastream@iot.navigationLink"), link);
+    CU_ASSERT_PTR_NULL(json_object_get(g, "Datastream@iot.navigationLink"));
+    json_t *rows = json_object_get(g, "dataArray");
+    CU_ASSERT_EQUAL(json_array_size(rows), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_array_get(json_array_get(json_array_get(rows, 0), 1), 0)),
+                    10);
+    json_decref(j);
+    /* Datastreams' groups still say Datastream */
+    j = get("/v1.1/Datastreams(1)/Observations?$resultFormat=dataArray&$top=1");
+    CU_ASSERT_PTR_NOT_NULL(
+        json_object_get(json_array_get(json_object_get(j, "value"), 0), "Datastream@iot.navigationLink"));
+    json_decref(j);
+}
+
+/* DELETE: Observations by $filter (the summary follows), MultiDatastreams by $filter and one
+ * by one (their Observations and members go), and with a member ObservedProperty or their
+ * Thing. */
+static void test_md_delete(void)
+{
+    int64_t md = md_id("md-one");
+    char url[300], sql[200];
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)/Observations?$filter="
+                              "phenomenonTime%%20ge%%202021-04-01T00:00:00Z",
+             (long long)md);
+    json_t *j = call("DELETE", url, NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 1);
+    json_decref(j);
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)", (long long)md);
+    j = get(url);
+    CU_ASSERT_STRING_EQUAL(str(j, "phenomenonTime"), "2021-03-01T00:00:00Z/2021-03-03T00:00:00Z");
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT n_obs FROM datastreams WHERE id = %lld", (long long)md);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 3);
+    /* by $filter: the deep one */
+    int64_t deep = md_id("md-d");
+    int64_t deep_thing = tu_int(store, "SELECT thing_id FROM datastreams WHERE name = 'md-d'");
+    j = call("DELETE", "/v1.1/MultiDatastreams?$filter=name%20eq%20'md-d'", NULL);
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 1);
+    json_decref(j);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM multi_datastream_properties WHERE "
+                              "datastream_id = %lld",
+             (long long)deep);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)", (long long)deep_thing);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 200); /* the Thing stays */
+    /* a Datastream filter deletes no MultiDatastream */
+    j = call("DELETE", "/v1.1/Datastreams?$filter=name%20eq%20'md-one'", NULL);
+    CU_ASSERT_EQUAL(num(j, "deleted"), 0);
+    json_decref(j);
+    /* one: its Observations and members go, its Thing stays */
+    int64_t thing = tu_int(store, "SELECT thing_id FROM datastreams WHERE name = 'md-one'");
+    int64_t sensor = tu_int(store, "SELECT sensor_id FROM datastreams WHERE name = 'md-one'");
+    int64_t pa = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-a'");
+    int64_t pb = tu_int(store, "SELECT id FROM observed_properties WHERE name = 'md-b'");
+    snprintf(url, sizeof url, "/v1.1/MultiDatastreams(%lld)", (long long)md);
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    json_decref(get(url));
+    CU_ASSERT_EQUAL(status, 404);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)md);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM multi_datastream_properties WHERE "
+                              "datastream_id = %lld",
+             (long long)md);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+    /* a member ObservedProperty (the second) takes its MultiDatastreams with it */
+    int64_t m2 = post_id("/v1.1/MultiDatastreams", md_body("md-two", thing, sensor, pa, pb, ""));
+    CU_ASSERT_TRUE_FATAL(m2 > 0);
+    snprintf(url, sizeof url, "/v1.1/ObservedProperties(%lld)", (long long)pb);
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(md_id("md-two"), 0);
+    /* and so does a Thing */
+    int64_t pc = post_id("/v1.1/ObservedProperties", "{\"name\":\"md-c\",\"definition\":"
+                                                     "\"urn:c\",\"description\":\"d\"}");
+    int64_t m3 = post_id("/v1.1/MultiDatastreams",
+                         md_body("md-three", thing, sensor, pa, pc,
+                                 ",\"Observations\":[{\"result\":[1,true]}]"));
+    CU_ASSERT_TRUE_FATAL(m3 > 0);
+    snprintf(url, sizeof url, "/v1.1/Things(%lld)", (long long)thing);
+    json_decref(call("DELETE", url, NULL));
+    CU_ASSERT_EQUAL(status, 200);
+    CU_ASSERT_EQUAL(md_id("md-three"), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM observations WHERE datastream_id = %lld",
+             (long long)m3);
+    CU_ASSERT_EQUAL(tu_int(store, sql), 0);
+}
+
 static void add_tests(CU_pSuite s)
 {
     CU_add_test(s, "service root and conformance", test_root);
@@ -2259,6 +2887,16 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "$resultFormat=CSV", test_result_csv);
     CU_add_test(s, "$resultFormat=GeoJSON", test_result_geojson);
     CU_add_test(s, "a Datastream's observedArea follows every write", test_observed_area);
+    CU_add_test(s, "MultiDatastream: create (direct, deep, members in order), refusals, not a "
+                   "Datastream",
+                test_md_create);
+    CU_add_test(s, "MultiDatastream: Observations with array results, navigations, $filter",
+                test_md_observations);
+    CU_add_test(s, "MultiDatastream: PATCH, PUT, JSON Patch, results kept in length",
+                test_md_update);
+    CU_add_test(s, "MultiDatastream: CreateObservations and dataArray", test_md_data_array);
+    CU_add_test(s, "MultiDatastream: DELETE, by $filter, with a member or its Thing",
+                test_md_delete);
 }
 
 int main(void) { return tu_main("sta", add_tests, suite_init, suite_clean); }

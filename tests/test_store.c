@@ -31,7 +31,7 @@ static int suite_clean(void)
 static struct store *S(void) { return &store->base; }
 
 /* The newest schema version, which init brings every older store to. */
-#define NEWEST_VERSION 6
+#define NEWEST_VERSION 7
 
 static void test_init_idempotent(void)
 {
@@ -793,7 +793,7 @@ static void test_migration_to_5(void)
     insitu_store_close(st);
     CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &st, &err), INSITU_EUNSUPPORTED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the store has schema version 4, this insitu "
-                                               "needs 6: migrate it with 'insitu --store "));
+                                               "needs 7: migrate it with 'insitu --store "));
     CU_ASSERT_EQUAL_FATAL(insitu_store_open(uri, INSITU_OPEN_CREATE, &st, &err), 0);
     CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
     CU_ASSERT_TRUE(has_column(st, "observations", "seq"));
@@ -863,6 +863,51 @@ static void test_migration_to_6(void)
     CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE id = 2 AND area_xmin IS "
                                "NULL AND observed_area IS NULL"),
                     1);
+    insitu_store_close(st);
+}
+
+/* A store of version 6 gets version 7 from init (issue 15, MultiDatastream): its
+ * Datastreams stay Datastreams (multi = 0, no arrays), the table of a MultiDatastream's
+ * ObservedProperties is there and empty, and a MultiDatastream row can be added beside them. */
+static void test_migration_to_7(void)
+{
+    insitu_error err;
+    const char *path;
+    insitu_store *st = older_store(6, &path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    CU_ASSERT_EQUAL_FATAL(fill_v4(st, &err), 0);
+    CU_ASSERT_FALSE(has_column(st, "datastreams", "multi"));
+    char uri[600];
+    snprintf(uri, sizeof uri, "%s", path);
+    insitu_store_close(st);
+    CU_ASSERT_EQUAL(insitu_store_open(uri, 0, &st, &err), INSITU_EUNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "the store has schema version 6, this insitu "
+                                               "needs 7"));
+    CU_ASSERT_EQUAL_FATAL(insitu_store_open(uri, INSITU_OPEN_CREATE, &st, &err), 0);
+    CU_ASSERT_EQUAL(insitu_store_schema_version(st), NEWEST_VERSION);
+    CU_ASSERT_TRUE(has_column(st, "datastreams", "multi_types"));
+    CU_ASSERT_TRUE(has_column(st, "datastreams", "unit_json"));
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE multi = 0 AND "
+                               "multi_types IS NULL AND unit_json IS NULL AND n_obs = 2 AND "
+                               "id = 1"),
+                    1);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM datastreams WHERE multi <> 0"), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM multi_datastream_properties"), 0);
+    CU_ASSERT_EQUAL(st_exec(&st->base,
+                            "INSERT INTO datastreams (thing_id, sensor_id, observed_property_id, "
+                            "qualifier, name, multi, multi_types, unit_json) VALUES (1, 1, 1, "
+                            "'sta-md:x', 'm', 1, '[\"t\"]', '[{}]')",
+                            &err),
+                    0);
+    CU_ASSERT_EQUAL(st_exec(&st->base,
+                            "INSERT INTO multi_datastream_properties (datastream_id, position, "
+                            "observed_property_id) SELECT id, 0, 1 FROM datastreams WHERE "
+                            "multi = 1",
+                            &err),
+                    0);
+    /* a MultiDatastream's members go with it */
+    CU_ASSERT_EQUAL(st_exec(&st->base, "DELETE FROM datastreams WHERE multi = 1", &err), 0);
+    CU_ASSERT_EQUAL(tu_int(st, "SELECT count(*) FROM multi_datastream_properties"), 0);
     insitu_store_close(st);
 }
 
@@ -1048,6 +1093,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "version 4 migrates to 5 (keys of API creates, ids never given twice)",
                 test_migration_to_5);
     CU_add_test(s, "version 5 migrates to 6 (a Datastream's observedArea)", test_migration_to_6);
+    CU_add_test(s, "version 6 migrates to 7 (MultiDatastreams)", test_migration_to_7);
     if (strcmp(tu_backend(), "postgresql") == 0)
         CU_add_test(s, "version 1 migrates (the filter's functions)", test_migration_to_2);
     else

@@ -279,13 +279,17 @@ static int related_id(struct sta_conn *c, enum sta_type type, int64_t id,
                       const struct sta_nav *nav, int has_want, int64_t want, int64_t *out,
                       insitu_error *err)
 {
-    char sql[512];
+    struct strbuf sql = {0};
     const struct sta_type_def *src = sta_type_def(type), *dst = sta_type_def(nav->target);
-    int n = snprintf(sql, sizeof sql, "SELECT e.id FROM %s e, %s s WHERE s.id = ?%s AND ",
-                     dst->table, src->table, has_want ? " AND e.id = ?" : "");
-    snprintf(sql + n, sizeof sql - (size_t)n, nav->cond, "s", "e");
+    sb_printf(&sql, "SELECT e.id FROM %s e, %s s WHERE s.id = ?%s", dst->table, src->table,
+              has_want ? " AND e.id = ?" : "");
+    sta_where_sql(&sql, type, "s");
+    sb_puts(&sql, " AND ");
+    sb_printf(&sql, nav->cond, "s", "e");
     struct stmt *s;
-    int rc = sta_prepare(c, sql, &s, err);
+    int rc = sql.data ? sta_prepare(c, sql.data, &s, err)
+                      : insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    sb_free(&sql);
     if (rc)
         return rc;
     st_bind_int64(s, 1, id);
@@ -301,7 +305,11 @@ static int entity_exists(struct sta_conn *c, enum sta_type type, int64_t id, int
                          insitu_error *err)
 {
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", sta_type_def(type)->table);
+    struct strbuf where = {0};
+    sta_where_sql(&where, type, "e");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s e WHERE e.id = ?%s", sta_type_def(type)->table,
+             sb_str(&where));
+    sb_free(&where);
     struct stmt *s;
     int rc = sta_prepare(c, sql, &s, err);
     if (rc)
@@ -380,6 +388,16 @@ static int resolve_property(struct sta_target *t, const struct sta_prop *prop,
         (prop->kind == SP_UOM || prop->kind == SP_OBJECT)) {
         snprintf(t->sub, sizeof t->sub, "%s", rest[k]);
         k++;
+        /* deeper into a JSON object: properties/objArray[0]/string, kept as one path */
+        while (prop->kind == SP_OBJECT && k < n && strcmp(rest[k], "$value") != 0) {
+            size_t len = strlen(t->sub);
+            if (len + 1 + strlen(rest[k]) >= sizeof t->sub) {
+                sta_error(resp, 414, "path into %s too long", prop->name);
+                return -1;
+            }
+            snprintf(t->sub + len, sizeof t->sub - len, "/%s", rest[k]);
+            k++;
+        }
     }
     if (k < n && strcmp(rest[k], "$value") == 0) {
         t->value = 1;
@@ -390,6 +408,19 @@ static int resolve_property(struct sta_target *t, const struct sta_prop *prop,
         return -1;
     }
     return 0;
+}
+
+/* 1 and *index when seg is "result[N]" (N a decimal number). */
+static int result_index(const char *seg, size_t *index)
+{
+    if (strncmp(seg, "result[", 7) != 0 || !isdigit((unsigned char)seg[7]))
+        return 0;
+    char *end;
+    unsigned long long n = strtoull(seg + 7, &end, 10);
+    if (strcmp(end, "]") != 0 || n > 1000000)
+        return 0;
+    *index = (size_t)n;
+    return 1;
 }
 
 int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
@@ -440,7 +471,7 @@ int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
     if (type < 0) {
         sta_error(resp, 404, "no entity set named '%.*s' (the sets are Things, Locations, "
                              "HistoricalLocations, Datastreams, Sensors, ObservedProperties, "
-                             "Observations, FeaturesOfInterest)",
+                             "Observations, FeaturesOfInterest, MultiDatastreams)",
                   (int)(nlen > 60 ? 60 : nlen), segs[0]);
         return -1;
     }
@@ -495,6 +526,15 @@ int sta_resolve(struct sta_conn *c, const char *path, struct sta_target *t,
             return 0;
         }
         const struct sta_prop *prop = has_id ? NULL : sta_prop_find(t->type, seg, nlen);
+        size_t index = 0;
+        if (!prop && !has_id && t->type == STA_OBSERVATION && result_index(seg, &index)) {
+            /* result[N]: the N-th value of an array result (a MultiDatastream's) */
+            prop = sta_prop_find(t->type, "result", 6);
+            if (resolve_property(t, prop, segs + i + 1, nsegs - i - 1, resp))
+                return -1;
+            snprintf(t->sub, sizeof t->sub, "[%zu]", index);
+            return 0;
+        }
         if (!prop) {
             sta_error(resp, 404, "%s has no property or navigation property '%.60s'",
                       sta_type_def(t->type)->name, seg);

@@ -47,6 +47,24 @@ static const struct sta_prop datastream_props[] = {
     {"observedArea", SP_GEO, "observed_area", NULL, NULL, 12, SPF_COMPUTED | SPF_AREA},
 };
 
+/* OGC 18-088 14.3: a Datastream whose Observations' results are arrays, one value per
+ * ObservedProperty; the arrays multiObservationDataTypes and unitOfMeasurements are kept
+ * as JSON text (datastreams.multi_types, unit_json). */
+static const struct sta_prop mds_props[] = {
+    {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
+    {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"description", SP_TEXT, "description", NULL, NULL, 2, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"observationType", SP_TEXT, "observation_type", NULL, NULL, 3,
+     SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
+    {"multiObservationDataTypes", SP_ANYJSON, "multi_types", NULL, NULL, 4,
+     SPF_REQUIRED | SPF_ALWAYS},
+    {"unitOfMeasurements", SP_ANYJSON, "unit_json", NULL, NULL, 5, SPF_REQUIRED | SPF_ALWAYS},
+    {"properties", SP_OBJECT, "properties", NULL, NULL, 6, 0},
+    {"phenomenonTime", SP_PERIOD, "phenomenon_start", "phenomenon_end", NULL, 7, SPF_COMPUTED},
+    {"resultTime", SP_PERIOD, "result_time_start", "result_time_end", NULL, 9, SPF_COMPUTED},
+    {"observedArea", SP_GEO, "observed_area", NULL, NULL, 11, SPF_COMPUTED | SPF_AREA},
+};
+
 static const struct sta_prop sensor_props[] = {
     {"id", SP_ID, "id", NULL, NULL, 0, SPF_ALWAYS | SPF_NOTNULL},
     {"name", SP_TEXT, "name", NULL, NULL, 1, SPF_REQUIRED | SPF_ALWAYS | SPF_NOTNULL},
@@ -92,7 +110,8 @@ static const struct sta_nav thing_navs[] = {
     {"Locations", STA_LOCATION, 1, NULL,
      "%2$s.id IN (SELECT location_id FROM thing_locations WHERE thing_id = %1$s.id)"},
     {"HistoricalLocations", STA_HLOC, 1, NULL, "%2$s.thing_id = %1$s.id"},
-    {"Datastreams", STA_DATASTREAM, 1, NULL, "%2$s.thing_id = %1$s.id"},
+    {"Datastreams", STA_DATASTREAM, 1, NULL, "%2$s.thing_id = %1$s.id AND %2$s.multi = 0"},
+    {"MultiDatastreams", STA_MDS, 1, NULL, "%2$s.thing_id = %1$s.id AND %2$s.multi = 1"},
 };
 
 static const struct sta_nav location_navs[] = {
@@ -118,17 +137,36 @@ static const struct sta_nav datastream_navs[] = {
     {"Observations", STA_OBSERVATION, 1, NULL, "%2$s.datastream_id = %1$s.id"},
 };
 
+static const struct sta_nav mds_navs[] = {
+    {"Thing", STA_THING, 0, "thing_id", "%2$s.id = %1$s.thing_id"},
+    {"Sensor", STA_SENSOR, 0, "sensor_id", "%2$s.id = %1$s.sensor_id"},
+    /* in their order: read.c orders them by position */
+    {"ObservedProperties", STA_PROPERTY, 1, NULL,
+     "%2$s.id IN (SELECT observed_property_id FROM multi_datastream_properties WHERE "
+     "datastream_id = %1$s.id)"},
+    {"Observations", STA_OBSERVATION, 1, NULL, "%2$s.datastream_id = %1$s.id"},
+};
+
 static const struct sta_nav sensor_navs[] = {
-    {"Datastreams", STA_DATASTREAM, 1, NULL, "%2$s.sensor_id = %1$s.id"},
+    {"Datastreams", STA_DATASTREAM, 1, NULL, "%2$s.sensor_id = %1$s.id AND %2$s.multi = 0"},
+    {"MultiDatastreams", STA_MDS, 1, NULL, "%2$s.sensor_id = %1$s.id AND %2$s.multi = 1"},
 };
 
 static const struct sta_nav property_navs[] = {
-    {"Datastreams", STA_DATASTREAM, 1, NULL, "%2$s.observed_property_id = %1$s.id"},
+    {"Datastreams", STA_DATASTREAM, 1, NULL,
+     "%2$s.observed_property_id = %1$s.id AND %2$s.multi = 0"},
+    {"MultiDatastreams", STA_MDS, 1, NULL,
+     "%2$s.id IN (SELECT datastream_id FROM multi_datastream_properties WHERE "
+     "observed_property_id = %1$s.id)"},
 };
 
+/* an Observation belongs to a Datastream or to a MultiDatastream: datastream_id is either */
 static const struct sta_nav observation_navs[] = {
-    {"Datastream", STA_DATASTREAM, 0, "datastream_id", "%2$s.id = %1$s.datastream_id"},
+    {"Datastream", STA_DATASTREAM, 0, "datastream_id",
+     "%2$s.id = %1$s.datastream_id AND %2$s.multi = 0"},
     {"FeatureOfInterest", STA_FEATURE, 0, "feature_id", "%2$s.id = %1$s.feature_id"},
+    {"MultiDatastream", STA_MDS, 0, "datastream_id",
+     "%2$s.id = %1$s.datastream_id AND %2$s.multi = 1"},
 };
 
 static const struct sta_nav feature_navs[] = {
@@ -136,7 +174,9 @@ static const struct sta_nav feature_navs[] = {
 };
 
 #define TYPE(n, set, table, select, props, navs)                                              \
-    {n, set, table, select, props, (int)ARRAY_LEN(props), navs, (int)ARRAY_LEN(navs)}
+    {n, set, table, select, NULL, props, (int)ARRAY_LEN(props), navs, (int)ARRAY_LEN(navs)}
+#define TYPE_WHERE(n, set, table, select, where, props, navs)                                 \
+    {n, set, table, select, where, props, (int)ARRAY_LEN(props), navs, (int)ARRAY_LEN(navs)}
 
 static const struct sta_type_def types[STA_NTYPES] = {
     TYPE("Thing", "Things", "things", "e.id, e.name, e.description, e.properties", thing_props,
@@ -146,11 +186,11 @@ static const struct sta_type_def types[STA_NTYPES] = {
          location_props, location_navs),
     TYPE("HistoricalLocation", "HistoricalLocations", "historical_locations", "e.id, e.time",
          hloc_props, hloc_navs),
-    TYPE("Datastream", "Datastreams", "datastreams",
-         "e.id, e.name, e.description, e.observation_type, e.unit_name, e.unit_symbol, "
-         "e.unit_definition, e.properties, e.phenomenon_start, e.phenomenon_end, "
-         "e.result_time_start, e.result_time_end, e.observed_area",
-         datastream_props, datastream_navs),
+    TYPE_WHERE("Datastream", "Datastreams", "datastreams",
+               "e.id, e.name, e.description, e.observation_type, e.unit_name, e.unit_symbol, "
+               "e.unit_definition, e.properties, e.phenomenon_start, e.phenomenon_end, "
+               "e.result_time_start, e.result_time_end, e.observed_area",
+               "%1$s.multi = 0", datastream_props, datastream_navs),
     TYPE("Sensor", "Sensors", "sensors",
          "e.id, e.name, e.description, e.encoding_type, e.metadata, e.properties", sensor_props,
          sensor_navs),
@@ -166,9 +206,22 @@ static const struct sta_type_def types[STA_NTYPES] = {
     TYPE("FeatureOfInterest", "FeaturesOfInterest", "features",
          "e.id, e.name, e.description, e.encoding_type, @GEO, e.properties", feature_props,
          feature_navs),
+    TYPE_WHERE("MultiDatastream", "MultiDatastreams", "datastreams",
+               "e.id, e.name, e.description, e.observation_type, e.multi_types, e.unit_json, "
+               "e.properties, e.phenomenon_start, e.phenomenon_end, e.result_time_start, "
+               "e.result_time_end, e.observed_area",
+               "%1$s.multi = 1", mds_props, mds_navs),
 };
 
 const struct sta_type_def *sta_type_def(enum sta_type t) { return &types[t]; }
+
+void sta_where_sql(struct strbuf *out, enum sta_type t, const char *alias)
+{
+    if (types[t].where) {
+        sb_puts(out, " AND ");
+        sb_printf(out, types[t].where, alias);
+    }
+}
 
 void sta_prop_sql(struct strbuf *out, const char *alias, const struct sta_prop *prop)
 {

@@ -18,6 +18,7 @@ enum sta_type {
     STA_PROPERTY,
     STA_OBSERVATION,
     STA_FEATURE,
+    STA_MDS, /* MultiDatastream (OGC 18-088 14.3): a datastreams row with multi = 1 */
     STA_NTYPES
 };
 
@@ -71,13 +72,21 @@ struct sta_type_def {
     const char *set;    /* "Things" */
     const char *table;  /* "things" */
     const char *select; /* the columns read for output, on alias e (@GEO: see below) */
+    /* The condition a row of table must meet to be of this type (printf, %1$s = the row's
+     * alias), or NULL: Datastreams and MultiDatastreams share the table datastreams. Every
+     * navigation condition leading to the type holds it too. */
+    const char *where;
     const struct sta_prop *props;
     int nprops;
     const struct sta_nav *navs;
     int nnavs;
 };
-/* The SQL of prop's value on alias (a text column, or the text of an obs_texts id). */
 struct strbuf;
+
+/* " AND <where>" of type t on alias (nothing when the type has no condition). */
+void sta_where_sql(struct strbuf *out, enum sta_type t, const char *alias);
+
+/* The SQL of prop's value on alias (a text column, or the text of an obs_texts id). */
 void sta_prop_sql(struct strbuf *out, const char *alias, const struct sta_prop *prop);
 
 /* The definition of a type (borrowed, static). */

@@ -668,6 +668,21 @@ static int path_segment(struct parser *p, char **out)
     return *out ? 0 : INSITU_ENOMEM;
 }
 
+/* An index into a JSON array, "[n]" (properties/arr[1], result[0]): kept as a segment of its
+ * own, brackets included, that json_path_param writes as an array step. */
+static int path_index(struct parser *p, char **out)
+{
+    struct lexer *lx = &p->lx;
+    size_t k = lx->i + 1;
+    while (k < lx->len && k - lx->i <= 9 && isdigit((unsigned char)lx->src[k]))
+        k++;
+    if (k == lx->i + 1 || k >= lx->len || lx->src[k] != ']')
+        return lex_fail(lx, lx->i, "expected an array index ([0], [1]...) after '['");
+    *out = xstrndup(lx->src + lx->i, k + 1 - lx->i);
+    lx->i = k + 1;
+    return *out ? 0 : INSITU_ENOMEM;
+}
+
 static struct fexpr *parse_path(struct parser *p)
 {
     struct lexer *lx = &p->lx;
@@ -678,17 +693,17 @@ static struct fexpr *parse_path(struct parser *p)
     if (!e->segs || !(e->segs[0] = xstrndup(lx->src + lx->start, lx->end - lx->start)))
         goto fail;
     e->nsegs = 1;
-    while (lx->i < lx->len && lx->src[lx->i] == '/') {
+    while (lx->i < lx->len && (lx->src[lx->i] == '/' || lx->src[lx->i] == '[')) {
         if (e->nsegs >= 16) {
             pfail(p, "path too long");
             goto fail;
         }
-        lx->i++;
         char **segs = realloc(e->segs, (size_t)(e->nsegs + 1) * sizeof *segs);
         if (!segs)
             goto fail;
         e->segs = segs;
-        if (path_segment(p, &e->segs[e->nsegs]))
+        if (lx->src[lx->i] == '[' ? path_index(p, &e->segs[e->nsegs])
+                                  : (lx->i++, path_segment(p, &e->segs[e->nsegs])))
             goto fail;
         e->nsegs++;
     }
@@ -1401,6 +1416,10 @@ static int json_path_param(struct fctx *c, char *const *segs, int from, int n,
     if (c->d->json_path_style == JSON_PATH_DOLLAR) {
         sb_putc(&path, '$');
         for (int k = from; k < n; k++) {
+            if (segs[k][0] == '[') { /* an array index, as it is: $."arr"[1] */
+                sb_puts(&path, segs[k]);
+                continue;
+            }
             sb_puts(&path, ".\"");
             for (const char *s = segs[k]; *s; s++) {
                 if (*s == '"' || *s == '\\')
@@ -1413,7 +1432,14 @@ static int json_path_param(struct fctx *c, char *const *segs, int from, int n,
         sb_putc(&path, '{');
         for (int k = from; k < n; k++) {
             sb_puts(&path, k > from ? ",\"" : "\"");
-            for (const char *s = segs[k]; *s; s++) {
+            /* an array index: its number, which #> reads as a position in an array */
+            const char *step = segs[k];
+            char num[16];
+            if (step[0] == '[') {
+                snprintf(num, sizeof num, "%.*s", (int)strlen(step) - 2, step + 1);
+                step = num;
+            }
+            for (const char *s = step; *s; s++) {
                 if (*s == '"' || *s == '\\')
                     sb_putc(&path, '\\');
                 sb_putc(&path, *s);

@@ -138,8 +138,10 @@ int mqtt_is_create_topic(const char *topic)
 {
     if (strcmp(topic, "v1.1/Observations") == 0)
         return 1;
-    const char *p = "v1.1/Datastreams(";
-    if (strncmp(topic, p, strlen(p)))
+    const char *p = "v1.1/Datastreams(", *mp = "v1.1/MultiDatastreams(";
+    if (strncmp(topic, mp, strlen(mp)) == 0)
+        p = mp;
+    else if (strncmp(topic, p, strlen(p)))
         return 0;
     const char *digits = topic + strlen(p), *close = strchr(digits, ')');
     int64_t id;
@@ -280,14 +282,11 @@ static char *get(struct mqtt *m, const char *path, const char *select, const cha
     return resp.body.data; /* taken from the response */
 }
 
-/* Publishes the GET answer of path to topic, and to every $select topic learnt for it. */
-static void publish_get(struct mqtt *m, const char *path, const char *topic)
+/* Publishes body (the GET answer of path) to topic, and the GET answer of path with the
+ * $select of every $select topic learnt for topic to that topic. */
+static void publish_to(struct mqtt *m, const char *path, const char *body, const char *topic)
 {
-    char *body = get(m, path, NULL, NULL);
-    if (!body)
-        return;
     publish(m, topic, body, strlen(body), 0);
-    free(body);
     size_t tlen = strlen(topic);
     pthread_mutex_lock(&m->lock);
     size_t n = m->n_selects;
@@ -301,6 +300,15 @@ static void publish_get(struct mqtt *m, const char *path, const char *topic)
             publish(m, s, sel, strlen(sel), 0);
         free(sel);
     }
+}
+
+/* Publishes the GET answer of path to topic and its $select topics. */
+static void publish_get(struct mqtt *m, const char *path, const char *topic)
+{
+    char *body = get(m, path, NULL, NULL);
+    if (body)
+        publish_to(m, path, body, topic);
+    free(body);
 }
 
 /* The type whose navigation property lists entities of type t from a parent of type
@@ -321,6 +329,10 @@ static void publish_change(struct mqtt *m, const struct job *j)
     const struct sta_type_def *def = sta_type_def(j->type);
     char path[512], topic[512];
     snprintf(path, sizeof path, "%s/%s(%lld)", STA_VERSION_PATH, def->set, (long long)j->id);
+    /* the entity's answer is the same on every topic that lists it: read it once */
+    char *body = get(m, path, NULL, NULL);
+    if (!body)
+        return;
     if (j->created) {
         /* the parents' ids: $expand of every to-one navigation property, ids only */
         struct strbuf expand = {0};
@@ -330,7 +342,7 @@ static void publish_change(struct mqtt *m, const struct job *j)
         char *ids = expand.len ? get(m, path, "id", sb_str(&expand)) : NULL;
         json_t *o = ids ? json_loads(ids, 0, NULL) : NULL;
         snprintf(topic, sizeof topic, "v1.1/%s", def->set);
-        publish_get(m, path, topic);
+        publish_to(m, path, body, topic);
         for (int i = 0; o && i < def->nnavs; i++) {
             const struct sta_nav *nav = &def->navs[i];
             const struct sta_nav *back = nav->many ? NULL : back_nav(nav->target, j->type);
@@ -340,14 +352,15 @@ static void publish_change(struct mqtt *m, const struct job *j)
                 continue;
             snprintf(topic, sizeof topic, "v1.1/%s(%lld)/%s", sta_type_def(nav->target)->set,
                      (long long)json_integer_value(pid), back->name);
-            publish_get(m, path, topic);
+            publish_to(m, path, body, topic);
         }
         json_decref(o);
         free(ids);
         sb_free(&expand);
     }
     snprintf(topic, sizeof topic, "%s", path + 1);
-    publish_get(m, path, topic);
+    publish_to(m, path, body, topic);
+    free(body);
     if (j->created)
         return;
     for (int i = 1; i < def->nprops; i++) {
@@ -369,26 +382,51 @@ static void publish_change(struct mqtt *m, const struct job *j)
     }
 }
 
+/* Publishes an Observation an ingest created, its parents known (feature 0: none): what
+ * publish_change does for a created entity, without asking for them. */
+static void publish_observation(struct mqtt *m, int64_t id, const char *ds_set, int64_t ds,
+                                int64_t feature)
+{
+    char path[128], topic[160];
+    snprintf(path, sizeof path, "%s/Observations(%lld)", STA_VERSION_PATH, (long long)id);
+    char *body = get(m, path, NULL, NULL);
+    if (!body)
+        return;
+    publish_to(m, path, body, "v1.1/Observations");
+    snprintf(topic, sizeof topic, "v1.1/%s(%lld)/Observations", ds_set, (long long)ds);
+    publish_to(m, path, body, topic);
+    if (feature) {
+        snprintf(topic, sizeof topic, "v1.1/FeaturesOfInterest(%lld)/Observations",
+                 (long long)feature);
+        publish_to(m, path, body, topic);
+    }
+    publish_to(m, path, body, path + 1);
+    free(body);
+}
+
 /* Publishes the Observations an ingest run wrote, datastream by datastream, in pages. */
 static void publish_run(struct mqtt *m, int64_t run_id)
 {
     insitu_error err = {0};
     struct stmt *ds_stmt = NULL, *obs = NULL;
-    int rc = st_prepare(&m->st->base, "SELECT datastream_id FROM run_datastreams WHERE run_id = ? "
-                               "ORDER BY datastream_id",
+    int rc = st_prepare(&m->st->base, "SELECT r.datastream_id, d.multi FROM run_datastreams r "
+                               "JOIN datastreams d ON d.id = r.datastream_id WHERE r.run_id = ? "
+                               "ORDER BY r.datastream_id",
                         &ds_stmt, &err);
     if (!rc)
-        rc = st_prepare(&m->st->base, "SELECT id, phenomenon_start FROM observations WHERE "
-                               "datastream_id = ? AND run_id = ? AND phenomenon_start > ? "
+        rc = st_prepare(&m->st->base, "SELECT id, phenomenon_start, feature_id FROM observations "
+                               "WHERE datastream_id = ? AND run_id = ? AND phenomenon_start > ? "
                                "ORDER BY phenomenon_start LIMIT 1000",
                         &obs, &err);
-    int64_t *ids = rc ? NULL : malloc(RUN_PAGE * sizeof *ids);
+    /* the page: (id, feature id) pairs */
+    int64_t *ids = rc ? NULL : malloc(2 * RUN_PAGE * sizeof *ids);
     if (!rc && !ids)
         rc = INSITU_ENOMEM;
     if (!rc)
         rc = st_bind_int64(ds_stmt, 1, run_id);
     while (!rc && (rc = st_step(ds_stmt, &err)) == 1) {
         int64_t ds = st_col_int64(ds_stmt, 0), after = INT64_MIN + 1, n;
+        const char *ds_set = st_col_int64(ds_stmt, 1) ? "MultiDatastreams" : "Datastreams";
         rc = 0;
         do {
             n = 0;
@@ -398,18 +436,17 @@ static void publish_run(struct mqtt *m, int64_t run_id)
             st_bind_time(obs, 3, after);
             /* the page is read whole before the entities are: one statement at a time */
             while ((rc = st_step(obs, &err)) == 1 && n < RUN_PAGE) {
-                ids[n++] = st_col_int64(obs, 0);
+                ids[2 * n] = st_col_int64(obs, 0);
+                ids[2 * n + 1] = st_col_int64(obs, 2); /* 0 for NULL */
+                n++;
                 after = st_col_time(obs, 1);
             }
             st_reset(obs);
             if (rc < 0)
                 break;
             rc = 0;
-            for (int64_t i = 0; i < n; i++) {
-                struct job j = {.kind = JOB_CHANGE, .type = STA_OBSERVATION, .id = ids[i],
-                                .created = 1};
-                publish_change(m, &j);
-            }
+            for (int64_t i = 0; i < n; i++)
+                publish_observation(m, ids[2 * i], ds_set, ds, ids[2 * i + 1]);
         } while (n == RUN_PAGE);
     }
     if (rc < 0)

@@ -24,7 +24,7 @@
 struct link_tpl {
     int ready;
     struct strbuf self;
-    struct strbuf nav[4];
+    struct strbuf nav[6];
 };
 
 struct wctx {
@@ -40,7 +40,7 @@ static void wctx_free(struct wctx *w)
 {
     for (int t = 0; t < STA_NTYPES; t++) {
         sb_free(&w->tpl[t].self);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 6; k++)
             sb_free(&w->tpl[t].nav[k]);
     }
 }
@@ -52,7 +52,7 @@ static const struct link_tpl *link_templates(struct wctx *w, enum sta_type t)
         return tp;
     const struct sta_type_def *def = sta_type_def(t);
     sb_printf(&tp->self, ",\"@iot.selfLink\":\"%s/%s(", w->base, def->set);
-    for (int k = 0; k < def->nnavs && k < 4; k++)
+    for (int k = 0; k < def->nnavs && k < 6; k++)
         sb_printf(&tp->nav[k], ",\"%s@iot.navigationLink\":\"%s/%s(", def->navs[k].name,
                   w->base, def->set);
     tp->ready = 1;
@@ -281,18 +281,31 @@ static int64_t eff_top(const struct sta_conn *c, const struct sta_query *q)
 
 static int64_t eff_skip(const struct sta_query *q) { return q && q->skip > 0 ? q->skip : 0; }
 
+/* A MultiDatastream's ObservedProperties: one row per member (an ObservedProperty may be
+ * two of them), ordered by m.position. */
+static int md_members(const struct collq *cq)
+{
+    return cq->type == STA_PROPERTY && cq->has_parent && cq->ptype == STA_MDS;
+}
+
 /* " FROM <table> e[, <parent> s] WHERE ... [AND (filter)]" */
 static int coll_from(struct wctx *w, const struct collq *cq, struct sqlfrag *f)
 {
     const struct sta_type_def *def = sta_type_def(cq->type);
     frag_printf(f, " FROM %s e", def->table);
-    if (cq->has_parent) {
+    if (md_members(cq)) {
+        frag_puts(f, ", datastreams s, multi_datastream_properties m WHERE s.id = ");
+        frag_int(f, cq->pid);
+        frag_puts(f, " AND s.multi = 1 AND m.datastream_id = s.id AND e.id = "
+                     "m.observed_property_id");
+    } else if (cq->has_parent) {
         frag_printf(f, ", %s s WHERE s.id = ", sta_type_def(cq->ptype)->table);
         frag_int(f, cq->pid);
         frag_puts(f, " AND ");
         frag_printf(f, cq->pnav->cond, "s", "e");
     } else {
         frag_puts(f, " WHERE 1 = 1");
+        sta_where_sql(&f->sql, cq->type, "e");
     }
     if (cq->q && cq->q->filter) {
         frag_puts(f, " AND ");
@@ -322,7 +335,7 @@ static int coll_count(struct wctx *w, const struct collq *cq, int64_t *n)
     int rc;
     int no_filter = !cq->q || !cq->q->filter;
     if (cq->type == STA_OBSERVATION && no_filter &&
-        (!cq->has_parent || cq->ptype == STA_DATASTREAM)) {
+        (!cq->has_parent || cq->ptype == STA_DATASTREAM || cq->ptype == STA_MDS)) {
         /* the per-datastream summaries count observations without a scan */
         if (cq->has_parent) {
             frag_puts(&f, "SELECT n_obs FROM datastreams WHERE id = ");
@@ -359,11 +372,15 @@ static int coll_open(struct wctx *w, const struct collq *cq, int64_t top, int64_
     frag_puts(&f, "SELECT ");
     sta_select_sql(def, w->c->st->dialect, &f.sql);
     int rc = coll_from(w, cq, &f);
-    int series = cq->type == STA_OBSERVATION && cq->has_parent && cq->ptype == STA_DATASTREAM;
+    int series = cq->type == STA_OBSERVATION && cq->has_parent &&
+                 (cq->ptype == STA_DATASTREAM || cq->ptype == STA_MDS);
+    /* a MultiDatastream's ObservedProperties come in their order */
+    int members = md_members(cq);
     /* stable pages: a total order. A series reads in time order; other Observations by
      * (Datastream, time, seq), their key, which both backends read in order (PostgreSQL
      * has no ordered index on the ids of its partitioned table); other entities by id. */
-    const char *total = series ? "e.phenomenon_start ASC, e.seq ASC"
+    const char *total = series    ? "e.phenomenon_start ASC, e.seq ASC"
+                        : members ? "m.position ASC"
                         : cq->type == STA_OBSERVATION
                             ? "e.datastream_id ASC, e.phenomenon_start ASC, e.seq ASC"
                             : "e.id ASC";
@@ -627,6 +644,7 @@ static int entity_open(struct wctx *w, enum sta_type t, int64_t id, struct stmt 
     sb_puts(&sql, "SELECT ");
     sta_select_sql(def, w->c->st->dialect, &sql);
     sb_printf(&sql, " FROM %s e WHERE e.id = ?", def->table);
+    sta_where_sql(&sql, t, "e");
     struct stmt *s;
     int rc = sql.data ? sta_prepare(w->c, sql.data, &s, w->err)
                       : insitu_error_set(w->err, INSITU_ENOMEM, "out of memory");
@@ -753,9 +771,9 @@ static int gather_options(const struct sta_request *req, struct sta_query *q,
 
 static void answer_root(struct sta_conn *c, const char *base, struct sta_response *resp)
 {
-    static const enum sta_type order[] = {STA_DATASTREAM, STA_FEATURE, STA_HLOC,
-                                          STA_LOCATION,   STA_PROPERTY, STA_OBSERVATION,
-                                          STA_SENSOR,     STA_THING};
+    static const enum sta_type order[] = {STA_DATASTREAM, STA_FEATURE,     STA_HLOC,
+                                          STA_LOCATION,   STA_MDS,         STA_PROPERTY,
+                                          STA_OBSERVATION, STA_SENSOR,     STA_THING};
     struct strbuf *sb = &resp->body;
     sb_puts(sb, "{\"value\":[");
     for (size_t i = 0; i < ARRAY_LEN(order); i++) {
@@ -775,6 +793,7 @@ static void answer_root(struct sta_conn *c, const char *base, struct sta_respons
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete\","
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array\","
                 "\"http://www.opengis.net/spec/iot_sensing/1.1/req/batch-request/batch-request\","
+                "\"http://www.opengis.net/spec/iot_sensing/1.1/req/multi-datastream\","
                 "\"https://fraunhoferiosb.github.io/FROST-Server/extensions/JsonBatchRequest.html\"");
     /* OGC 18-088 8.2.1: the MQTT classes, each with the endpoints it is reached at */
     static const char *const mqtt_classes[] = {
@@ -796,6 +815,38 @@ static void answer_root(struct sta_conn *c, const char *base, struct sta_respons
     resp->status = 200;
 }
 
+/* The member of a JSON object at path, its steps split by '/', each a key and any array
+ * indexes ("objArray[0]/string", "intIntArray[1][0]"); NULL when it is not there. *key
+ * becomes the last step, as written, the name the answer gives it. */
+static json_t *json_member_at(json_t *obj, const char *path, const char **key)
+{
+    *key = path;
+    json_t *v = obj;
+    for (const char *step = path; v && *step;) {
+        *key = step;
+        size_t n = strcspn(step, "[/");
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)n, step);
+        v = json_is_object(v) ? json_object_get(v, name) : NULL;
+        step += n;
+        while (v && *step == '[') {
+            char *end;
+            unsigned long i = strtoul(step + 1, &end, 10);
+            if (end == step + 1 || *end != ']') {
+                v = NULL;
+                break;
+            }
+            v = json_is_array(v) ? json_array_get(v, i) : NULL;
+            step = end + 1;
+        }
+        if (*step == '/')
+            step++;
+        else if (*step)
+            v = NULL;
+    }
+    return v;
+}
+
 /* A property of an entity: {"name": value}, or the raw value with $value. */
 static int answer_property(struct wctx *w, const struct sta_target *t,
                            struct sta_response *resp)
@@ -812,6 +863,7 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
     const struct sta_prop *p = t->prop;
     struct strbuf val = {0};
     const char *key = p->name;
+    char subkey[160];
     int is_null = prop_is_null(s, p);
     if (t->sub[0] && p->kind == SP_UOM) {
         int k = strcmp(t->sub, "name") == 0       ? 0
@@ -827,6 +879,20 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
         is_null = !v || !*v;
         put_text_or_null(&val, v);
         key = t->sub;
+    } else if (t->sub[0] == '[' && p->kind == SP_RESULT) {
+        /* result[N]: a value of an array result */
+        const char *text = st_col_is_null(s, p->idx + 1) ? NULL : st_col_text(s, p->idx + 1);
+        json_t *arr = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        json_t *member = json_array_get(arr, strtoul(t->sub + 1, NULL, 10));
+        is_null = !member || json_is_null(member);
+        if (!is_null) {
+            char *dump = json_dumps(member, JSON_COMPACT | JSON_ENCODE_ANY);
+            sb_puts(&val, dump ? dump : "null");
+            free(dump);
+        }
+        json_decref(arr);
+        snprintf(subkey, sizeof subkey, "result%s", t->sub);
+        key = subkey;
     } else if (t->sub[0]) {
         /* properties/<key>: a member of the JSON object */
         const char *text = NULL;
@@ -837,7 +903,7 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
             return rc;
         }
         json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
-        json_t *member = obj ? json_object_get(obj, t->sub) : NULL;
+        json_t *member = json_member_at(obj, t->sub, &key);
         is_null = !member || json_is_null(member);
         if (!is_null) {
             char *text = json_dumps(member, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -845,7 +911,6 @@ static int answer_property(struct wctx *w, const struct sta_target *t,
             free(text);
         }
         json_decref(obj);
-        key = t->sub;
     } else {
         int rc = put_prop(w, &val, s, p);
         if (rc) {
@@ -892,8 +957,26 @@ static const char *const obs_components[] = {"id", "phenomenonTime", "result", "
 struct da_group {
     int64_t ds;
     int64_t n;
+    int multi; /* ds is a MultiDatastream */
     struct strbuf rows;
 };
+
+/* Whether each group's series is a MultiDatastream (their links say which). */
+static int da_groups_multi(struct wctx *w, struct da_group *groups, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct sqlfrag f = {0};
+        frag_puts(&f, "SELECT multi FROM datastreams WHERE id = ");
+        frag_int(&f, groups[k].ds);
+        int64_t multi = 0;
+        int rc = run_int64(w, &f, &multi);
+        frag_free(&f);
+        if (rc)
+            return rc;
+        groups[k].multi = multi != 0;
+    }
+    return 0;
+}
 
 static int answer_data_array(struct wctx *w, const struct collq *cq, const struct sta_target *t,
                              const struct sta_query *q, struct sta_response *resp)
@@ -971,6 +1054,8 @@ static int answer_data_array(struct wctx *w, const struct collq *cq, const struc
         }
     }
     sta_release(w->c, s);
+    if (rc >= 0)
+        rc = da_groups_multi(w, groups, ngroups);
     if (rc >= 0) {
         rc = 0;
         struct strbuf *sb = w->sb;
@@ -979,9 +1064,10 @@ static int answer_data_array(struct wctx *w, const struct collq *cq, const struc
             sb_printf(sb, "\"@iot.count\":%lld,", (long long)total);
         sb_puts(sb, "\"value\":[");
         for (size_t k = 0; k < ngroups; k++) {
-            sb_puts(sb, k ? ",{\"Datastream@iot.navigationLink\":"
-                          : "{\"Datastream@iot.navigationLink\":");
-            put_link(w, "Datastreams", groups[k].ds, NULL);
+            const char *nav = groups[k].multi ? "MultiDatastream" : "Datastream";
+            sb_printf(sb, "%s{\"%s@iot.navigationLink\":", k ? "," : "", nav);
+            put_link(w, groups[k].multi ? "MultiDatastreams" : "Datastreams", groups[k].ds,
+                     NULL);
             sb_puts(sb, ",\"components\":[");
             for (int c = 0; c < ncomp; c++)
                 sb_printf(sb, "%s\"%s\"", c ? "," : "", comps[c]->name);

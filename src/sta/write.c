@@ -51,6 +51,7 @@ struct wx {
         int64_t id;
     } *made;
     size_t n_made, cap_made;
+    int64_t md_ds, md_n; /* the last MultiDatastream asked of md_members, its member count */
 };
 
 /* A parent that a new entity is created under (deep insert, or a navigation URL). */
@@ -175,8 +176,12 @@ static int run_values(struct wx *w, const char *sql, int64_t *id, int n_values,
 
 static int exists(struct wx *w, enum sta_type t, int64_t id, int *yes)
 {
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ?", sta_type_def(t)->table);
+    char sql[128];
+    struct strbuf where = {0};
+    sta_where_sql(&where, t, "e");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s e WHERE e.id = ?%s", sta_type_def(t)->table,
+             sb_str(&where));
+    sb_free(&where);
     int64_t one;
     int rc = run(w, sql, &one, "i", id);
     *yes = one == 1;
@@ -578,8 +583,8 @@ static int location_hloc_cb(struct wx *w, int64_t hl, int created, void *ctx)
 
 static int location_thing_cb(struct wx *w, int64_t thing, int created, void *ctx)
 {
-    (void)created;
-    return thing_set_locations(w, thing, (int64_t *)ctx, 1);
+    /* a Thing made here took this Location, with its HistoricalLocation, as it was made */
+    return created ? 0 : thing_set_locations(w, thing, (int64_t *)ctx, 1);
 }
 
 static int create_thing(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
@@ -612,6 +617,8 @@ static int create_thing(struct wx *w, json_t *o, const struct parent *p, int64_t
     free(locs.ids);
     if (!rc)
         rc = many(w, o, "Datastreams", STA_DATASTREAM, &me, relink_datastream_thing, id);
+    if (!rc)
+        rc = many(w, o, "MultiDatastreams", STA_MDS, &me, relink_datastream_thing, id);
     if (!rc)
         rc = many(w, o, "HistoricalLocations", STA_HLOC, &me, relink_hloc_thing, id);
     return rc;
@@ -757,8 +764,12 @@ static int create_sensor(struct wx *w, json_t *o, const struct parent *p, int64_
     struct parent me = {STA_SENSOR, *id};
     if (!rc)
         rc = many(w, o, "Datastreams", STA_DATASTREAM, &me, relink_datastream_sensor, id);
+    if (!rc)
+        rc = many(w, o, "MultiDatastreams", STA_MDS, &me, relink_datastream_sensor, id);
     return rc;
 }
+
+static int property_md_cb(struct wx *w, int64_t id, int created, void *ctx);
 
 /* A new ObservedProperty, even beside one of the same definition and name: its key is its
  * own (ingesters' properties have key '' and merge by definition and name). */
@@ -784,6 +795,8 @@ static int create_property(struct wx *w, json_t *o, const struct parent *p, int6
     struct parent me = {STA_PROPERTY, *id};
     if (!rc)
         rc = many(w, o, "Datastreams", STA_DATASTREAM, &me, relink_datastream_property, id);
+    if (!rc)
+        rc = many(w, o, "MultiDatastreams", STA_MDS, &me, property_md_cb, NULL);
     return rc;
 }
 
@@ -854,6 +867,263 @@ static int create_datastream(struct wx *w, json_t *o, const struct parent *p, in
     return rc;
 }
 
+/* ==== MultiDatastreams (OGC 18-088 14.3) ==== */
+
+#define OM_COMPLEX "http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
+
+static int md_check_type(struct wx *w, const char *type)
+{
+    if (type && strcmp(type, OM_COMPLEX) == 0)
+        return 0;
+    return fail(w, INSITU_EINVAL, "'observationType' of a MultiDatastream must be " OM_COMPLEX
+                                  ", not '%.80s'",
+                type ? type : "");
+}
+
+/* multiObservationDataTypes (an array of type URIs) or unitOfMeasurements (an array of
+ * {name, symbol, definition}) of body o, checked, as JSON text (caller frees; NULL when
+ * absent or null); *n its length. */
+static int md_array_text(struct wx *w, json_t *o, const char *key, char **out, size_t *n)
+{
+    json_t *arr = json_object_get(o, key);
+    int units = strcmp(key, "unitOfMeasurements") == 0;
+    *out = NULL;
+    *n = 0;
+    if (!arr || json_is_null(arr))
+        return 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return fail(w, INSITU_EINVAL, "'%s' must be a non-empty array of %s", key,
+                    units ? "units of measurement {name, symbol, definition}"
+                          : "observation type URIs");
+    json_t *copy = json_array();
+    size_t i;
+    json_t *v;
+    int rc = copy ? 0 : fail(w, INSITU_ENOMEM, "out of memory");
+    json_array_foreach(arr, i, v)
+    {
+        if (rc)
+            break;
+        if (!units) {
+            rc = json_is_string(v) ? json_array_append(copy, v)
+                                   : fail(w, INSITU_EINVAL, "'%s[%zu]' must be a string", key, i);
+            continue;
+        }
+        const char *u[3];
+        int given;
+        json_t *holder = json_pack("{sO}", "unitOfMeasurement", v);
+        size_t mark = where_push(w, key, (int)i);
+        rc = !holder ? fail(w, INSITU_ENOMEM, "out of memory") : get_uom(w, holder, 1, u, &given);
+        where_pop(w, mark);
+        if (!rc)
+            rc = json_array_append_new(copy, json_pack("{s:s?,s:s?,s:s?}", "name", u[0],
+                                                       "symbol", u[1], "definition", u[2]));
+        json_decref(holder);
+    }
+    if (!rc && !(*out = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+        rc = fail(w, INSITU_ENOMEM, "out of memory");
+    *n = json_array_size(copy);
+    json_decref(copy);
+    return rc;
+}
+
+/* The number of ObservedProperties of MultiDatastream md (remembered for the request). */
+static int md_members(struct wx *w, int64_t md, int64_t *n)
+{
+    if (w->md_ds == md) {
+        *n = w->md_n;
+        return 0;
+    }
+    int rc = run(w, "SELECT count(*) FROM multi_datastream_properties WHERE datastream_id = ?",
+                 n, "i", md);
+    if (!rc) {
+        w->md_ds = md;
+        w->md_n = *n;
+    }
+    return rc;
+}
+
+/* An Observation of MultiDatastream md has as its result an array of one value per
+ * ObservedProperty. */
+static int md_check_result(struct wx *w, int64_t md, json_t *result)
+{
+    int64_t n = 0;
+    int rc = md_members(w, md, &n);
+    if (rc)
+        return rc;
+    if (!json_is_array(result) || (int64_t)json_array_size(result) != n)
+        return fail(w, INSITU_EINVAL,
+                    "'result' of an Observation of MultiDatastream %lld must be an array of %lld "
+                    "values (one per ObservedProperty, in order)%s",
+                    (long long)md, (long long)n,
+                    json_is_array(result) ? ", not of a different length" : "");
+    return 0;
+}
+
+/* Makes the ObservedProperties ids[0..n) those of MultiDatastream md, in that order (one
+ * may be two members: a minimum and a maximum); its row's observed_property_id is the
+ * first. */
+static int md_set_members(struct wx *w, int64_t md, const int64_t *ids, size_t n)
+{
+    if (!n)
+        return fail(w, INSITU_EINVAL, "'ObservedProperties' is required: a MultiDatastream "
+                                      "has at least one ObservedProperty");
+    int rc = run(w, "DELETE FROM multi_datastream_properties WHERE datastream_id = ?", NULL,
+                 "i", md);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = run(w, "INSERT INTO multi_datastream_properties (datastream_id, position, "
+                    "observed_property_id) VALUES (?, ?, ?)",
+                 NULL, "iii", md, (int64_t)i, ids[i]);
+    if (!rc)
+        rc = run(w, "UPDATE datastreams SET observed_property_id = ? WHERE id = ?", NULL, "ii",
+                 ids[0], md);
+    w->md_ds = 0;
+    return rc;
+}
+
+/* The units' symbols (or names) joined by '|': the unit the CLI shows for the series
+ * (insitu query, insitu datastreams); caller frees. */
+static char *md_unit_label(json_t *units)
+{
+    struct strbuf label = {0};
+    size_t i;
+    json_t *u;
+    json_array_foreach(units, i, u)
+    {
+        const char *sym = json_string_value(json_object_get(u, "symbol"));
+        if (!sym || !*sym)
+            sym = json_string_value(json_object_get(u, "name"));
+        sb_printf(&label, "%s%s", i ? "|" : "", sym ? sym : "");
+    }
+    return label.data ? label.data : xstrdup("");
+}
+
+/* The lengths of a MultiDatastream's arrays and ObservedProperties agree (OGC 18-088 14.3);
+ * members_before is its member count before the request (-1: new): the count of one with
+ * Observations cannot change, their results would no longer fit. Its row's unit_symbol
+ * becomes md_unit_label's. */
+static int md_check_lengths(struct wx *w, int64_t md, int64_t members_before)
+{
+    struct stmt *s;
+    int rc = sta_prepare(w->c, "SELECT multi_types, unit_json, n_obs, (SELECT count(*) FROM "
+                               "multi_datastream_properties WHERE datastream_id = d.id) FROM "
+                               "datastreams d WHERE d.id = ?",
+                         &s, w->err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, md);
+    rc = st_step(s, w->err);
+    if (rc != 1) {
+        sta_release(w->c, s);
+        return rc < 0 ? rc : fail(w, INSITU_ENOTFOUND, "MultiDatastream %lld: gone", (long long)md);
+    }
+    json_t *types = json_loads(st_col_text(s, 0) ? st_col_text(s, 0) : "null", 0, NULL);
+    json_t *units = json_loads(st_col_text(s, 1) ? st_col_text(s, 1) : "null", 0, NULL);
+    int64_t n_obs = st_col_int64(s, 2), members = st_col_int64(s, 3);
+    sta_release(w->c, s);
+    size_t nt = json_array_size(types), nu = json_array_size(units);
+    char *label = md_unit_label(units);
+    json_decref(types);
+    json_decref(units);
+    if ((int64_t)nt != members || (int64_t)nu != members)
+        rc = fail(w, INSITU_EINVAL,
+                  "a MultiDatastream has as many multiObservationDataTypes and "
+                  "unitOfMeasurements as ObservedProperties: %zu, %zu and %lld given",
+                  nt, nu, (long long)members);
+    else if (members_before >= 0 && members != members_before && n_obs > 0)
+        rc = fail(w, INSITU_EINVAL,
+                  "MultiDatastream %lld has Observations with %lld values each: its number "
+                  "of ObservedProperties cannot change",
+                  (long long)md, (long long)members_before);
+    else
+        rc = run(w, "UPDATE datastreams SET unit_symbol = ? WHERE id = ?", NULL, "ti", label,
+                 md);
+    free(label);
+    return rc;
+}
+
+static int property_md_cb(struct wx *w, int64_t id, int created, void *ctx)
+{
+    (void)id;
+    (void)ctx;
+    return created ? 0 : fail(w, INSITU_EINVAL,
+                              "an ObservedProperty joins an existing MultiDatastream by a "
+                              "PATCH of the MultiDatastream's ObservedProperties");
+}
+
+static int create_mds(struct wx *w, json_t *o, const struct parent *p, int64_t *id)
+{
+    const char *name, *desc, *type;
+    char *props = NULL, *types = NULL, *units = NULL, key[40];
+    size_t ntypes = 0, nunits = 0;
+    struct idlist members = {0};
+    int64_t thing = p && p->type == STA_THING ? p->id : 0;
+    int64_t sensor = p && p->type == STA_SENSOR ? p->id : 0;
+    int rc = get_str(w, o, "name", 1, &name);
+    if (!rc)
+        rc = get_str(w, o, "description", 1, &desc);
+    if (!rc)
+        rc = get_str(w, o, "observationType", 1, &type);
+    if (!rc)
+        rc = md_check_type(w, type);
+    if (!rc)
+        rc = md_array_text(w, o, "multiObservationDataTypes", &types, &ntypes);
+    if (!rc && !types)
+        rc = fail(w, INSITU_EINVAL, "'multiObservationDataTypes' is required");
+    if (!rc)
+        rc = md_array_text(w, o, "unitOfMeasurements", &units, &nunits);
+    if (!rc && !units)
+        rc = fail(w, INSITU_EINVAL, "'unitOfMeasurements' is required");
+    if (!rc)
+        rc = get_object_text(w, o, "properties", 0, &props);
+    if (!rc && !thing)
+        rc = one(w, o, "Thing", STA_THING, 1, &thing);
+    if (!rc && !sensor)
+        rc = one(w, o, "Sensor", STA_SENSOR, 1, &sensor);
+    /* created under an ObservedProperty: it is the first member, unless the body names it */
+    if (!rc)
+        rc = many(w, o, "ObservedProperties", STA_PROPERTY, NULL, collect_id, &members);
+    if (!rc && p && p->type == STA_PROPERTY) {
+        size_t k = 0;
+        while (k < members.n && members.ids[k] != p->id)
+            k++;
+        if (k == members.n && !(rc = collect_id(w, p->id, 0, &members))) {
+            memmove(members.ids + 1, members.ids, (members.n - 1) * sizeof *members.ids);
+            members.ids[0] = p->id;
+        }
+    }
+    if (!rc && (ntypes != members.n || nunits != members.n))
+        rc = fail(w, INSITU_EINVAL,
+                  "a MultiDatastream has as many multiObservationDataTypes and "
+                  "unitOfMeasurements as ObservedProperties: %zu, %zu and %zu given",
+                  ntypes, nunits, members.n);
+    new_key(key);
+    if (!rc && !members.n)
+        rc = fail(w, INSITU_EINVAL, "'ObservedProperties' is required: a MultiDatastream has "
+                                    "at least one ObservedProperty");
+    if (!rc) {
+        char qualifier[48]; /* 'sta-md:...': never a Datastream's ('sta:...', or a source's) */
+        snprintf(qualifier, sizeof qualifier, "sta-md:%s", key + 4);
+        rc = run(w,
+                 "INSERT INTO datastreams (thing_id, observed_property_id, sensor_id, qualifier, "
+                 "name, description, observation_type, properties, multi, multi_types, "
+                 "unit_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+                 id, "iiittttttt", thing, members.ids[0], sensor, qualifier, name, desc, type,
+                 props, types, units);
+    }
+    if (!rc)
+        rc = md_set_members(w, *id, members.ids, members.n);
+    if (!rc)
+        rc = md_check_lengths(w, *id, -1);
+    free(members.ids);
+    free(props);
+    free(types);
+    free(units);
+    struct parent me = {STA_MDS, *id};
+    if (!rc)
+        rc = many(w, o, "Observations", STA_OBSERVATION, &me, NULL, NULL);
+    return rc;
+}
+
 static int create_feature(struct wx *w, json_t *o, const struct parent *p, int64_t *id);
 
 /* The FeatureOfInterest made from the Location of a Datastream's Thing (OGC 18-088: an
@@ -880,10 +1150,13 @@ static int auto_feature(struct wx *w, int64_t ds, int64_t *fid)
     rc = st_step(s, w->err);
     if (rc == 0) {
         sta_release(w->c, s);
-        return fail(w, INSITU_EINVAL,
-                    "no FeatureOfInterest given, and the Thing of Datastream %lld has no "
-                    "Location to make one from",
-                    (long long)ds);
+        int64_t multi = 0;
+        rc = run(w, "SELECT multi FROM datastreams WHERE id = ?", &multi, "i", ds);
+        return rc ? rc
+                  : fail(w, INSITU_EINVAL,
+                         "no FeatureOfInterest given, and the Thing of %s %lld has no "
+                         "Location to make one from",
+                         multi ? "MultiDatastream" : "Datastream", (long long)ds);
     }
     if (rc < 0) {
         sta_release(w->c, s);
@@ -992,6 +1265,25 @@ static int get_valid_time(struct wx *w, json_t *o, int64_t *start, int64_t *end)
     return rc;
 }
 
+/* The series of a new Observation: its Datastream or its MultiDatastream, exactly one
+ * (OGC 18-088 14.3); *ds (and *multi) already set when it is created under one. */
+static int observation_series(struct wx *w, json_t *o, int64_t *ds, int *multi)
+{
+    json_t *d = json_object_get(o, "Datastream"), *m = json_object_get(o, "MultiDatastream");
+    int has_d = d && !json_is_null(d), has_m = m && !json_is_null(m);
+    if ((has_d && has_m) || (*ds && (has_d || has_m) && has_m != *multi))
+        return fail(w, INSITU_EINVAL, "an Observation belongs to a Datastream or to a "
+                                      "MultiDatastream, not to both");
+    if (*ds)
+        return 0;
+    if (!has_d && !has_m)
+        return fail(w, INSITU_EINVAL, "'Datastream' or 'MultiDatastream' is required (a link "
+                                      "{\"@iot.id\": id} or a new one)");
+    *multi = has_m;
+    return has_m ? one(w, o, "MultiDatastream", STA_MDS, 1, ds)
+                 : one(w, o, "Datastream", STA_DATASTREAM, 1, ds);
+}
+
 /* Queues a new Observation; *k receives its position in the writer: its id is
  * bw_created_id(w->bw, *k) once the request's observations are written (commit). */
 static int create_observation(struct wx *w, json_t *o, const struct parent *p, size_t *k)
@@ -999,7 +1291,8 @@ static int create_observation(struct wx *w, json_t *o, const struct parent *p, s
     struct obs_input in;
     memset(&in, 0, sizeof in);
     in.r.result_time = INSITU_TIME_NONE;
-    int64_t ds = p && p->type == STA_DATASTREAM ? p->id : 0;
+    int64_t ds = p && (p->type == STA_DATASTREAM || p->type == STA_MDS) ? p->id : 0;
+    int multi = p && p->type == STA_MDS;
     int64_t foi = p && p->type == STA_FEATURE ? p->id : 0, end;
     int rc = get_time(w, o, "phenomenonTime", &in.r.phenomenon_start, &in.r.phenomenon_end, 1);
     if (!rc && in.r.phenomenon_start == INSITU_TIME_NONE)
@@ -1019,8 +1312,10 @@ static int create_observation(struct wx *w, json_t *o, const struct parent *p, s
     if (!rc)
         rc = get_object_text(w, o, "parameters", 0, &in.params);
     in.r.parameters = in.params;
-    if (!rc && !ds)
-        rc = one(w, o, "Datastream", STA_DATASTREAM, 1, &ds);
+    if (!rc)
+        rc = observation_series(w, o, &ds, &multi);
+    if (!rc && multi)
+        rc = md_check_result(w, ds, json_object_get(o, "result"));
     if (!rc && !foi)
         rc = one(w, o, "FeatureOfInterest", STA_FEATURE, 0, &foi);
     if (!rc && !foi)
@@ -1068,6 +1363,7 @@ static int create_entity(struct wx *w, enum sta_type t, json_t *o, const struct 
     case STA_LOCATION: return create_location(w, o, p, id);
     case STA_HLOC: return create_hloc(w, o, p, id);
     case STA_DATASTREAM: return create_datastream(w, o, p, id);
+    case STA_MDS: return create_mds(w, o, p, id);
     case STA_SENSOR: return create_sensor(w, o, p, id);
     case STA_PROPERTY: return create_property(w, o, p, id);
     case STA_FEATURE: return create_feature(w, o, p, id);
@@ -1258,11 +1554,12 @@ int sta_changeset_end(struct sta_conn *c, int commit, insitu_error *err)
 
 /* ==== deleting ==== */
 
-/* Deletes the datastreams selected by column = value, with their observations. */
-static int delete_datastreams(struct wx *w, const char *column, int64_t value)
+/* Deletes the datastreams (and MultiDatastreams) selected by cond (one placeholder, bound
+ * to value), with their observations. */
+static int delete_datastreams(struct wx *w, const char *cond, int64_t value)
 {
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT id FROM datastreams WHERE %s = ?", column);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT id FROM datastreams WHERE %s", cond);
     struct stmt *s;
     int rc = sta_prepare(w->c, sql, &s, w->err);
     if (rc)
@@ -1281,6 +1578,9 @@ static int delete_datastreams(struct wx *w, const char *column, int64_t value)
             rc = run(w, "DELETE FROM run_datastreams WHERE datastream_id = ?", NULL, "i",
                      ids.ids[i]);
         if (!rc)
+            rc = run(w, "DELETE FROM multi_datastream_properties WHERE datastream_id = ?", NULL,
+                     "i", ids.ids[i]);
+        if (!rc)
             rc = run(w, "DELETE FROM datastreams WHERE id = ?", NULL, "i", ids.ids[i]);
     }
     free(ids.ids);
@@ -1292,10 +1592,18 @@ static int delete_entity(struct wx *w, enum sta_type t, int64_t id)
     int rc = 0;
     int64_t ds;
     switch (t) {
-    case STA_THING: rc = delete_datastreams(w, "thing_id", id); break;
-    case STA_SENSOR: rc = delete_datastreams(w, "sensor_id", id); break;
-    case STA_PROPERTY: rc = delete_datastreams(w, "observed_property_id", id); break;
-    case STA_DATASTREAM: return delete_datastreams(w, "id", id);
+    case STA_THING: rc = delete_datastreams(w, "thing_id = ?", id); break;
+    case STA_SENSOR: rc = delete_datastreams(w, "sensor_id = ?", id); break;
+    case STA_PROPERTY:
+        /* the MultiDatastreams it is a member of go as its Datastreams do */
+        rc = delete_datastreams(w, "id IN (SELECT datastream_id FROM "
+                                   "multi_datastream_properties WHERE observed_property_id = ?)",
+                                id);
+        if (!rc)
+            rc = delete_datastreams(w, "observed_property_id = ?", id);
+        break;
+    case STA_DATASTREAM:
+    case STA_MDS: return delete_datastreams(w, "id = ?", id);
     case STA_LOCATION:
         rc = run(w, "DELETE FROM historical_locations WHERE id IN (SELECT "
                     "historical_location_id FROM historical_location_locations WHERE "
@@ -1407,6 +1715,8 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
             rc = fail(w, INSITU_EINVAL, "'%s' must be a string", p->name);
         if (!rc && strcmp(p->name, "encodingType") == 0 && (t == STA_LOCATION || t == STA_FEATURE))
             rc = check_encoding(w, s);
+        if (!rc && strcmp(p->name, "observationType") == 0 && t == STA_MDS)
+            rc = md_check_type(w, s);
         if (!rc)
             set_col(l, p->col, 't', 0, 0, s);
         break;
@@ -1416,8 +1726,14 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
             set_text_col(l, p, text);
         break;
     case SP_ANYJSON:
-        text = any_text(v);
-        set_text_col(l, p, text);
+        if (t == STA_MDS) { /* its arrays, checked (their lengths at the end) */
+            size_t n;
+            rc = md_array_text(w, o, p->name, &text, &n);
+        } else {
+            text = any_text(v);
+        }
+        if (!rc)
+            set_text_col(l, p, text);
         break;
     case SP_GEO: {
         char *geometry = NULL;
@@ -1447,7 +1763,7 @@ static int update_prop(struct wx *w, enum sta_type t, const struct sta_prop *p, 
         }
         break;
     case SP_PERIOD:
-        if (t == STA_DATASTREAM)
+        if (t == STA_DATASTREAM || t == STA_MDS)
             return 0; /* kept by the server from the observations */
         if (strcmp(p->name, "validTime") == 0) {
             /* null (or left out of a PUT) clears it */
@@ -1517,7 +1833,7 @@ static int update_link(struct wx *w, enum sta_type t, int64_t id, const struct s
         return rc;
     if (nav->fk) {
         set_col(l, nav->fk, 'i', target, 0, NULL);
-        if (t == STA_OBSERVATION && nav->target == STA_DATASTREAM)
+        if (t == STA_OBSERVATION && (nav->target == STA_DATASTREAM || nav->target == STA_MDS))
             *new_ds = target;
         return 0;
     }
@@ -1552,6 +1868,13 @@ static int update_links(struct wx *w, enum sta_type t, int64_t id, const struct 
         if (rc)
             break;
     }
+    if (!rc && t == STA_MDS && nav->target == STA_PROPERTY) {
+        /* the members, in their new order (the arrays must agree: checked at the end) */
+        rc = md_set_members(w, id, ids.ids, ids.n);
+        ids.n = 0;
+    }
+    if (!rc && t == STA_PROPERTY && nav->target == STA_MDS && ids.n)
+        rc = property_md_cb(w, ids.ids[0], 0, NULL);
     for (size_t k = 0; !rc && k < ids.n; k++) {
         int64_t x = ids.ids[k];
         if (t == STA_THING && nav->target == STA_LOCATION)
@@ -1562,7 +1885,7 @@ static int update_links(struct wx *w, enum sta_type t, int64_t id, const struct 
             rc = link_hloc_location(w, x, id);
         else if (t == STA_HLOC && nav->target == STA_LOCATION)
             rc = link_hloc_location(w, id, x);
-        else if (t == STA_THING && nav->target == STA_DATASTREAM)
+        else if (t == STA_THING && (nav->target == STA_DATASTREAM || nav->target == STA_MDS))
             rc = relink(w, "datastreams", "thing_id", x, id);
         else if (t == STA_THING && nav->target == STA_HLOC)
             rc = relink(w, "historical_locations", "thing_id", x, id);
@@ -1574,9 +1897,10 @@ static int update_links(struct wx *w, enum sta_type t, int64_t id, const struct 
                  !(rc = run(w, "UPDATE observations SET feature_id = ? WHERE id = ?", NULL,
                             "ii", id, x)))
             rc = store_recompute_area_of_observation(w->st, x, w->err);
-        else if (t == STA_DATASTREAM)
-            rc = fail(w, INSITU_EINVAL, "Observations move to another Datastream by a PATCH of "
-                                        "the Observation");
+        else if (t == STA_DATASTREAM || t == STA_MDS)
+            rc = fail(w, INSITU_EINVAL, "Observations move to another %s by a PATCH of the "
+                                        "Observation",
+                      sta_type_def(t)->name);
     }
     if (!rc && t == STA_THING && nav->target == STA_LOCATION && ids.n)
         rc = thing_set_locations(w, id, ids.ids, ids.n);
@@ -1619,11 +1943,49 @@ static int observation_move(struct wx *w, int64_t id, int64_t new_ds, int64_t ne
     return rc;
 }
 
+/* The result an Observation has once a PATCH moves it (from series old_ds, to new_ds when
+ * not 0) fits its series: an array of the right length in a MultiDatastream. */
+static int observation_result_fits(struct wx *w, int64_t id, json_t *o, int64_t old_ds,
+                                   int64_t new_ds)
+{
+    int64_t ds = new_ds ? new_ds : old_ds, multi = 0;
+    json_t *result = json_object_get(o, "result");
+    if (!result && ds == old_ds)
+        return 0;
+    int rc = run(w, "SELECT multi FROM datastreams WHERE id = ?", &multi, "i", ds);
+    if (rc || !multi)
+        return rc;
+    if (result)
+        return md_check_result(w, ds, result);
+    struct stmt *s;
+    rc = sta_prepare(w->c, "SELECT result_json FROM observations WHERE datastream_id = ? AND "
+                           "id = ?",
+                     &s, w->err);
+    if (rc)
+        return rc;
+    st_bind_int64(s, 1, old_ds);
+    st_bind_int64(s, 2, id);
+    rc = st_step(s, w->err);
+    json_t *stored = rc == 1 && st_col_text(s, 0) ? json_loads(st_col_text(s, 0), 0, NULL) : NULL;
+    sta_release(w->c, s);
+    if (rc >= 0)
+        rc = md_check_result(w, ds, stored ? stored : json_null());
+    json_decref(stored);
+    return rc < 0 ? rc : 0;
+}
+
 static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, int put)
 {
     const struct sta_type_def *def = sta_type_def(t);
     int rc = check_members(w, o, t);
     if (rc)
+        return rc;
+    json_t *d = json_object_get(o, "Datastream"), *m = json_object_get(o, "MultiDatastream");
+    if (t == STA_OBSERVATION && d && !json_is_null(d) && m && !json_is_null(m))
+        return fail(w, INSITU_EINVAL, "an Observation belongs to a Datastream or to a "
+                                      "MultiDatastream, not to both");
+    int64_t members_before = -1;
+    if (t == STA_MDS && (rc = md_members(w, id, &members_before)))
         return rc;
     struct setlist l;
     memset(&l, 0, sizeof l);
@@ -1654,6 +2016,8 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
     }
     if (!rc && t == STA_OBSERVATION)
         rc = observation_move(w, id, new_ds, new_start, &old_ds, &l);
+    if (!rc && t == STA_OBSERVATION)
+        rc = observation_result_fits(w, id, o, old_ds, new_ds);
     if (!rc && t == STA_OBSERVATION && (l.n || times_changed)) {
         int64_t run_id = w->run_id;
         set_col(&l, "run_id", 'i', run_id, 0, NULL);
@@ -1696,6 +2060,8 @@ static int update_entity(struct wx *w, enum sta_type t, int64_t id, json_t *o, i
     }
     if (!rc && t == STA_FEATURE && json_object_get(o, "feature"))
         rc = store_recompute_areas_of_feature(w->st, id, w->err);
+    if (!rc && t == STA_MDS)
+        rc = md_check_lengths(w, id, members_before);
     setlist_free(&l);
     return rc;
 }
@@ -1723,8 +2089,8 @@ struct row_result {
 };
 
 /* One row of a dataArray into an observation; a bad row gets an error and nothing else. */
-static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, json_t *row,
-                    struct row_result *out)
+static int data_row(struct wx *w, int64_t ds, int multi, const int *comps, size_t ncomp,
+                    json_t *row, struct row_result *out)
 {
     insitu_error row_err = {0};
     insitu_error *saved = w->err;
@@ -1753,7 +2119,11 @@ static int data_row(struct wx *w, int64_t ds, const int *comps, size_t ncomp, js
             json_object_set(holder, "resultTime", v);
             bad = get_time(w, holder, "resultTime", &in.r.result_time, &end, 0);
             break;
-        case C_RESULT: bad = set_result(w, v, &in); break;
+        case C_RESULT:
+            bad = multi ? md_check_result(w, ds, v) : 0;
+            if (!bad)
+                bad = set_result(w, v, &in);
+            break;
         case C_QUALITY:
             in.quality = any_text(v);
             in.r.quality = in.quality;
@@ -1819,8 +2189,8 @@ static int create_observations(struct wx *w, json_t *body, const char *base,
 {
     if (!json_is_array(body)) {
         abandon(w);
-        return fail(w, INSITU_EINVAL, "CreateObservations takes an array of {Datastream, "
-                                      "components, dataArray}");
+        return fail(w, INSITU_EINVAL, "CreateObservations takes an array of {Datastream (or "
+                                      "MultiDatastream), components, dataArray}");
     }
     struct row_result *rows = NULL;
     size_t nrows = 0, cap = 0, gi;
@@ -1851,8 +2221,9 @@ static int create_observations(struct wx *w, json_t *body, const char *base,
                           k);
             ci[ncomp++] = x;
         }
+        int multi = 0;
         if (!rc)
-            rc = one(w, g, "Datastream", STA_DATASTREAM, 1, &ds);
+            rc = observation_series(w, g, &ds, &multi);
         size_t ri;
         json_t *row;
         if (!rc) {
@@ -1869,7 +2240,7 @@ static int create_observations(struct wx *w, json_t *body, const char *base,
                 }
                 memset(&rows[nrows], 0, sizeof rows[nrows]);
                 size_t m2 = where_push(w, "dataArray", (int)ri);
-                rc = data_row(w, ds, ci, ncomp, row, &rows[nrows++]);
+                rc = data_row(w, ds, multi, ci, ncomp, row, &rows[nrows++]);
                 where_pop(w, m2);
                 if (rc)
                     break;
@@ -2041,7 +2412,7 @@ static int delete_observations_where(struct wx *w, const struct sta_target *t,
 {
     struct idlist dss = {0};
     int64_t foi = t->has_parent && t->ptype == STA_FEATURE ? t->pid : 0;
-    int rc = t->has_parent && t->ptype == STA_DATASTREAM
+    int rc = t->has_parent && (t->ptype == STA_DATASTREAM || t->ptype == STA_MDS)
                  ? collect_id(w, t->pid, 0, &dss)
                  : selected_datastreams(w, filter, foi, &dss);
     struct sqlfrag del = {0};
@@ -2084,6 +2455,7 @@ static int delete_entities_where(struct wx *w, const struct sta_target *t,
         frag_printf(&sel, t->pnav->cond, "s", "e");
         frag_puts(&sel, ")");
     }
+    sta_where_sql(&sel.sql, t->type, "e");
     int rc = filter_frag(w, t->type, filter, &sel);
     frag_printf(&sel, " ORDER BY e.id LIMIT %d", DELETE_CHUNK);
     int64_t ids[DELETE_CHUNK];

@@ -80,7 +80,7 @@ equal "matchup --format: csv or json" "$RC: $ERR" \
 # 4 records the file name a run depended on (ingest_runs.source_name); 5 gives API creates
 # keys of their own (observed_properties.key, observations.seq) and never gives an id twice;
 # 6 keeps each Datastream's observedArea (datastreams.area_*)
-newest=6
+newest=7
 # a store that does not exist: writers create it and say so, the others do not
 run "$INSITU" --store "$T/nofolder/x.db" init
 equal "init into a folder that does not exist names the folder" "$RC: $ERR" \

@@ -116,6 +116,23 @@ until grep -q "create on v1.1/Observations refused" "$T/serve.err" || [ $i -gt 1
 expect 0 "a bad create is logged by the server, naming the topic and the cause" \
   "create on v1.1/Observations refused (400)" "Datastream" -- cat "$T/serve.err"
 
+# ---- create: an Observation of a MultiDatastream, published to its topic ----
+CX="http://www.opengis.net/def/observationType/OGC-OM/2.0/OM_ComplexObservation"
+fetch POST "$URL/MultiDatastreams" -H "$AUTH" -H 'Content-Type: application/json' -d '{"name": "pair",
+ "description": "two values", "observationType": "'"$CX"'", "multiObservationDataTypes": ["a", "b"],
+ "unitOfMeasurements": [{"name": "m"}, {"name": "s"}], "Thing": {"@iot.id": '"$(sql "SELECT thing_id FROM datastreams WHERE id = $ds")"'},
+ "Sensor": {"name": "s", "description": "d", "encodingType": "text/plain", "metadata": "m"},
+ "ObservedProperties": [{"name": "p", "definition": "urn:p", "description": "d"},
+  {"name": "q", "definition": "urn:q", "description": "d"}]}'
+md=$(py 'd["@iot.id"]')
+sub obs_md "v1.1/MultiDatastreams($md)/Observations" 2
+mosquitto_pub -p "$MQ_PORT" -V mqttv5 -t "v1.1/MultiDatastreams($md)/Observations" \
+  -m '{"phenomenonTime": "2030-01-04T00:00:00Z", "result": [1, 2]}'
+got obs_md
+GOT=$(printf '%s\n' "$GOT" | grep '@iot.id')
+equal "an Observation published to v1.1/MultiDatastreams($md)/Observations is stored and published back" \
+  "$(jp "$GOT" 'd["result"]') $(sql "SELECT count(*) FROM observations WHERE datastream_id = $md")" "[1, 2] 1"
+
 # ---- receive: a Datastream created under a Thing; an update of a Thing's properties ----
 thing=$(sql "SELECT min(id) FROM things")
 sub ds_new "v1.1/Things($thing)/Datastreams" 1

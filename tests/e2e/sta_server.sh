@@ -28,8 +28,8 @@ at_exit '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null'
 
 start_server --
 fetch GET "$URL"
-equal "GET /v1.1: the eight entity sets" "$CODE $(py 'len(d["value"]), sorted(e["name"] for e in d["value"])[0]')" \
-  "200 8 Datastreams"
+equal "GET /v1.1: the eight entity sets and MultiDatastreams" "$CODE $(py 'len(d["value"]), sorted(e["name"] for e in d["value"])[0]')" \
+  "200 9 Datastreams"
 equal "serverSettings lists the conformance classes" \
   "$(py '"http://www.opengis.net/spec/iot_sensing/1.1/req/create-update-delete" in d["serverSettings"]["conformance"]')" "True"
 equal "entity set URLs are absolute and resolvable" \
@@ -38,7 +38,7 @@ equal "entity set URLs are absolute and resolvable" \
 fetch GET "$URL/Things(3)"
 equal "a Thing: its keys" \
   "$(py 'sorted(d.keys())')" \
-  "['@iot.id', '@iot.selfLink', 'Datastreams@iot.navigationLink', 'HistoricalLocations@iot.navigationLink', 'Locations@iot.navigationLink', 'description', 'name']"
+  "['@iot.id', '@iot.selfLink', 'Datastreams@iot.navigationLink', 'HistoricalLocations@iot.navigationLink', 'Locations@iot.navigationLink', 'MultiDatastreams@iot.navigationLink', 'description', 'name']"
 self=$(py 'd["@iot.selfLink"]')
 nav=$(py 'd["Datastreams@iot.navigationLink"]')
 equal "the selfLink is absolute" "$self" "$URL/Things(3)"
