@@ -18,6 +18,7 @@
 #include "raster_sample.h"
 #include "store.h"
 #include "timeutil.h"
+#include "zonal.h"
 
 static const char *const rs_settings[] = {
     "product\tproduct name: the Sensor of the sampled Datastreams (required)",
@@ -33,7 +34,13 @@ static const char *const rs_settings[] = {
     "period\twhat a value holds for: auto (default: from the product's file name), none, "
     "P1D, P1M, P1Y, hydro-year (1 September to 31 August), a duration (P10D) or START/END",
     "window\todd window size N: the value is a statistic of the NxN pixels (default 1)",
-    "stat\twindow statistic that becomes the value: mean (default) or median",
+    "stat\tstatistic that becomes the value: mean (default), median, count, min, max, std, "
+    "majority, fractions, valid_share",
+    "coverage\tpolygons: weighted (default: a pixel weighs the share of its area inside) or "
+    "centre (pixels whose centre is inside)",
+    "classes\tclass names: a file of 'code name' / 'name:code' lines, a CSV code,name or a QGIS "
+    ".qml (default: the raster's category names)",
+    "not_class\tcomma-separated codes that are no class (no data, cloud): invalid pixels",
     "min_valid\twindow: fewer valid pixels than this give a missing value (default 1)",
     "bilinear\tyes: bilinear interpolation between the 4 nearest pixel centres",
     "mask\tquality/cloud mask raster on the same CRS (e.g. a THEIA MAJA CLM file)",
@@ -62,6 +69,23 @@ struct station_list {
     struct station *v;
     size_t n, cap;
 };
+
+/* A Thing whose location is a (Multi)Polygon: a lake, a catchment. */
+struct zone {
+    int64_t id;
+    char *code, *geojson;
+};
+
+struct zone_list {
+    struct zone *v;
+    size_t n, cap;
+};
+
+static void zones_free(struct zone_list *l);
+static int select_zones(struct store *st, const int64_t *ids, size_t n_ids,
+                        const double *bbox_a, const double *bbox_b, struct zone_list *out,
+                        insitu_error *err);
+static void zones_digest(const struct zone_list *l, struct sha256 *h, double extent[4]);
 
 static void stations_free(struct station_list *l)
 {
@@ -208,12 +232,19 @@ int raster_sample_stations_digest(insitu_store *store, const char *things, const
     struct station_list l = {0};
     if (!rc)
         rc = select_stations(st, ids, n_ids, bbox ? box : NULL, NULL, &l, err);
+    struct zone_list zones = {0};
+    if (!rc)
+        rc = select_zones(st, ids, n_ids, bbox ? box : NULL, NULL, &zones, err);
     free(ids);
-    if (rc)
+    if (rc) {
+        stations_free(&l);
+        zones_free(&zones);
         return rc;
+    }
     struct sha256 h;
     if (sha256_init(&h)) {
         stations_free(&l);
+        zones_free(&zones);
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     }
     extent[0] = extent[1] = INFINITY;
@@ -228,13 +259,36 @@ int raster_sample_stations_digest(insitu_store *store, const char *things, const
                            l.v[i].code ? l.v[i].code : "", l.v[i].lon, l.v[i].lat);
         sha256_update(&h, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
     }
+    zones_digest(&zones, &h, extent);
     sha256_final(&h, hex);
-    *count = l.n;
+    *count = l.n + zones.n;
     stations_free(&l);
+    zones_free(&zones);
     return 0;
 }
 
 /* ---- settings ---- */
+
+/* The statistic stored as the value (RS_MEAN and RS_MEDIAN of a window: raster.c's). */
+enum rs_stat {
+    RS_MEAN = 0,
+    RS_MEDIAN,
+    RS_COUNT,
+    RS_MIN,
+    RS_MAX,
+    RS_STD,
+    RS_MAJORITY,
+    RS_FRACTIONS,
+    RS_VALID_SHARE
+};
+static const char *const rs_stat_names[] = {"mean", "median",   "count",     "min",         "max",
+                                            "std",  "majority", "fractions", "valid_share", NULL};
+
+struct rs_config;
+struct raster_sample_bad;
+static int read_zonal_config(const struct source *src, struct rs_config *c,
+                             struct raster_sample_bad *bad, insitu_error *err);
+static void zonal_qualifiers(struct rs_config *c);
 
 struct rs_config {
     const char *product, *property, *definition, *unit, *ns, *things, *bbox_text;
@@ -244,6 +298,11 @@ struct rs_config {
     double bbox[4];
     struct raster_opts o;
     char qualifier[64];
+    enum rs_stat stat;
+    enum zonal_coverage coverage;
+    const char *classes, *not_class;
+    char zonal_qualifier[64]; /* of the samples of polygons */
+    char zonal_method[48];     /* the same without its band */
     const char *bands;  /* "all" or "1,3,4"; NULL: one band */
     const char *period; /* NULL: auto */
     char method[32];    /* the qualifier without its band */
@@ -392,10 +451,9 @@ static int read_config(const struct source *src, struct rs_config *c,
             return bad_setting(bad, err, "mask_bits", bits,
                                "expected an integer such as 2 or 0x0F");
     }
-    const char *stat = source_setting(src, "stat");
-    if (stat && !str_ieq(stat, "mean") && !str_ieq(stat, "median"))
-        return bad_setting(bad, err, "stat", stat, "expected mean or median");
-    o->stat = stat && str_ieq(stat, "median") ? RASTER_MEDIAN : RASTER_MEAN;
+    rc = read_zonal_config(src, c, bad, err);
+    if (rc)
+        return rc;
     int bilinear = source_setting_bool(src, "bilinear", 0);
     if (bilinear < 0)
         return bad_setting(bad, err, "bilinear", source_setting(src, "bilinear"),
@@ -403,6 +461,9 @@ static int read_config(const struct source *src, struct rs_config *c,
     if (bilinear && o->window > 1)
         return bad_setting(bad, err, "window", source_setting(src, "window"),
                            "a window and bilinear interpolation go separately: choose one");
+    if (bilinear && c->stat > RS_MEDIAN)
+        return bad_setting(bad, err, "stat", source_setting(src, "stat"),
+                           "a statistic and bilinear interpolation go separately: choose one");
     o->method = bilinear ? RASTER_BILINEAR : o->window > 1 ? RASTER_WINDOW : RASTER_NEAREST;
     char method[32];
     if (o->method == RASTER_WINDOW)
@@ -415,6 +476,7 @@ static int read_config(const struct source *src, struct rs_config *c,
     else
         snprintf(c->qualifier, sizeof c->qualifier, "%s", method);
     snprintf(c->method, sizeof c->method, "%s", method);
+    zonal_qualifiers(c);
     return read_bands_period(src, c, bad, err);
 }
 
@@ -441,7 +503,18 @@ struct rs_run {
     uint64_t dup_kept_new, dup_kept_other, outside;
     struct raster_period period; /* end INSITU_TIME_NONE: the samples are instants */
     double footprint[4]; /* the raster's, W,S,E,N in EPSG:4326 */
+    struct class_table *classes; /* for statistics of classes and --not-class, else NULL */
+    struct zone_list *zones;     /* Things with a polygon location inside the footprint */
+    uint64_t zones_inside;
 };
+
+static int emit_point_zonal(struct rs_run *run, const struct station *stn,
+                            const struct raster_sample *s, struct strbuf *params,
+                            insitu_error *err);
+static int select_run_zones(struct rs_run *run, const int64_t *ids, size_t n_ids,
+                            const double *rb, insitu_error *err);
+static int sample_zones(struct rs_run *run, insitu_error *err);
+static int open_classes(struct rs_run *run, insitu_error *err);
 
 static void put_num(struct strbuf *sb, const char *key, double v)
 {
@@ -626,7 +699,9 @@ static int sample_stations(struct rs_run *run, const struct station_list *l, ins
             run->outside++;
             continue;
         }
-        rc = emit_sample(run, &l->v[i], &out[i], &params, err);
+        /* the zonal engine knows the codes that are no class; raster.c does not */
+        rc = run->c.stat > RS_MEDIAN || run->classes ? emit_point_zonal(run, &l->v[i], &out[i], &params, err)
+                                     : emit_sample(run, &l->v[i], &out[i], &params, err);
     }
 done:
     free(lon);
@@ -639,7 +714,9 @@ done:
 static int sample_one_band(struct rs_run *run, const struct station_list *l, insitu_error *err)
 {
     int rc = emit_entities(run, err);
-    return rc ? rc : sample_stations(run, l, err);
+    if (!rc)
+        rc = sample_stations(run, l, err);
+    return rc ? rc : sample_zones(run, err);
 }
 
 /* Samples band b as its own Datastreams: property from the band's description. */
@@ -663,6 +740,8 @@ static int sample_band(struct rs_run *run, const struct station_list *l, int b, 
     run->c.property = property;
     run->c.unit = unit ? unit : raster_unit(run->r);
     snprintf(run->c.qualifier, sizeof run->c.qualifier, "band%d/%s", b, run->c.method);
+    snprintf(run->c.zonal_qualifier, sizeof run->c.zonal_qualifier, "band%d/%s", b,
+             run->c.zonal_method);
     uint64_t outside = run->outside;
     rc = sample_one_band(run, l, err);
     if (!first) /* a station outside is counted once, not once per band */
@@ -732,6 +811,8 @@ static int rs_select(struct rs_run *run, struct station_list *l, insitu_error *e
     int rc = run->c.things ? resolve_things(st, run->c.things, &ids, &n_ids, err) : 0;
     if (!rc)
         rc = select_stations(st, ids, n_ids, rb, run->c.has_bbox ? run->c.bbox : NULL, l, err);
+    if (!rc)
+        rc = select_run_zones(run, ids, n_ids, rb, err);
     free(ids);
     return rc;
 }
@@ -743,8 +824,12 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
     int rc = read_config(src, &run.c, NULL, err);
     if (!rc)
         rc = raster_open(src->path, &run.c.o, &run.r, err);
-    if (rc)
+    if (!rc)
+        rc = open_classes(&run, err);
+    if (rc) {
+        raster_close(run.r);
         return rc;
+    }
     run.raster_name = src->name; /* in each sample's parameters, and maybe its date */
     bw_uses_source_name(bw);
     if (run.c.date != INSITU_TIME_NONE) {
@@ -763,7 +848,7 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
     if (!rc)
         rc = run.c.bands ? sample_bands(&run, &l, err) : sample_one_band(&run, &l, err);
     /* stations whose pixels are all nodata are samples (NULL results); none inside is not */
-    if (!rc && run.outside == l.n)
+    if (!rc && run.outside == l.n && !run.zones_inside)
         bw_nothing(bw, run.footprint, "no station inside");
     if (!rc && (run.dup_kept_new || run.dup_kept_other))
         bw_warn(bw,
@@ -776,6 +861,9 @@ static int rs_run(const struct source *src, struct batch_writer *bw, insitu_erro
                 (unsigned long long)run.dup_kept_new, (unsigned long long)run.dup_kept_other);
     st_finalize(run.existing);
     stations_free(&l);
+    class_table_free(run.classes);
+    zones_free(run.zones);
+    free(run.zones);
     raster_close(run.r);
     return rc;
 }
@@ -791,9 +879,13 @@ static int rs_identify(const struct source *src, struct source_identity *id, ins
         return rc;
     char *real = realpath(src->path, NULL);
     const char *sub = c.o.subdataset ? c.o.subdataset : "";
-    snprintf(id->key, sizeof id->key, "%s|product=%s|subdataset=%s|property=%s|%s|things=%s|bbox=%s",
+    /* the polygons' method, unless the default: the keys of earlier runs stay the same */
+    char zonal[80] = "";
+    if (c.stat != RS_MEAN || c.coverage != ZONAL_WEIGHTED)
+        snprintf(zonal, sizeof zonal, "|%s", c.zonal_qualifier);
+    snprintf(id->key, sizeof id->key, "%s|product=%s|subdataset=%s|property=%s|%s%s|things=%s|bbox=%s",
              real ? real : src->uri, c.product, sub, c.property ? c.property : "",
-             c.qualifier, c.things ? c.things : "", c.bbox_text ? c.bbox_text : "");
+             c.qualifier, zonal, c.things ? c.things : "", c.bbox_text ? c.bbox_text : "");
     free(real);
     size_t used = strlen(id->key);
     if (c.bands || c.period)
@@ -807,6 +899,455 @@ static int rs_probe(const struct source *src)
 {
     (void)src;
     return 0;
+}
+
+/* ---- statistics, classes and polygons (zonal.c) ---- */
+
+/* stat, coverage, classes and not_class. */
+static int read_zonal_config(const struct source *src, struct rs_config *c,
+                             struct raster_sample_bad *bad, insitu_error *err)
+{
+    const char *stat = source_setting(src, "stat");
+    c->stat = RS_MEAN;
+    if (stat) {
+        int k = 0;
+        while (rs_stat_names[k] && !str_ieq(stat, rs_stat_names[k]))
+            k++;
+        if (!rs_stat_names[k])
+            return bad_setting(bad, err, "stat", stat,
+                               "expected mean, median, count, min, max, std, majority, "
+                               "fractions or valid_share");
+        c->stat = (enum rs_stat)k;
+    }
+    c->o.stat = c->stat == RS_MEDIAN ? RASTER_MEDIAN : RASTER_MEAN;
+    const char *coverage = source_setting(src, "coverage");
+    if (coverage && !str_ieq(coverage, "weighted") && !str_ieq(coverage, "centre") &&
+        !str_ieq(coverage, "center"))
+        return bad_setting(bad, err, "coverage", coverage, "expected weighted or centre");
+    c->coverage = coverage && !str_ieq(coverage, "weighted") ? ZONAL_CENTRE : ZONAL_WEIGHTED;
+    c->classes = source_setting(src, "classes");
+    c->not_class = source_setting(src, "not_class");
+    struct class_table *t = class_table_new();
+    if (!t)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    insitu_error why = {0};
+    int rc = 0;
+    if (c->classes && class_table_load(t, c->classes, &why))
+        rc = bad_setting(bad, err, "classes", c->classes, "%s", why.message);
+    else if (c->not_class && class_table_exclude_list(t, c->not_class, &why))
+        rc = bad_setting(bad, err, "not_class", c->not_class,
+                         "expected integer codes separated by commas (205,254)");
+    class_table_free(t);
+    /* codes are stored values: a scale of the band does not apply to them */
+    if (!rc && (c->stat == RS_MAJORITY || c->stat == RS_FRACTIONS)) {
+        if (!source_setting(src, "scale"))
+            c->o.has_scale = 1, c->o.scale = 1;
+        if (!source_setting(src, "offset"))
+            c->o.has_offset = 1, c->o.offset = 0;
+    }
+    return rc;
+}
+
+/* The qualifiers: a point's statistic other than mean or median names itself
+ * (window3-majority, window1-count for the station's pixel); a polygon's is
+ * zonal-COVERAGE-STAT. */
+static void zonal_qualifiers(struct rs_config *c)
+{
+    char band[24] = "";
+    if (c->o.band > 1)
+        snprintf(band, sizeof band, "band%d/", c->o.band);
+    if (c->stat > RS_MEDIAN) {
+        snprintf(c->method, sizeof c->method, "window%d-%s", c->o.window > 1 ? c->o.window : 1,
+                 rs_stat_names[c->stat]);
+        snprintf(c->qualifier, sizeof c->qualifier, "%s%s", band, c->method);
+    }
+    snprintf(c->zonal_method, sizeof c->zonal_method, "zonal-%s-%s",
+             c->coverage == ZONAL_CENTRE ? "centre" : "weighted", rs_stat_names[c->stat]);
+    snprintf(c->zonal_qualifier, sizeof c->zonal_qualifier, "%s%s", band, c->zonal_method);
+}
+
+/* The class table of the run: the raster's category names, the --classes file over them,
+ * and --not-class. NULL when no statistic needs one. */
+static int open_classes(struct rs_run *run, insitu_error *err)
+{
+    const struct rs_config *c = &run->c;
+    if (c->stat != RS_MAJORITY && c->stat != RS_FRACTIONS && !c->not_class)
+        return 0;
+    run->classes = class_table_new();
+    if (!run->classes)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    class_table_add_categories(run->classes, raster_category_names(run->r));
+    int rc = c->classes ? class_table_load(run->classes, c->classes, err) : 0;
+    if (!rc && c->not_class)
+        rc = class_table_exclude_list(run->classes, c->not_class, err);
+    return rc;
+}
+
+/* The name of a class: the table's, else the code itself. */
+static const char *class_name(const struct rs_run *run, double code, char *buf, size_t size)
+{
+    const char *name = class_table_name(run->classes, code);
+    if (name)
+        return name;
+    snprintf(buf, size, "%.15g", code);
+    return buf;
+}
+
+static void zones_free(struct zone_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].code);
+        free(l->v[i].geojson);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Things with a current (Multi)Polygon location, selected as select_stations does. */
+static int select_zones(struct store *st, const int64_t *ids, size_t n_ids, const double *bbox_a,
+                        const double *bbox_b, struct zone_list *out, insitu_error *err)
+{
+    struct strbuf sql = {0};
+    sb_puts(&sql, "SELECT t.id, t.code, ");
+    dialect_geojson_sql(st->dialect, &sql, "l", "location");
+    sb_puts(&sql, " FROM things t JOIN thing_locations tl ON tl.thing_id = t.id JOIN locations l "
+                  "ON l.id = tl.location_id WHERE GeometryType(l.geom) IN ('POLYGON', "
+                  "'MULTIPOLYGON')");
+    for (int k = 0; k < 2; k++) {
+        if ((k ? bbox_b : bbox_a) == NULL)
+            continue;
+        sb_puts(&sql, " AND ");
+        dialect_bbox_sql(st->dialect, &sql, "l", "locations");
+    }
+    if (n_ids) {
+        sb_puts(&sql, " AND t.id IN (");
+        for (size_t i = 0; i < n_ids; i++)
+            sb_puts(&sql, i ? ", ?" : "?");
+        sb_puts(&sql, ")");
+    }
+    sb_puts(&sql, " ORDER BY t.id");
+    struct stmt *s;
+    int rc = st_prepare(st, sb_str(&sql), &s, err);
+    sb_free(&sql);
+    if (rc)
+        return rc;
+    int idx = 1;
+    if (bbox_a)
+        dialect_bbox_bind(st->dialect, s, &idx, bbox_a);
+    if (bbox_b)
+        dialect_bbox_bind(st->dialect, s, &idx, bbox_b);
+    for (size_t i = 0; i < n_ids; i++)
+        st_bind_int64(s, idx++, ids[i]);
+    while ((rc = st_step(s, err)) == 1) {
+        const char *geojson = st_col_text(s, 2);
+        /* a Thing with two current locations is one zone: the first */
+        if (!geojson || (out->n && out->v[out->n - 1].id == st_col_int64(s, 0)))
+            continue;
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 64;
+            struct zone *p = realloc(out->v, cap * sizeof *p);
+            if (!p) {
+                rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+                break;
+            }
+            out->v = p;
+            out->cap = cap;
+        }
+        struct zone *z = &out->v[out->n++];
+        z->id = st_col_int64(s, 0);
+        z->code = xstrdup(st_col_text(s, 1) ? st_col_text(s, 1) : "");
+        z->geojson = xstrdup(geojson);
+    }
+    st_finalize(s);
+    return rc < 0 ? rc : 0;
+}
+
+/* Widens extent (W,S,E,N) by every position of a GeoJSON coordinates array. */
+static void coords_extent(json_t *c, double extent[4])
+{
+    if (json_array_size(c) >= 2 && json_is_number(json_array_get(c, 0))) {
+        double x = json_number_value(json_array_get(c, 0));
+        double y = json_number_value(json_array_get(c, 1));
+        extent[0] = fmin(extent[0], x);
+        extent[1] = fmin(extent[1], y);
+        extent[2] = fmax(extent[2], x);
+        extent[3] = fmax(extent[3], y);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(c); i++)
+        coords_extent(json_array_get(c, i), extent);
+}
+
+static void zones_digest(const struct zone_list *l, struct sha256 *h, double extent[4])
+{
+    for (size_t i = 0; i < l->n; i++) {
+        char line[600];
+        int len = snprintf(line, sizeof line, "%lld\t%s\t", (long long)l->v[i].id, l->v[i].code);
+        sha256_update(h, line, (size_t)(len < (int)sizeof line ? len : (int)sizeof line - 1));
+        sha256_update(h, l->v[i].geojson, strlen(l->v[i].geojson));
+        sha256_update(h, "\n", 1);
+        json_t *g = json_loads(l->v[i].geojson, 0, NULL);
+        coords_extent(json_object_get(g, "coordinates"), extent);
+        json_decref(g);
+    }
+}
+
+static int select_run_zones(struct rs_run *run, const int64_t *ids, size_t n_ids, const double *rb,
+                            insitu_error *err)
+{
+    run->zones = calloc(1, sizeof *run->zones);
+    if (!run->zones)
+        return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
+    return select_zones(bw_store(run->bw), ids, n_ids, rb, run->c.has_bbox ? run->c.bbox : NULL,
+                        run->zones, err);
+}
+
+static struct zonal_opts zonal_options(const struct rs_run *run)
+{
+    struct zonal_opts o = {.coverage = run->c.coverage,
+                           .max_read_pixels = run->c.o.max_read_pixels,
+                           .classes = run->classes};
+    return o;
+}
+
+/* The parameters of a zonal sample: what the run and the statistics say, then `extra`
+ * (",\"key\":value" pairs) and the time source. */
+static void zonal_parameters(const struct rs_run *run, const struct zonal_stats *z,
+                             const char *method, const char *extra, struct strbuf *sb)
+{
+    sb_reset(sb);
+    sb_puts(sb, "{\"raster\":");
+    sb_put_json_string(sb, run->raster_name);
+    sb_printf(sb, ",\"method\":\"%s\"", method);
+    sb_puts(sb, extra);
+    sb_printf(sb, ",\"n\":%lld,\"n_valid\":%lld", (long long)z->n_pixels, (long long)z->n_valid);
+    put_num(sb, "count", z->count);
+    put_num(sb, "covered", z->covered);
+    put_num(sb, "valid_share", z->valid_share);
+    if (z->n_valid) {
+        put_num(sb, "mean", z->mean);
+        put_num(sb, "median", z->median);
+        put_num(sb, "std", z->std);
+        put_num(sb, "min", z->min);
+        put_num(sb, "max", z->max);
+    }
+}
+
+/* The value of the run's statistic (not fractions). */
+static double zonal_value(const struct rs_run *run, const struct zonal_stats *z)
+{
+    switch (run->c.stat) {
+    case RS_MEAN: return z->mean;
+    case RS_MEDIAN: return z->median;
+    case RS_COUNT: return z->count;
+    case RS_MIN: return z->min;
+    case RS_MAX: return z->max;
+    case RS_STD: return z->std;
+    case RS_MAJORITY: return z->majority;
+    case RS_VALID_SHARE: return z->valid_share;
+    case RS_FRACTIONS: break;
+    }
+    return NAN;
+}
+
+/* What one zonal sample writes. */
+struct zonal_emit {
+    int64_t thing_id, feature_id, t;
+    const char *code, *qualifier, *what; /* what: "at the station", "over the polygon" */
+    int valid;
+    const char *why;
+    double dist_m; /* the ranking of duplicates: NAN for polygons */
+};
+
+/* One Observation of property_id (unit) with result v; the ranking against a sample of
+ * another raster at the same time as loses_to_existing does. */
+static int emit_zonal_obs(struct rs_run *run, const struct zonal_emit *e, int64_t property_id,
+                          const char *property, const char *unit, int has, double v,
+                          const struct zonal_stats *z, const char *params, insitu_error *err)
+{
+    char name[512], description[128];
+    snprintf(name, sizeof name, "%s %s at %s", run->c.product, property, e->code);
+    snprintf(description, sizeof description, "raster product: statistic %s", e->what);
+    struct datastream_in d = {.thing_id = e->thing_id,
+                              .sensor_id = run->sensor_id,
+                              .property_id = property_id,
+                              .qualifier = e->qualifier,
+                              .name = name,
+                              .description = description,
+                              .observation_type = OBSERVATION_TYPE_MEASUREMENT,
+                              .unit_name = unit,
+                              .unit_symbol = unit};
+    int64_t ds;
+    int rc = bw_datastream(run->bw, &d, &ds, err);
+    if (rc)
+        return rc;
+    struct raster_sample rank = {.valid = has, .n_valid = (int)z->n_valid, .dist_m = e->dist_m};
+    struct zonal_emit at = *e;
+    if (run->period.end != INSITU_TIME_NONE) /* a synthesis holds for its period */
+        at.t = run->period.start;
+    e = &at;
+    if (loses_to_existing(run, ds, e->t, &rank, err, &rc) || rc)
+        return rc;
+    struct obs_row o = {.datastream_id = ds,
+                        .phenomenon_start = e->t,
+                        .phenomenon_end = run->period.end,
+                        .result_time = INSITU_TIME_NONE,
+                        .has_result = has,
+                        .result = has ? v : 0,
+                        .quality = has ? NULL : e->why,
+                        .parameters = params,
+                        .feature_id = e->feature_id};
+    return bw_observation(run->bw, &o, err);
+}
+
+/* The Observations of one zonal sample: the statistic, or one fraction per class seen. */
+static int emit_zonal(struct rs_run *run, const struct zonal_emit *e, const struct zonal_stats *z,
+                      const char *method, const char *extra, struct strbuf *params,
+                      insitu_error *err)
+{
+    const struct rs_config *c = &run->c;
+    char buf[64], cls[64];
+    int categorical = c->stat == RS_MAJORITY || c->stat == RS_FRACTIONS;
+    const char *unit =
+        categorical || c->stat == RS_COUNT || c->stat == RS_VALID_SHARE ? "1" : c->unit;
+    if (c->stat != RS_FRACTIONS) {
+        zonal_parameters(run, z, method, extra, params);
+        if (c->stat == RS_MAJORITY && e->valid) {
+            sb_puts(params, ",\"class\":");
+            sb_put_json_string(params, class_name(run, z->majority, buf, sizeof buf));
+            put_num(params, "class_share", z->majority_share);
+        }
+        sb_printf(params, ",\"time_source\":\"%s\"}", run->time_source);
+        double v = zonal_value(run, z);
+        int has = e->valid && isfinite(v);
+        return emit_zonal_obs(run, e, run->property_id, c->property, unit, has, v, z,
+                              sb_str(params), err);
+    }
+    int rc = 0;
+    for (size_t i = 0; e->valid && i < z->n_values && !rc; i++) {
+        const char *name = class_name(run, z->values[i].value, cls, sizeof cls);
+        char property[512], definition[600];
+        snprintf(property, sizeof property, "%s fraction: %s", c->property, name);
+        snprintf(definition, sizeof definition, "raster:%s/%s/fraction/%.15g", c->product,
+                 c->property, z->values[i].value);
+        struct property_in prop = {.name = property, .definition = definition};
+        int64_t property_id;
+        rc = bw_property(run->bw, &prop, &property_id, err);
+        if (rc)
+            break;
+        zonal_parameters(run, z, method, extra, params);
+        sb_puts(params, ",\"class\":");
+        sb_put_json_string(params, name);
+        put_num(params, "code", z->values[i].value);
+        put_num(params, "weight", z->values[i].weight);
+        sb_printf(params, ",\"time_source\":\"%s\"}", run->time_source);
+        rc = emit_zonal_obs(run, e, property_id, property, "1", 1, z->values[i].weight / z->count,
+                            z, sb_str(params), err);
+    }
+    return rc;
+}
+
+/* A station's window (its pixel for window 1) through the zonal engine, each pixel of
+ * weight 1: count, min, max, std, majority, fractions, valid_share. */
+static int emit_point_zonal(struct rs_run *run, const struct station *stn,
+                            const struct raster_sample *s, struct strbuf *params, insitu_error *err)
+{
+    struct zonal_opts zo = zonal_options(run);
+    struct zonal_stats z;
+    int window = run->c.o.window > 1 ? run->c.o.window : 1;
+    int rc = zonal_window(run->r, s->col, s->row, window, &zo, &z, err);
+    if (rc)
+        return rc;
+    int64_t feature = 0;
+    if (isfinite(s->px_lon) && isfinite(s->px_lat)) {
+        char fname[128];
+        snprintf(fname, sizeof fname, "%s pixel %d,%d", run->c.product, s->row, s->col);
+        rc = bw_point_feature(run->bw, s->px_lon, s->px_lat, 0, 0, fname, &feature, err);
+    }
+    int min_valid = run->c.o.min_valid > 1 ? run->c.o.min_valid : 1;
+    struct zonal_emit e = {.thing_id = stn->id,
+                           .feature_id = feature,
+                           .t = run->c.date == INSITU_TIME_NONE && s->time_us != INSITU_TIME_NONE
+                                    ? s->time_us
+                                    : run->raster_time,
+                           .code = stn->code,
+                           .qualifier = run->c.qualifier,
+                           .what = "of the pixels around the station",
+                           .valid = z.n_valid >= min_valid,
+                           .why = !z.n_valid && s->valid ? "not_a_class"
+                                  : z.n_valid            ? "too_few_valid"
+                                                         : s->why,
+                           .dist_m = s->dist_m};
+    struct strbuf extra = {0};
+    sb_printf(&extra, ",\"row\":%d,\"col\":%d", s->row, s->col);
+    put_num(&extra, "dist_m", s->dist_m);
+    put_num(&extra, "raw", s->raw);
+    if (!rc)
+        rc = emit_zonal(run, &e, &z, run->c.qualifier, sb_str(&extra), params, err);
+    sb_free(&extra);
+    zonal_stats_free(&z);
+    return rc;
+}
+
+/* Each polygon Thing over its area; its FeatureOfInterest is the polygon. */
+static int sample_zones(struct rs_run *run, insitu_error *err)
+{
+    struct zonal_opts zo = zonal_options(run);
+    struct strbuf params = {0}, extra = {0};
+    int rc = 0;
+    for (size_t i = 0; run->zones && i < run->zones->n && !rc; i++) {
+        const struct zone *zn = &run->zones->v[i];
+        struct zonal_stats z;
+        insitu_error why = {0};
+        rc = zonal_polygon(run->r, zn->geojson, &zo, &z, &why);
+        if (rc == INSITU_EINVAL) { /* a geometry the raster cannot use: the others can */
+            bw_warn(run->bw, "%s: thing %s left out: %s", run->raster_name, zn->code, why.message);
+            rc = 0;
+            continue;
+        }
+        if (rc) {
+            rc = insitu_error_set(err, why.code, "%s: thing %s: %s", run->raster_name, zn->code,
+                                  why.message);
+            break;
+        }
+        if (!z.inside) {
+            zonal_stats_free(&z);
+            continue;
+        }
+        run->zones_inside++;
+        struct sha256 h;
+        char hex[65], key[96], fname[512];
+        rc = sha256_init(&h) ? insitu_error_set(err, INSITU_ENOMEM, "out of memory") : 0;
+        int64_t feature = 0;
+        if (!rc) {
+            sha256_update(&h, zn->geojson, strlen(zn->geojson));
+            sha256_final(&h, hex);
+            snprintf(key, sizeof key, "zone:sha256:%s", hex);
+            snprintf(fname, sizeof fname, "%s (polygon)", zn->code);
+            struct feature_in f = {.key = key, .name = fname, .geojson = zn->geojson};
+            rc = bw_feature(run->bw, &f, &feature, err);
+        }
+        struct zonal_emit e = {.thing_id = zn->id,
+                               .feature_id = feature,
+                               .t = run->raster_time,
+                               .code = zn->code,
+                               .qualifier = run->c.zonal_qualifier,
+                               .what = "over the polygon",
+                               .valid = z.n_valid > 0,
+                               .why = z.n_pixels ? "nodata" : "no_pixel",
+                               .dist_m = NAN};
+        sb_reset(&extra);
+        sb_printf(&extra, ",\"coverage\":\"%s\"",
+                  run->c.coverage == ZONAL_CENTRE ? "centre" : "weighted");
+        if (!rc)
+            rc = emit_zonal(run, &e, &z, run->c.zonal_qualifier, sb_str(&extra), &params, err);
+        zonal_stats_free(&z);
+    }
+    sb_free(&params);
+    sb_free(&extra);
+    return rc;
 }
 
 const struct ingester ingester_raster_sample = {

@@ -43,8 +43,16 @@ static const struct cli_option sample_options[] = {
              "P1D, P1M, P1Y, hydro-year, a duration or START/END", .setting = "period"},
     {.name = "window", .code = O_SETTING, .arg = "N",
      .help = "odd N: statistic of the NxN window (default 1: nearest)", .setting = "window"},
-    {.name = "stat", .code = O_SETTING, .arg = "mean|median",
-     .help = "the window statistic stored as the value (default mean)", .setting = "stat"},
+    {.name = "stat", .code = O_SETTING, .arg = "STAT",
+     .help = "the statistic stored: mean (default), median, count, min,\n"
+             "max, std, majority, fractions, valid_share", .setting = "stat"},
+    {.name = "coverage", .code = O_SETTING, .arg = "weighted|centre",
+     .help = "polygons: pixels weigh their area inside (default) or 1\n"
+             "when their centre is inside", .setting = "coverage"},
+    {.name = "classes", .code = O_SETTING, .arg = "FILE",
+     .help = "class names: 'code name' lines, CSV code,name or QGIS .qml", .setting = "classes"},
+    {.name = "not-class", .code = O_SETTING, .arg = "CODES",
+     .help = "codes that are no class (no data, cloud): 205,254", .setting = "not_class"},
     {.name = "min-valid", .code = O_SETTING, .arg = "N",
      .help = "window pixels needed for a value (default 1)", .setting = "min_valid"},
     {.name = "bilinear", .code = O_SETTING,
@@ -82,8 +90,9 @@ static void sample_help(void)
 {
     printf("usage: insitu [--store URI] sample --product NAME [OPTIONS] RASTER...\n\n"
            "Samples rasters (GeoTIFF, COG, NetCDF, JPEG2000, anything GDAL opens) at the\n"
-           "stored stations (Things with a point location) that fall inside them, and stores\n"
-           "each value as an Observation of the Datastream station x variable x product.\n"
+           "stored stations (Things with a point location) that fall inside them, and over\n"
+           "the polygon Things (lakes, catchments) that reach them (zonal statistics), and\n"
+           "stores each value as an Observation of the Datastream thing x variable x product.\n"
            "RASTER is a file, a folder (its rasters, recursively), a glob ('dir/*.tif'), a\n"
            "GDAL subdataset name such as NETCDF:\"file.nc\":sm, or an http(s) URL, read in place\n"
            "with range requests (a Cloud-Optimised GeoTIFF). Each raster is one atomic run:\n"
@@ -379,7 +388,7 @@ int cmd_sample(struct cli *cli, int argc, char **argv)
     }
     if (!n_stations) {
         fprintf(stderr, "insitu: no station to sample: the store has no Thing with a point "
-                        "location%s (ingest stations first)\n",
+                        "or polygon location%s (ingest stations first)\n",
                 things.len || bbox ? " among those selected" : "");
         insitu_store_close(st);
         rc = EXIT_FAIL;

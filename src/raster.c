@@ -990,6 +990,37 @@ int raster_time(const struct raster *r, const char *date_pattern, int64_t *out,
                             path_basename(r->file));
 }
 
+/* ---- access for the zonal engine (zonal.c) ---- */
+
+void raster_grid(const struct raster *r, double gt[6], double inv[6], int *width, int *height)
+{
+    memcpy(gt, r->main.gt, sizeof r->main.gt);
+    memcpy(inv, r->main.inv, sizeof r->main.inv);
+    *width = r->main.width;
+    *height = r->main.height;
+}
+
+void *raster_from_wgs84(const struct raster *r) { return r->to_raster; }
+
+char **raster_category_names(const struct raster *r)
+{
+    return GDALGetRasterCategoryNames(r->main.band);
+}
+
+int raster_read_rect(struct raster *r, int x0, int y0, int w, int h, double *value, double *raw,
+                     unsigned char *ok, insitu_error *err)
+{
+    struct window_buf wb = {.x0 = x0, .y0 = y0, .w = w, .h = h};
+    int rc = read_window(r, &wb, err);
+    for (size_t k = 0; !rc && k < (size_t)w * (size_t)h; k++) {
+        raw[k] = wb.values[k];
+        ok[k] = (unsigned char)usable(r, &wb, k);
+        value[k] = ok[k] ? scaled(r, wb.values[k]) : NAN;
+    }
+    window_free(&wb);
+    return rc;
+}
+
 /* ---- several bands of one dataset (--bands) ---- */
 
 int raster_band_count(const struct raster *r) { return GDALGetRasterCount(r->main.ds); }

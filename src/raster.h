@@ -102,4 +102,16 @@ int raster_select_band(struct raster *r, int band, insitu_error *err);
 /* Great-circle distance in metres between two lon/lat points (mean Earth radius). */
 double raster_distance_m(double lon1, double lat1, double lon2, double lat2);
 
+/* For the zonal engine (zonal.c). The main band's geotransform and its inverse, and size. */
+void raster_grid(const struct raster *r, double gt[6], double inv[6], int *width, int *height);
+/* The transformation from EPSG:4326 (lon/lat order) to the raster's CRS: an
+ * OGRCoordinateTransformationH, borrowed. */
+void *raster_from_wgs84(const struct raster *r);
+/* The band's category names (GDAL's list, index = code), borrowed; NULL when none. */
+char **raster_category_names(const struct raster *r);
+/* Reads the w x h pixels at x0,y0 (inside the raster): value[k] the scaled value (NAN when
+ * unusable), raw[k] the stored value, ok[k] 1 when usable (not nodata, not masked). */
+int raster_read_rect(struct raster *r, int x0, int y0, int w, int h, double *value, double *raw,
+                     unsigned char *ok, insitu_error *err);
+
 #endif
