@@ -156,18 +156,20 @@ static int point_of(const char *geojson, double *lon, double *lat)
     return rc;
 }
 
-/* Things with a current Point location, selected by ids and boxes (either may be absent),
- * ordered by id. */
-static int select_stations(struct store *st, const int64_t *ids, size_t n_ids,
-                           const double *bbox_a, const double *bbox_b, struct station_list *out,
-                           insitu_error *err)
+/* Prepares the query of the Things (id, code, GeoJSON of the location) whose current
+ * location's GeometryType is in `types` (SQL list: "'POINT'"), selected by ids and boxes
+ * (either may be absent), ordered by id; the caller steps and finalizes *out.
+ * GeometryType is the same function in SpatiaLite and PostGIS. */
+static int prepare_things_of_type(struct store *st, const char *types, const int64_t *ids,
+                                  size_t n_ids, const double *bbox_a, const double *bbox_b,
+                                  struct stmt **out, insitu_error *err)
 {
     struct strbuf sql = {0};
     sb_puts(&sql, "SELECT t.id, t.code, ");
     dialect_geojson_sql(st->dialect, &sql, "l", "location");
-    /* GeometryType is the same function in SpatiaLite and PostGIS: stations are points */
-    sb_puts(&sql, " FROM things t JOIN thing_locations tl ON tl.thing_id = t.id JOIN locations l "
-                  "ON l.id = tl.location_id WHERE GeometryType(l.geom) = 'POINT'");
+    sb_printf(&sql, " FROM things t JOIN thing_locations tl ON tl.thing_id = t.id JOIN "
+                    "locations l ON l.id = tl.location_id WHERE GeometryType(l.geom) IN (%s)",
+              types);
     for (int k = 0; k < 2; k++) {
         if ((k ? bbox_b : bbox_a) == NULL)
             continue;
@@ -193,6 +195,20 @@ static int select_stations(struct store *st, const int64_t *ids, size_t n_ids,
         dialect_bbox_bind(st->dialect, s, &idx, bbox_b);
     for (size_t i = 0; i < n_ids; i++)
         st_bind_int64(s, idx++, ids[i]);
+    *out = s;
+    return 0;
+}
+
+/* Things with a current Point location, selected by ids and boxes (either may be absent),
+ * ordered by id. */
+static int select_stations(struct store *st, const int64_t *ids, size_t n_ids,
+                           const double *bbox_a, const double *bbox_b, struct station_list *out,
+                           insitu_error *err)
+{
+    struct stmt *s;
+    int rc = prepare_things_of_type(st, "'POINT'", ids, n_ids, bbox_a, bbox_b, &s, err);
+    if (rc)
+        return rc;
     while ((rc = st_step(s, err)) == 1) {
         double lon, lat;
         const char *loc = st_col_text(s, 2);
@@ -1009,37 +1025,11 @@ static void zones_free(struct zone_list *l)
 static int select_zones(struct store *st, const int64_t *ids, size_t n_ids, const double *bbox_a,
                         const double *bbox_b, struct zone_list *out, insitu_error *err)
 {
-    struct strbuf sql = {0};
-    sb_puts(&sql, "SELECT t.id, t.code, ");
-    dialect_geojson_sql(st->dialect, &sql, "l", "location");
-    sb_puts(&sql, " FROM things t JOIN thing_locations tl ON tl.thing_id = t.id JOIN locations l "
-                  "ON l.id = tl.location_id WHERE GeometryType(l.geom) IN ('POLYGON', "
-                  "'MULTIPOLYGON')");
-    for (int k = 0; k < 2; k++) {
-        if ((k ? bbox_b : bbox_a) == NULL)
-            continue;
-        sb_puts(&sql, " AND ");
-        dialect_bbox_sql(st->dialect, &sql, "l", "locations");
-    }
-    if (n_ids) {
-        sb_puts(&sql, " AND t.id IN (");
-        for (size_t i = 0; i < n_ids; i++)
-            sb_puts(&sql, i ? ", ?" : "?");
-        sb_puts(&sql, ")");
-    }
-    sb_puts(&sql, " ORDER BY t.id");
     struct stmt *s;
-    int rc = st_prepare(st, sb_str(&sql), &s, err);
-    sb_free(&sql);
+    int rc = prepare_things_of_type(st, "'POLYGON', 'MULTIPOLYGON'", ids, n_ids, bbox_a, bbox_b,
+                                    &s, err);
     if (rc)
         return rc;
-    int idx = 1;
-    if (bbox_a)
-        dialect_bbox_bind(st->dialect, s, &idx, bbox_a);
-    if (bbox_b)
-        dialect_bbox_bind(st->dialect, s, &idx, bbox_b);
-    for (size_t i = 0; i < n_ids; i++)
-        st_bind_int64(s, idx++, ids[i]);
     while ((rc = st_step(s, err)) == 1) {
         const char *geojson = st_col_text(s, 2);
         /* a Thing with two current locations is one zone: the first */
