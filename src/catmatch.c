@@ -651,16 +651,6 @@ static json_t *stats_json(const struct report *r, const struct catmatch_stats *s
     return o;
 }
 
-static json_t *ref_json(const struct matchup_ds_ref *ref)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "datastream", json_integer(ref->id));
-    json_object_set_new(o, "property", json_string(ref->property ? ref->property : ""));
-    json_object_set_new(o, "unit", json_string(ref->unit ? ref->unit : ""));
-    json_object_set_new(o, "sensor", json_string(ref->sensor ? ref->sensor : ""));
-    return o;
-}
-
 static json_t *pairs_json(const struct matchup_set *s, const struct set_classes *c)
 {
     json_t *pairs = json_array();
@@ -729,8 +719,8 @@ static void write_json(struct strbuf *sb, const struct report *r)
         const struct matchup_set *s = &r->sets[k];
         json_t *set = json_object();
         json_object_set_new(set, "thing", json_string(s->insitu.thing));
-        json_object_set_new(set, "insitu", ref_json(&s->insitu));
-        json_object_set_new(set, "product", ref_json(&s->product));
+        json_object_set_new(set, "insitu", matchup_ref_json(&s->insitu));
+        json_object_set_new(set, "product", matchup_ref_json(&s->product));
         json_object_set_new(set, "pairs", pairs_json(s, &r->sc[k]));
         json_object_set_new(set, "statistics", stats_json(r, &r->sc[k].stats, &r->sc[k].dropped));
         json_array_append_new(arr, set);
@@ -743,20 +733,6 @@ static void write_json(struct strbuf *sb, const struct report *r)
 }
 
 /* ---- SVG heat map ---- */
-
-static void svg_text(xmlTextWriterPtr w, double x, double y, const char *anchor, const char *cls,
-                     const char *text)
-{
-    xmlTextWriterStartElement(w, BAD_CAST "text");
-    xmlTextWriterWriteFormatAttribute(w, BAD_CAST "x", "%.1f", x);
-    xmlTextWriterWriteFormatAttribute(w, BAD_CAST "y", "%.1f", y);
-    if (anchor)
-        xmlTextWriterWriteAttribute(w, BAD_CAST "text-anchor", BAD_CAST anchor);
-    if (cls)
-        xmlTextWriterWriteAttribute(w, BAD_CAST "class", BAD_CAST cls);
-    xmlTextWriterWriteString(w, BAD_CAST text);
-    xmlTextWriterEndElement(w);
-}
 
 /* The layout: cells of `cell` units, names on the left (in situ) and below (product,
  * turned), recall in a column on the right, precision in a row below. */
@@ -782,7 +758,7 @@ static void draw_cell(xmlTextWriterPtr w, const struct heat *h, size_t i, size_t
     xmlTextWriterEndElement(w);
     char text[32];
     snprintf(text, sizeof text, "%zu", count);
-    svg_text(w, x + h->cell / 2, y + h->cell / 2 + 4, "middle",
+    matchup_svg_text(w, x + h->cell / 2, y + h->cell / 2 + 4, "middle",
              share > 0.5 ? "count dark" : "count", text);
 }
 
@@ -792,21 +768,21 @@ static void draw_margins(xmlTextWriterPtr w, const struct heat *h, const struct 
     const struct catmatch_stats *s = &r->all;
     double right = h->x + (double)k * h->cell, bottom = h->y + (double)k * h->cell;
     char text[64];
-    svg_text(w, right + 8, h->y - 8, NULL, "label", "recall");
-    svg_text(w, h->x - 8, bottom + 18, "end", "label", "precision");
+    matchup_svg_text(w, right + 8, h->y - 8, NULL, "label", "recall");
+    matchup_svg_text(w, h->x - 8, bottom + 18, "end", "label", "precision");
     for (size_t i = 0; i < k; i++) {
         double mid = (double)i * h->cell + h->cell / 2;
-        svg_text(w, h->x - 8, h->y + mid + 4, "end", NULL, r->classes.name[i]);
+        matchup_svg_text(w, h->x - 8, h->y + mid + 4, "end", NULL, r->classes.name[i]);
         if (isfinite(s->recall[i]))
             snprintf(text, sizeof text, "%.3f (n %zu)", s->recall[i], s->n_insitu[i]);
         else
             snprintf(text, sizeof text, "- (n %zu)", s->n_insitu[i]);
-        svg_text(w, right + 8, h->y + mid + 4, NULL, NULL, text);
+        matchup_svg_text(w, right + 8, h->y + mid + 4, NULL, NULL, text);
         if (isfinite(s->precision[i]))
             snprintf(text, sizeof text, "%.3f", s->precision[i]);
         else
             snprintf(text, sizeof text, "-");
-        svg_text(w, h->x + mid, bottom + 18, "middle", NULL, text);
+        matchup_svg_text(w, h->x + mid, bottom + 18, "middle", NULL, text);
         /* product class names below, turned */
         xmlTextWriterStartElement(w, BAD_CAST "text");
         xmlTextWriterWriteFormatAttribute(w, BAD_CAST "transform",
@@ -827,20 +803,20 @@ static void draw_legend(xmlTextWriterPtr w, double x, double y, const struct rep
         dropped += r->dropped_all.count[i];
     snprintf(line, sizeof line, "n = %zu pairs (%zu dropped: product code not a class)", s->n,
              dropped);
-    svg_text(w, x, y, NULL, "legend", line);
+    matchup_svg_text(w, x, y, NULL, "legend", line);
     if (s->reported) {
         snprintf(line, sizeof line, "overall accuracy = %.4f", s->oa);
-        svg_text(w, x, y + 16, NULL, "legend", line);
+        matchup_svg_text(w, x, y + 16, NULL, "legend", line);
         if (isfinite(s->kappa))
             snprintf(line, sizeof line, "kappa = %.4f", s->kappa);
         else
             snprintf(line, sizeof line, "kappa undefined (one class on both sides)");
-        svg_text(w, x, y + 32, NULL, "legend", line);
+        matchup_svg_text(w, x, y + 32, NULL, "legend", line);
     } else {
         snprintf(line, sizeof line, "n < min-n (%zu): no statistics", r->req->opts.min_n);
-        svg_text(w, x, y + 16, NULL, "legend", line);
+        matchup_svg_text(w, x, y + 16, NULL, "legend", line);
     }
-    svg_text(w, x, y + 48, NULL, "legend",
+    matchup_svg_text(w, x, y + 48, NULL, "legend",
              "rows: in situ; columns: product; shade: share "
              "of the in-situ class");
 }
@@ -875,8 +851,8 @@ static int write_svg(const char *path, const struct report *r, insitu_error *err
     char title[512];
     snprintf(title, sizeof title, "categorical matchup: in situ %s vs product %s (%zu thing%s)",
              r->req->insitu, r->req->product, r->n_sets, r->n_sets == 1 ? "" : "s");
-    svg_text(w, 20, 22, NULL, "title", title);
-    svg_text(w, h.x + grid / 2, h.y - 24, "middle", "label", "product");
+    matchup_svg_text(w, 20, 22, NULL, "title", title);
+    matchup_svg_text(w, h.x + grid / 2, h.y - 24, "middle", "label", "product");
     xmlTextWriterStartElement(w, BAD_CAST "text");
     xmlTextWriterWriteFormatAttribute(w, BAD_CAST "transform", "translate(16,%.1f) rotate(-90)",
                                       h.y + grid / 2);

@@ -488,7 +488,7 @@ static json_t *stats_json(const struct matchup_stats *s, size_t min_n)
     return o;
 }
 
-static json_t *ref_json(const struct matchup_ds_ref *r)
+json_t *matchup_ref_json(const struct matchup_ds_ref *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "datastream", json_integer(r->id));
@@ -516,8 +516,8 @@ static void write_json(struct strbuf *sb, const struct matchup_request *req,
         const struct matchup_set *s = &sets[k];
         json_t *set = json_object();
         json_object_set_new(set, "thing", json_string(s->insitu.thing));
-        json_object_set_new(set, "insitu", ref_json(&s->insitu));
-        json_object_set_new(set, "product", ref_json(&s->product));
+        json_object_set_new(set, "insitu", matchup_ref_json(&s->insitu));
+        json_object_set_new(set, "product", matchup_ref_json(&s->product));
         json_t *pairs = json_array();
         for (size_t i = 0; i < s->n_pairs; i++) {
             const struct matchup_pair *p = &s->pairs[i];
@@ -581,8 +581,8 @@ static void svg_attr(xmlTextWriterPtr w, const char *name, const char *fmt, ...)
     xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST buf);
 }
 
-static void svg_text(xmlTextWriterPtr w, double x, double y, const char *anchor,
-                     const char *cls, const char *text)
+void matchup_svg_text(xmlTextWriterPtr w, double x, double y, const char *anchor,
+                      const char *cls, const char *text)
 {
     xmlTextWriterStartElement(w, BAD_CAST "text");
     svg_attr(w, "x", "%.1f", x);
@@ -637,7 +637,7 @@ static void draw_axes(xmlTextWriterPtr w, const struct panel *p, const char *xla
     for (double v = ceil(p->ay.lo / sy) * sy; v <= p->ay.hi; v += sy) {
         svg_line(w, p->x - 4, px_y(p, v), p->x + p->w, px_y(p, v), "grid");
         snprintf(label, sizeof label, "%g", fabs(v) < sy * 1e-9 ? 0 : v);
-        svg_text(w, p->x - 6, px_y(p, v) + 4, "end", NULL, label);
+        matchup_svg_text(w, p->x - 6, px_y(p, v) + 4, "end", NULL, label);
     }
     if (p->time_x) {
         static const double steps_d[] = {1.0 / 24, 0.25, 1, 2, 7, 14, 30, 91, 182, 365, 730,
@@ -651,17 +651,17 @@ static void draw_axes(xmlTextWriterPtr w, const struct panel *p, const char *xla
             char iso[40];
             time_format_iso((int64_t)v, iso, sizeof iso);
             iso[step_d < 1 ? 16 : 10] = '\0';
-            svg_text(w, px_x(p, v), p->y + p->h + 18, "middle", NULL, iso);
+            matchup_svg_text(w, px_x(p, v), p->y + p->h + 18, "middle", NULL, iso);
         }
     } else {
         double sx = nice_step(p->ax.hi - p->ax.lo);
         for (double v = ceil(p->ax.lo / sx) * sx; v <= p->ax.hi; v += sx) {
             svg_line(w, px_x(p, v), p->y, px_x(p, v), p->y + p->h + 4, "grid");
             snprintf(label, sizeof label, "%g", fabs(v) < sx * 1e-9 ? 0 : v);
-            svg_text(w, px_x(p, v), p->y + p->h + 18, "middle", NULL, label);
+            matchup_svg_text(w, px_x(p, v), p->y + p->h + 18, "middle", NULL, label);
         }
     }
-    svg_text(w, p->x + p->w / 2, p->y + p->h + 38, "middle", "label", xlabel);
+    matchup_svg_text(w, p->x + p->w / 2, p->y + p->h + 38, "middle", "label", xlabel);
     xmlTextWriterStartElement(w, BAD_CAST "text");
     svg_attr(w, "transform", "translate(%.1f,%.1f) rotate(-90)", p->x - 50, p->y + p->h / 2);
     svg_attr(w, "text-anchor", "middle");
@@ -712,20 +712,20 @@ static void draw_scatter(xmlTextWriterPtr w, const struct matchup_set *sets, siz
     /* the legend: the statistics of all pairs */
     char line[128];
     double ly = p.y + 16;
-    svg_text(w, p.x + 8, ly, NULL, "legend", "1:1 line dashed");
+    matchup_svg_text(w, p.x + 8, ly, NULL, "legend", "1:1 line dashed");
     snprintf(line, sizeof line, "n = %zu", all->n);
-    svg_text(w, p.x + 8, ly += 15, NULL, "legend", line);
+    matchup_svg_text(w, p.x + 8, ly += 15, NULL, "legend", line);
     if (all->reported) {
         const char *names[] = {"bias", "RMSE", "ubRMSE", "R", "p", "NSE", "KGE"};
         double v[] = {all->bias, all->rmse, all->ubrmse, all->r, all->p_value, all->nse,
                       all->kge};
         for (size_t i = 0; i < ARRAY_LEN(v); i++) {
             snprintf(line, sizeof line, "%s = %.4g", names[i], v[i]);
-            svg_text(w, p.x + 8, ly += 15, NULL, "legend", line);
+            matchup_svg_text(w, p.x + 8, ly += 15, NULL, "legend", line);
         }
     } else {
         snprintf(line, sizeof line, "n < min-n (%zu): no statistics", min_n);
-        svg_text(w, p.x + 8, ly += 15, NULL, "legend", line);
+        matchup_svg_text(w, p.x + 8, ly += 15, NULL, "legend", line);
     }
 }
 
@@ -821,7 +821,7 @@ static int write_svg(const char *path, const struct matchup_request *req,
     snprintf(title, sizeof title, "matchup: in situ %s vs product %s (tolerance %llds, %s)",
              req->insitu, req->product, (long long)(req->opts.tolerance_us / US_PER_SEC),
              req->opts.reduce == MATCHUP_MEAN ? "in-situ mean" : "nearest");
-    svg_text(w, 20, 22, NULL, "title", title);
+    matchup_svg_text(w, 20, 22, NULL, "title", title);
     draw_scatter(w, sets, n_sets, all, req->opts.min_n);
     draw_series(w, sets, n_sets, req->opts.tolerance_us);
     xmlTextWriterEndElement(w);

@@ -81,6 +81,13 @@ struct matchup_ds_ref {
     char *thing, *property, *unit, *sensor;
 };
 
+/* Shared with catmatch.c: a series' reference as JSON ({datastream, property, unit,
+ * sensor}), and an SVG <text> at (x, y) with an optional text-anchor and class. */
+struct json_t *matchup_ref_json(const struct matchup_ds_ref *r);
+struct _xmlTextWriter;
+void matchup_svg_text(struct _xmlTextWriter *w, double x, double y, const char *anchor,
+                      const char *cls, const char *text);
+
 /* The datastreams of one Thing, their series and pairs. */
 struct matchup_set {
     struct matchup_ds_ref insitu, product;
