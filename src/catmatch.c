@@ -654,19 +654,8 @@ static json_t *stats_json(const struct report *r, const struct catmatch_stats *s
 static json_t *pairs_json(const struct matchup_set *s, const struct set_classes *c)
 {
     json_t *pairs = json_array();
-    char t[40];
     for (size_t i = 0; i < s->n_pairs; i++) {
-        const struct matchup_pair *p = &s->pairs[i];
-        json_t *jp = json_object();
-        json_object_set_new(jp, "product_time",
-                            json_string(time_format_iso(p->product_time, t, sizeof t)));
-        json_object_set_new(jp, "insitu_time",
-                            p->insitu_time == INSITU_TIME_NONE
-                                ? json_null()
-                                : json_string(time_format_iso(p->insitu_time, t, sizeof t)));
-        json_object_set_new(jp, "product", json_real(p->product));
-        json_object_set_new(jp, "insitu", json_real(p->insitu));
-        json_object_set_new(jp, "n_insitu", json_integer(p->n_insitu));
+        json_t *jp = matchup_pair_json(&s->pairs[i]);
         int ok = c->status[i] == CATMATCH_CLASS;
         json_object_set_new(jp, "insitu_class", ok ? json_integer(c->insitu[i]) : json_null());
         json_object_set_new(jp, "product_class", ok ? json_integer(c->product[i]) : json_null());

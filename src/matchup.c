@@ -488,6 +488,22 @@ static json_t *stats_json(const struct matchup_stats *s, size_t min_n)
     return o;
 }
 
+json_t *matchup_pair_json(const struct matchup_pair *p)
+{
+    char t[40];
+    json_t *jp = json_object();
+    json_object_set_new(jp, "product_time",
+                        json_string(time_format_iso(p->product_time, t, sizeof t)));
+    json_object_set_new(jp, "insitu_time",
+                        p->insitu_time == INSITU_TIME_NONE
+                            ? json_null()
+                            : json_string(time_format_iso(p->insitu_time, t, sizeof t)));
+    json_object_set_new(jp, "product", json_real(p->product));
+    json_object_set_new(jp, "insitu", json_real(p->insitu));
+    json_object_set_new(jp, "n_insitu", json_integer(p->n_insitu));
+    return jp;
+}
+
 json_t *matchup_ref_json(const struct matchup_ds_ref *r)
 {
     json_t *o = json_object();
@@ -511,7 +527,6 @@ static void write_json(struct strbuf *sb, const struct matchup_request *req,
     json_object_set_new(root, "offset", json_real(o->offset));
     json_object_set_new(root, "min_n", json_integer((json_int_t)o->min_n));
     json_t *arr = json_array();
-    char t[40];
     for (size_t k = 0; k < n_sets; k++) {
         const struct matchup_set *s = &sets[k];
         json_t *set = json_object();
@@ -520,18 +535,7 @@ static void write_json(struct strbuf *sb, const struct matchup_request *req,
         json_object_set_new(set, "product", matchup_ref_json(&s->product));
         json_t *pairs = json_array();
         for (size_t i = 0; i < s->n_pairs; i++) {
-            const struct matchup_pair *p = &s->pairs[i];
-            json_t *jp = json_object();
-            json_object_set_new(jp, "product_time",
-                                json_string(time_format_iso(p->product_time, t, sizeof t)));
-            json_object_set_new(jp, "insitu_time",
-                                p->insitu_time == INSITU_TIME_NONE
-                                    ? json_null()
-                                    : json_string(time_format_iso(p->insitu_time, t, sizeof t)));
-            json_object_set_new(jp, "product", json_real(p->product));
-            json_object_set_new(jp, "insitu", json_real(p->insitu));
-            json_object_set_new(jp, "n_insitu", json_integer(p->n_insitu));
-            json_array_append_new(pairs, jp);
+            json_array_append_new(pairs, matchup_pair_json(&s->pairs[i]));
         }
         json_object_set_new(set, "pairs", pairs);
         json_object_set_new(set, "statistics", stats_json(&s->stats, o->min_n));

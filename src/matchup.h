@@ -84,6 +84,8 @@ struct matchup_ds_ref {
 /* Shared with catmatch.c: a series' reference as JSON ({datastream, property, unit,
  * sensor}), and an SVG <text> at (x, y) with an optional text-anchor and class. */
 struct json_t *matchup_ref_json(const struct matchup_ds_ref *r);
+/* A pair as JSON ({product_time, insitu_time, product, insitu, n_insitu}). */
+struct json_t *matchup_pair_json(const struct matchup_pair *p);
 struct _xmlTextWriter;
 void matchup_svg_text(struct _xmlTextWriter *w, double x, double y, const char *anchor,
                       const char *cls, const char *text);
