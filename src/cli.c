@@ -35,7 +35,7 @@ static const struct command commands[] = {
 int cli_fail(const insitu_error *err)
 {
     fprintf(stderr, "insitu: %s\n", err->message[0] ? err->message : insitu_strerror(err->code));
-    return err->code == INSITU_EUSAGE ? EXIT_USAGE : EXIT_FAIL;
+    return err->code == INSITU_EUSAGE ? EXIT_USAGE : err->code == INSITU_EBUSY ? EXIT_BUSY : EXIT_FAIL;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
