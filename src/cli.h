@@ -122,5 +122,6 @@ int cmd_sample(struct cli *cli, int argc, char **argv);
 int cmd_matchup(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -360,6 +360,48 @@ static int sqlite_open(const char *uri, unsigned flags, struct store **out, insi
     return 0;
 }
 
+/* Pages copied per sqlite3_backup_step: 4096 pages of 16 KiB, 64 MiB a step. */
+#define BACKUP_STEP_PAGES 4096
+
+/* Copies the store into a new file at dest through SQLite's online backup, step by step.
+ * The source connection holds one read transaction for the whole copy: the copy is that
+ * snapshot, and a write by another connection meanwhile does not restart it (in WAL mode
+ * the writers go on; in rollback-journal mode a writer's commit waits for the copy). */
+static int sqlite_backup(struct store *st, const char *dest, insitu_error *err)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)st;
+    sqlite3 *to = NULL;
+    if (sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
+        int rc = insitu_error_set(err, INSITU_EIO, "%s: cannot create the backup: %s", dest,
+                                  to ? sqlite3_errmsg(to) : "out of memory");
+        sqlite3_close(to);
+        return rc;
+    }
+    int rc = exec_sql(ss, "BEGIN; SELECT count(*) FROM sqlite_master", err);
+    sqlite3_backup *b = rc ? NULL : sqlite3_backup_init(to, "main", ss->db, "main");
+    if (!rc && !b)
+        rc = insitu_error_set(err, INSITU_EIO, "%s: cannot start the backup: %s", dest,
+                              sqlite3_errmsg(to));
+    int step = SQLITE_OK;
+    while (b && (step == SQLITE_OK || step == SQLITE_BUSY || step == SQLITE_LOCKED)) {
+        step = sqlite3_backup_step(b, BACKUP_STEP_PAGES);
+        if (step == SQLITE_BUSY || step == SQLITE_LOCKED)
+            sqlite3_sleep(10);
+    }
+    if (b && sqlite3_backup_finish(b) != SQLITE_OK && step == SQLITE_DONE)
+        step = sqlite3_errcode(to);
+    if (!rc && step != SQLITE_DONE)
+        rc = insitu_error_set(err, (step & 0xff) == SQLITE_FULL ? INSITU_EIO : INSITU_ESTORE,
+                              "%s: backup of %s failed: %s%s", dest, sqlite_path(st->uri),
+                              failure_cause(step), sqlite3_errstr(step));
+    if (!rc || !sqlite3_get_autocommit(ss->db))
+        sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL); /* ends the read transaction */
+    if (sqlite3_close(to) != SQLITE_OK && !rc)
+        rc = insitu_error_set(err, INSITU_EIO, "%s: cannot close the backup", dest);
+    return rc;
+}
+
 static int sqlite_schema_version(struct store *st)
 {
     struct sqlite_store *ss = (struct sqlite_store *)st;
@@ -931,4 +973,5 @@ const struct store_ops store_sqlite_ops = {
     .put_observations = sqlite_put_observations,
     .observation_ids = sqlite_observation_ids,
     .set_deadline = sqlite_set_deadline,
+    .backup = sqlite_backup,
 };
