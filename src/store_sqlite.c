@@ -285,7 +285,9 @@ static int open_db(struct sqlite_store *ss, const char *path, unsigned flags, in
         return 0;
     /* a WAL store is read through its -shm file, which read-only media cannot hold */
     int rc = sqlite3_exec(ss->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
-    if ((rc & 0xff) != SQLITE_CANTOPEN || !(cause = unwritable_cause(path, why, sizeof why)))
+    int primary = rc & 0xff;
+    if ((primary != SQLITE_CANTOPEN && primary != SQLITE_READONLY) ||
+        !(cause = unwritable_cause(path, why, sizeof why)))
         return 0; /* read as it is; other errors are reported by sqlite_open */
     if (wal_has_pages(path))
         return insitu_error_set(err, INSITU_EIO,
