@@ -27,7 +27,7 @@ static void backup_help(void)
            "Copies a SQLite store into the file DEST: the store as it was when the copy\n"
            "began, while servers and ingests go on writing it (SQLite's online backup).\n"
            "DEST opens as a store ('insitu --store DEST things'). A PostgreSQL store is\n"
-           "backed up with pg_dump or pg_basebackup (docs/operations.md).\n\n");
+           "backed up with pg_dump or pg_basebackup (docs/scale.md#backups).\n\n");
     cli_print_options(stdout, backup_options);
 }
 

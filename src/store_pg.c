@@ -1030,7 +1030,7 @@ static int pg_reserve_times(struct store *st, const int64_t *starts, size_t n,
 }
 
 /* PostgreSQL's own tools copy a database consistently while it is written: insitu does not
- * redo them (docs/operations.md). */
+ * redo them (docs/scale.md#backups). */
 static int pg_backup(struct store *st, const char *dest, insitu_error *err)
 {
     (void)dest;
@@ -1039,7 +1039,7 @@ static int pg_backup(struct store *st, const char *dest, insitu_error *err)
     return insitu_error_set(err, INSITU_EUNSUPPORTED,
                             "%s: insitu backup copies SQLite stores; back up a PostgreSQL store "
                             "with pg_dump (pg_dump -Fc -f FILE DBNAME, one database) or "
-                            "pg_basebackup (the whole cluster), see docs/operations.md",
+                            "pg_basebackup (the whole cluster), see docs/scale.md#backups",
                             uri);
 }
 

@@ -20,7 +20,9 @@ EOF
 # every source fully present or absent: complete runs hold their rows, the others none (the
 # server's own run, ingester 'sta', is 'running' while it serves: its writes are its own)
 whole_sources() {
-  "$@" "SELECT count(*) || coalesce(' runs: ' || group_concat(id || ' ' || status || ' ' ||
+  agg=group_concat
+  [ "$1" = sql ] && [ "$BACKEND" = postgresql ] && agg=string_agg
+  "$@" "SELECT count(*) || coalesce(' runs: ' || $agg(id || ' ' || status || ' ' ||
     n_inserted || ' ' || (SELECT count(*) FROM observations o WHERE o.run_id = r.id) || ' ' ||
     source, '; '), '') FROM ingest_runs r WHERE r.ingester <> 'sta' AND ((r.status = 'complete' AND (SELECT count(*)
     FROM observations o WHERE o.run_id = r.id) != r.n_inserted) OR (r.status <> 'complete' AND
@@ -89,7 +91,7 @@ if [ "$BACKEND" = postgresql ]; then
     "$(sql "SELECT count(DISTINCT checksum) || ' ' || count(*) FROM ingest_runs WHERE status = 'complete'")" "6 6"
   equal "every source fully present or absent" "$(whole_sources sql)" "0"
   expect 1 "backup of a PostgreSQL store points to pg_dump and pg_basebackup" \
-    "pg_dump" "pg_basebackup" "docs/operations.md" -- insitu backup "$T/copy.db"
+    "pg_dump" "pg_basebackup" "docs/scale.md#backups" -- insitu backup "$T/copy.db"
   equal "no file left" "$(ls "$T/copy.db"* 2>/dev/null)" ""
   skip "read-only media and a full disk" "the PostgreSQL server owns its files (docs/reliability.md)"
   done_testing
