@@ -149,16 +149,16 @@ else
   skip "read-only media" "mounting needs root and the mount capability"
 fi
 # a store file read-only by its permissions, for a user other than root
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+asuser() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && asuser "$INSITU" --version >/dev/null 2>&1; then
   mkdir -m 755 "$T/perm" && cp "$STORE" "$T/perm/s.db" && chmod 444 "$T/perm/s.db"
   chmod 755 "$T" && chmod 644 "$T/small.csv"
-  asuser() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
   expect 1 "ingest into a store read-only by permissions" "cannot write the store: Permission denied" -- \
     asuser "$INSITU" --store "$T/perm/s.db" ingest "$T/small.csv"
   expect 0 "reading a store in a folder the user cannot write" "small" -- \
     asuser "$INSITU" --store "$T/perm/s.db" things
 else
-  skip "a store read-only by permissions" "needs root (to run as another user) and setpriv"
+  skip "a store read-only by permissions" "needs root and setpriv, to run insitu as user 65534"
 fi
 
 # ---- a full disk ----------------------------------------------------------------------------
