@@ -73,6 +73,11 @@ const char *insitu_store_backend(const insitu_store *store);
 /* 1 when insitu_store_open created the store (INSITU_OPEN_CREATE on a file that did not
  * exist, or on a database without the insitu schema), else 0. */
 int insitu_store_created(const insitu_store *store);
+/* Copies the store into dest, a new file (an existing one is an error): a consistent
+ * snapshot of the store as it was when the copy began, taken while others write it (SQLite's
+ * online backup). dest opens as a store of its own. PostgreSQL stores fail with
+ * INSITU_EUNSUPPORTED and a message naming pg_dump and pg_basebackup. */
+int insitu_store_backup(insitu_store *store, const char *dest, insitu_error *err);
 
 /* --- downloads ------------------------------------------------------------------------ */
 /* How http(s) sources are downloaded. All optional: zero means the default. */

@@ -30,12 +30,13 @@ static const struct command commands[] = {
     {"matchup", "pair in-situ and product datastreams in time; bias, RMSE, R, NSE, KGE",
      cmd_matchup},
     {"serve", "serve the store as an OGC SensorThings API v1.1 endpoint", cmd_serve},
+    {"backup", "copy a SQLite store while it is served and written", cmd_backup},
 };
 
 int cli_fail(const insitu_error *err)
 {
     fprintf(stderr, "insitu: %s\n", err->message[0] ? err->message : insitu_strerror(err->code));
-    return err->code == INSITU_EUSAGE ? EXIT_USAGE : EXIT_FAIL;
+    return err->code == INSITU_EUSAGE ? EXIT_USAGE : err->code == INSITU_EBUSY ? EXIT_BUSY : EXIT_FAIL;
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
@@ -348,7 +349,7 @@ static void main_help(FILE *out)
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         fprintf(out, "  %-12s  %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'insitu COMMAND --help' describes a command. Exit status: 0 success, 1 bad "
-                 "input or failed operation, 2 bad usage.\n");
+                 "input or failed operation, 2 bad usage, 3 store busy.\n");
 }
 
 static int run_command(const struct command *cmd, struct cli *cli, int argc, char **argv)

@@ -1,6 +1,6 @@
 /*
  * cli.h: what the `insitu` command's subcommands share: global options, opening the store,
- * error reporting with the contract's exit codes (0 ok, 1 failed, 2 bad usage).
+ * error reporting with the contract's exit codes (0 ok, 1 failed, 2 bad usage, 3 store busy).
  * Only the command (cli.c, cmd_*.c) prints to stderr or exits.
  */
 #ifndef INSITU_CLI_H
@@ -12,7 +12,7 @@
 #include "export.h"
 #include "insitu.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BUSY = 3 };
 
 struct cli {
     const char *store_uri;
@@ -122,5 +122,6 @@ int cmd_sample(struct cli *cli, int argc, char **argv);
 int cmd_matchup(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
 int cmd_serve(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -162,6 +162,7 @@ struct group {
         insitu_ingest_report rep;
     } *done;
     size_t n, cap;
+    int busy; /* sources lost because the store was busy (exit 3 when no other failed) */
 };
 
 /* A source's ingest is committed: its line, and its Observations to the broker. */
@@ -197,6 +198,8 @@ static int group_commit(struct group *g, struct cli *cli)
     }
     fflush(stdout);
     int lost = rc ? (int)g->n : 0;
+    if (rc == INSITU_EBUSY)
+        g->busy += lost;
     g->n = 0;
     return lost;
 }
@@ -256,6 +259,7 @@ static int ingest_argument(struct group *g, struct cli *cli, const char *arg, in
         if (rc) {
             cli_fail(&err);
             failed++;
+            g->busy += rc == INSITU_EBUSY;
             /* after a failure the group is committed at once: an error that undid more
              * than its source (a full disk) is then told about the sources before it */
             failed += group_commit(g, cli);
@@ -378,7 +382,10 @@ int cmd_ingest(struct cli *cli, int argc, char **argv)
     if (failed && total > 1)
         fprintf(stderr, "insitu: %d source%s failed (of %d)\n", failed, failed > 1 ? "s" : "",
                 total);
-    rc = usage ? EXIT_USAGE : failed ? EXIT_FAIL : EXIT_OK;
+    rc = usage    ? EXIT_USAGE
+         : !failed ? EXIT_OK
+         : failed == group.busy ? EXIT_BUSY
+                                : EXIT_FAIL;
 done:
     strlist_free(&set);
     return rc;

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jsonutil.h"
 #include "util.h"
@@ -77,6 +78,20 @@ int insitu_store_schema_version(insitu_store *store)
 const char *insitu_store_backend(const insitu_store *store) { return store->base.ops->name; }
 
 int insitu_store_created(const insitu_store *store) { return store->base.created; }
+
+int insitu_store_backup(insitu_store *store, const char *dest, insitu_error *err)
+{
+    struct stat sb;
+    if (!dest || !*dest)
+        return insitu_error_set(err, INSITU_EUSAGE, "backup: no destination given");
+    if (stat(dest, &sb) == 0)
+        return insitu_error_set(err, INSITU_EUSAGE, "%s: exists: the backup goes to a new file",
+                                dest);
+    if (!store->base.ops->backup)
+        return insitu_error_set(err, INSITU_EUNSUPPORTED, "%s: this store cannot be backed up "
+                                "by insitu", store->base.uri);
+    return store->base.ops->backup(&store->base, dest, err);
+}
 
 void dialect_geojson_sql(const struct sql_dialect *d, struct strbuf *sql, const char *alias,
                          const char *text_column)

@@ -216,6 +216,10 @@ struct store_ops {
      * time starts at each of the n times, before an UPDATE moves observations there
      * (PostgreSQL creates their yearly partitions). Inside the caller's transaction. */
     int (*reserve_times)(struct store *st, const int64_t *starts, size_t n, insitu_error *err);
+    /* Copies the store, as one consistent snapshot, into a new file at dest (which must
+     * not exist); writers of the store keep writing meanwhile. A backend without such a
+     * copy fails with INSITU_EUNSUPPORTED saying how to back it up. */
+    int (*backup)(struct store *st, const char *dest, insitu_error *err);
 };
 
 /* Statements prepared once per connection and reused (hot upserts). */

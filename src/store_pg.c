@@ -1029,6 +1029,20 @@ static int pg_reserve_times(struct store *st, const int64_t *starts, size_t n,
     return rc;
 }
 
+/* PostgreSQL's own tools copy a database consistently while it is written: insitu does not
+ * redo them (docs/scale.md#backups). */
+static int pg_backup(struct store *st, const char *dest, insitu_error *err)
+{
+    (void)dest;
+    char uri[512];
+    safe_uri(st->uri, uri, sizeof uri);
+    return insitu_error_set(err, INSITU_EUNSUPPORTED,
+                            "%s: insitu backup copies SQLite stores; back up a PostgreSQL store "
+                            "with pg_dump (pg_dump -Fc -f FILE DBNAME, one database) or "
+                            "pg_basebackup (the whole cluster), see docs/scale.md#backups",
+                            uri);
+}
+
 const struct store_ops store_pg_ops = {
     .name = "postgresql",
     .schema = insitu_schema_postgres,
@@ -1061,4 +1075,5 @@ const struct store_ops store_pg_ops = {
     .append_observations = pg_append_observations,
     .set_deadline = pg_set_deadline,
     .reserve_times = pg_reserve_times,
+    .backup = pg_backup,
 };

@@ -3,9 +3,12 @@
  * struct store_ops; knows nothing about ingesters or the CLI. WAL mode, one write
  * transaction at a time (BEGIN IMMEDIATE), bulk observations through cached statements.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 /* spatialite.h needs sqlite3.h first */
@@ -113,15 +116,41 @@ static int busy_or(int sqlite_rc, int otherwise)
     return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? INSITU_EBUSY : otherwise;
 }
 
+/* The words that say why SQLite's rc failed when its own message sends the user looking
+ * for the wrong cause ("database is locked", "unable to open database file"), or "". */
+static const char *failure_cause(int sqlite_rc)
+{
+    switch (sqlite_rc & 0xff) {
+    case SQLITE_FULL: return "disk full: ";
+    case SQLITE_READONLY: return "cannot write the store: ";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "store busy: another process held its write lock past the busy timeout "
+               "(INSITU_BUSY_TIMEOUT): ";
+    default: return "";
+    }
+}
+
+/* Fills err for a failed sqlite_rc: the store's path, the cause, what failed, SQLite's
+ * message; returns the INSITU_E* code. */
+static int rc_error(struct sqlite_store *ss, int sqlite_rc, const char *msg, insitu_error *err,
+                    const char *what)
+{
+    int primary = sqlite_rc & 0xff;
+    int ecode = primary == SQLITE_CONSTRAINT ? INSITU_ECONFLICT
+                : primary == SQLITE_FULL      ? INSITU_EIO
+                                              : busy_or(sqlite_rc, INSITU_ESTORE);
+    return insitu_error_set(err, ecode, "%s: %s%s%s%s", sqlite_path(ss->base.uri),
+                            failure_cause(sqlite_rc), what ? what : "", what ? ": " : "", msg);
+}
+
 static int db_error(struct sqlite_store *ss, insitu_error *err, const char *what)
 {
-    int code = sqlite3_errcode(ss->db);
-    if (code == SQLITE_INTERRUPT && ss->deadline_us)
+    int code = sqlite3_extended_errcode(ss->db);
+    if ((code & 0xff) == SQLITE_INTERRUPT && ss->deadline_us)
         return insitu_error_set(err, INSITU_ELIMIT, "%s: the request took longer than its "
                                 "time limit", what);
-    int ecode = code == SQLITE_CONSTRAINT ? INSITU_ECONFLICT : busy_or(code, INSITU_ESTORE);
-    return insitu_error_set(err, ecode, "%s: %s: %s", sqlite_path(ss->base.uri), what,
-                            sqlite3_errmsg(ss->db));
+    return rc_error(ss, code, sqlite3_errmsg(ss->db), err, what);
 }
 
 static int set_journal_mode(struct sqlite_store *ss, const char *mode);
@@ -131,9 +160,8 @@ static int exec_sql(struct sqlite_store *ss, const char *sql, insitu_error *err)
     char *msg = NULL;
     int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        int code = busy_or(rc, INSITU_ESTORE); /* BEGIN IMMEDIATE beside another writer */
-        insitu_error_set(err, code, "%s: %s", sqlite_path(ss->base.uri),
-                         msg ? msg : sqlite3_errmsg(ss->db));
+        /* BEGIN IMMEDIATE beside another writer: busy; COMMIT on a full disk: disk full */
+        int code = rc_error(ss, rc, msg ? msg : sqlite3_errmsg(ss->db), err, NULL);
         sqlite3_free(msg);
         return code;
     }
@@ -177,6 +205,110 @@ static int missing_folder(const char *path, insitu_error *err)
     return missing;
 }
 
+/* Why SQLite cannot write the store at path (the file, or its folder, where the journal
+ * goes): "read-only file system", "permission denied"..., or NULL when it can. `buf` holds
+ * the words when they name the folder. */
+static const char *unwritable_cause(const char *path, char *buf, size_t n)
+{
+    struct statvfs vfs;
+    if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+        return "read-only file system";
+    if (access(path, W_OK) != 0 && errno != ENOENT)
+        return strerror(errno);
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
+                      : xstrdup(".");
+    const char *cause = NULL;
+    if (dir && access(dir, W_OK | X_OK) != 0) {
+        snprintf(buf, n, "the folder %s: %s", dir, strerror(errno));
+        cause = buf;
+    }
+    free(dir);
+    return cause;
+}
+
+/* The busy timeout in ms: $INSITU_BUSY_TIMEOUT, else 10000; -1 when the variable is not a
+ * count of milliseconds. */
+static int busy_timeout_ms(void)
+{
+    const char *env = getenv("INSITU_BUSY_TIMEOUT");
+    if (!env || !*env)
+        return 10000;
+    int64_t ms;
+    if (parse_int64(env, strlen(env), &ms) || ms < 0 || ms > 24 * 3600 * 1000)
+        return -1;
+    return (int)ms;
+}
+
+/* A "file:" URI that opens path read-only and immutable: SQLite then takes no lock and
+ * makes no -shm file, which a WAL store on read-only media needs to be read at all. */
+static char *immutable_uri(const char *path)
+{
+    struct strbuf sb = {0};
+    sb_puts(&sb, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#')
+            sb_printf(&sb, "%%%02X", (unsigned char)*p);
+        else
+            sb_putc(&sb, *p);
+    }
+    sb_puts(&sb, "?immutable=1");
+    char *text = xstrdup(sb_str(&sb));
+    sb_free(&sb);
+    return text;
+}
+
+/* 1 when path's write-ahead log holds pages: an immutable reader would not see them. */
+static int wal_has_pages(const char *path)
+{
+    char wal[4096];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return stat(wal, &sb) == 0 && sb.st_size > 0;
+}
+
+/* Opens the connection: read-write, or read-only; a read-only store that SQLite cannot
+ * read in place (a WAL store on read-only media has no -shm file) is opened immutable. */
+static int open_db(struct sqlite_store *ss, const char *path, unsigned flags, insitu_error *err)
+{
+    char why[600];
+    const char *cause = NULL;
+    struct stat sb;
+    if (!(flags & INSITU_OPEN_READONLY) && stat(path, &sb) == 0 &&
+        (cause = unwritable_cause(path, why, sizeof why)) != NULL)
+        return insitu_error_set(err, INSITU_EIO, "%s: cannot write the store: %s", path, cause);
+    int oflags = (flags & INSITU_OPEN_READONLY) ? SQLITE_OPEN_READONLY
+                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &ss->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        goto failed;
+    if (!(flags & INSITU_OPEN_READONLY))
+        return 0;
+    /* a WAL store is read through its -shm file, which read-only media cannot hold */
+    int rc = sqlite3_exec(ss->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    int primary = rc & 0xff;
+    if ((primary != SQLITE_CANTOPEN && primary != SQLITE_READONLY) ||
+        !(cause = unwritable_cause(path, why, sizeof why)))
+        return 0; /* read as it is; other errors are reported by sqlite_open */
+    if (wal_has_pages(path))
+        return insitu_error_set(err, INSITU_EIO,
+                                "%s: cannot read the store: %s, and its write-ahead log "
+                                "(%s-wal) holds changes not yet in the store: open it once "
+                                "where it can be written",
+                                path, cause, path);
+    sqlite3_close(ss->db);
+    ss->db = NULL;
+    char *imm = immutable_uri(path);
+    if (sqlite3_open_v2(imm, &ss->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                        NULL) == SQLITE_OK) {
+        free(imm);
+        return 0;
+    }
+    free(imm);
+failed:
+    return insitu_error_set(err, INSITU_EIO, "%s: cannot open store: %s", path,
+                            ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
+}
+
 static int sqlite_open(const char *uri, unsigned flags, struct store **out, insitu_error *err)
 {
     const char *path = sqlite_path(uri);
@@ -187,6 +319,11 @@ static int sqlite_open(const char *uri, unsigned flags, struct store **out, insi
                                 path, uri);
     if (stat(path, &sb) != 0 && missing_folder(path, err))
         return INSITU_ENOTFOUND;
+    int busy_ms = busy_timeout_ms();
+    if (busy_ms < 0)
+        return insitu_error_set(err, INSITU_EUSAGE,
+                                "INSITU_BUSY_TIMEOUT=%s: expected milliseconds (0 to 86400000)",
+                                getenv("INSITU_BUSY_TIMEOUT"));
     struct sqlite_store *ss = calloc(1, sizeof *ss);
     if (!ss)
         return insitu_error_set(err, INSITU_ENOMEM, "out of memory");
@@ -194,37 +331,77 @@ static int sqlite_open(const char *uri, unsigned flags, struct store **out, insi
     ss->base.dialect = &sqlite_dialect;
     ss->base.uri = xstrdup(uri);
     ss->base.flags = flags;
-    int oflags = (flags & INSITU_OPEN_READONLY) ? SQLITE_OPEN_READONLY
-                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &ss->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        insitu_error_set(err, INSITU_EIO, "%s: cannot open store: %s", path,
-                         ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
+    int rc = open_db(ss, path, flags, err);
+    if (rc) {
         sqlite_close(&ss->base);
-        return INSITU_EIO;
+        return rc;
     }
     ss->spatialite_cache = spatialite_alloc_connection();
     spatialite_init_ex(ss->db, ss->spatialite_cache, 0);
     sqlite3_create_function(ss->db, "insitu_number_text", 1,
                             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
                             number_text_fn, NULL, NULL);
-    sqlite3_busy_timeout(ss->db, 10000);
+    sqlite3_busy_timeout(ss->db, busy_ms);
     /* 8 MiB page cache: bulk inserts are append-mostly, and larger caches measured no faster. */
-    int rc = exec_sql(ss,
-                      "PRAGMA page_size = 16384; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; "
-                      "PRAGMA temp_store = MEMORY; "
-                      "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_master;",
-                      err);
+    rc = exec_sql(ss,
+                  "PRAGMA page_size = 16384; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192; "
+                  "PRAGMA temp_store = MEMORY; "
+                  "PRAGMA synchronous = NORMAL; SELECT count(*) FROM sqlite_master;",
+                  err);
     /* WAL lets readers read while a writer writes; when another connection holds the file
      * in another mode, this one follows it */
     if (!rc && !(flags & INSITU_OPEN_READONLY))
         set_journal_mode(ss, "WAL");
     if (rc) {
-        insitu_error_prefix(err, "not a SQLite store");
+        if (err && err->code != INSITU_EBUSY)
+            insitu_error_prefix(err, "not a SQLite store");
         sqlite_close(&ss->base);
         return rc;
     }
     *out = &ss->base;
     return 0;
+}
+
+/* Pages copied per sqlite3_backup_step: 4096 pages of 16 KiB, 64 MiB a step. */
+#define BACKUP_STEP_PAGES 4096
+
+/* Copies the store into a new file at dest through SQLite's online backup, step by step.
+ * The source connection holds one read transaction for the whole copy: the copy is that
+ * snapshot, and a write by another connection meanwhile does not restart it (in WAL mode
+ * the writers go on; in rollback-journal mode a writer's commit waits for the copy). */
+static int sqlite_backup(struct store *st, const char *dest, insitu_error *err)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)st;
+    sqlite3 *to = NULL;
+    if (sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL) != SQLITE_OK) {
+        int rc = insitu_error_set(err, INSITU_EIO, "%s: cannot create the backup: %s", dest,
+                                  to ? sqlite3_errmsg(to) : "out of memory");
+        sqlite3_close(to);
+        return rc;
+    }
+    int rc = exec_sql(ss, "BEGIN; SELECT count(*) FROM sqlite_master", err);
+    sqlite3_backup *b = rc ? NULL : sqlite3_backup_init(to, "main", ss->db, "main");
+    if (!rc && !b)
+        rc = insitu_error_set(err, INSITU_EIO, "%s: cannot start the backup: %s", dest,
+                              sqlite3_errmsg(to));
+    int step = SQLITE_OK;
+    while (b && (step == SQLITE_OK || step == SQLITE_BUSY || step == SQLITE_LOCKED)) {
+        step = sqlite3_backup_step(b, BACKUP_STEP_PAGES);
+        if (step == SQLITE_BUSY || step == SQLITE_LOCKED)
+            sqlite3_sleep(10);
+    }
+    if (b && sqlite3_backup_finish(b) != SQLITE_OK && step == SQLITE_DONE)
+        step = sqlite3_errcode(to);
+    if (!rc && step != SQLITE_DONE)
+        rc = insitu_error_set(err, (step & 0xff) == SQLITE_FULL ? INSITU_EIO : INSITU_ESTORE,
+                              "%s: backup of %s failed: %s%s", dest, sqlite_path(st->uri),
+                              failure_cause(step), sqlite3_errstr(step));
+    if (!rc || !sqlite3_get_autocommit(ss->db))
+        sqlite3_exec(ss->db, "COMMIT", NULL, NULL, NULL); /* ends the read transaction */
+    if (sqlite3_close(to) != SQLITE_OK && !rc)
+        rc = insitu_error_set(err, INSITU_EIO, "%s: cannot close the backup", dest);
+    return rc;
 }
 
 static int sqlite_schema_version(struct store *st)
@@ -798,4 +975,5 @@ const struct store_ops store_sqlite_ops = {
     .put_observations = sqlite_put_observations,
     .observation_ids = sqlite_observation_ids,
     .set_deadline = sqlite_set_deadline,
+    .backup = sqlite_backup,
 };

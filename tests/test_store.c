@@ -573,6 +573,94 @@ static void test_readonly(void)
     insitu_store_close(ro);
 }
 
+/* A writer behind another that keeps the write lock past INSITU_BUSY_TIMEOUT fails with
+ * INSITU_EBUSY and a message naming the store and the setting; a timeout that is not a count
+ * of milliseconds is refused when the store is opened. */
+static void test_busy_named(void)
+{
+    insitu_error err = {0};
+    insitu_store *other;
+    setenv("INSITU_BUSY_TIMEOUT", "soon", 1);
+    CU_ASSERT_EQUAL(insitu_store_open(S()->uri, 0, &other, &err), INSITU_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "INSITU_BUSY_TIMEOUT=soon: expected milliseconds"));
+    setenv("INSITU_BUSY_TIMEOUT", "50", 1);
+    int rc = insitu_store_open(S()->uri, 0, &other, &err);
+    unsetenv("INSITU_BUSY_TIMEOUT");
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT_EQUAL_FATAL(st_begin(S(), &err), 0);
+    double t0 = now_seconds();
+    CU_ASSERT_EQUAL(st_begin(&other->base, &err), INSITU_EBUSY);
+    CU_ASSERT_TRUE(now_seconds() - t0 < 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, S()->uri));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "store busy"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "INSITU_BUSY_TIMEOUT"));
+    st_rollback(S());
+    CU_ASSERT_EQUAL(st_begin(&other->base, &err), 0); /* free again */
+    st_rollback(&other->base);
+    insitu_store_close(other);
+}
+
+/* A store that cannot grow (SQLite's max_page_count stands for a full disk): the ingest
+ * fails with INSITU_EIO saying "disk full" and naming the store, and leaves the store's
+ * observations as they were. */
+static void test_disk_full(void)
+{
+    insitu_error err = {0};
+    const char *dir = tu_tmpdir();
+    struct strbuf csv = {0};
+    sb_puts(&csv, "time,value\n");
+    for (int i = 0; i < 20000; i++)
+        sb_printf(&csv, "2001-01-01T00:00:00Z,%d\n", i); /* one time: replaced, not grown */
+    for (int i = 0; i < 20000; i++)
+        sb_printf(&csv, "%04d-02-03T04:05:06Z,%d\n", 2002 + i % 7000, i);
+    char *path = tu_write(dir, "growing.csv", sb_str(&csv));
+    sb_free(&csv);
+    int64_t before = tu_int(store, "SELECT count(*) FROM observations");
+    int64_t pages = tu_int(store, "PRAGMA page_count");
+    CU_ASSERT_EQUAL(tu_int(store, "PRAGMA max_page_count = 0") > 0, 1);
+    char sql[80];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld", (long long)pages + 8);
+    CU_ASSERT_EQUAL(tu_int(store, sql), pages + 8);
+    insitu_ingest_report rep;
+    CU_ASSERT_EQUAL(tu_ingest(store, path, NULL, &rep, &err), INSITU_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "disk full"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, S()->uri));
+    CU_ASSERT_EQUAL(tu_int(store, "SELECT count(*) FROM observations"), before);
+    CU_ASSERT_EQUAL(tu_int(store, "PRAGMA max_page_count = 1073741823") > pages, 1);
+    CU_ASSERT_EQUAL(tu_ingest(store, path, NULL, &rep, &err), 0);
+    CU_ASSERT_TRUE(tu_int(store, "SELECT count(*) FROM observations") > before);
+    free(path);
+}
+
+/* SQLite: the backup is a store of its own holding what the store holds, and never goes
+ * over an existing file; PostgreSQL: refused, pointing to pg_dump and pg_basebackup. */
+static void test_backup(void)
+{
+    insitu_error err = {0};
+    char dest[4096];
+    snprintf(dest, sizeof dest, "%s/copy.db", tu_tmpdir());
+    int rc = insitu_store_backup(store, dest, &err);
+    if (strcmp(tu_backend(), "postgresql") == 0) {
+        CU_ASSERT_EQUAL(rc, INSITU_EUNSUPPORTED);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "pg_dump"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "pg_basebackup"));
+        CU_ASSERT_EQUAL(access(dest, F_OK), -1);
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    insitu_store *copy;
+    CU_ASSERT_EQUAL_FATAL(insitu_store_open(dest, INSITU_OPEN_READONLY, &copy, &err), 0);
+    const char *counts = "SELECT (SELECT count(*) FROM things) * 1000000 + (SELECT count(*) "
+                         "FROM observations)";
+    CU_ASSERT_EQUAL(tu_int(copy, counts), tu_int(store, counts));
+    CU_ASSERT_EQUAL(tu_int(copy, "SELECT count(*) FROM pragma_integrity_check WHERE "
+                                 "integrity_check = 'ok'"),
+                    1);
+    insitu_store_close(copy);
+    CU_ASSERT_EQUAL(insitu_store_backup(store, dest, &err), INSITU_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "exists"));
+}
+
 /* A deadline stops a long statement with INSITU_ELIMIT; without one, statements run to
  * their end again. */
 static void test_deadline(void)
@@ -1088,6 +1176,11 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "read-only stores refuse writes", test_readonly);
     CU_add_test(s, "a failed migration changes nothing", test_migration_from_older);
     CU_add_test(s, "a deadline stops statements (INSITU_ELIMIT)", test_deadline);
+    if (strcmp(tu_backend(), "sqlite") == 0) { /* the lock and the file are SQLite's */
+        CU_add_test(s, "a busy store is named, with its setting", test_busy_named);
+        CU_add_test(s, "a full disk is named and changes nothing", test_disk_full);
+    }
+    CU_add_test(s, "backup: a copy, or how to make one", test_backup);
     CU_add_test(s, "version 2 migrates to 3 (texts kept once)", test_migration_to_3);
     CU_add_test(s, "version 3 migrates to 4 (the runs' source names)", test_migration_to_4);
     CU_add_test(s, "version 4 migrates to 5 (keys of API creates, ids never given twice)",

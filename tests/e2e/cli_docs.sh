@@ -6,7 +6,7 @@
 # --version, --help) are documented once, at the top, and left out.
 . "$INSITU_TEST_LIB"
 DOC="$DATA/../../docs/cli.md"
-COMMANDS="init ingest pull formats sources things datastreams query sample matchup serve"
+COMMANDS="init ingest pull formats sources things datastreams query sample matchup serve backup"
 
 # The options of the option lines of a command's --help ("  -o, --output FILE  ...").
 help_options() {
