@@ -16,13 +16,22 @@ insitu init >/dev/null
 insitu ingest "$DATA/csv/hydroweb_wse_long.csv" >/dev/null
 insitu ingest "$DATA/theia/CATC_package.zip" >/dev/null
 
-# the store's content, to compare before and after (data only: a fingerprint of every row)
+# store_dump FILE: the store's rows into FILE, to compare before and after (the provenance
+# runs, PostgreSQL's sequences, which a refused insert may advance, and pg_dump's random
+# \restrict keys left out)
 store_dump() {
   if [ "$BACKEND" = postgresql ]; then
-    pg_dump --data-only --no-owner --exclude-table=ingest_runs "$STORE" | grep -v '^--' | sha256sum
+    pg_dump --data-only --no-owner --exclude-table=ingest_runs "$STORE" |
+      grep -v -e '^--' -e 'pg_catalog.setval' -e '^.restrict ' -e '^.unrestrict ' >"$1"
   else
-    sqlite3 "$STORE" .dump | grep -v 'ingest_runs' | sha256sum
+    sqlite3 "$STORE" .dump | grep -v 'ingest_runs' >"$1"
   fi
+}
+# same_store DESCRIPTION: the store's rows are those of $T/before.sql
+same_store() {
+  store_dump "$T/after.sql"
+  if cmp -s "$T/before.sql" "$T/after.sql"; then ok "$1"
+  else not_ok "$1" "$(diff "$T/before.sql" "$T/after.sql" | head -n 20)"; fi
 }
 
 PID=""
@@ -48,12 +57,12 @@ hostile() {
   done <"$T/hostile.out"
 }
 
-before=$(store_dump)
+store_dump "$T/before.sql"
 start_server --threads 4
 hostile flood "$URL" "$SECRET" "$HOSTILE_REQUESTS" 17
 kill -0 "$PID" 2>/dev/null && ok "the server is still running after the flood" ||
   not_ok "the server is still running after the flood" "$(tail -5 "$T/serve.err")"
-equal "the store is unchanged by the flood" "$(store_dump)" "$before"
+same_store "the store is unchanged by the flood"
 
 hostile slowloris "$URL" "$SECRET" 500 30
 stop_server
@@ -78,8 +87,9 @@ fetch GET "$URL/Things" --data-urlencode "\$filter=$(python3 -c 'print("(" * 60 
 equal "\$filter nested deeper than 48: 400 naming the limit" "$CODE $(py 'd["message"]')" \
   "400 \$filter: at character 25: expression nested too deeply (more than 48 levels)"
 fetch GET "$URL/Things" --data-urlencode "\$filter=$(python3 -c 'print(" or ".join(["id eq %d" % i for i in range(2100)]))')" -G
-equal "\$filter larger than 16384 characters: 400 naming the limit" "$CODE $(py 'd["message"]' | cut -c1-40)" \
-  "400 \$filter: too long (20669 characters, at mo"
+equal "\$filter larger than 16384 characters: 400 naming the limit" \
+  "$CODE $(py 'd["message"].startswith("$filter: too long (") and "at most 16384" in d["message"]')" \
+  "400 True"
 
 # CORS: only the origins configured
 fetch GET "$URL/Things(1)" -H 'Origin: https://maps.example.org'
@@ -110,7 +120,7 @@ expect 2 "--cors with no origin is a usage error" "--cors" -- \
 start_server --threads 2 --read-only
 hostile readonly "$URL" "$SECRET"
 stop_server
-equal "the store is unchanged by the read-only server" "$(store_dump)" "$before"
+same_store "the store is unchanged by the read-only server"
 
 # a valid write with Basic credentials, then: the secrets are in no log
 rm -f "$T/serve.err"
