@@ -17,7 +17,8 @@
 #include "util.h"
 
 enum { O_LISTEN = 1, O_READ_ONLY, O_READ_STORE, O_BASE_URL, O_THREADS, O_ACCESS_LOG,
-       O_AUTH_FILE, O_MAX_BODY, O_QUERY_TIMEOUT, O_MQTT };
+       O_AUTH_FILE, O_MAX_BODY, O_QUERY_TIMEOUT, O_MQTT, O_CORS, O_MAX_URL, O_MAX_HEADER,
+       O_MAX_TOP };
 
 static const struct cli_option serve_options[] = {
     {.name = "listen", .code = O_LISTEN, .arg = "HOST:PORT",
@@ -48,6 +49,19 @@ static const struct cli_option serve_options[] = {
      .help = "publish creates and updates to the MQTT broker at URL\n"
              "(mqtt://HOST:PORT), and create the Observations\n"
              "clients publish there (see docs/sta.md, MQTT)"},
+    {.name = "cors", .code = O_CORS, .arg = "ORIGIN",
+     .help = "let web pages from ORIGIN (https://maps.example.org)\n"
+             "read the answers (CORS); repeatable or a comma list;\n"
+             "'*' is any origin; default: none"},
+    {.name = "max-url", .code = O_MAX_URL, .arg = "BYTES",
+     .help = "longest request URL, path and query (default 32768;\n"
+             "longer: 414)"},
+    {.name = "max-header", .code = O_MAX_HEADER, .arg = "BYTES",
+     .help = "request line and headers together (default 65536;\n"
+             "larger: 414 or 431)"},
+    {.name = "max-top", .code = O_MAX_TOP, .arg = "N",
+     .help = "largest page: a larger $top is cut to N, with an\n"
+             "@iot.nextLink (default 10000)"},
     {NULL}};
 
 static void serve_help(void)
@@ -55,7 +69,8 @@ static void serve_help(void)
     printf("usage: insitu [--store URI] serve [--listen HOST:PORT] [--read-only]\n"
            "          [--read-store URI] [--base-url URL] [--threads N]\n"
            "          [--access-log FILE] [--auth-file FILE] [--max-body BYTES]\n"
-           "          [--query-timeout SECONDS] [--mqtt mqtt://HOST:PORT]\n\n"
+           "          [--query-timeout SECONDS] [--mqtt mqtt://HOST:PORT]\n"
+           "          [--cors ORIGIN] [--max-url BYTES] [--max-header BYTES] [--max-top N]\n\n"
            "Serves the store as an OGC SensorThings API v1.1 endpoint at /v1.1 (Things,\n"
            "Locations, Datastreams, Observations... with $filter, $expand, $select,\n"
            "$orderby, $top, $skip, $count; POST, PATCH, PUT, DELETE; dataArray; daily,\n"
@@ -158,7 +173,8 @@ static char *env_dup(const char *name)
     return v && *v ? xstrdup(v) : NULL;
 }
 
-int cmd_serve(struct cli *cli, int argc, char **argv)
+/* cmd_serve with the --cors list it gathers (freed by the caller). */
+static int serve(struct cli *cli, int argc, char **argv, struct strbuf *cors)
 {
     static const struct cli_option *const tables[] = {serve_options, NULL};
     struct cli_args a = {.cmd = "serve", .tables = tables, .argc = argc, .argv = argv};
@@ -169,6 +185,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     const char *base_url = NULL, *log_path = NULL, *auth_file = NULL, *listen = NULL;
     const char *read_store = NULL, *mqtt_url = NULL;
     int read_only = 0;
+    int64_t max_url = 32768, max_header = 65536, max_top = 10000;
     while ((c = cli_getopt(&a)) > 0) {
         char *arg = a.arg;
         switch (c) {
@@ -209,6 +226,27 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
             if (strncmp(arg, "mqtt://", 7))
                 return cli_usage("serve", "--mqtt %s: expected mqtt://HOST:PORT", arg);
             mqtt_url = arg;
+            break;
+        case O_CORS:
+            if (strspn(arg, ", ") == strlen(arg))
+                return cli_usage("serve", "--cors '%s': expected an origin "
+                                          "(https://maps.example.org) or '*'", arg);
+            sb_printf(cors, "%s%s", cors->len ? "," : "", arg);
+            break;
+        case O_MAX_URL:
+            if (parse_int64(arg, strlen(arg), &max_url) || max_url < 256 || max_url > 1 << 24)
+                return cli_usage("serve", "--max-url %s: expected bytes (256 to 16777216)",
+                                 arg);
+            break;
+        case O_MAX_HEADER:
+            if (parse_int64(arg, strlen(arg), &max_header) || max_header < 8192 ||
+                max_header > 1 << 24)
+                return cli_usage("serve",
+                                 "--max-header %s: expected bytes (8192 to 16777216)", arg);
+            break;
+        case O_MAX_TOP:
+            if (parse_int64(arg, strlen(arg), &max_top) || max_top < 1 || max_top > 1000000)
+                return cli_usage("serve", "--max-top %s: expected 1 to 1000000", arg);
             break;
         case O_QUERY_TIMEOUT:
             if (parse_double(arg, strlen(arg), &query_seconds) || query_seconds < 0)
@@ -268,7 +306,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
                               NULL,
                               NULL,
                               NULL,
-                              0};
+                              0,
+                              cors->len ? sb_str(cors) : NULL,
+                              (size_t)max_url,
+                              (size_t)max_header,
+                              max_top};
     struct mqtt *mqtt = NULL;
     if (mqtt_url) {
         /* MQTT creates write as the server's credential does: none without one */
@@ -330,4 +372,12 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
     if (!cli->quiet)
         fprintf(stderr, "insitu: stopped\n");
     return EXIT_OK;
+}
+
+int cmd_serve(struct cli *cli, int argc, char **argv)
+{
+    struct strbuf cors = {0};
+    int rc = serve(cli, argc, argv, &cors);
+    sb_free(&cors);
+    return rc;
 }

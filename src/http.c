@@ -2,8 +2,9 @@
  * http.c: `insitu serve`'s HTTP server on libmicrohttpd (see http.h): a thread pool where
  * every thread answers through its own store connection (SQLite connections are opened
  * without a mutex) and its own read-store connection when reads go elsewhere (a streaming
- * replica), body and time limits, write credentials (Bearer or Basic, compared in
- * constant time), CORS for web maps, the access log, and a stop that lets requests finish.
+ * replica), URL, header, body and time limits, write credentials (Bearer or Basic, their
+ * SHA-256 digests compared in constant time), CORS for the origins configured (none by
+ * default), the access log, and a stop that lets requests finish.
  * It never prints: errors go back to the caller, requests to the access log.
  */
 #include "http.h"
@@ -12,6 +13,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,26 +82,54 @@ static int is_write(const char *method)
 
 /* ---- responses ---- */
 
-static void add_common_headers(struct MHD_Response *r)
+/* The Access-Control-Allow-Origin of an answer under --cors, or NULL (no CORS header): "*"
+ * when any origin is configured, else the request's Origin when it is one of the list. */
+static const char *cors_origin(const struct http_server *srv, struct MHD_Connection *conn)
 {
-    MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+    const char *list = srv->cfg.cors;
+    if (!list)
+        return NULL;
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    for (const char *p = list; *p;) {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ",");
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (n == 1 && *p == '*')
+            return "*";
+        if (n && origin && strlen(origin) == n && strncmp(origin, p, n) == 0)
+            return origin;
+        p += n;
+    }
+    return NULL;
+}
+
+static void add_cors_headers(const struct http_server *srv, struct MHD_Connection *conn,
+                             struct MHD_Response *r)
+{
+    const char *origin = cors_origin(srv, conn);
+    /* an answer that depends on the Origin must not be cached for another one */
+    if (srv->cfg.cors && strcmp(srv->cfg.cors, "*") != 0)
+        MHD_add_response_header(r, "Vary", "Origin");
+    if (!origin)
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
     MHD_add_response_header(r, "Access-Control-Expose-Headers", "Location");
 }
 
 /* Queues a response whose body (a malloc'ed buffer, or NULL) MHD frees. */
-static enum MHD_Result respond(struct MHD_Connection *conn, int status, char *body, size_t len,
-                            const char *content_type, const char *location,
-                            const char *const *extra)
+static enum MHD_Result respond(const struct http_server *srv, struct MHD_Connection *conn,
+                               int status, char *body, size_t len, const char *content_type,
+                               const char *location, const char *const *extra)
 {
-    struct MHD_Response *r = body ? MHD_create_response_from_buffer(len, body,
-                                                                    MHD_RESPMEM_MUST_FREE)
-                                  : MHD_create_response_from_buffer(0, NULL,
-                                                                    MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = body
+                                 ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+                                 : MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(body);
         return MHD_NO;
     }
-    add_common_headers(r);
+    add_cors_headers(srv, conn, r);
     if (body && content_type)
         MHD_add_response_header(r, "Content-Type", content_type);
     if (location && *location)
@@ -110,26 +141,36 @@ static enum MHD_Result respond(struct MHD_Connection *conn, int status, char *bo
     return ok;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *msg,
-                                  const char *const *extra, size_t *bytes)
+static enum MHD_Result send_error(const struct http_server *srv, struct MHD_Connection *conn,
+                                  int status, const char *msg, const char *const *extra,
+                                  size_t *bytes)
 {
     struct sta_response resp = {0};
     sta_error(&resp, status, "%s", msg);
     *bytes = resp.body.len;
-    return respond(conn, status, resp.body.data, resp.body.len, resp.content_type, NULL, extra);
+    return respond(srv, conn, status, resp.body.data, resp.body.len, resp.content_type, NULL,
+                   extra);
 }
 
 /* ---- credentials ---- */
 
-static int same_secret(const char *a, const char *b, size_t blen)
+/* 1 when the secret sent is the one configured. Their SHA-256 digests are compared, in
+ * constant time: neither the bytes nor the length of the configured secret leak through the
+ * time a wrong one takes to refuse. */
+static int same_secret(const char *configured, const char *sent, size_t sent_len)
 {
-    size_t alen = strlen(a);
-    return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
+    unsigned char want[32], got[32];
+    unsigned int wn = 0, gn = 0;
+    if (!EVP_Digest(configured, strlen(configured), want, &wn, EVP_sha256(), NULL) ||
+        !EVP_Digest(sent, sent_len, got, &gn, EVP_sha256(), NULL) || wn != sizeof want ||
+        gn != sizeof got)
+        return 0;
+    return CRYPTO_memcmp(want, got, sizeof want) == 0;
 }
 
 /* 0 when the request may write (user filled), else the HTTP status to refuse it with. */
-static int check_credential(const struct http_server *srv, struct MHD_Connection *conn,
-                            char *user, size_t user_size, const char **why)
+static int check_credential(const struct http_server *srv, struct MHD_Connection *conn, char *user,
+                            size_t user_size, const char **why)
 {
     const struct http_config *cfg = &srv->cfg;
     if (cfg->read_only) {
@@ -160,8 +201,7 @@ static int check_credential(const struct http_server *srv, struct MHD_Connection
             b64++;
         size_t n = strlen(b64);
         unsigned char *raw = n < 4096 ? malloc(n + 4) : NULL;
-        int len = raw && n % 4 == 0 ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n)
-                                    : -1;
+        int len = raw && n % 4 == 0 ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n) : -1;
         if (len > 0) {
             len -= (n > 0 && b64[n - 1] == '=') + (n > 1 && b64[n - 2] == '=');
             raw[len] = '\0';
@@ -261,14 +301,14 @@ static void log_request(const struct http_server *srv, struct MHD_Connection *co
     sb_free(&target);
 }
 
-static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn,
-                              struct req *r, const char *url, const char *method)
+static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn, struct req *r,
+                              const char *url, const char *method)
 {
     struct worker *wk = claim_worker(srv);
     size_t bytes = 0;
     if (!wk) {
-        enum MHD_Result ok = send_error(conn, 503, "no store connection for this thread",
-                                        NULL, &bytes);
+        enum MHD_Result ok =
+            send_error(srv, conn, 503, "no store connection for this thread", NULL, &bytes);
         log_request(srv, conn, r, method, url, NULL, 503, bytes);
         return ok;
     }
@@ -299,17 +339,18 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
     /* 415: the media types a POST or a PATCH takes (RFC 5789, and W3C LDP's Accept-Post) */
     static const char *const accept_post[] = {"Accept-Post", STA_BODY_TYPES, NULL};
     static const char *const accept_patch[] = {"Accept-Patch", STA_PATCH_TYPES, NULL};
-    const char *const *extra = status == 405   ? allow
-                               : status == 503 ? retry
-                               : status != 415 ? NULL
-                               : strcmp(method, "POST") == 0 ? accept_post
+    const char *const *extra = status == 405                  ? allow
+                               : status == 503                ? retry
+                               : status != 415                ? NULL
+                               : strcmp(method, "POST") == 0  ? accept_post
                                : strcmp(method, "PATCH") == 0 ? accept_patch
-                                                               : NULL;
+                                                              : NULL;
     const char *const link[] = {"Link", sb_str(&resp.link), NULL};
     if (status == 200 && resp.link.len)
         extra = link;
-    enum MHD_Result ok = respond(conn, status, resp.body.len || status == 200 ? resp.body.data : NULL,
-                              resp.body.len, resp.content_type, resp.location, extra);
+    enum MHD_Result ok =
+        respond(srv, conn, status, resp.body.len || status == 200 ? resp.body.data : NULL,
+                resp.body.len, resp.content_type, resp.location, extra);
     if (!(resp.body.len || status == 200))
         free(resp.body.data);
     sb_free(&resp.link);
@@ -319,9 +360,47 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
     return ok;
 }
 
+/* The length of the request target as decoded: the path and every query parameter. */
+static enum MHD_Result add_param_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    *(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 2;
+    return MHD_YES;
+}
+
+static size_t target_length(struct MHD_Connection *conn, const char *url)
+{
+    size_t n = strlen(url);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_param_length, &n);
+    return n;
+}
+
+/* OPTIONS: the methods of the resource (Allow), and, for an origin --cors lets in, what a
+ * browser may send (a CORS preflight). Without --cors no origin gets a grant. */
+static enum MHD_Result preflight(struct http_server *srv, struct MHD_Connection *conn,
+                                 struct req *r, const char *url)
+{
+    const char *methods =
+        srv->cfg.read_only ? "GET, HEAD, OPTIONS" : "GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS";
+    const char *const cors[] = {"Allow",
+                                methods,
+                                "Access-Control-Allow-Methods",
+                                methods,
+                                "Access-Control-Allow-Headers",
+                                "Authorization, Content-Type",
+                                "Access-Control-Max-Age",
+                                "86400",
+                                NULL};
+    const char *const plain[] = {"Allow", methods, NULL};
+    r->answered = 1;
+    log_request(srv, conn, r, "OPTIONS", url, NULL, 204, 0);
+    return respond(srv, conn, 204, NULL, 0, NULL, NULL, cors_origin(srv, conn) ? cors : plain);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct http_server *srv = cls;
@@ -337,21 +416,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         static const char *const closing[] = {"Connection", "close", NULL};
         if (atomic_load(&srv->stopping)) {
             r->answered = 1;
-            enum MHD_Result ok = send_error(conn, 503, "the server is shutting down", closing,
-                                            &bytes);
+            enum MHD_Result ok =
+                send_error(srv, conn, 503, "the server is shutting down", closing, &bytes);
             log_request(srv, conn, r, method, url, NULL, 503, bytes);
             return ok;
         }
-        if (strcmp(method, "OPTIONS") == 0) {
-            /* a CORS preflight: say what a browser may send */
-            static const char *const cors[] = {
-                "Access-Control-Allow-Methods", "GET, HEAD, POST, PATCH, PUT, DELETE, OPTIONS",
-                "Access-Control-Allow-Headers", "Authorization, Content-Type",
-                "Access-Control-Max-Age", "86400", NULL};
+        if (target_length(conn, url) > srv->cfg.max_url) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "the request URL is longer than %zu bytes (insitu serve --max-url)",
+                     srv->cfg.max_url);
+            char path[104];
+            snprintf(path, sizeof path, "%.100s", url);
             r->answered = 1;
-            log_request(srv, conn, r, method, url, NULL, 204, 0);
-            return respond(conn, 204, NULL, 0, NULL, NULL, cors);
+            enum MHD_Result ok = send_error(srv, conn, 414, msg, closing, &bytes);
+            log_request(srv, conn, r, method, path, NULL, 414, bytes);
+            return ok;
         }
+        if (strcmp(method, "OPTIONS") == 0)
+            return preflight(srv, conn, r, url);
         if (is_write(method)) {
             const char *why = NULL;
             int status = check_credential(srv, conn, r->user, sizeof r->user, &why);
@@ -366,7 +449,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                     "WWW-Authenticate", "Bearer realm=\"insitu\", Basic realm=\"insitu\"", NULL};
                 static const char *const allow[] = {"Allow", "GET, HEAD, OPTIONS", NULL};
                 r->answered = 1;
-                enum MHD_Result ok = send_error(conn, status, why,
+                enum MHD_Result ok = send_error(srv, conn, status, why,
                                                 status == 401   ? challenge
                                                 : status == 405 ? allow
                                                                 : NULL,
@@ -374,8 +457,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 log_request(srv, conn, r, method, url, NULL, status, bytes);
                 return ok;
             }
-            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         "Content-Length");
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
             if (cl && strtoull(cl, NULL, 10) > srv->cfg.max_body)
                 r->too_large = 1;
         }
@@ -398,9 +480,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     r->answered = 1;
     if (r->too_large) {
         char msg[128];
-        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes",
-                 srv->cfg.max_body);
-        enum MHD_Result ok = send_error(conn, 413, msg, NULL, &bytes);
+        snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", srv->cfg.max_body);
+        enum MHD_Result ok = send_error(srv, conn, 413, msg, NULL, &bytes);
         log_request(srv, conn, r, method, url, NULL, 413, bytes);
         return ok;
     }
@@ -439,6 +520,27 @@ static void close_workers(struct http_server *srv)
     free(srv->workers);
 }
 
+/* How many connections the server keeps open at once: 4096, or fewer when the file
+ * descriptors allowed (raised to the hard limit first) would not hold them beside the store
+ * connections; a client over the limit waits in the listen backlog. */
+static unsigned connection_limit(int threads)
+{
+    struct rlimit rl;
+    unsigned limit = 4096;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return limit;
+    if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < limit + 256) {
+        rl.rlim_cur = rl.rlim_max < limit + 256 ? rl.rlim_max : limit + 256;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* the store connections (two each with a read store), logs, the listening socket */
+    rlim_t reserved = 64 + 4 * (rlim_t)threads;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < limit + reserved)
+        limit = rl.rlim_cur > reserved + 16 ? (unsigned)(rl.rlim_cur - reserved) : 16;
+    return limit;
+}
+
 int http_start(const struct http_config *cfg, struct http_server **out, insitu_error *err)
 {
     *out = NULL;
@@ -448,6 +550,10 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
     srv->cfg = *cfg;
     if (srv->cfg.threads < 1)
         srv->cfg.threads = 1;
+    if (!srv->cfg.max_url)
+        srv->cfg.max_url = 32768;
+    if (!srv->cfg.max_header)
+        srv->cfg.max_header = 65536;
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -462,6 +568,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
     }
     struct sta_config sc = {0};
     sc.query_seconds = cfg->query_seconds;
+    sc.max_top = cfg->max_top;
     sc.on_change = cfg->on_change;
     sc.on_change_ctx = cfg->on_change_ctx;
     sc.mqtt_endpoint = cfg->mqtt_endpoint;
@@ -474,8 +581,8 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
         rc = insitu_error_set(err, INSITU_ENOMEM, "out of memory");
     for (int i = 0; !rc && i <= srv->cfg.threads; i++) {
         struct worker *wk = &srv->workers[i];
-        rc = insitu_store_open(cfg->store_uri, cfg->read_only ? INSITU_OPEN_READONLY : 0,
-                               &wk->st, err);
+        rc = insitu_store_open(cfg->store_uri, cfg->read_only ? INSITU_OPEN_READONLY : 0, &wk->st,
+                               err);
         if (!rc)
             srv->nworkers++;
         if (!rc && cfg->read_store_uri) {
@@ -492,9 +599,9 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
             flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
             ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->cfg.threads,
             MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_seconds ? cfg->idle_seconds : 60u,
-            MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)65536, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, srv, MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_LIMIT, connection_limit(srv->cfg.threads),
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->cfg.max_header, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+            1024u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
         if (!srv->d)
             rc = insitu_error_set(err, INSITU_EIO,
                                   "cannot listen on %s port %d (in use, or not an address of "
@@ -508,8 +615,7 @@ int http_start(const struct http_config *cfg, struct http_server **out, insitu_e
         int v6 = strchr(cfg->host, ':') != NULL;
         snprintf(srv->listen_base, sizeof srv->listen_base, "http://%s%s%s:%d", v6 ? "[" : "",
                  cfg->host, v6 ? "]" : "", srv->port);
-        sb_printf(&src, "%s%s", cfg->base_url ? cfg->base_url : srv->listen_base,
-                  STA_VERSION_PATH);
+        sb_printf(&src, "%s%s", cfg->base_url ? cfg->base_url : srv->listen_base, STA_VERSION_PATH);
         sc.source = sb_str(&src);
         rc = sta_service_new(&sc, &srv->svc, err);
     }

@@ -1,7 +1,8 @@
 /*
  * http.h: the HTTP server of `insitu serve` (libmicrohttpd): listening, a thread pool with one
  * store connection per thread (two with a read store: reads go to it, writes to the store),
- * request size and time limits, write credentials, CORS, the access log, and a graceful stop.
+ * request size and time limits, write credentials, CORS when configured, the access log,
+ * and a graceful stop.
  * Requests are answered by src/sta/ (sta_handle); this module never reads or writes the store itself beyond
  * opening and closing connections.
  */
@@ -35,6 +36,12 @@ struct http_config {
     void *on_change_ctx;
     const char *mqtt_endpoint; /* sta_config.mqtt_endpoint */
     int mqtt_creates;
+    /* CORS: the origins browsers may read from, comma separated ("*": any), or NULL: no
+     * Access-Control-* header and no preflight grant */
+    const char *cors;
+    size_t max_url;    /* longest request target (path and query), bytes; 0: 32768 */
+    size_t max_header; /* request line and headers together, bytes; 0: 65536 */
+    int64_t max_top;   /* largest page (sta_config.max_top); 0: 10000 */
 };
 
 struct http_server;

@@ -492,7 +492,8 @@ static int pfail(struct parser *p, const char *fmt, ...)
 static struct fexpr *node(struct parser *p, enum fx_kind kind, size_t off)
 {
     if (++p->nodes > FILTER_MAX_NODES) {
-        pfail(p, "expression too large (more than %d terms)", FILTER_MAX_NODES);
+        pfail(p, "expression too large (more than %d operators, names and values)",
+              FILTER_MAX_NODES);
         return NULL;
     }
     struct fexpr *e = calloc(1, sizeof *e);
@@ -2584,13 +2585,31 @@ static int cleaf(struct fctx *c, const struct fexpr *e, enum sta_type type, cons
 }
 
 static int cbool(struct fctx *c, const struct fexpr *e, enum sta_type type, const char *alias,
+                 int hoist, struct sqlfrag *out);
+
+/* The left operands of an AND (an OR) that are ANDs (ORs) too, written as one flat chain:
+ * "(a AND b AND c)", not "((a AND b) AND c)", so that a long chain does not nest the SQL as
+ * deep as it is long (SQLite's parser stack holds 100 levels). */
+static int cbool_chain(struct fctx *c, const struct fexpr *e, enum fx_kind kind,
+                       enum sta_type type, const char *alias, int hoist, struct sqlfrag *out)
+{
+    if (e->kind != kind)
+        return cbool(c, e, type, alias, hoist, out);
+    int rc = cbool_chain(c, e->a, kind, type, alias, hoist, out);
+    if (rc)
+        return rc;
+    frag_puts(out, kind == FX_OR ? " OR " : " AND ");
+    return cbool(c, e->b, type, alias, hoist, out);
+}
+
+static int cbool(struct fctx *c, const struct fexpr *e, enum sta_type type, const char *alias,
                  int hoist, struct sqlfrag *out)
 {
     switch (e->kind) {
     case FX_OR:
     case FX_AND: {
         frag_puts(out, "(");
-        int rc = cbool(c, e->a, type, alias, hoist, out);
+        int rc = cbool_chain(c, e->a, e->kind, type, alias, hoist, out);
         if (rc)
             return rc;
         frag_puts(out, e->kind == FX_OR ? " OR " : " AND ");

@@ -20,7 +20,9 @@ struct stmt;
 enum {
     FILTER_MAX_TEXT = 16384, /* characters of one $filter or $orderby */
     FILTER_MAX_DEPTH = 48,   /* nesting of parentheses, operators and calls */
-    FILTER_MAX_NODES = 4000, /* nodes of one expression */
+    /* nodes of one expression: a chain of ANDs or ORs is as deep as it is long in the
+     * database's expression tree, and SQLite takes 1000 levels at most */
+    FILTER_MAX_NODES = 1500,
     EXPAND_MAX_DEPTH = 6     /* nesting of $expand */
 };
 
