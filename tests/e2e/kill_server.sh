@@ -1,0 +1,3 @@
+#!/bin/sh
+. "$INSITU_TEST_LIB"
+done_testing
