@@ -5,10 +5,10 @@
 # uniformly in [0, the reference's duration]. After the kill: the store opens and passes its
 # integrity check, no run is left 'running', every source is complete (as many rows as in the
 # reference) or absent, and the same ingest run again completes the store, which then equals
-# the reference. KILL_POINTS (default 10 per ingest), KILL_SEED: see kill_lib.sh.
+# the reference. KILL_POINTS (default 9 per ingest), KILL_SEED: see kill_lib.sh.
 . "$INSITU_TEST_LIB"
 . "$(dirname "$INSITU_TEST_LIB")/kill_lib.sh"
-POINTS=${KILL_POINTS:-10}
+POINTS=${KILL_POINTS:-9}
 HERE=$(dirname "$INSITU_TEST_LIB")
 GEN_SWOT="$(dirname "$INSITU")/bench/gen_swot"
 
@@ -74,12 +74,12 @@ campaign() {
   sources=$(wc -l <"$T/$name.sources")
   rows=$(wc -l <"$T/$name.ref")
   echo "# $name: $sources sources, $rows observations"
-  i=0
+  kp=0
   delays "$POINTS" "$duration" "$3" >"$T/delays"
   while read -r delay; do
-    i=$((i + 1))
+    kp=$((kp + 1))
     opts=""
-    [ $((i % 2)) = 0 ] && opts="--commit-every 0"
+    [ $((kp % 2)) = 0 ] && opts="--commit-every 0"
     fresh_store
     ended_before=$(open_transactions)
     # shellcheck disable=SC2086
@@ -122,7 +122,7 @@ campaign() {
     FOUND_COMPLETE=$((FOUND_COMPLETE + complete))
     FOUND_ABSENT=$((FOUND_ABSENT + sources - complete))
     [ -n "$partial" ] && PARTIAL=$((PARTIAL + 1))
-    desc="$name kill $i at ${delay}s of ${duration}s ${opts:+($opts) }($what, $complete of $sources sources complete): sound, nothing partial, completed again"
+    desc="$name kill $kp at ${delay}s of ${duration}s ${opts:+($opts) }($what, $complete of $sources sources complete): sound, nothing partial, completed again"
     if [ -z "$problems" ]; then ok "$desc"; else not_ok "$desc" "$problems" "seed $KILL_SEED"; fi
   done <"$T/delays"
 }
