@@ -32,13 +32,14 @@ if [ "$BACKEND" = sqlite ]; then
   fresh_store
   "$INSITU" --store "$CSTORE" ingest "$DATA/csv/wide_interval.csv" >/dev/null
   mkfifo "$T/sql.fifo"
-  sqlite3 "$CSTORE" <"$T/sql.fifo" >/dev/null 2>&1 &
+  sqlite3 "$CSTORE" <"$T/sql.fifo" >"$T/sql.out" 2>&1 &
   sql_pid=$!
   exec 3>"$T/sql.fifo"
+  # a one-page cache: the changes spill into the store file, after the journal is synced
   echo "PRAGMA journal_mode = DELETE; PRAGMA cache_size = 1; BEGIN; DELETE FROM observations;" \
-    "UPDATE things SET name = name || ' (half written)';" >&3
+    "UPDATE things SET name = name || ' (half written)'; SELECT 'written';" >&3
   i=0
-  while [ ! -s "$CSTORE-journal" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+  while ! grep -q written "$T/sql.out" && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
   kill -KILL "$sql_pid"
   wait "$sql_pid" 2>/dev/null
   exec 3>&-
