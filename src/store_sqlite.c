@@ -309,7 +309,39 @@ failed:
                             ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
 }
 
+/* A writer killed inside a transaction leaves a hot journal, which only a read-write
+ * connection may roll back: a read-only open failed with "attempt to write a readonly
+ * database" (SQLITE_READONLY_ROLLBACK) and was reported as "not a SQLite store" (issue 17).
+ * A read-write connection rolls it back at its first read; SQLite itself decides that the
+ * journal is hot (no live writer holds the file). */
+static int roll_back_hot_journal(const char *path, insitu_error *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        int ms = busy_timeout_ms();
+        sqlite3_busy_timeout(db, ms < 0 ? 10000 : ms);
+        rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK)
+        insitu_error_set(err, INSITU_EIO,
+                         "%s: a write to the store was interrupted and its journal (%s-journal) "
+                         "cannot be rolled back: %s",
+                         path, path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : INSITU_EIO;
+}
+
+static int open_store(const char *uri, unsigned flags, int recovered, struct store **out,
+                      insitu_error *err);
+
 static int sqlite_open(const char *uri, unsigned flags, struct store **out, insitu_error *err)
+{
+    return open_store(uri, flags, 0, out, err);
+}
+
+static int open_store(const char *uri, unsigned flags, int recovered, struct store **out,
+                      insitu_error *err)
 {
     const char *path = sqlite_path(uri);
     struct stat sb;
@@ -352,6 +384,12 @@ static int sqlite_open(const char *uri, unsigned flags, struct store **out, insi
      * in another mode, this one follows it */
     if (!rc && !(flags & INSITU_OPEN_READONLY))
         set_journal_mode(ss, "WAL");
+    if (rc && !recovered && (flags & INSITU_OPEN_READONLY) &&
+        sqlite3_extended_errcode(ss->db) == SQLITE_READONLY_ROLLBACK) {
+        sqlite_close(&ss->base);
+        rc = roll_back_hot_journal(path, err);
+        return rc ? rc : open_store(uri, flags, 1, out, err);
+    }
     if (rc) {
         if (err && err->code != INSITU_EBUSY)
             insitu_error_prefix(err, "not a SQLite store");
