@@ -554,7 +554,7 @@ static int hw_wfs_run(const struct source *src, struct batch_writer *bw, insitu_
     if (!rc)
         rc = hw_init(&w.h, bw, src->name, "hydroweb-next", err);
     if (!rc)
-        rc = lr_open(&lr, src->path, src->name, err);
+        rc = lr_open_source(&lr, src, src->path, src->name, err);
     if (rc) {
         hw_free(&w.h);
         return rc;

@@ -140,12 +140,41 @@ int source_setting_bool(const struct source *src, const char *key, int dflt)
 
 /* ---- line reader ---- */
 
-enum { LR_BLOCK = 1 << 20, LR_MAX_LINE = 16 << 20 };
+enum { LR_BLOCK = 1 << 20 };
+
+int parse_limit(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!text || !(*text >= '0' && *text <= '9'))
+        return -1;
+    unsigned long long v = strtoull(text, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+uint64_t source_limit(const struct source *src, const char *key, uint64_t dflt)
+{
+    uint64_t v;
+    return parse_limit(source_setting(src, key), &v) == 0 ? v : dflt;
+}
 
 int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_error *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->name = name ? name : path;
+    lr->max_line = LR_DEFAULT_MAX_LINE;
     lr->file = VSIFOpenL(path, "rb");
     if (!lr->file)
         return insitu_error_set(err, INSITU_EIO, "%s: cannot open: %s", lr->name,
@@ -159,6 +188,24 @@ int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_e
     return 0;
 }
 
+int lr_open_source(struct line_reader *lr, const struct source *src, const char *path,
+                   const char *name, insitu_error *err)
+{
+    int rc = lr_open(lr, path, name, err);
+    if (!rc)
+        lr->max_line = source_limit(src, "max_line", LR_DEFAULT_MAX_LINE);
+    return rc;
+}
+
+static int lr_too_long(const struct line_reader *lr, insitu_error *err)
+{
+    return insitu_error_set(err, INSITU_EINVAL,
+                            "%s:%llu: line longer than %llu bytes (the max_line setting: "
+                            "--set max_line=SIZE raises it)",
+                            lr->name, (unsigned long long)lr->line_no + 1,
+                            (unsigned long long)lr->max_line);
+}
+
 /* Reads more bytes after lr->end, moving the unread tail to the front first. */
 static int lr_fill(struct line_reader *lr, insitu_error *err)
 {
@@ -167,11 +214,9 @@ static int lr_fill(struct line_reader *lr, insitu_error *err)
         lr->end -= lr->start;
         lr->start = 0;
     }
+    if (lr->end > lr->max_line)
+        return lr_too_long(lr, err);
     if (lr->end == lr->cap) {
-        if (lr->cap >= LR_MAX_LINE)
-            return insitu_error_set(err, INSITU_EINVAL, "%s:%llu: line longer than %d MiB",
-                                    lr->name, (unsigned long long)lr->line_no + 1,
-                                    LR_MAX_LINE >> 20);
         char *p = realloc(lr->buf, lr->cap * 2 + 1);
         if (!p)
             return insitu_error_set(err, INSITU_ENOMEM, "%s: out of memory", lr->name);
@@ -193,6 +238,27 @@ static int lr_fill(struct line_reader *lr, insitu_error *err)
     return 0;
 }
 
+/* A line must be text: no NUL byte (a binary file, or UTF-16) and no CR but the one before
+ * its LF (a classic Mac OS file has CR line ends only, and would read as one line). */
+static int lr_check_text(const struct line_reader *lr, const char *s, size_t n,
+                         insitu_error *err)
+{
+    const char *nul = memchr(s, '\0', n);
+    if (nul)
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "%s:%llu: a NUL byte at character %zu of the line (a binary "
+                                "file, or UTF-16 text? text must be UTF-8)",
+                                lr->name, (unsigned long long)lr->line_no, (size_t)(nul - s) + 1);
+    const char *cr = memchr(s, '\r', n);
+    if (cr)
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "%s:%llu: a carriage return (CR) at character %zu of the line: "
+                                "lines end with LF or CR LF (classic Mac OS line ends? convert "
+                                "them: tr '\\r' '\\n')",
+                                lr->name, (unsigned long long)lr->line_no, (size_t)(cr - s) + 1);
+    return 0;
+}
+
 int lr_next(struct line_reader *lr, char **line, size_t *len, insitu_error *err)
 {
     for (;;) {
@@ -200,15 +266,20 @@ int lr_next(struct line_reader *lr, char **line, size_t *len, insitu_error *err)
         if (nl || (lr->eof && lr->end > lr->start)) {
             char *s = lr->buf + lr->start;
             size_t n = nl ? (size_t)(nl - s) : lr->end - lr->start;
+            if (n > lr->max_line)
+                return lr_too_long(lr, err);
             lr->start += n + (nl != NULL);
             if (n && s[n - 1] == '\r')
                 n--;
-            s[n] = '\0';
             if (lr->line_no == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
                 s += 3; /* UTF-8 byte order mark */
                 n -= 3;
             }
             lr->line_no++;
+            int rc = lr_check_text(lr, s, n, err);
+            if (rc)
+                return rc;
+            s[n] = '\0';
             *line = s;
             *len = n;
             return 1;
@@ -1076,6 +1147,31 @@ static const struct ingester *choose_ingester(const struct source *src, const ch
     return best;
 }
 
+/* The limits every ingester takes (see docs/formats.md, "Limits"). */
+const char *const ingest_limit_settings[] = {
+    "max_line\tlongest line of a text file, in bytes, K, M or G (default 16M)",
+    "zip_max_bytes\tlargest uncompressed total of a .zip source (default 8G)",
+    "zip_max_ratio\thighest uncompressed to compressed size ratio of a .zip member (default "
+    "200)",
+    NULL,
+};
+
+static int check_limit_setting(const char *setting, size_t n, int *known, insitu_error *err)
+{
+    for (size_t k = 0; ingest_limit_settings[k]; k++) {
+        if (strncmp(ingest_limit_settings[k], setting, n) != 0 ||
+            ingest_limit_settings[k][n] != '\t')
+            continue;
+        uint64_t v;
+        *known = 1;
+        if (parse_limit(setting + n + 1, &v))
+            return insitu_error_set(err, INSITU_EUSAGE,
+                                    "setting '%s': expected a positive count (with K, M or G)",
+                                    setting);
+    }
+    return 0;
+}
+
 static int check_settings(const struct ingester *ing, const char *const *settings,
                           insitu_error *err)
 {
@@ -1086,6 +1182,9 @@ static int check_settings(const struct ingester *ing, const char *const *setting
                                     settings[i]);
         size_t n = (size_t)(eq - settings[i]);
         int known = 0;
+        int rc = check_limit_setting(settings[i], n, &known, err);
+        if (rc)
+            return rc;
         for (size_t k = 0; ing->settings && ing->settings[k] && !known; k++)
             known = strncmp(ing->settings[k], settings[i], n) == 0 &&
                     ing->settings[k][n] == '\t';

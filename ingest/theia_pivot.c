@@ -905,7 +905,7 @@ static int data_row(struct data_file *df, char *line, size_t len, int emit, insi
 /* Reads a data file: validates only (emit 0), or writes its observations (emit 1). */
 static int read_data_file(struct data_file *df, int emit, insitu_error *err)
 {
-    int rc = lr_open(&df->lr, df->vsi, df->name, err);
+    int rc = lr_open_source(&df->lr, df->p->src, df->vsi, df->name, err);
     if (!rc)
         rc = data_header(df, err);
     char *line;
