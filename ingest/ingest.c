@@ -22,6 +22,7 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
+#include <jansson.h>
 
 #include "fetch.h"
 #include "store.h"
@@ -124,6 +125,74 @@ int source_not_utf8(const struct source *src, const char *where, insitu_error *e
     char advice[2200];
     utf8_advice(src, advice, sizeof advice);
     return insitu_error_set(err, INSITU_EINVAL, "%s: not UTF-8 text %s", where, advice);
+}
+
+/* Line and column (from 1, in bytes) of text + off. */
+static void text_position(const char *text, size_t off, unsigned long long *line,
+                          unsigned long long *col)
+{
+    *line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i < off; i++)
+        if (text[i] == '\n') {
+            (*line)++;
+            start = i + 1;
+        }
+    *col = off - start + 1;
+}
+
+int text_check_nul(const char *who, const char *name, const char *text, size_t len,
+                   insitu_error *err)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return 0;
+    unsigned long long line, col;
+    text_position(text, (size_t)(nul - text), &line, &col);
+    return insitu_error_set(err, INSITU_EINVAL,
+                            "%s: %s: line %llu column %llu: a NUL byte (a binary file, or UTF-16 "
+                            "text? text must be UTF-8)",
+                            who, name, line, col);
+}
+
+int source_json_load(const struct source *src, const char *path, const char *who,
+                     const char *name, size_t flags, struct json_t **doc, insitu_error *err)
+{
+    *doc = NULL;
+    VSILFILE *f = VSIFOpenL(path, "rb");
+    if (!f)
+        return insitu_error_set(err, INSITU_EIO, "%s: %s: cannot open", who, name);
+    struct strbuf text = {0};
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0)
+        if (sb_append(&text, buf, n))
+            rc = insitu_error_set(err, INSITU_ENOMEM, "%s: %s: out of memory", who, name);
+    VSIFCloseL(f);
+    const char *p = sb_str(&text);
+    size_t len = text.len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        len -= 3;
+    }
+    if (!rc)
+        rc = text_check_nul(who, name, p, len, err);
+    json_error_t jerr;
+    if (!rc && !(*doc = json_loadb(p, len, flags, &jerr))) {
+        char where[1200];
+        snprintf(where, sizeof where, "%s: %s: line %d column %d", who, name, jerr.line,
+                 jerr.column);
+        if (json_error_code(&jerr) == json_error_invalid_utf8 && strcmp(path, src->path) == 0)
+            rc = source_not_utf8(src, where, err);
+        else
+            rc = insitu_error_set(err, INSITU_EINVAL, "%s: %s", where,
+                                  json_error_code(&jerr) == json_error_invalid_utf8
+                                      ? "not UTF-8 text"
+                                      : jerr.text);
+    }
+    sb_free(&text);
+    return rc;
 }
 
 int source_setting_bool(const struct source *src, const char *key, int dflt)

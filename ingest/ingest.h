@@ -37,6 +37,17 @@ int source_not_utf8(const struct source *src, const char *where, insitu_error *e
 /* The byte count or ratio of a limit setting (max_line, zip_max_bytes, zip_max_ratio), dflt
  * when absent (check_settings refused invalid values before run()). */
 uint64_t source_limit(const struct source *src, const char *key, uint64_t dflt);
+/* Loads the JSON document at path (a VSI path, read whole: documents are metadata) into *doc
+ * (the caller json_decref's it). A UTF-8 byte order mark is skipped. Errors name who, name and
+ * the line and column: a NUL byte, text that is not UTF-8 (with the iconv advice when path is
+ * the source itself), invalid JSON. flags: jansson's decoding flags. */
+struct json_t;
+int source_json_load(const struct source *src, const char *path, const char *who,
+                     const char *name, size_t flags, struct json_t **doc, insitu_error *err);
+/* Fails with INSITU_EINVAL "WHO: NAME: line L column C: a NUL byte ..." when text[0..len)
+ * holds a NUL byte; 0 otherwise. */
+int text_check_nul(const char *who, const char *name, const char *text, size_t len,
+                   insitu_error *err);
 /* Parses a count with an optional K, M or G suffix (powers of 1024); -1 when invalid. */
 int parse_limit(const char *text, uint64_t *out);
 /* Parses a yes/no setting (default when absent); -1 when the value is neither. */
