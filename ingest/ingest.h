@@ -191,6 +191,7 @@ struct line_reader {
     struct sha256 *hash; /* when set, every byte read is hashed */
     const char *name;    /* for messages */
     uint64_t max_line;   /* longest line accepted, in bytes (lr_open: LR_DEFAULT_MAX_LINE) */
+    uint64_t max_bytes;  /* a zip member: the size its archive declares (0: no limit) */
 };
 /* The default of the max_line setting: 16 MiB. */
 #define LR_DEFAULT_MAX_LINE ((uint64_t)16 << 20)
