@@ -1939,6 +1939,10 @@ static void readahead_start(struct store *st, const insitu_ingest_options *opts)
     }
     ra->src.settings = opts->settings;
     ra->src.lenient = opts->lenient;
+    if (ra->src.is_zip && zip_check(&ra->src, NULL) != 0) {
+        readahead_free(ra); /* never read ahead in an archive its own ingest refuses */
+        return;
+    }
     ra->format = opts->format;
     if (!ra->ing->hashes_source)
         ra->hashing = pthread_create(&ra->hasher, NULL, readahead_hash, ra) == 0;
