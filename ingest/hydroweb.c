@@ -302,8 +302,8 @@ static int hw_json_run(const struct source *src, struct batch_writer *bw, insitu
 {
     /* a station's document is small (a few hundred values): read whole */
     json_t *doc;
-    int jrc = source_json_load(src, src->path, "hydroweb", src->name, JSON_REJECT_DUPLICATES,
-                               &doc, err);
+    int jrc =
+        source_json_load(src, src->path, "hydroweb", src->name, JSON_REJECT_DUPLICATES, &doc, err);
     if (jrc)
         return jrc;
     struct hw h;

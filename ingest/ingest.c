@@ -157,8 +157,8 @@ int text_check_nul(const char *who, const char *name, const char *text, size_t l
 
 static uint64_t zip_member_limit(const struct source *src, const char *path);
 
-int source_json_load(const struct source *src, const char *path, const char *who,
-                     const char *name, size_t flags, struct json_t **doc, insitu_error *err)
+int source_json_load(const struct source *src, const char *path, const char *who, const char *name,
+                     size_t flags, struct json_t **doc, insitu_error *err)
 {
     *doc = NULL;
     VSILFILE *f = VSIFOpenL(path, "rb");
@@ -195,10 +195,9 @@ int source_json_load(const struct source *src, const char *path, const char *who
         if (json_error_code(&jerr) == json_error_invalid_utf8 && strcmp(path, src->path) == 0)
             rc = source_not_utf8(src, where, err);
         else
-            rc = insitu_error_set(err, INSITU_EINVAL, "%s: %s", where,
-                                  json_error_code(&jerr) == json_error_invalid_utf8
-                                      ? "not UTF-8 text"
-                                      : jerr.text);
+            rc = insitu_error_set(
+                err, INSITU_EINVAL, "%s: %s", where,
+                json_error_code(&jerr) == json_error_invalid_utf8 ? "not UTF-8 text" : jerr.text);
     }
     sb_free(&text);
     return rc;
@@ -341,8 +340,7 @@ static int lr_fill(struct line_reader *lr, insitu_error *err)
 
 /* A line must be text: no NUL byte (a binary file, or UTF-16) and no CR but the one before
  * its LF (a classic Mac OS file has CR line ends only, and would read as one line). */
-static int lr_check_text(const struct line_reader *lr, const char *s, size_t n,
-                         insitu_error *err)
+static int lr_check_text(const struct line_reader *lr, const char *s, size_t n, insitu_error *err)
 {
     const char *nul = memchr(s, '\0', n);
     if (nul)
@@ -1227,8 +1225,10 @@ static int zip_directory(const char *vsi, uint64_t size, const char *what, unsig
                 dir_off = le(z64 + 48, 8);
             }
             if (dir_size > ZIP_MAX_DIRECTORY || dir_off > size || dir_size > size - dir_off)
-                rc = insitu_error_set(err, INSITU_EINVAL, "%s: a corrupt or oversized zip "
-                                      "central directory", what);
+                rc = insitu_error_set(err, INSITU_EINVAL,
+                                      "%s: a corrupt or oversized zip "
+                                      "central directory",
+                                      what);
             else if ((*dir = malloc(dir_size + 1)) == NULL)
                 rc = insitu_error_set(err, INSITU_ENOMEM, "%s: out of memory", what);
             else if (VSIFSeekL(f, dir_off, SEEK_SET) == 0 &&
@@ -1300,8 +1300,10 @@ static int zip_walk(struct zip_walk *w, const char *vsi, const char *inside, uin
         size_t nlen;
         uint64_t csize, usize;
         if (zip_entry(dir, len, &at, &name, &nlen, &csize, &usize)) {
-            rc = insitu_error_set(err, INSITU_EINVAL, "%s: a corrupt zip central directory "
-                                  "(entry %llu)", what, (unsigned long long)i + 1);
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "%s: a corrupt zip central directory "
+                                  "(entry %llu)",
+                                  what, (unsigned long long)i + 1);
             break;
         }
         char *member = strndup(name, nlen);

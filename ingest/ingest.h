@@ -42,8 +42,8 @@ uint64_t source_limit(const struct source *src, const char *key, uint64_t dflt);
  * the line and column: a NUL byte, text that is not UTF-8 (with the iconv advice when path is
  * the source itself), invalid JSON. flags: jansson's decoding flags. */
 struct json_t;
-int source_json_load(const struct source *src, const char *path, const char *who,
-                     const char *name, size_t flags, struct json_t **doc, insitu_error *err);
+int source_json_load(const struct source *src, const char *path, const char *who, const char *name,
+                     size_t flags, struct json_t **doc, insitu_error *err);
 /* Fails with INSITU_EINVAL "WHO: NAME: line L column C: a NUL byte ..." when text[0..len)
  * holds a NUL byte; 0 otherwise. */
 int text_check_nul(const char *who, const char *name, const char *text, size_t len,

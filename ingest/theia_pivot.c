@@ -133,8 +133,8 @@ static int pivot_locate(struct pivot *p, insitu_error *err)
 /* Reads the JSON document through VSI (documents are metadata: loaded whole). */
 static int pivot_load(struct pivot *p, insitu_error *err)
 {
-    int rc = source_json_load(p->src, p->json_path, "pivot", p->json_name,
-                              JSON_REJECT_DUPLICATES, &p->doc, err);
+    int rc = source_json_load(p->src, p->json_path, "pivot", p->json_name, JSON_REJECT_DUPLICATES,
+                              &p->doc, err);
     if (rc)
         return rc;
     if (!json_is_object(p->doc))

@@ -103,9 +103,9 @@ static void test_iso_out_of_range(void)
     CU_ASSERT_EQUAL(iso("2024-02-29"), days_from_civil(2024, 2, 29) * 86400 * US_PER_SEC);
     int64_t t;
     insitu_error err = {0};
-    CU_ASSERT_EQUAL(time_parse_pattern("31/12/2016 23:59:60", 19, "%d/%m/%Y %H:%M:%S", NULL,
-                                       &t, &err),
-                    INSITU_EINVAL);
+    CU_ASSERT_EQUAL(
+        time_parse_pattern("31/12/2016 23:59:60", 19, "%d/%m/%Y %H:%M:%S", NULL, &t, &err),
+        INSITU_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "leap second"));
 }
 
