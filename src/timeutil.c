@@ -214,8 +214,10 @@ static int bad_time(insitu_error *err, const char *s, size_t n, const char *why)
 
 static int check_civil(const struct civil *c, const char *s, size_t n, insitu_error *err)
 {
-    if (c->year < 1 || c->year > 9999)
-        return bad_time(err, s, n, "year out of range (0001 to 9999)");
+    /* ISO 8601's four-digit years; 0000 is 1 BC (proleptic Gregorian, as in $filter's
+     * year(0000-03-01T00:00:00Z)) */
+    if (c->year < 0 || c->year > 9999)
+        return bad_time(err, s, n, "year out of range (0000 to 9999)");
     if (c->month < 1 || c->month > 12)
         return bad_time(err, s, n, "month out of range");
     if (c->day < 1 || c->day > days_in_month(c->year, c->month))
@@ -269,7 +271,7 @@ int time_parse_iso(const char *s, size_t n, struct tz *tz, int64_t *out, insitu_
     while (year_digits < n && isdigit((unsigned char)s[year_digits]))
         year_digits++;
     if (year_digits > 4 && (year_digits != 8 || (year_digits < n && s[year_digits] == '-')))
-        return bad_time(err, s, n, "year out of range (0001 to 9999)");
+        return bad_time(err, s, n, "year out of range (0000 to 9999)");
     c.year = y;
     i = 4;
     int basic = 0;
