@@ -690,6 +690,12 @@ static int next_record(struct csv *c, struct line_reader *lr, char **line, size_
                                     (unsigned long long)*first_line);
         sb_putc(&c->joined, '\n');
         sb_append(&c->joined, *line, *len);
+        if (c->joined.len > lr->max_line)
+            return insitu_error_set(err, INSITU_EINVAL,
+                                    "csv: %s:%llu: a quoted field over several lines is longer "
+                                    "than %llu bytes (the max_line setting)",
+                                    c->name, (unsigned long long)*first_line,
+                                    (unsigned long long)lr->max_line);
         quotes += count_quotes(*line, *len);
     }
     *line = c->joined.data;
@@ -794,7 +800,7 @@ static int csv_run(const struct source *src, struct batch_writer *bw, insitu_err
     struct line_reader lr;
     int rc = csv_settings_read(&c, err);
     if (!rc)
-        rc = lr_open(&lr, src->path, src->name, err);
+        rc = lr_open_source(&lr, src, src->path, src->name, err);
     if (rc) {
         csv_free(&c);
         return rc;

@@ -592,15 +592,23 @@ static int hc_run(const struct source *src, struct batch_writer *bw, insitu_erro
     struct strbuf text = {0};
     int rc = read_all(src, &text, err);
     const char *p = sb_str(&text);
+    if (!rc && text.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3; /* a UTF-8 byte order mark */
+    if (!rc)
+        rc = text_check_nul("hydrocron", src->name, text.data, text.len, err);
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
         p++;
     json_t *doc = NULL;
     if (!rc && (*p == '{' || *p == '"')) {
         json_error_t jerr;
         doc = json_loads(p, JSON_DECODE_ANY, &jerr);
-        if (!doc)
-            rc = insitu_error_set(err, INSITU_EINVAL, "hydrocron: %s: line %d column %d: %s",
-                                  src->name, jerr.line, jerr.column, jerr.text);
+        char where[1200];
+        snprintf(where, sizeof where, "hydrocron: %s: line %d column %d", src->name, jerr.line,
+                 jerr.column);
+        if (!doc && json_error_code(&jerr) == json_error_invalid_utf8)
+            rc = source_not_utf8(src, where, err);
+        else if (!doc)
+            rc = insitu_error_set(err, INSITU_EINVAL, "%s: %s", where, jerr.text);
     }
     if (!rc && !doc) {
         rc = hc_csv(&h, text.data, err);

@@ -185,11 +185,6 @@ static const char *const hw_json_settings[] = {
     NULL,
 };
 
-static size_t vsi_read(void *buf, size_t len, void *data)
-{
-    return VSIFReadL(buf, 1, len, (VSILFILE *)data);
-}
-
 /* A number member (JSON number, or a numeric string); 1 found, 0 absent or null, -1 bad. */
 static int json_number_at(const json_t *obj, const char *key, double *out)
 {
@@ -305,16 +300,12 @@ static int json_row(struct hw *h, const struct hw_station *st, json_t *row, size
 
 static int hw_json_run(const struct source *src, struct batch_writer *bw, insitu_error *err)
 {
-    VSILFILE *f = VSIFOpenL(src->path, "rb");
-    if (!f)
-        return insitu_error_set(err, INSITU_EIO, "hydroweb: %s: cannot open", src->name);
-    json_error_t jerr;
     /* a station's document is small (a few hundred values): read whole */
-    json_t *doc = json_load_callback(vsi_read, f, JSON_REJECT_DUPLICATES, &jerr);
-    VSIFCloseL(f);
-    if (!doc)
-        return insitu_error_set(err, INSITU_EINVAL, "hydroweb: %s: line %d column %d: %s",
-                                src->name, jerr.line, jerr.column, jerr.text);
+    json_t *doc;
+    int jrc =
+        source_json_load(src, src->path, "hydroweb", src->name, JSON_REJECT_DUPLICATES, &doc, err);
+    if (jrc)
+        return jrc;
     struct hw h;
     struct hw_station st;
     double missing;
@@ -554,7 +545,7 @@ static int hw_wfs_run(const struct source *src, struct batch_writer *bw, insitu_
     if (!rc)
         rc = hw_init(&w.h, bw, src->name, "hydroweb-next", err);
     if (!rc)
-        rc = lr_open(&lr, src->path, src->name, err);
+        rc = lr_open_source(&lr, src, src->path, src->name, err);
     if (rc) {
         hw_free(&w.h);
         return rc;

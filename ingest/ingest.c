@@ -22,6 +22,7 @@
 #include <cpl_string.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
+#include <jansson.h>
 
 #include "fetch.h"
 #include "store.h"
@@ -126,6 +127,82 @@ int source_not_utf8(const struct source *src, const char *where, insitu_error *e
     return insitu_error_set(err, INSITU_EINVAL, "%s: not UTF-8 text %s", where, advice);
 }
 
+/* Line and column (from 1, in bytes) of text + off. */
+static void text_position(const char *text, size_t off, unsigned long long *line,
+                          unsigned long long *col)
+{
+    *line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i < off; i++)
+        if (text[i] == '\n') {
+            (*line)++;
+            start = i + 1;
+        }
+    *col = off - start + 1;
+}
+
+int text_check_nul(const char *who, const char *name, const char *text, size_t len,
+                   insitu_error *err)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return 0;
+    unsigned long long line, col;
+    text_position(text, (size_t)(nul - text), &line, &col);
+    return insitu_error_set(err, INSITU_EINVAL,
+                            "%s: %s: line %llu column %llu: a NUL byte (a binary file, or UTF-16 "
+                            "text? text must be UTF-8)",
+                            who, name, line, col);
+}
+
+static uint64_t zip_member_limit(const struct source *src, const char *path);
+
+int source_json_load(const struct source *src, const char *path, const char *who, const char *name,
+                     size_t flags, struct json_t **doc, insitu_error *err)
+{
+    *doc = NULL;
+    VSILFILE *f = VSIFOpenL(path, "rb");
+    if (!f)
+        return insitu_error_set(err, INSITU_EIO, "%s: %s: cannot open", who, name);
+    struct strbuf text = {0};
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    uint64_t max_bytes = zip_member_limit(src, path);
+    while (!rc && (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0)
+        if (max_bytes && text.len + n > max_bytes)
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "%s: %s: the zip member holds more than the %llu bytes its "
+                                  "archive declares (or than zip_max_bytes): a corrupt or "
+                                  "forged archive",
+                                  who, name, (unsigned long long)max_bytes);
+        else if (sb_append(&text, buf, n))
+            rc = insitu_error_set(err, INSITU_ENOMEM, "%s: %s: out of memory", who, name);
+    VSIFCloseL(f);
+    const char *p = sb_str(&text);
+    size_t len = text.len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        len -= 3;
+    }
+    if (!rc)
+        rc = text_check_nul(who, name, p, len, err);
+    json_error_t jerr;
+    if (!rc && !(*doc = json_loadb(p, len, flags, &jerr))) {
+        char where[1200];
+        snprintf(where, sizeof where, "%s: %s: line %d column %d", who, name, jerr.line,
+                 jerr.column);
+        if (json_error_code(&jerr) == json_error_invalid_utf8 && strcmp(path, src->path) == 0)
+            rc = source_not_utf8(src, where, err);
+        else
+            rc = insitu_error_set(
+                err, INSITU_EINVAL, "%s: %s", where,
+                json_error_code(&jerr) == json_error_invalid_utf8 ? "not UTF-8 text" : jerr.text);
+    }
+    sb_free(&text);
+    return rc;
+}
+
 int source_setting_bool(const struct source *src, const char *key, int dflt)
 {
     const char *v = source_setting(src, key);
@@ -140,12 +217,57 @@ int source_setting_bool(const struct source *src, const char *key, int dflt)
 
 /* ---- line reader ---- */
 
-enum { LR_BLOCK = 1 << 20, LR_MAX_LINE = 16 << 20 };
+enum { LR_BLOCK = 1 << 20 };
+
+int parse_limit(const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!text || !(*text >= '0' && *text <= '9'))
+        return -1;
+    unsigned long long v = strtoull(text, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+uint64_t source_limit(const struct source *src, const char *key, uint64_t dflt)
+{
+    uint64_t v;
+    return parse_limit(source_setting(src, key), &v) == 0 ? v : dflt;
+}
+
+#define ZIP_DEFAULT_MAX_BYTES ((uint64_t)8 << 30)
+
+/* The most bytes a read of path may give: for a member of a zip (a /vsizip/ path), the size
+ * the archive declares, capped by zip_max_bytes (GDAL reads on past a size that lies); 0 for
+ * other files. */
+static uint64_t zip_member_limit(const struct source *src, const char *path)
+{
+    if (strncmp(path, "/vsizip/", 8) != 0)
+        return 0;
+    uint64_t cap = source_limit(src, "zip_max_bytes", ZIP_DEFAULT_MAX_BYTES);
+    VSIStatBufL sb;
+    if (VSIStatL(path, &sb) == 0 && (uint64_t)sb.st_size < cap)
+        return (uint64_t)sb.st_size ? (uint64_t)sb.st_size : 1;
+    return cap;
+}
 
 int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_error *err)
 {
     memset(lr, 0, sizeof *lr);
     lr->name = name ? name : path;
+    lr->max_line = LR_DEFAULT_MAX_LINE;
     lr->file = VSIFOpenL(path, "rb");
     if (!lr->file)
         return insitu_error_set(err, INSITU_EIO, "%s: cannot open: %s", lr->name,
@@ -159,6 +281,26 @@ int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_e
     return 0;
 }
 
+int lr_open_source(struct line_reader *lr, const struct source *src, const char *path,
+                   const char *name, insitu_error *err)
+{
+    int rc = lr_open(lr, path, name, err);
+    if (!rc)
+        lr->max_line = source_limit(src, "max_line", LR_DEFAULT_MAX_LINE);
+    if (!rc)
+        lr->max_bytes = zip_member_limit(src, path);
+    return rc;
+}
+
+static int lr_too_long(const struct line_reader *lr, insitu_error *err)
+{
+    return insitu_error_set(err, INSITU_EINVAL,
+                            "%s:%llu: line longer than %llu bytes (the max_line setting: "
+                            "--set max_line=SIZE raises it)",
+                            lr->name, (unsigned long long)lr->line_no + 1,
+                            (unsigned long long)lr->max_line);
+}
+
 /* Reads more bytes after lr->end, moving the unread tail to the front first. */
 static int lr_fill(struct line_reader *lr, insitu_error *err)
 {
@@ -167,11 +309,9 @@ static int lr_fill(struct line_reader *lr, insitu_error *err)
         lr->end -= lr->start;
         lr->start = 0;
     }
+    if (lr->end > lr->max_line)
+        return lr_too_long(lr, err);
     if (lr->end == lr->cap) {
-        if (lr->cap >= LR_MAX_LINE)
-            return insitu_error_set(err, INSITU_EINVAL, "%s:%llu: line longer than %d MiB",
-                                    lr->name, (unsigned long long)lr->line_no + 1,
-                                    LR_MAX_LINE >> 20);
         char *p = realloc(lr->buf, lr->cap * 2 + 1);
         if (!p)
             return insitu_error_set(err, INSITU_ENOMEM, "%s: out of memory", lr->name);
@@ -186,10 +326,35 @@ static int lr_fill(struct line_reader *lr, insitu_error *err)
                                 CPLGetLastErrorMsg());
     if (n == 0)
         lr->eof = 1;
+    if (lr->max_bytes && lr->bytes + n > lr->max_bytes)
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "%s: the zip member holds more than the %llu bytes its archive "
+                                "declares (or than zip_max_bytes): a corrupt or forged archive",
+                                lr->name, (unsigned long long)lr->max_bytes);
     if (lr->hash)
         sha256_update(lr->hash, lr->buf + lr->end, n);
     lr->bytes += n;
     lr->end += n;
+    return 0;
+}
+
+/* A line must be text: no NUL byte (a binary file, or UTF-16) and no CR but the one before
+ * its LF (a classic Mac OS file has CR line ends only, and would read as one line). */
+static int lr_check_text(const struct line_reader *lr, const char *s, size_t n, insitu_error *err)
+{
+    const char *nul = memchr(s, '\0', n);
+    if (nul)
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "%s:%llu: a NUL byte at character %zu of the line (a binary "
+                                "file, or UTF-16 text? text must be UTF-8)",
+                                lr->name, (unsigned long long)lr->line_no, (size_t)(nul - s) + 1);
+    const char *cr = memchr(s, '\r', n);
+    if (cr)
+        return insitu_error_set(err, INSITU_EINVAL,
+                                "%s:%llu: a carriage return (CR) at character %zu of the line: "
+                                "lines end with LF or CR LF (classic Mac OS line ends? convert "
+                                "them: tr '\\r' '\\n')",
+                                lr->name, (unsigned long long)lr->line_no, (size_t)(cr - s) + 1);
     return 0;
 }
 
@@ -200,15 +365,20 @@ int lr_next(struct line_reader *lr, char **line, size_t *len, insitu_error *err)
         if (nl || (lr->eof && lr->end > lr->start)) {
             char *s = lr->buf + lr->start;
             size_t n = nl ? (size_t)(nl - s) : lr->end - lr->start;
+            if (n > lr->max_line)
+                return lr_too_long(lr, err);
             lr->start += n + (nl != NULL);
             if (n && s[n - 1] == '\r')
                 n--;
-            s[n] = '\0';
             if (lr->line_no == 0 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
                 s += 3; /* UTF-8 byte order mark */
                 n -= 3;
             }
             lr->line_no++;
+            int rc = lr_check_text(lr, s, n, err);
+            if (rc)
+                return rc;
+            s[n] = '\0';
             *line = s;
             *len = n;
             return 1;
@@ -985,6 +1155,198 @@ static int resolve_vsi_source(struct source *src, unsigned char *head, insitu_er
     return 0;
 }
 
+/* ---- zip archives: member names and sizes, before anything is read ---- */
+
+enum { ZIP_MAX_DEPTH = 3 };
+#define ZIP_DEFAULT_MAX_RATIO 200
+
+/* A member name that would leave the archive's folder if it were unpacked: absolute, a drive
+ * letter, or with a ".." component. */
+static int zip_name_escapes(const char *name)
+{
+    if (name[0] == '/' || name[0] == '\\' ||
+        (((name[0] | 0x20) >= 'a' && (name[0] | 0x20) <= 'z') && name[1] == ':'))
+        return 1;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/\\");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return 1;
+        p += n;
+        p += *p != '\0';
+    }
+    return 0;
+}
+
+struct zip_walk {
+    const char *archive; /* the source's name, for messages */
+    uint64_t max_bytes, max_ratio;
+    uint64_t total; /* uncompressed bytes of every member, nested archives' included */
+};
+
+/* Members smaller than this are not held to the ratio: a few KiB of zeros compress 1000:1. */
+#define ZIP_RATIO_FLOOR ((uint64_t)1 << 20)
+enum { ZIP_MAX_DIRECTORY = 64 << 20 };
+
+static uint64_t le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Reads the central directory of the zip file at vsi (size bytes) into *dir (malloc'ed), its
+ * length in *len and its entry count in *count. */
+static int zip_directory(const char *vsi, uint64_t size, const char *what, unsigned char **dir,
+                         size_t *len, uint64_t *count, insitu_error *err)
+{
+    *dir = NULL;
+    VSILFILE *f = VSIFOpenL(vsi, "rb");
+    if (!f)
+        return insitu_error_set(err, INSITU_EIO, "%s: cannot open", what);
+    unsigned char tail[65557 + 20];
+    size_t n = size < sizeof tail ? (size_t)size : sizeof tail;
+    int rc = 1; /* 1: not a zip, said below */
+    if (n >= 22 && VSIFSeekL(f, size - n, SEEK_SET) == 0 && VSIFReadL(tail, 1, n, f) == n) {
+        /* the end of central directory record: the last "PK\5\6" */
+        size_t at = n - 22;
+        while (at > 0 && memcmp(tail + at, "PK\005\006", 4) != 0)
+            at--;
+        if (memcmp(tail + at, "PK\005\006", 4) == 0) {
+            uint64_t entries = le(tail + at + 10, 2), dir_size = le(tail + at + 12, 4),
+                     dir_off = le(tail + at + 16, 4);
+            unsigned char z64[56];
+            if (at >= 20 && memcmp(tail + at - 20, "PK\006\007", 4) == 0 &&
+                VSIFSeekL(f, le(tail + at - 20 + 8, 8), SEEK_SET) == 0 &&
+                VSIFReadL(z64, 1, sizeof z64, f) == sizeof z64 &&
+                memcmp(z64, "PK\006\006", 4) == 0) {
+                entries = le(z64 + 32, 8);
+                dir_size = le(z64 + 40, 8);
+                dir_off = le(z64 + 48, 8);
+            }
+            if (dir_size > ZIP_MAX_DIRECTORY || dir_off > size || dir_size > size - dir_off)
+                rc = insitu_error_set(err, INSITU_EINVAL,
+                                      "%s: a corrupt or oversized zip "
+                                      "central directory",
+                                      what);
+            else if ((*dir = malloc(dir_size + 1)) == NULL)
+                rc = insitu_error_set(err, INSITU_ENOMEM, "%s: out of memory", what);
+            else if (VSIFSeekL(f, dir_off, SEEK_SET) == 0 &&
+                     VSIFReadL(*dir, 1, dir_size, f) == dir_size) {
+                *len = (size_t)dir_size;
+                *count = entries;
+                rc = 0;
+            }
+        }
+    }
+    VSIFCloseL(f);
+    if (rc == 1)
+        rc = insitu_error_set(err, INSITU_EINVAL, "%s: not a readable zip archive", what);
+    if (rc) {
+        free(*dir);
+        *dir = NULL;
+    }
+    return rc;
+}
+
+/* One central directory entry at dir[*at]: its name (not NUL-terminated) and sizes, with
+ * ZIP64's extra field. 0, or -1 when the entry runs past the directory. */
+static int zip_entry(const unsigned char *dir, size_t len, size_t *at, const char **name,
+                     size_t *name_len, uint64_t *csize, uint64_t *usize)
+{
+    const unsigned char *e = dir + *at;
+    if (len - *at < 46 || memcmp(e, "PK\001\002", 4) != 0)
+        return -1;
+    size_t nlen = le(e + 28, 2), xlen = le(e + 30, 2), clen = le(e + 32, 2);
+    if (len - *at - 46 < nlen + xlen + clen)
+        return -1;
+    *csize = le(e + 20, 4);
+    *usize = le(e + 24, 4);
+    *name = (const char *)e + 46;
+    *name_len = nlen;
+    for (const unsigned char *x = e + 46 + nlen; x + 4 <= e + 46 + nlen + xlen;) {
+        size_t id = le(x, 2), sz = le(x + 2, 2);
+        if (x + 4 + sz > e + 46 + nlen + xlen)
+            break;
+        const unsigned char *v = x + 4;
+        if (id == 1) { /* ZIP64: the 8-byte sizes of the fields that hold 0xFFFFFFFF */
+            if (*usize == 0xFFFFFFFFu && v + 8 <= x + 4 + sz) {
+                *usize = le(v, 8);
+                v += 8;
+            }
+            if (*csize == 0xFFFFFFFFu && v + 8 <= x + 4 + sz)
+                *csize = le(v, 8);
+        }
+        x += 4 + sz;
+    }
+    *at += 46 + nlen + xlen + clen;
+    return 0;
+}
+
+/* Checks the members of the zip file at vsi (size bytes), `inside` naming it in messages
+ * ("" for the source itself, "a.zip/" for an archive within it). */
+static int zip_walk(struct zip_walk *w, const char *vsi, const char *inside, uint64_t size,
+                    int depth, insitu_error *err)
+{
+    unsigned char *dir;
+    size_t len = 0, at = 0;
+    uint64_t count = 0;
+    char what[1200];
+    snprintf(what, sizeof what, "%s%s%.*s", w->archive, *inside ? ": " : "",
+             *inside ? (int)strlen(inside) - 1 : 0, inside);
+    int rc = zip_directory(vsi, size, what, &dir, &len, &count, err);
+    for (uint64_t i = 0; !rc && i < count; i++) {
+        const char *name;
+        size_t nlen;
+        uint64_t csize, usize;
+        if (zip_entry(dir, len, &at, &name, &nlen, &csize, &usize)) {
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "%s: a corrupt zip central directory "
+                                  "(entry %llu)",
+                                  what, (unsigned long long)i + 1);
+            break;
+        }
+        char *member = strndup(name, nlen);
+        if (!member || memchr(name, '\0', nlen) || zip_name_escapes(member))
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "%s: member '%s%s': an absolute path or a '..' component "
+                                  "(path traversal): refused",
+                                  w->archive, inside, member ? member : "?");
+        else if ((w->total += usize) > w->max_bytes)
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "%s: member '%s%s': the archive unpacks to more than %llu "
+                                  "bytes (the zip_max_bytes setting)",
+                                  w->archive, inside, member, (unsigned long long)w->max_bytes);
+        else if (usize >= ZIP_RATIO_FLOOR && usize / (csize ? csize : 1) > w->max_ratio)
+            rc = insitu_error_set(err, INSITU_EINVAL,
+                                  "%s: member '%s%s': %llu bytes unpack to %llu, a ratio over "
+                                  "%llu (a zip bomb? the zip_max_ratio setting)",
+                                  w->archive, inside, member, (unsigned long long)csize,
+                                  (unsigned long long)usize, (unsigned long long)w->max_ratio);
+        else if (depth < ZIP_MAX_DEPTH && str_has_suffix_ci(member, ".zip")) {
+            struct strbuf nested = {0}, in = {0};
+            sb_printf(&nested, "/vsizip/{%s}/%s", vsi, member);
+            sb_printf(&in, "%s%s/", inside, member);
+            rc = zip_walk(w, nested.data, in.data, usize, depth + 1, err);
+            sb_free(&nested);
+            sb_free(&in);
+        }
+        free(member);
+    }
+    free(dir);
+    return rc;
+}
+
+/* Refuses a zip source whose member names escape it, or that unpacks to more than the
+ * zip_max_bytes setting or with a ratio over zip_max_ratio (from the archive's directory;
+ * the line reader enforces the same while reading, should the directory lie). */
+static int zip_check(const struct source *src, insitu_error *err)
+{
+    struct zip_walk w = {src->name, source_limit(src, "zip_max_bytes", ZIP_DEFAULT_MAX_BYTES),
+                         source_limit(src, "zip_max_ratio", ZIP_DEFAULT_MAX_RATIO), 0};
+    return zip_walk(&w, src->path, "", src->size, 1, err);
+}
+
 static int resolve_source(const char *uri, const char *path, struct source *src,
                           unsigned char *head, insitu_error *err)
 {
@@ -1076,6 +1438,31 @@ static const struct ingester *choose_ingester(const struct source *src, const ch
     return best;
 }
 
+/* The limits every ingester takes (see docs/formats.md, "Limits"). */
+const char *const ingest_limit_settings[] = {
+    "max_line\tlongest line of a text file, in bytes, K, M or G (default 16M)",
+    "zip_max_bytes\tlargest uncompressed total of a .zip source (default 8G)",
+    "zip_max_ratio\thighest uncompressed to compressed size ratio of a .zip member (default "
+    "200)",
+    NULL,
+};
+
+static int check_limit_setting(const char *setting, size_t n, int *known, insitu_error *err)
+{
+    for (size_t k = 0; ingest_limit_settings[k]; k++) {
+        if (strncmp(ingest_limit_settings[k], setting, n) != 0 ||
+            ingest_limit_settings[k][n] != '\t')
+            continue;
+        uint64_t v;
+        *known = 1;
+        if (parse_limit(setting + n + 1, &v))
+            return insitu_error_set(err, INSITU_EUSAGE,
+                                    "setting '%s': expected a positive count (with K, M or G)",
+                                    setting);
+    }
+    return 0;
+}
+
 static int check_settings(const struct ingester *ing, const char *const *settings,
                           insitu_error *err)
 {
@@ -1086,6 +1473,9 @@ static int check_settings(const struct ingester *ing, const char *const *setting
                                     settings[i]);
         size_t n = (size_t)(eq - settings[i]);
         int known = 0;
+        int rc = check_limit_setting(settings[i], n, &known, err);
+        if (rc)
+            return rc;
         for (size_t k = 0; ing->settings && ing->settings[k] && !known; k++)
             known = strncmp(ing->settings[k], settings[i], n) == 0 &&
                     ing->settings[k][n] == '\t';
@@ -1551,6 +1941,10 @@ static void readahead_start(struct store *st, const insitu_ingest_options *opts)
     }
     ra->src.settings = opts->settings;
     ra->src.lenient = opts->lenient;
+    if (ra->src.is_zip && zip_check(&ra->src, NULL) != 0) {
+        readahead_free(ra); /* never read ahead in an archive its own ingest refuses */
+        return;
+    }
     ra->format = opts->format;
     if (!ra->ing->hashes_source)
         ra->hashing = pthread_create(&ra->hasher, NULL, readahead_hash, ra) == 0;
@@ -1783,6 +2177,8 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
         return rc;
     src.settings = opts->settings;
     src.lenient = opts->lenient;
+    if (src.is_zip && (rc = zip_check(&src, err)) != 0)
+        return rc;
     const struct ingester *ing = choose_ingester(&src, opts->format, err);
     if (!ing)
         return err ? err->code : INSITU_EUNSUPPORTED;

@@ -34,6 +34,22 @@ const char *source_setting(const struct source *src, const char *key);
 /* Fails with INSITU_EINVAL: "WHERE: not UTF-8 text" and the iconv command that converts the
  * source (French producers' exports are often CP1252). where: "csv: a.csv:3" or so. */
 int source_not_utf8(const struct source *src, const char *where, insitu_error *err);
+/* The byte count or ratio of a limit setting (max_line, zip_max_bytes, zip_max_ratio), dflt
+ * when absent (check_settings refused invalid values before run()). */
+uint64_t source_limit(const struct source *src, const char *key, uint64_t dflt);
+/* Loads the JSON document at path (a VSI path, read whole: documents are metadata) into *doc
+ * (the caller json_decref's it). A UTF-8 byte order mark is skipped. Errors name who, name and
+ * the line and column: a NUL byte, text that is not UTF-8 (with the iconv advice when path is
+ * the source itself), invalid JSON. flags: jansson's decoding flags. */
+struct json_t;
+int source_json_load(const struct source *src, const char *path, const char *who, const char *name,
+                     size_t flags, struct json_t **doc, insitu_error *err);
+/* Fails with INSITU_EINVAL "WHO: NAME: line L column C: a NUL byte ..." when text[0..len)
+ * holds a NUL byte; 0 otherwise. */
+int text_check_nul(const char *who, const char *name, const char *text, size_t len,
+                   insitu_error *err);
+/* Parses a count with an optional K, M or G suffix (powers of 1024); -1 when invalid. */
+int parse_limit(const char *text, uint64_t *out);
 /* Parses a yes/no setting (default when absent); -1 when the value is neither. */
 int source_setting_bool(const struct source *src, const char *key, int dflt);
 /* The file's head after a UTF-8 byte order mark and white space (for probes); its length in
@@ -90,6 +106,8 @@ int ingest_local_as(insitu_store *store, const char *uri, const char *path,
 
 /* The registry, in probe order; NULL-terminated. */
 extern const struct ingester *const ingesters[];
+/* NULL-terminated "key\thelp" lines: the limit settings every ingester takes. */
+extern const char *const ingest_limit_settings[];
 const struct ingester *ingester_find(const char *name);
 
 /* ---- the batch writer ---- */
@@ -172,10 +190,18 @@ struct line_reader {
     uint64_t bytes;
     struct sha256 *hash; /* when set, every byte read is hashed */
     const char *name;    /* for messages */
+    uint64_t max_line;   /* longest line accepted, in bytes (lr_open: LR_DEFAULT_MAX_LINE) */
+    uint64_t max_bytes;  /* a zip member: the size its archive declares (0: no limit) */
 };
+/* The default of the max_line setting: 16 MiB. */
+#define LR_DEFAULT_MAX_LINE ((uint64_t)16 << 20)
 int lr_open(struct line_reader *lr, const char *path, const char *name, insitu_error *err);
-/* 1 and a NUL-terminated line without its end-of-line in *line and *len, 0 at end of file. The
- * line is writable and valid until the next call. */
+/* The same, with the limits of src's settings (max_line). */
+int lr_open_source(struct line_reader *lr, const struct source *src, const char *path,
+                   const char *name, insitu_error *err);
+/* 1 and a NUL-terminated line without its end-of-line (LF or CR LF) in *line and *len, 0 at
+ * end of file. The line is writable and valid until the next call. A line with a NUL byte or
+ * a CR that does not end it, or longer than lr->max_line, is an error naming the line. */
 int lr_next(struct line_reader *lr, char **line, size_t *len, insitu_error *err);
 void lr_close(struct line_reader *lr);
 

@@ -262,7 +262,7 @@ static int harvest_line(struct harvest *h, const char *line, size_t len)
 static int sta_run(const struct source *src, struct batch_writer *bw, insitu_error *err)
 {
     struct line_reader lr;
-    int rc = lr_open(&lr, src->path, src->name, err);
+    int rc = lr_open_source(&lr, src, src->path, src->name, err);
     if (rc)
         return rc;
     struct harvest h = {.src = src, .bw = bw, .err = err};

@@ -131,23 +131,12 @@ static int pivot_locate(struct pivot *p, insitu_error *err)
 }
 
 /* Reads the JSON document through VSI (documents are metadata: loaded whole). */
-static size_t vsi_json_read(void *buf, size_t len, void *data)
-{
-    size_t n = VSIFReadL(buf, 1, len, (VSILFILE *)data);
-    return n ? n : 0;
-}
-
 static int pivot_load(struct pivot *p, insitu_error *err)
 {
-    VSILFILE *f = VSIFOpenL(p->json_path, "rb");
-    if (!f)
-        return insitu_error_set(err, INSITU_EIO, "pivot: %s: cannot open", p->json_name);
-    json_error_t jerr;
-    p->doc = json_load_callback(vsi_json_read, f, JSON_REJECT_DUPLICATES, &jerr);
-    VSIFCloseL(f);
-    if (!p->doc)
-        return insitu_error_set(err, INSITU_EINVAL, "pivot: %s: line %d column %d: %s",
-                                p->json_name, jerr.line, jerr.column, jerr.text);
+    int rc = source_json_load(p->src, p->json_path, "pivot", p->json_name, JSON_REJECT_DUPLICATES,
+                              &p->doc, err);
+    if (rc)
+        return rc;
     if (!json_is_object(p->doc))
         return insitu_error_set(err, INSITU_EINVAL, "pivot: %s: not a JSON object",
                                 p->json_name);
@@ -905,7 +894,7 @@ static int data_row(struct data_file *df, char *line, size_t len, int emit, insi
 /* Reads a data file: validates only (emit 0), or writes its observations (emit 1). */
 static int read_data_file(struct data_file *df, int emit, insitu_error *err)
 {
-    int rc = lr_open(&df->lr, df->vsi, df->name, err);
+    int rc = lr_open_source(&df->lr, df->p->src, df->vsi, df->name, err);
     if (!rc)
         rc = data_header(df, err);
     char *line;

@@ -171,6 +171,36 @@ static int open_transform(struct vector *v, insitu_error *err)
     return rc;
 }
 
+/* A shapefile's .shx and .dbf beside its .shp (either case): GDAL reads a .shp without its
+ * .dbf as features without attributes, which would store Things without their codes and
+ * names, so a missing one is an error (GDAL's SHAPE_RESTORE_SHX is not used either: a
+ * shapefile without its index is an incomplete copy). */
+static int shapefile_parts(const struct vector *v, insitu_error *err)
+{
+    if (!str_has_suffix_ci(v->path, ".shp"))
+        return 0;
+    static const char *const parts[][2] = {{".shx", ".SHX"}, {".dbf", ".DBF"}};
+    size_t stem = strlen(v->path) - 4;
+    for (size_t i = 0; i < ARRAY_LEN(parts); i++) {
+        int found = 0;
+        for (int c = 0; c < 2 && !found; c++) {
+            struct strbuf p = {0};
+            sb_printf(&p, "%.*s%s", (int)stem, v->path, parts[i][c]);
+            VSIStatBufL sb;
+            found = VSIStatL(p.data, &sb) == 0;
+            sb_free(&p);
+        }
+        if (!found) {
+            const char *base = path_basename(v->path);
+            return insitu_error_set(err, INSITU_EINVAL,
+                                    "vector: %s: %.*s%s is missing (a shapefile is its .shp, "
+                                    ".shx and .dbf together)",
+                                    v->src->name, (int)strlen(base) - 4, base, parts[i][0]);
+        }
+    }
+    return 0;
+}
+
 static int vector_open(struct vector *v, insitu_error *err)
 {
     if (v->src->is_zip || v->src->is_dir) {
@@ -182,6 +212,9 @@ static int vector_open(struct vector *v, insitu_error *err)
     } else {
         v->path = xstrdup(v->src->path);
     }
+    int rc = shapefile_parts(v, err);
+    if (rc)
+        return rc;
     gdal_drivers();
     static const char *const drivers[] = {"GeoJSON", "ESRI Shapefile", NULL};
     CPLErrorReset();
@@ -206,7 +239,7 @@ static int vector_open(struct vector *v, insitu_error *err)
     }
     v->name_index = field_index(v->layer, "name");
     v->id_index = -1;
-    int rc = setting_field(v, "name_field", &v->name_index, err);
+    rc = setting_field(v, "name_field", &v->name_index, err);
     if (!rc)
         rc = setting_field(v, "id_field", &v->id_index, err);
     if (!rc && v->id_index < 0 && !source_setting(v->src, "id_field") &&

@@ -700,7 +700,16 @@ static int wml_run(const struct source *src, struct batch_writer *bw, insitu_err
                 sb_puts(&w.text, v);
         }
     }
-    if (!rc && ret != 0)
+    if (!rc && ret != 0 && xml_error.len && strstr(xml_error.data, "not proper UTF-8")) {
+        /* a CP1252 export under the default (or a declared UTF-8) encoding */
+        struct strbuf where = {0};
+        /* "line N: Input is not proper UTF-8..." -> "line N" */
+        const char *colon = strchr(xml_error.data, ':');
+        sb_printf(&where, "waterml2: %s: %.*s", src->name,
+                  colon ? (int)(colon - xml_error.data) : 0, xml_error.data);
+        rc = source_not_utf8(src, where.data, err);
+        sb_free(&where);
+    } else if (!rc && ret != 0)
         rc = insitu_error_set(err, INSITU_EINVAL, "waterml2: %s: not well-formed XML: %s",
                               src->name, xml_error.len ? xml_error.data : "read error");
     if (!rc && !w.n_observations)

@@ -214,10 +214,18 @@ static int bad_time(insitu_error *err, const char *s, size_t n, const char *why)
 
 static int check_civil(const struct civil *c, const char *s, size_t n, insitu_error *err)
 {
+    /* ISO 8601's four-digit years; 0000 is 1 BC (proleptic Gregorian, as in $filter's
+     * year(0000-03-01T00:00:00Z)) */
+    if (c->year < 0 || c->year > 9999)
+        return bad_time(err, s, n, "year out of range (0000 to 9999)");
     if (c->month < 1 || c->month > 12)
         return bad_time(err, s, n, "month out of range");
     if (c->day < 1 || c->day > days_in_month(c->year, c->month))
         return bad_time(err, s, n, "day out of range for the month");
+    if (c->second == 60 && c->hour <= 24 && c->minute <= 59)
+        return bad_time(err, s, n,
+                        "a leap second (:60): times are stored as POSIX time, which has no "
+                        "leap seconds; write :59 or the next minute's :00");
     if (c->hour > 24 || c->minute > 59 || c->second > 59)
         return bad_time(err, s, n, "hour, minute or second out of range");
     if (c->hour == 24 && (c->minute || c->second || c->micro))
@@ -259,6 +267,11 @@ int time_parse_iso(const char *s, size_t n, struct tz *tz, int64_t *out, insitu_
     size_t i = 0;
     if (digits_at(s, n, 0, 4, &y))
         return bad_time(err, s, n, "expected YYYY-MM-DD[Thh:mm:ss[.f]][Z|+hh:mm]");
+    size_t year_digits = 4; /* more than 4 but for YYYYMMDD: a year past 9999 */
+    while (year_digits < n && isdigit((unsigned char)s[year_digits]))
+        year_digits++;
+    if (year_digits > 4 && (year_digits != 8 || (year_digits < n && s[year_digits] == '-')))
+        return bad_time(err, s, n, "year out of range (0000 to 9999)");
     c.year = y;
     i = 4;
     int basic = 0;

@@ -193,6 +193,52 @@ static void test_errors(void)
     expect_error("time,value\n2020-01-01,\"1\n", NULL, INSITU_EINVAL, f10);
 }
 
+/* The line reader's refusals, on bytes a C string cannot hold: NUL bytes, a lone CR, a line
+ * over max_line; a BOM and CR LF line ends are read. */
+static void expect_bytes(const char *dir, const char *content, size_t len,
+                         const char *const *settings, int code, const char *const *fragments)
+{
+    char *path = tu_write(dir, "raw.csv", "");
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(content, 1, len, f), len);
+    fclose(f);
+    insitu_store *st = tu_store(NULL);
+    insitu_ingest_report rep;
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(tu_ingest(st, path, settings, &rep, &err), code);
+    for (int i = 0; fragments && fragments[i]; i++) {
+        int found = strstr(err.message, fragments[i]) != NULL;
+        CU_ASSERT_TRUE(found);
+        if (!found)
+            fprintf(stderr, "# message '%s' lacks '%s'\n", err.message, fragments[i]);
+    }
+    if (code)
+        CU_ASSERT_EQUAL(count_obs(st), 0);
+    insitu_store_close(st);
+    free(path);
+}
+
+static void test_hostile_text(void)
+{
+    const char *dir = tu_tmpdir(); /* one for all: a suite has 64 */
+    static const char nul[] = "time,value\n2020-01-01,1\0\0\n";
+    const char *const f1[] = {"raw.csv:2", "a NUL byte at character 13", NULL};
+    expect_bytes(dir, nul, sizeof nul - 1, NULL, INSITU_EINVAL, f1);
+    static const char cr[] = "time,value\r2020-01-01,1\r";
+    const char *const f2[] = {"raw.csv:1", "a carriage return (CR) at character 11", NULL};
+    expect_bytes(dir, cr, sizeof cr - 1, NULL, INSITU_EINVAL, f2);
+    static const char bom[] = "\xEF\xBB\xBFtime,value\r\n2020-01-01,1\n2020-01-02,2\r\n";
+    expect_bytes(dir, bom, sizeof bom - 1, NULL, 0, NULL);
+    static const char longer[] = "time,value\n2020-01-01,1\n2020-01-02,22222222222222\n";
+    const char *s4[] = {"max_line=16", NULL};
+    const char *const f4[] = {"raw.csv:3", "line longer than 16 bytes", "max_line", NULL};
+    expect_bytes(dir, longer, sizeof longer - 1, s4, INSITU_EINVAL, f4);
+    const char *s5[] = {"max_line=0", NULL};
+    const char *const f5[] = {"max_line=0", "expected a positive count", NULL};
+    expect_bytes(dir, longer, sizeof longer - 1, s5, INSITU_EUSAGE, f5);
+}
+
 static void test_quoted_multiline(void)
 {
     const char *dir = tu_tmpdir();
@@ -516,6 +562,7 @@ static void add_tests(CU_pSuite s)
     CU_add_test(s, "local time zone, decimal comma, fill value", test_local_time_decimal_comma);
     CU_add_test(s, "errors name file, line and column", test_errors);
     CU_add_test(s, "quoted fields across lines", test_quoted_multiline);
+    CU_add_test(s, "NUL bytes, a lone CR, max_line; a BOM and CR LF are read", test_hostile_text);
     CU_add_test(s, "a bad row 5000 leaves the store as it was", test_atomic);
     CU_add_test(s, "a changed source replaces its old version", test_changed_source);
     CU_add_test(s, "what makes two ingests the same: name, settings, runs in force",

@@ -72,6 +72,42 @@ static void test_iso_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "day out of range"));
 }
 
+/* Dates out of range and leap seconds: refused, each with the reason. */
+static void test_iso_out_of_range(void)
+{
+    static const struct {
+        const char *text, *why;
+    } cases[] = {
+        {"10000-01-01", "year out of range (0000 to 9999)"},
+        {"100000101T00Z", "year out of range (0000 to 9999)"},
+        {"2020-13-01", "month out of range"},
+        {"2020-00-10", "month out of range"},
+        {"2020-02-30", "day out of range for the month"},
+        {"2021-02-29", "day out of range for the month"},
+        {"2020-01-01T25:00:00Z", "hour, minute or second out of range"},
+        {"2016-12-31T23:59:60Z", "a leap second (:60)"},
+        {"2017-06-30T23:59:60Z", "a leap second (:60)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t t;
+        insitu_error err = {0};
+        int rc = time_parse_iso(cases[i].text, strlen(cases[i].text), NULL, &t, &err);
+        CU_ASSERT_EQUAL(rc, INSITU_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, cases[i].why));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, cases[i].text));
+    }
+    CU_ASSERT_EQUAL(iso("0000-01-01T00:00:00Z"), days_from_civil(0, 1, 1) * 86400 * US_PER_SEC);
+    CU_ASSERT_EQUAL(iso("9999-12-31T23:59:59Z"),
+                    (days_from_civil(9999, 12, 31) * 86400 + 86399) * US_PER_SEC);
+    CU_ASSERT_EQUAL(iso("2024-02-29"), days_from_civil(2024, 2, 29) * 86400 * US_PER_SEC);
+    int64_t t;
+    insitu_error err = {0};
+    CU_ASSERT_EQUAL(
+        time_parse_pattern("31/12/2016 23:59:60", 19, "%d/%m/%Y %H:%M:%S", NULL, &t, &err),
+        INSITU_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "leap second"));
+}
+
 static void test_format(void)
 {
     char buf[64];
@@ -210,6 +246,7 @@ int main(void)
     CU_add_test(s, "civil calendar round trip", test_civil);
     CU_add_test(s, "ISO 8601 instants", test_iso_instants);
     CU_add_test(s, "ISO 8601 errors are rejected with a reason", test_iso_errors);
+    CU_add_test(s, "dates out of range and leap seconds are refused", test_iso_out_of_range);
     CU_add_test(s, "formatting round trips", test_format);
     CU_add_test(s, "intervals and durations", test_intervals);
     CU_add_test(s, "strftime-like patterns", test_patterns);
