@@ -30,7 +30,7 @@ CONF
 }
 # a free port: the helper that found it lets it go before mosquitto takes it, and another
 # process may take it in between: then mosquitto exits, and it is tried on another port
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   hold_port
   MQ_PORT=$HELD_PORT
   kill "$HELD_PID"; wait "$HELD_PID" 2>/dev/null
