@@ -76,7 +76,7 @@ import threading
 import time
 
 COMMAND_TIMEOUT = 120  # seconds for one command (the whole suite takes well under a minute)
-SERVE_TIMEOUT = 30     # seconds for a server to say it is serving
+SERVE_TIMEOUT = 60     # seconds for a server to say it is serving (or a helper, its port)
 
 HTTP_TABLE = [
     (r"https://example\.org/", "/data/"),
@@ -309,9 +309,13 @@ class Services:
                 [sys.executable, os.path.join(self.args.src, "tests", "httpd.py"),
                  "--root", os.path.join(self.args.src, "tests", "data"), "--port-file", port_file,
                  "--log", os.path.join(self.root, "httpd.log")])
-            for _ in range(400):
-                if os.path.exists(port_file):
-                    break
+            # it writes its port file whole (a rename): waits for it, not for a time
+            end = time.monotonic() + SERVE_TIMEOUT
+            while not os.path.exists(port_file):
+                if self.httpd.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError("tests/httpd.py did not write its port (%s)"
+                                       % ("it exited" if self.httpd.poll() is not None
+                                          else "after %d s" % SERVE_TIMEOUT))
                 time.sleep(0.025)
             self.http_port = int(open(port_file).read())
         return "http://127.0.0.1:%d" % self.http_port
@@ -618,6 +622,18 @@ class DocumentRun:
 
     # servers
     def serve(self, c, text, t0):
+        # the document's port was free when chosen, but another process may have taken it
+        # since: then the server says so and exits, and it is started on another free port
+        for _ in range(5):
+            if self.serve_once(c, text, t0):
+                return
+            self.port = free_port()
+            text = self.substitute(c.text)
+        return self.r.not_ok(c.title(), "the server found no free port in 5 tries")
+
+    def serve_once(self, c, text, t0):
+        """Starts the server of command c (as text) and reports it; False (and no report)
+        when its port was in use."""
         if self.server:
             self.stop_server("stop the server of line %d before the next one" % self.server[0].line)
         pidfile = os.path.join(self.meta, "serve.pid")
@@ -627,10 +643,11 @@ class DocumentRun:
         out = os.path.join(self.meta, "serve-%d.out" % c.line)
         self.shell.send('{ %s} >%s 2>%s </dev/null %d>&- &\nprintf "bg %%s\\n" "$!" >&%d\n'
                         % (text, shell_quote(out), shell_quote(err), self.shell.wfd, self.shell.wfd))
-        reply = self.shell.answer(10)
+        reply = self.shell.answer(SERVE_TIMEOUT)
         if reply is None:
             self.dead = "the shell did not start the server"
-            return self.r.not_ok(c.title(), self.dead)
+            self.r.not_ok(c.title(), self.dead)
+            return True
         sub = int(reply.split()[1])
         end = time.monotonic() + SERVE_TIMEOUT
         url = None
@@ -643,12 +660,15 @@ class DocumentRun:
                 break
             time.sleep(0.05)
         shown = ["as run: " + text.strip()] if text != c.text else []
+        if url is None and "(in use," in read_text(err) and not process_exists(sub):
+            return False
         if url is None:
             self.r.not_ok(c.title(), *(shown + ["the server did not start",
                                                 "stderr: " + read_text(err)[-2000:]]))
-            return
+            return True
         self.server = (c, sub, int(read_text(pidfile).strip()))
         self.r.ok(c.title() + " (serving at %s%s)" % (url, seconds(time.monotonic() - t0, ", ")))
+        return True
 
     def stop_server(self, title):
         t0 = time.monotonic()
@@ -668,7 +688,7 @@ class DocumentRun:
             return self.r.not_ok("%s:%d: %s" % (self.rel, c.line, title),
                                  "its exit status is unknown: the shell had exited")
         self.shell.send('wait %d\nprintf "rc %%s\\n" "$?" >&%d\n' % (sub, self.shell.wfd))
-        reply = self.shell.answer(45)
+        reply = self.shell.answer(SERVE_TIMEOUT)
         if reply is None:
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -40,7 +40,7 @@ python3 "$(dirname "$0")/httpd.py" --root "$INSITU_TEST_DATA" --port-file "$T/po
 HTTPD=$!
 trap 'kill $HTTPD 2>/dev/null; wait $HTTPD 2>/dev/null; rm -rf "$T"' EXIT
 i=0
-while [ ! -s "$T/port" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -s "$T/port" ] && [ $i -lt 1200 ] && kill -0 $HTTPD 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
 U="http://127.0.0.1:$(cat "$T/port")"
 export INSITU_CACHE_DIR="$T/cache"
 for args in "ingest --retry-delay 0.01 $U/fail500/1/hydroweb/hydroweb_rivers_wse_2024-01-01-to-2024-01-31.csv" \
@@ -79,9 +79,11 @@ INSITU_SERVE_TOKEN=vg $VG "$INSITU" --store "$S" serve --listen 127.0.0.1:0 --th
   --access-log "$T/access.log" 2>"$T/serve.err" &
 pid=$!
 url=""
-for _ in $(seq 300); do
+# (a server under valgrind on a loaded machine is slow to start: up to 300 s, or until it exits)
+for _ in $(seq 3000); do
   url=$(sed -n 's/^insitu: serving .* at \(http:[^ ]*\) .*/\1/p' "$T/serve.err" 2>/dev/null)
   [ -n "$url" ] && break
+  kill -0 $pid 2>/dev/null || break
   sleep 0.1
 done
 if [ -n "$url" ]; then

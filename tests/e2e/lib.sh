@@ -64,6 +64,29 @@ wait_file() {
   [ -s "$1" ]
 }
 
+# wait_until [-p PID] DESCRIPTION CMD...: waits for an event, not for a time: runs CMD (a
+# command or a shell function) until it succeeds, or (with -p) until process PID has ended;
+# gives up after $INSITU_TEST_WAIT seconds (60 by default: only something really broken
+# takes that long, even on a loaded machine), saying what it waited for. 0 when CMD succeeded.
+wait_until() {
+  wu_pid=""
+  [ "$1" = -p ] && { wu_pid=$2; shift 2; }
+  wu_desc=$1
+  shift
+  wu_end=$(($(date +%s) + ${INSITU_TEST_WAIT:-60}))
+  until "$@"; do
+    if [ -n "$wu_pid" ] && ! kill -0 "$wu_pid" 2>/dev/null; then
+      echo "# stopped waiting for $wu_desc: process $wu_pid ended"
+      return 1
+    fi
+    if [ "$(date +%s)" -ge "$wu_end" ]; then
+      echo "# gave up waiting for $wu_desc after ${INSITU_TEST_WAIT:-60} s"
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
 # hold_port: a process listening on a free loopback port, until killed: its port in
 # HELD_PORT, its pid in HELD_PID (the caller kills it).
 hold_port() {

@@ -11,10 +11,12 @@ command -v mosquitto >/dev/null || { echo "1..0 # SKIP no mosquitto (apt-get ins
 insitu init >/dev/null
 insitu ingest "$DATA/csv/hydroweb_wse_long.csv" >/dev/null
 
-hold_port
-MQ_PORT=$HELD_PORT
-kill "$HELD_PID"; wait "$HELD_PID" 2>/dev/null
-cat >"$T/mosquitto.conf" <<CONF
+MQ_PID="" PID="" SUBS=""
+at_exit 'for p in $SUBS $PID $MQ_PID; do kill "$p" 2>/dev/null; done'
+broker_answers() { mosquitto_pub -p "$MQ_PORT" -t probe -n 2>/dev/null; }
+# run_broker: mosquitto on MQ_PORT (its pid in MQ_PID); 0 once it answers there
+run_broker() {
+  cat >"$T/mosquitto.conf" <<CONF
 listener $MQ_PORT 127.0.0.1
 allow_anonymous true
 log_dest topic
@@ -22,12 +24,20 @@ log_dest stderr
 log_type subscribe
 log_type error
 CONF
-MQ_PID="" PID="" SUBS=""
-at_exit 'for p in $SUBS $PID $MQ_PID; do kill "$p" 2>/dev/null; done'
-mosquitto -c "$T/mosquitto.conf" 2>"$T/mosquitto.log" &
-MQ_PID=$!
-i=0
-until mosquitto_pub -p "$MQ_PORT" -t probe -n 2>/dev/null || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
+  mosquitto -c "$T/mosquitto.conf" 2>"$T/mosquitto.log" &
+  MQ_PID=$!
+  wait_until -p "$MQ_PID" "mosquitto to answer on port $MQ_PORT" broker_answers
+}
+# a free port: the helper that found it lets it go before mosquitto takes it, and another
+# process may take it in between: then mosquitto exits, and it is tried on another port
+for _ in 1 2 3 4 5; do
+  hold_port
+  MQ_PORT=$HELD_PORT
+  kill "$HELD_PID"; wait "$HELD_PID" 2>/dev/null
+  run_broker && break
+  kill "$MQ_PID" 2>/dev/null; wait "$MQ_PID" 2>/dev/null; MQ_PID=""
+done
+[ -n "$MQ_PID" ] || { not_ok "mosquitto starts on a free port" "$(cat "$T/mosquitto.log")"; done_testing; exit 1; }
 BROKER="mqtt://127.0.0.1:$MQ_PORT"
 
 rm -f "$T/serve.err"
@@ -38,23 +48,26 @@ serve_wait
 AUTH="Authorization: Bearer secret"
 
 # sub NAME TOPIC COUNT: a subscriber that takes COUNT messages into $T/NAME (one a line)
-# (its own client id, so that it returns once the broker has its subscription)
+# (its own client id, so that it returns once the broker has its subscription; -W: it gives
+# up after 120 s without its messages, which only a broken server takes)
 sub() {
-  mosquitto_sub -p "$MQ_PORT" -V mqttv5 -i "sub_$1" -t "$2" -C "$3" -W 30 >"$T/$1" 2>"$T/$1.err" &
+  mosquitto_sub -p "$MQ_PORT" -V mqttv5 -i "sub_$1" -t "$2" -C "$3" -W 120 >"$T/$1" 2>"$T/$1.err" &
   SUBS="$SUBS $!"
   eval "SUB_$1=$!"
-  j=0
-  until grep -q " sub_$1 " "$T/mosquitto.log" || [ $j -gt 400 ]; do sleep 0.05; j=$((j + 1)); done
+  wait_until "the broker to log the subscription of sub_$1" grep -q " sub_$1 " "$T/mosquitto.log"
 }
 # got NAME: waits for subscriber NAME to end; its messages in GOT
 got() { eval "wait \$SUB_$1" 2>/dev/null; GOT=$(cat "$T/$1"); }
 # jq_of TEXT EXPR: python over the JSON text
 jp() { printf '%s' "$1" | python3 -c "import json,sys; d=json.loads(sys.stdin.readline()); print($2)"; }
 # waits until the server has subscribed (the broker logs it): a subscription is then in place
-subscribed() {
-  i=0
-  until grep -q "$1" "$T/mosquitto.log" || [ $i -gt 200 ]; do sleep 0.05; i=$((i + 1)); done
+subscribed() { wait_until "the broker to log a subscription to $1" grep -q "$1" "$T/mosquitto.log"; }
+# learnt TOPIC: waits until the server has learnt the $select topic TOPIC (from the broker's
+# subscribe log): the list it keeps, retained on the broker, names it
+selects_name() {
+  mosquitto_sub -p "$MQ_PORT" -t insitu/mqtt/selects -C 1 -W 10 2>/dev/null | grep -qF "\"$1\""
 }
+learnt() { wait_until "the server to learn the topic $1" selects_name "$1"; }
 
 fetch GET "$URL"
 equal "GET /v1.1 lists the MQTT classes with the broker as their endpoint" \
@@ -68,7 +81,7 @@ sub obs_ds "v1.1/Datastreams($ds)/Observations" 1
 sub obs_sel 'v1.1/Observations?$select=result,phenomenonTime' 1
 subscribed 'v1.1/Observations?$select=result,phenomenonTime'
 subscribed "v1.1/Datastreams($ds)/Observations"
-sleep 0.3 # the server learns the $select topic from the broker's log message
+learnt 'v1.1/Observations?$select=result,phenomenonTime'
 fetch POST "$URL/Datastreams($ds)/Observations" -H "$AUTH" -d '{"phenomenonTime": "2030-01-01T00:00:00Z", "result": 1.5}'
 equal "POST an Observation through HTTP" "$CODE" "201"
 oid=$(py 'd["@iot.id"]')
@@ -111,8 +124,7 @@ for l in sys.stdin:
 fetch GET "$URL/Observations($new2)"
 equal "an Observation published to v1.1/Observations is stored" "$CODE $(py 'd["result"]')" "200 3.5"
 mosquitto_pub -p "$MQ_PORT" -V mqttv5 -t "v1.1/Observations" -m '{"result": "no datastream"}'
-i=0
-until grep -q "create on v1.1/Observations refused" "$T/serve.err" || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
+wait_until "the server to log the refused create" grep -q "create on v1.1/Observations refused" "$T/serve.err"
 expect 0 "a bad create is logged by the server, naming the topic and the cause" \
   "create on v1.1/Observations refused (400)" "Datastream" -- cat "$T/serve.err"
 
@@ -192,10 +204,7 @@ MQTT_STATION,4.2,-52.1,water_surface_height,m,2031-01-03T00:00:00Z,7.75
 CSV
 sub ingest_obs 'v1.1/Observations?$select=result' 3
 subscribed 'v1.1/Observations?$select=result'
-# the server has learnt it once the list it keeps (retained) names it
-j=0
-until mosquitto_sub -p "$MQ_PORT" -t insitu/mqtt/selects -C 1 -W 2 2>/dev/null | grep -qF 'v1.1/Observations?$select=result"' ||
-  [ $j -gt 100 ]; do sleep 0.1; j=$((j + 1)); done
+learnt 'v1.1/Observations?$select=result'
 # 3 Observations, each on 4 topics and 2 $select topics
 expect 0 "ingest --mqtt" "insitu: mqtt: 18 messages published to $BROKER" -- insitu ingest --mqtt "$BROKER" "$T/new.csv"
 got ingest_obs
@@ -204,11 +213,9 @@ equal "the ingest's Observations are published (the \$select the server learnt, 
 
 # ---- the broker goes away and comes back: the server reconnects ----
 kill "$MQ_PID"; wait "$MQ_PID" 2>/dev/null
-mosquitto -c "$T/mosquitto.conf" 2>"$T/mosquitto.log" &
-MQ_PID=$!
+run_broker || { not_ok "mosquitto starts again on port $MQ_PORT" "$(cat "$T/mosquitto.log")"; done_testing; exit 1; }
 subscribed 'insitu-serve.* 0 insitu/mqtt/selects' # its last subscription after the reconnect
 sub again 'v1.1/Observations' 1
-subscribed 'auto-.* v1.1/Observations$' 
 fetch POST "$URL/Datastreams($ds)/Observations" -H "$AUTH" -d '{"phenomenonTime": "2030-02-01T00:00:00Z", "result": 9}'
 got again
 equal "after a broker restart, creates are published again" "$(jp "$GOT" 'd["result"]')" "9"

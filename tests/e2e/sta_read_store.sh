@@ -28,11 +28,8 @@ if [ "$BACKEND" = postgresql ]; then
   equal "the read store is a hot standby" "$(rsql 'SELECT pg_is_in_recovery()')" "t"
   expect 1 "the standby refuses writes by itself" "read-only" -- \
     psql -X -q "$READ" -v ON_ERROR_STOP=1 -c "DELETE FROM things"
-  i=0
-  while [ $i -lt 1200 ] && [ "$(rsql 'SELECT count(*) FROM things')" != 7 ]; do
-    sleep 0.05
-    i=$((i + 1))
-  done
+  replayed_things() { [ "$(rsql 'SELECT count(*) FROM things')" = 7 ]; }
+  wait_until "the replica to replay the ingests" replayed_things
 else
   READ="$STORE"
 fi
@@ -56,13 +53,20 @@ fetch GET "$URL/Datastreams(4)/Observations?\$filter=year(phenomenonTime)%20eq%2
 equal "a filtered series from the read store" "$CODE $(py 'd["@iot.count"]')" "200 3"
 
 if [ "$BACKEND" = postgresql ]; then
-  # one connection per thread (and one spare) to each store: the pool
-  equal "one connection to the replica per thread, and one spare" \
-    "$(rsql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" "3"
-  equal "one connection to the primary per thread, and one spare" \
-    "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" "3"
+  # one connection per thread (and one spare) to each store: the pool. The backend of a psql
+  # this script ran just before may still be leaving (psql does not wait for it): counted
+  # once they have left
+  backends() { "$1" "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"; }
+  three_backends() { [ "$(backends "$1")" = 3 ]; }
+  wait_until "3 connections to the replica" three_backends rsql
+  equal "one connection to the replica per thread, and one spare" "$(backends rsql)" "3"
+  wait_until "3 connections to the primary" three_backends sql
+  equal "one connection to the primary per thread, and one spare" "$(backends sql)" "3"
   # replay paused: what the primary has and the replica has not yet shows who answers
+  # (pg_wal_replay_pause only asks for it: the replica says when it has paused)
   rsql "SELECT pg_wal_replay_pause()" >/dev/null
+  replay_paused() { [ "$(rsql "SELECT pg_get_wal_replay_pause_state()")" = paused ]; }
+  wait_until "the replica to pause its replay" replay_paused
 fi
 
 fetch POST "$URL/Things" -H "$AUTH" -H 'Content-Type: application/json' \
@@ -80,13 +84,8 @@ if [ "$BACKEND" = postgresql ]; then
   equal "... and neither does a query on the replica" \
     "$(rsql "SELECT count(*) FROM things WHERE id = $new")" "0"
   rsql "SELECT pg_wal_replay_resume()" >/dev/null
-  i=0
-  fetch GET "$loc"
-  while [ $i -lt 1200 ] && [ "$CODE" != 200 ]; do
-    sleep 0.05
-    fetch GET "$loc"
-    i=$((i + 1))
-  done
+  read_back() { fetch GET "$loc"; [ "$CODE" = 200 ]; }
+  wait_until "the replica to replay the POST" read_back
 fi
 fetch GET "$loc?\$expand=Locations"
 equal "the POST is read back through the read store once replayed" \
@@ -107,11 +106,8 @@ equal "the deleted Thing is gone from the written store" \
   "$(sql "SELECT count(*) FROM things WHERE id = $new")" "0"
 
 # the read store catches up with all of it
-i=0
-while [ $i -lt 1200 ] && [ "$(rsql "SELECT count(*) FROM observations WHERE datastream_id = 4")" != 6 ]; do
-  sleep 0.05
-  i=$((i + 1))
-done
+replayed_obs() { [ "$(rsql "SELECT count(*) FROM observations WHERE datastream_id = 4")" = 6 ]; }
+wait_until "the read store to have the new observations" replayed_obs
 fetch GET "$URL/Datastreams(4)/Observations?\$filter=year(phenomenonTime)%20eq%202025&\$select=result&\$orderby=phenomenonTime"
 equal "new observations are read back through the read store" \
   "$CODE $(py '[o["result"] for o in d["value"]]')" "200 [50.5, 50.75]"
