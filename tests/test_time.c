@@ -115,6 +115,14 @@ static void test_intervals(void)
     CU_ASSERT_EQUAL(duration_parse("P1M", 3, &secs, NULL, &err), INSITU_EINVAL);
     CU_ASSERT_EQUAL(duration_parse("P", 1, &secs, &months, &err), INSITU_EINVAL);
     CU_ASSERT_EQUAL(duration_parse("PT1X", 4, &secs, &months, &err), INSITU_EINVAL);
+    /* found by tests/fuzz/fuzz_time: a number of hours out of int64's range was converted
+     * (undefined behaviour); durations are bounded at 100000 years */
+    const char *huge = "PT555555555555555555555555555551H";
+    CU_ASSERT_EQUAL(duration_parse(huge, strlen(huge), &secs, &months, &err), INSITU_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "longer than 100000 years"));
+    CU_ASSERT_EQUAL(duration_parse("P200000Y", 8, &secs, &months, &err), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(duration_parse("P99999Y", 7, &secs, &months, &err), 0);
+    CU_ASSERT_EQUAL(months, 99999 * 12);
 }
 
 static void test_patterns(void)
