@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -579,7 +580,8 @@ int time_parse_pattern(const char *s, size_t n, const char *pattern, struct tz *
             if (parse_double(s + i, j - i, &secs))
                 goto mismatch;
             i = j;
-            if (i != n || p[1])
+            /* within 100000 years of 1970: larger does not fit int64 microseconds (fuzz_time) */
+            if (i != n || p[1] || !(fabs(secs) <= DURATION_MAX_YEARS * 366.0 * 86400))
                 goto mismatch;
             *out = (int64_t)(secs * 1e6 + (secs < 0 ? -0.5 : 0.5));
             return 0;

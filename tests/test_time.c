@@ -141,6 +141,13 @@ static void test_patterns(void)
     s = "1700000000.5";
     CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%s", NULL, &t, &err), 0);
     CU_ASSERT_EQUAL(t, INT64_C(1700000000500000));
+    /* found by tests/fuzz/fuzz_time: 1.7e23 seconds was converted to int64 microseconds
+     * (undefined behaviour); %s takes times within 100000 years of 1970 */
+    s = "17017000800000800000";
+    CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%s", NULL, &t, &err), INSITU_EINVAL);
+    s = "-3000000000000";
+    CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%s", NULL, &t, &err), 0);
+    CU_ASSERT_EQUAL(t, INT64_C(-3000000000000) * 1000000);
     s = "2024-03-31T10:00+02:00";
     CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%FT%H:%M%z", NULL, &t, &err), 0);
     CU_ASSERT_EQUAL(t, iso("2024-03-31T08:00:00Z"));
