@@ -113,7 +113,8 @@ int fuzz_ingest(const uint8_t *data, size_t size, const char *format, const char
     char fmt[64];
     snprintf(name, sizeof name, "%s", default_name);
     snprintf(fmt, sizeof fmt, "%s", format);
-    /* small batches: a batch's arrays are allocated per ingest, and big ones cost more than the parse */
+    /* small batches: a batch's arrays are allocated per ingest, and big ones cost more than the
+     * parse */
     insitu_ingest_options opts = {.dry_run = 1, .force = 1, .batch_rows = 64};
     /* the "@" header lines */
     while (size && data[0] == '@') {

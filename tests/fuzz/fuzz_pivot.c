@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     put(which, data + 1, size - 1);
     char path[600];
     snprintf(path, sizeof path, "%s/%s", fuzz_dir(), names[0]);
-    insitu_ingest_options opts = {.format = "theia-pivot", .dry_run = 1, .force = 1, .batch_rows = 64};
+    insitu_ingest_options opts = {
+        .format = "theia-pivot", .dry_run = 1, .force = 1, .batch_rows = 64};
     insitu_ingest_report rep;
     insitu_error err;
     fuzz_report(insitu_ingest(fuzz_store(), path, &opts, &rep, &err), &rep, &err);
