@@ -18,6 +18,16 @@ static const char sample[] = "station,lat,lon,time,water_level,temperature\n"
                              "S1,43.6,1.44,2024-01-02T00:00:00Z,1.7,11.5\n"
                              "S2,44.8,-0.58,2024-01-01T12:00:00Z,3.25,NA\n";
 
+/* Runs before fuzz_common's clean-up (atexit is last in, first out): the store closes only
+ * once the connection's statements are gone. */
+static void teardown(void)
+{
+    sta_conn_free(conn);
+    sta_service_free(svc, NULL);
+    conn = NULL;
+    svc = NULL;
+}
+
 static void setup(void)
 {
     insitu_store *st = fuzz_store();
@@ -36,6 +46,7 @@ static void setup(void)
         fprintf(stderr, "fuzz_path: setup: %s\n", err.message);
         abort();
     }
+    atexit(teardown);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
