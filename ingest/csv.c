@@ -769,12 +769,12 @@ static int csv_header(struct csv *c, struct line_reader *lr, insitu_error *err)
                                 CSV_MAX_COLS);
     for (int i = 0; i < n; i++) {
         c->header[i] = xstrdup(str_trim(fields[i]));
+        c->ncols = i + 1; /* csv_free frees the names read so far when one is empty */
         if (!*c->header[i])
             return insitu_error_set(err, INSITU_EINVAL,
                                     "csv: %s:%llu: column %d has no name", c->name,
                                     (unsigned long long)lr->line_no, i + 1);
     }
-    c->ncols = n;
     return 0;
 }
 

@@ -289,6 +289,17 @@ static int read_meta(const char *xml_path, const char *name, struct swot_meta *m
     return 0;
 }
 
+/* Reads a .shp.xml as swot_run does and tells how many fields it describes (what the tests
+ * and the fuzz harness tests/fuzz/fuzz_swot.c check). */
+int swot_meta_fields(const char *xml_path, const char *name, size_t *n_fields, insitu_error *err)
+{
+    struct swot_meta m;
+    int rc = read_meta(xml_path, name, &m, err);
+    *n_fields = rc ? 0 : m.n;
+    meta_free(&m);
+    return rc;
+}
+
 /* ---- the product ---- */
 
 enum field_role { ROLE_NONE, ROLE_MEASURE, ROLE_PROPERTY };

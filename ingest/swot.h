@@ -29,6 +29,10 @@ struct swot_name {
 /* Parses a product file name (with or without folder and extension); 0 or -1. */
 int swot_parse_name(const char *name, struct swot_name *out);
 
+/* Reads a product's .shp.xml metadata (a VSI path; name for messages) as swot_run does; the
+ * number of fields it describes in *n_fields. INSITU_EIO unreadable, INSITU_EINVAL not XML. */
+int swot_meta_fields(const char *xml_path, const char *name, size_t *n_fields, insitu_error *err);
+
 /* Probes a source for one of the kinds (NULL-terminated); 0..100. */
 int swot_probe(const struct source *src, const struct swot_kind *const *kinds);
 /* The identity of a granule: product, file type, cycle, pass and tile; version CRID_counter. */

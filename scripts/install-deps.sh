@@ -8,7 +8,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config ca-certificates t
   libxml2-dev libpq-dev libgdal-dev gdal-bin libmicrohttpd-dev libcunit1-dev
   libmosquitto-dev mosquitto mosquitto-clients
   postgresql postgresql-15-postgis-3 python3 python3-gdal python3-numpy python3-shapely
-  valgrind wrk curl zip jq openssl"
+  valgrind wrk curl zip jq openssl clang libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +351,9 @@ int insitu_time_parse(const char *text, int default_offset_s, int64_t *out_us, i
     return time_parse_iso(text, strlen(text), &tz, out_us, err);
 }
 
+/* The longest duration read: its microseconds fit an int64 with room to add to a time. */
+enum { DURATION_MAX_YEARS = 100000 };
+
 int duration_parse(const char *s, size_t n, int64_t *seconds_out, int *months_out,
                    insitu_error *err)
 {
@@ -371,22 +375,33 @@ int duration_parse(const char *s, size_t n, int64_t *seconds_out, int *months_ou
         if (j == i || j >= n || parse_double(s + i, j - i, &v))
             return insitu_error_set(err, INSITU_EINVAL, "invalid duration '%.*s'", (int)n, s);
         char unit = (char)toupper((unsigned char)s[j]);
+        double month_factor = 0, sec_factor = 0;
         if (!in_time && unit == 'Y')
-            months += (int)v * 12;
+            month_factor = 12;
         else if (!in_time && unit == 'M')
-            months += (int)v;
+            month_factor = 1;
         else if (!in_time && unit == 'W')
-            secs += (int64_t)(v * 7 * 86400);
+            sec_factor = 7 * 86400;
         else if (!in_time && unit == 'D')
-            secs += (int64_t)(v * 86400);
+            sec_factor = 86400;
         else if (in_time && unit == 'H')
-            secs += (int64_t)(v * 3600);
+            sec_factor = 3600;
         else if (in_time && unit == 'M')
-            secs += (int64_t)(v * 60);
+            sec_factor = 60;
         else if (in_time && unit == 'S')
-            secs += (int64_t)v;
+            sec_factor = 1;
         else
             return insitu_error_set(err, INSITU_EINVAL, "invalid duration '%.*s'", (int)n, s);
+        /* bounded before converting: a double out of int64's range is undefined behaviour */
+        if ((double)months + v * month_factor > DURATION_MAX_YEARS * 12.0 ||
+            (double)secs + v * sec_factor > DURATION_MAX_YEARS * 366.0 * 86400)
+            return insitu_error_set(err, INSITU_EINVAL,
+                                    "duration '%.*s': longer than %d years", (int)n, s,
+                                    DURATION_MAX_YEARS);
+        if (month_factor)
+            months += (int)v * (int)month_factor;
+        else
+            secs += (int64_t)(v * sec_factor);
         any = 1;
         i = j + 1;
     }
@@ -578,7 +593,8 @@ int time_parse_pattern(const char *s, size_t n, const char *pattern, struct tz *
             if (parse_double(s + i, j - i, &secs))
                 goto mismatch;
             i = j;
-            if (i != n || p[1])
+            /* within 100000 years of 1970: larger does not fit int64 microseconds (fuzz_time) */
+            if (i != n || p[1] || !(fabs(secs) <= DURATION_MAX_YEARS * 366.0 * 86400))
                 goto mismatch;
             *out = (int64_t)(secs * 1e6 + (secs < 0 ? -0.5 : 0.5));
             return 0;

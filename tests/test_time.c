@@ -151,6 +151,14 @@ static void test_intervals(void)
     CU_ASSERT_EQUAL(duration_parse("P1M", 3, &secs, NULL, &err), INSITU_EINVAL);
     CU_ASSERT_EQUAL(duration_parse("P", 1, &secs, &months, &err), INSITU_EINVAL);
     CU_ASSERT_EQUAL(duration_parse("PT1X", 4, &secs, &months, &err), INSITU_EINVAL);
+    /* found by tests/fuzz/fuzz_time: a number of hours out of int64's range was converted
+     * (undefined behaviour); durations are bounded at 100000 years */
+    const char *huge = "PT555555555555555555555555555551H";
+    CU_ASSERT_EQUAL(duration_parse(huge, strlen(huge), &secs, &months, &err), INSITU_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "longer than 100000 years"));
+    CU_ASSERT_EQUAL(duration_parse("P200000Y", 8, &secs, &months, &err), INSITU_EINVAL);
+    CU_ASSERT_EQUAL(duration_parse("P99999Y", 7, &secs, &months, &err), 0);
+    CU_ASSERT_EQUAL(months, 99999 * 12);
 }
 
 static void test_patterns(void)
@@ -169,6 +177,13 @@ static void test_patterns(void)
     s = "1700000000.5";
     CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%s", NULL, &t, &err), 0);
     CU_ASSERT_EQUAL(t, INT64_C(1700000000500000));
+    /* found by tests/fuzz/fuzz_time: 1.7e23 seconds was converted to int64 microseconds
+     * (undefined behaviour); %s takes times within 100000 years of 1970 */
+    s = "17017000800000800000";
+    CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%s", NULL, &t, &err), INSITU_EINVAL);
+    s = "-3000000000000";
+    CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%s", NULL, &t, &err), 0);
+    CU_ASSERT_EQUAL(t, INT64_C(-3000000000000) * 1000000);
     s = "2024-03-31T10:00+02:00";
     CU_ASSERT_EQUAL(time_parse_pattern(s, strlen(s), "%FT%H:%M%z", NULL, &t, &err), 0);
     CU_ASSERT_EQUAL(t, iso("2024-03-31T08:00:00Z"));
