@@ -48,7 +48,7 @@ for args in "ingest --retry-delay 0.01 $U/fail500/1/hydroweb/hydroweb_rivers_wse
     "ingest --retries 0 $U/truncate/csv/wide_interval.csv" \
     "pull hydroweb --base-url $U/geoserver/HYDROWEB/ows --from 2024-01-01 --to 2024-02-01 --page-size 1 R_APPROUAGUE_APPROUAGUE_KM0041 R_APPROUAGUE_APPROUAGUE_KM0047" \
     "pull hydrocron --base-url $U/hydrocron/v1 --from 2024-01-01 --to 2024-04-01 18180900091 1" \
-    "pull theia $U/theia/theia/CATC_package.zip"; do
+    "pull theia $U/theia/theia/CATC_package.zip" "backup $T/backup.db"; do
   echo "valgrind: insitu $args"
   # shellcheck disable=SC2086
   $VG "$INSITU" --store "$S" $args >"$T/out" 2>&1
@@ -61,7 +61,13 @@ done
 # hold none of the selected stations (no run left), a property the station lacks, a 404,
 # mistyped options and commands
 printf 'time,value\n2020-01-01,x\n' >"$T/bad.csv"
-for args in "ingest $T/bad.csv" \
+# issue 17's hostile files: NUL bytes, a lone CR, a line over max_line, a leap second
+printf 'time,value\n2020-01-01,1\0\0\n' >"$T/nul.csv"
+printf 'time,value\r2020-01-01,1\r' >"$T/cr.csv"
+printf 'time,value\n2020-01-01,%04096d\n' 1 >"$T/long.csv"
+printf 'time,value\n2016-12-31T23:59:60Z,1\n' >"$T/leap.csv"
+for args in "ingest $T/bad.csv" "ingest $T/nul.csv" "ingest $T/cr.csv" \
+    "ingest --set max_line=1K $T/long.csv" "ingest $T/leap.csv" "backup $T/backup.db" \
     "ingest $INSITU_TEST_DATA/raster/mod13q1/TERRA_MODIS_012010_NDVI_2013-09-14.jp2" \
     "sample --product MOD13Q1 --thing R_MARONI_TAPANAHONY_KM0198 $INSITU_TEST_DATA/raster/mod13q1" \
     "sample --product X --window 4 $INSITU_TEST_DATA/raster/mod13q1" \
