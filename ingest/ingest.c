@@ -23,6 +23,7 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <jansson.h>
+#include <libxml/xmlerror.h>
 
 #include "fetch.h"
 #include "store.h"
@@ -125,6 +126,18 @@ int source_not_utf8(const struct source *src, const char *where, insitu_error *e
     char advice[2200];
     utf8_advice(src, advice, sizeof advice);
     return insitu_error_set(err, INSITU_EINVAL, "%s: not UTF-8 text %s", where, advice);
+}
+
+static void xml_error_ignored(void *ctx, const char *msg, ...)
+{
+    (void)ctx;
+    (void)msg;
+}
+
+void xml_errors_quiet(void)
+{
+    /* per thread in libxml2: read-ahead threads parse too */
+    xmlSetGenericErrorFunc(NULL, xml_error_ignored);
 }
 
 /* Line and column (from 1, in bytes) of text + off. */

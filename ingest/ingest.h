@@ -34,6 +34,10 @@ const char *source_setting(const struct source *src, const char *key);
 /* Fails with INSITU_EINVAL: "WHERE: not UTF-8 text" and the iconv command that converts the
  * source (French producers' exports are often CP1252). where: "csv: a.csv:3" or so. */
 int source_not_utf8(const struct source *src, const char *where, insitu_error *err);
+/* Stops libxml2 from printing to stderr in the calling thread (its encoding and I/O errors
+ * bypass XML_PARSE_NOERROR and the readers' handlers): the parsers report their own
+ * errors. Call it before each parse; cheap. */
+void xml_errors_quiet(void);
 /* The byte count or ratio of a limit setting (max_line, zip_max_bytes, zip_max_ratio), dflt
  * when absent (check_settings refused invalid values before run()). */
 uint64_t source_limit(const struct source *src, const char *key, uint64_t dflt);

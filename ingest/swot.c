@@ -263,6 +263,7 @@ static int read_meta(const char *xml_path, const char *name, struct swot_meta *m
     vsi_l_offset size = 0;
     if (!VSIIngestFile(NULL, xml_path, &buf, &size, 64 << 20))
         return insitu_error_set(err, INSITU_EIO, "swot: %s.xml: cannot read", name);
+    xml_errors_quiet();
     xmlDocPtr doc = xmlReadMemory((const char *)buf, (int)size, name, NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     VSIFree(buf);

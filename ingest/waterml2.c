@@ -658,6 +658,7 @@ static int wml_run(const struct source *src, struct batch_writer *bw, insitu_err
         return insitu_error_set(err, INSITU_EIO, "waterml2: %s: cannot open", src->name);
     w.hash = bw_source_hash(bw);
     /* no network, no external entities or DTDs: a document cannot make insitu fetch */
+    xml_errors_quiet();
     w.r = xmlReaderForIO(wml_read, wml_close, &w, src->name, NULL,
                          XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
     struct strbuf xml_error = {0};

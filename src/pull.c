@@ -193,6 +193,7 @@ static int hydrocron_pull(struct pull *p, insitu_error *err)
 static void wfs_exception(const char *path, const char *mem, char *msg, size_t size)
 {
     int flags = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    xml_errors_quiet();
     xmlDocPtr doc = path ? xmlReadFile(path, NULL, flags)
                          : xmlReadMemory(mem, (int)strlen(mem), "exception.xml", NULL, flags);
     if (!doc)

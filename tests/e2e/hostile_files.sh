@@ -94,6 +94,12 @@ expect 1 "pivot JSON in CP1252" "pivot: CATC_en.json: line" "not UTF-8" -- \
 pyfile "$WML" "$T/latin1.xml" "d.replace(b'<wml2:point>', b'<!-- \xe9 --><wml2:point>', 1)"
 expect 1 "WaterML 2.0 in CP1252 (declared UTF-8)" "waterml2: latin1.xml: line" "not UTF-8" \
   "iconv -f CP1252" -- insitu ingest "$T/latin1.xml"
+# bytes that are not of the encoding the file declares: libxml2 printed its own lines
+# ("encoding error : input conversion failed...") before insitu's; now only insitu's
+pyfile "$WML" "$T/sjis.xml" "b'<?xml version=\"1.0\" encoding=\"SHIFT_JIS\"?>\\n' + d.replace(b'<wml2:point>', b'<!-- \x81\x20\xff\xfe --><wml2:point>', 1)"
+expect 1 "WaterML 2.0 not in its declared encoding" "waterml2: sjis.xml" -- insitu ingest "$T/sjis.xml"
+equal "WaterML 2.0 not in its declared encoding: one line on stderr" \
+  "$(printf '%s\n' "$ERR" | grep -c .)" 1
 unchanged "wrong encodings"
 
 # ---- truncated files ----
