@@ -185,7 +185,7 @@ static int serve(struct cli *cli, int argc, char **argv, struct strbuf *cors)
     const char *base_url = NULL, *log_path = NULL, *auth_file = NULL, *listen = NULL;
     const char *read_store = NULL, *mqtt_url = NULL;
     int read_only = 0;
-    int64_t max_url = 32768, max_header = 65536, max_top = 10000;
+    int64_t max_url = 0, max_header = 0, max_top = 0; /* 0: http.c and sta/conn.c's defaults */
     while ((c = cli_getopt(&a)) > 0) {
         char *arg = a.arg;
         switch (c) {
