@@ -314,13 +314,12 @@ failed:
  * database" (SQLITE_READONLY_ROLLBACK) and was reported as "not a SQLite store" (issue 17).
  * A read-write connection rolls it back at its first read; SQLite itself decides that the
  * journal is hot (no live writer holds the file). */
-static int roll_back_hot_journal(const char *path, insitu_error *err)
+static int roll_back_hot_journal(const char *path, int busy_ms, insitu_error *err)
 {
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) {
-        int ms = busy_timeout_ms();
-        sqlite3_busy_timeout(db, ms < 0 ? 10000 : ms);
+        sqlite3_busy_timeout(db, busy_ms);
         rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK)
@@ -387,7 +386,7 @@ static int open_store(const char *uri, unsigned flags, int recovered, struct sto
     if (rc && !recovered && (flags & INSITU_OPEN_READONLY) &&
         sqlite3_extended_errcode(ss->db) == SQLITE_READONLY_ROLLBACK) {
         sqlite_close(&ss->base);
-        rc = roll_back_hot_journal(path, err);
+        rc = roll_back_hot_journal(path, busy_ms, err);
         return rc ? rc : open_store(uri, flags, 1, out, err);
     }
     if (rc) {
