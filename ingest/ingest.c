@@ -170,6 +170,16 @@ int text_check_nul(const char *who, const char *name, const char *text, size_t l
 
 static uint64_t zip_member_limit(const struct source *src, const char *path);
 
+/* A zip member read gave more than max_bytes (zip_member_limit): "[WHO: ]NAME: ..." */
+static int zip_member_overrun(const char *name, const char *who, uint64_t max_bytes,
+                              insitu_error *err)
+{
+    return insitu_error_set(err, INSITU_EINVAL,
+                            "%s%s%s: the zip member holds more than the %llu bytes its archive "
+                            "declares (or than zip_max_bytes): a corrupt or forged archive",
+                            who ? who : "", who ? ": " : "", name, (unsigned long long)max_bytes);
+}
+
 int source_json_load(const struct source *src, const char *path, const char *who, const char *name,
                      size_t flags, struct json_t **doc, insitu_error *err)
 {
@@ -184,11 +194,7 @@ int source_json_load(const struct source *src, const char *path, const char *who
     uint64_t max_bytes = zip_member_limit(src, path);
     while (!rc && (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0)
         if (max_bytes && text.len + n > max_bytes)
-            rc = insitu_error_set(err, INSITU_EINVAL,
-                                  "%s: %s: the zip member holds more than the %llu bytes its "
-                                  "archive declares (or than zip_max_bytes): a corrupt or "
-                                  "forged archive",
-                                  who, name, (unsigned long long)max_bytes);
+            rc = zip_member_overrun(name, who, max_bytes, err);
         else if (sb_append(&text, buf, n))
             rc = insitu_error_set(err, INSITU_ENOMEM, "%s: %s: out of memory", who, name);
     VSIFCloseL(f);
@@ -340,10 +346,7 @@ static int lr_fill(struct line_reader *lr, insitu_error *err)
     if (n == 0)
         lr->eof = 1;
     if (lr->max_bytes && lr->bytes + n > lr->max_bytes)
-        return insitu_error_set(err, INSITU_EINVAL,
-                                "%s: the zip member holds more than the %llu bytes its archive "
-                                "declares (or than zip_max_bytes): a corrupt or forged archive",
-                                lr->name, (unsigned long long)lr->max_bytes);
+        return zip_member_overrun(lr->name, NULL, lr->max_bytes, err);
     if (lr->hash)
         sha256_update(lr->hash, lr->buf + lr->end, n);
     lr->bytes += n;
